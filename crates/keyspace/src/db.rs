@@ -1,0 +1,382 @@
+//! One database: a table per hash slot, the expiry index, and sampling.
+//!
+//! Keys live in per-slot `IndexMap`s (created on a slot's first key), so that a
+//! slot can be walked, counted, snapshotted or migrated on its own, and so that
+//! a uniformly random key can be drawn in O(log n) through a Fenwick tree of
+//! slot sizes (RANDOMKEY, eviction sampling). Expiry times live in a separate
+//! index, like Redis's `expires` dict, so active expiry samples only volatile
+//! keys.
+//!
+//! Lazy expiry: every lookup that takes `now_ms` deletes a key whose time has
+//! passed and records it in `expired_keys`; the caller drains that list to
+//! count, notify and propagate the deletions. Eviction and active expiry use
+//! the sampling functions here but decide in the caller.
+
+use crate::slot::{key_hash_slot, SLOT_COUNT};
+use crate::value::{alloc_size, Entry};
+use indexmap::IndexMap;
+use rand::Rng;
+
+type Hasher = foldhash::fast::RandomState;
+type SlotTable = IndexMap<Box<[u8]>, Entry, Hasher>;
+
+/// A SCAN cursor: the next slot to visit; 0 starts and ends a scan.
+pub type ScanCursor = u64;
+
+/// A database (what SELECT chooses).
+#[derive(Default)]
+pub struct Db {
+    /// Empty until the first key; then `SLOT_COUNT` entries.
+    slots: Vec<Option<Box<SlotTable>>>,
+    sizes: SlotSizes,
+    len: usize,
+    expires: IndexMap<Box<[u8]>, i64, Hasher>,
+    /// Keys deleted by lazy expiry since the caller last drained this.
+    pub expired_keys: Vec<Vec<u8>>,
+    /// When false (a replica), expired keys are hidden but not deleted.
+    pub delete_expired: bool,
+    /// Running average TTL seen by active expiry, for INFO keyspace.
+    pub avg_ttl_ms: u64,
+}
+
+impl Db {
+    pub fn new() -> Db {
+        Db { delete_expired: true, ..Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    fn table(&self, key: &[u8]) -> Option<&SlotTable> {
+        self.slots.get(key_hash_slot(key))?.as_deref()
+    }
+
+    fn table_mut(&mut self, key: &[u8]) -> Option<&mut SlotTable> {
+        self.slots.get_mut(key_hash_slot(key))?.as_deref_mut()
+    }
+
+    /// The entry under `key` regardless of expiry, without touching anything.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.table(key)?.get(key)
+    }
+
+    /// True if `key` exists and its time has passed.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        !self.expires.is_empty() && self.expires.get(key).is_some_and(|&at| at <= now_ms)
+    }
+
+    /// Deletes `key` if it has expired (lazy expiry). Returns true if the key is
+    /// logically gone (deleted, or hidden when `delete_expired` is off).
+    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
+        if !self.is_expired(key, now_ms) {
+            return false;
+        }
+        if self.delete_expired {
+            self.remove(key);
+            self.expired_keys.push(key.to_vec());
+        }
+        true
+    }
+
+    /// The live entry under `key`, after lazy expiry.
+    pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
+        self.peek(key)
+    }
+
+    /// The live entry under `key`, mutable, after lazy expiry.
+    pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
+        self.table_mut(key)?.get_mut(key)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
+        self.get(key, now_ms).is_some()
+    }
+
+    /// Stores `entry` under `key`, replacing any old entry but keeping its TTL
+    /// (callers that overwrite, like SET without KEEPTTL, call `persist` too).
+    /// Returns the old entry.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        let slot = key_hash_slot(key);
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOT_COUNT, || None);
+        }
+        let table = self.slots[slot].get_or_insert_with(|| Box::new(SlotTable::with_hasher(Hasher::default())));
+        if let Some(existing) = table.get_mut(key) {
+            return Some(std::mem::replace(existing, entry));
+        }
+        table.insert(key.into(), entry);
+        self.len += 1;
+        self.sizes.add(slot, 1);
+        None
+    }
+
+    /// Deletes `key` and its TTL. Returns the entry it had.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let slot = key_hash_slot(key);
+        let table = self.slots.get_mut(slot)?.as_deref_mut()?;
+        let entry = table.swap_remove(key)?;
+        if table.is_empty() {
+            self.slots[slot] = None;
+        }
+        self.len -= 1;
+        self.sizes.add(slot, -1);
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
+        Some(entry)
+    }
+
+    /// The absolute expiry time of `key` in ms, if it has one.
+    pub fn expire_at(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the expiry of an existing key. Returns false if the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
+        if self.peek(key).is_none() {
+            return false;
+        }
+        match self.expires.get_mut(key) {
+            Some(at) => *at = at_ms,
+            None => {
+                self.expires.insert(key.into(), at_ms);
+            }
+        }
+        true
+    }
+
+    /// Removes the TTL of `key`. Returns true if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        let delete_expired = self.delete_expired;
+        *self = Db::new();
+        self.delete_expired = delete_expired;
+    }
+
+    /// Calls `visit` for every key, in slot order.
+    pub fn for_each(&self, mut visit: impl FnMut(&[u8], &Entry)) {
+        for table in self.slots.iter().flatten() {
+            for (k, e) in table.iter() {
+                visit(k, e);
+            }
+        }
+    }
+
+    /// Number of keys in one slot.
+    pub fn slot_len(&self, slot: usize) -> usize {
+        self.slots.get(slot).and_then(|t| t.as_deref()).map_or(0, |t| t.len())
+    }
+
+    /// One SCAN step: visits whole slots from `cursor` until at least `count`
+    /// keys have been visited (or `SLOT_COUNT` slots in all, to bound the work),
+    /// and returns the next cursor (0 when done). Visiting whole slots is what
+    /// gives SCAN its guarantee: a key present for the whole scan is returned,
+    /// however the tables grow or shrink between calls.
+    pub fn scan(&self, cursor: ScanCursor, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> ScanCursor {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let mut slot = cursor as usize;
+        let mut visited = 0usize;
+        while slot < SLOT_COUNT {
+            if let Some(table) = self.slots[slot].as_deref() {
+                for (k, e) in table.iter() {
+                    visit(k, e);
+                }
+                visited += table.len();
+            }
+            slot += 1;
+            if visited >= count {
+                break;
+            }
+        }
+        if slot >= SLOT_COUNT {
+            0
+        } else {
+            slot as ScanCursor
+        }
+    }
+
+    /// A uniformly random key (expired or not), if any.
+    pub fn random_key(&self, rng: &mut impl Rng) -> Option<&[u8]> {
+        if self.len == 0 {
+            return None;
+        }
+        let nth = rng.gen_range(0..self.len);
+        let (slot, index) = self.sizes.find(nth)?;
+        let table = self.slots.get(slot)?.as_deref()?;
+        table.get_index(index).map(|(k, _)| &**k)
+    }
+
+    /// A uniformly random key that has a TTL, with its expiry time.
+    pub fn random_volatile_key(&self, rng: &mut impl Rng) -> Option<(&[u8], i64)> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        let i = rng.gen_range(0..self.expires.len());
+        self.expires.get_index(i).map(|(k, &at)| (&**k, at))
+    }
+
+    /// Approximate bytes held for `key` and its entry (MEMORY USAGE, eviction).
+    pub fn key_memory_bytes(&self, key: &[u8]) -> Option<usize> {
+        let entry = self.peek(key)?;
+        let table_slot = std::mem::size_of::<(Box<[u8]>, Entry, u64)>() + 9;
+        let ttl = if self.expire_at(key).is_some() { alloc_size(key.len()) + 34 } else { 0 };
+        Some(table_slot + alloc_size(key.len()) + entry.value.memory_bytes() + ttl)
+    }
+}
+
+/// A Fenwick tree over slot sizes: updates and "which slot holds the n-th key"
+/// in O(log SLOT_COUNT).
+#[derive(Default)]
+struct SlotSizes {
+    tree: Vec<i64>,
+}
+
+impl SlotSizes {
+    fn add(&mut self, slot: usize, delta: i64) {
+        if self.tree.is_empty() {
+            self.tree = vec![0; SLOT_COUNT + 1];
+        }
+        let mut i = slot + 1;
+        while i <= SLOT_COUNT {
+            self.tree[i] += delta;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The slot holding the `nth` key (0-based) in slot order, and its index there.
+    fn find(&self, nth: usize) -> Option<(usize, usize)> {
+        if self.tree.is_empty() {
+            return None;
+        }
+        let mut pos = 0usize;
+        let mut remaining = nth as i64;
+        let mut step = SLOT_COUNT;
+        while step > 0 {
+            let next = pos + step;
+            if next <= SLOT_COUNT && self.tree[next] <= remaining {
+                pos = next;
+                remaining -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        if pos >= SLOT_COUNT {
+            return None;
+        }
+        Some((pos, remaining as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use std::collections::HashSet;
+
+    fn entry(v: &str) -> Entry {
+        Entry::new(Value::string(v.as_bytes()), 0)
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut db = Db::new();
+        assert!(db.insert(b"a", entry("1")).is_none());
+        assert!(db.insert(b"a", entry("2")).is_some());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.get(b"a", 0).unwrap().value, Value::Int(2));
+        assert!(db.remove(b"a").is_some());
+        assert!(db.is_empty());
+        assert!(db.get(b"a", 0).is_none());
+    }
+
+    #[test]
+    fn lazy_expiry_deletes_and_records() {
+        let mut db = Db::new();
+        db.insert(b"k", entry("v"));
+        db.set_expire(b"k", 100);
+        assert!(db.get(b"k", 99).is_some());
+        assert!(db.get(b"k", 100).is_none());
+        assert_eq!(db.expired_keys, vec![b"k".to_vec()]);
+        assert_eq!(db.expires_len(), 0);
+        assert!(db.is_empty());
+    }
+
+    #[test]
+    fn replicas_hide_but_keep_expired_keys() {
+        let mut db = Db::new();
+        db.delete_expired = false;
+        db.insert(b"k", entry("v"));
+        db.set_expire(b"k", 100);
+        assert!(db.get(b"k", 200).is_none());
+        assert_eq!(db.len(), 1);
+    }
+
+    #[test]
+    fn scan_visits_every_key_once() {
+        let mut db = Db::new();
+        for i in 0..5000 {
+            db.insert(format!("key:{i}").as_bytes(), entry("x"));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, 10, |k, _| assert!(seen.insert(k.to_vec())));
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 5000);
+    }
+
+    #[test]
+    fn random_key_reaches_every_key() {
+        let mut db = Db::new();
+        for i in 0..20 {
+            db.insert(format!("k{i}").as_bytes(), entry("x"));
+        }
+        let mut rng = rand::thread_rng();
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            seen.insert(db.random_key(&mut rng).unwrap().to_vec());
+        }
+        assert_eq!(seen.len(), 20);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fenwick_find_agrees_with_linear_count(keys in proptest::collection::hash_set("[a-z]{1,6}", 1..200)) {
+            let mut db = Db::new();
+            for k in &keys { db.insert(k.as_bytes(), entry("v")); }
+            let mut all = Vec::new();
+            db.for_each(|k, _| all.push(k.to_vec()));
+            for (nth, k) in all.iter().enumerate() {
+                let (slot, idx) = db.sizes.find(nth).unwrap();
+                let table = db.slots[slot].as_deref().unwrap();
+                proptest::prop_assert_eq!(&**table.get_index(idx).unwrap().0, &k[..]);
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The keyspace: values, databases, expiry and the bookkeeping eviction needs.
+//!
+//! Every database is split into the 16384 Redis Cluster hash slots, one table
+//! per slot, created when the slot gets its first key. The same structure serves
+//! standalone, cluster and snapshot use (see ARCHITECTURE.md).
+//!
+//! Invariant: this crate does no I/O and never reads the clock. Callers pass the
+//! current time (`now_ms`) in, so one command sees one instant, and expiry is
+//! deterministic under test.
+
+pub mod db;
+pub mod lru;
+pub mod slot;
+pub mod value;
+
+pub use db::{Db, ScanCursor};
+pub use slot::{key_hash_slot, SLOT_COUNT};
+pub use value::{Entry, Value};

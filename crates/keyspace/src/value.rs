@@ -1,0 +1,178 @@
+//! Values stored under keys, and the entry that wraps them.
+//!
+//! Strings keep Redis's three encodings visible through `OBJECT ENCODING`:
+//! `int` (a 64-bit integer), `embstr` (short, never modified in place) and
+//! `raw`. Collections are added by the collections work; until then lists are
+//! a plain deque.
+
+use std::collections::VecDeque;
+
+/// Longest string Redis stores as `embstr`.
+pub const EMBSTR_MAX_BYTES: usize = 44;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string that is the canonical text of an i64.
+    Int(i64),
+    /// A string as created by SET and friends (`embstr` when short).
+    Str(Vec<u8>),
+    /// A string modified in place (APPEND, SETRANGE): always `raw`.
+    RawStr(Vec<u8>),
+    List(Box<VecDeque<Vec<u8>>>),
+}
+
+impl Value {
+    /// A string value with the encoding Redis would pick for fresh data.
+    pub fn string(data: &[u8]) -> Value {
+        if let Some(n) = integer_text(data) {
+            return Value::Int(n);
+        }
+        Value::Str(data.to_vec())
+    }
+
+    pub fn from_vec(data: Vec<u8>) -> Value {
+        if let Some(n) = integer_text(&data) {
+            return Value::Int(n);
+        }
+        Value::Str(data)
+    }
+
+    /// The TYPE name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) | Value::Str(_) | Value::RawStr(_) => "string",
+            Value::List(_) => "list",
+        }
+    }
+
+    /// The OBJECT ENCODING name.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(s) if s.len() <= EMBSTR_MAX_BYTES => "embstr",
+            Value::Str(_) | Value::RawStr(_) => "raw",
+            Value::List(_) => "quicklist",
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Str(_) | Value::RawStr(_))
+    }
+
+    /// The bytes of a string value (integers are rendered); `None` for other types.
+    pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Value::Int(n) => Some(std::borrow::Cow::Owned(itoa_vec(*n))),
+            Value::Str(s) | Value::RawStr(s) => Some(std::borrow::Cow::Borrowed(s)),
+            _ => None,
+        }
+    }
+
+    /// Length of a string value in bytes.
+    pub fn string_len(&self) -> Option<usize> {
+        match self {
+            Value::Int(n) => Some(int_text_len(*n)),
+            Value::Str(s) | Value::RawStr(s) => Some(s.len()),
+            _ => None,
+        }
+    }
+
+    /// Approximate bytes this value takes in memory, allocator rounding included.
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Value::Int(_) => 0,
+            Value::Str(s) | Value::RawStr(s) => alloc_size(s.capacity()),
+            Value::List(l) => {
+                alloc_size(l.capacity() * std::mem::size_of::<Vec<u8>>())
+                    + l.iter().map(|e| alloc_size(e.capacity())).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// The key's entry: its value and access clock (24 bits, LRU or LFU).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    pub lru: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value, lru: u32) -> Entry {
+        Entry { value, lru }
+    }
+}
+
+/// Bytes jemalloc really hands out for a request of `n` bytes (its size classes).
+pub fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    // Above 128 bytes, four size classes per doubling.
+    let pow = usize::BITS - (n - 1).leading_zeros();
+    let group = 1usize << (pow - 1);
+    let step = group / 4;
+    n.div_ceil(step) * step
+}
+
+/// If `data` is the canonical decimal text of an i64 (what Redis would store as
+/// the `int` encoding), that integer.
+pub fn integer_text(data: &[u8]) -> Option<i64> {
+    if data.is_empty() || data.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = if data[0] == b'-' { (true, &data[1..]) } else { (false, data) };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return if data == b"0" { Some(0) } else { None };
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = (c - b'0') as i64;
+        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+    }
+    Some(v)
+}
+
+fn itoa_vec(n: i64) -> Vec<u8> {
+    n.to_string().into_bytes()
+}
+
+fn int_text_len(n: i64) -> usize {
+    let mut len = if n < 0 { 2 } else { 1 };
+    let mut v = n.unsigned_abs();
+    while v >= 10 {
+        v /= 10;
+        len += 1;
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_pick_redis_encodings() {
+        assert_eq!(Value::string(b"123").encoding_name(), "int");
+        assert_eq!(Value::string(b"0123").encoding_name(), "embstr");
+        assert_eq!(Value::string(b"-0").encoding_name(), "embstr");
+        assert_eq!(Value::string(&[b'a'; 45]).encoding_name(), "raw");
+        assert_eq!(Value::string(b"-9223372036854775808"), Value::Int(i64::MIN));
+        assert_eq!(Value::string(b"9223372036854775808").encoding_name(), "embstr");
+    }
+
+    #[test]
+    fn int_text_len_counts_sign() {
+        assert_eq!(Value::Int(-120).string_len(), Some(4));
+        assert_eq!(Value::Int(0).string_len(), Some(1));
+    }
+}
