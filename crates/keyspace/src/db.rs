@@ -41,7 +41,10 @@ pub struct Db {
 
 impl Db {
     pub fn new() -> Db {
-        Db { delete_expired: true, ..Default::default() }
+        Db {
+            delete_expired: true,
+            ..Default::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -115,7 +118,8 @@ impl Db {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOT_COUNT, || None);
         }
-        let table = self.slots[slot].get_or_insert_with(|| Box::new(SlotTable::with_hasher(Hasher::default())));
+        let table = self.slots[slot]
+            .get_or_insert_with(|| Box::new(SlotTable::with_hasher(Hasher::default())));
         if let Some(existing) = table.get_mut(key) {
             return Some(std::mem::replace(existing, entry));
         }
@@ -186,7 +190,10 @@ impl Db {
 
     /// Number of keys in one slot.
     pub fn slot_len(&self, slot: usize) -> usize {
-        self.slots.get(slot).and_then(|t| t.as_deref()).map_or(0, |t| t.len())
+        self.slots
+            .get(slot)
+            .and_then(|t| t.as_deref())
+            .map_or(0, |t| t.len())
     }
 
     /// One SCAN step: visits whole slots from `cursor` until at least `count`
@@ -194,7 +201,12 @@ impl Db {
     /// and returns the next cursor (0 when done). Visiting whole slots is what
     /// gives SCAN its guarantee: a key present for the whole scan is returned,
     /// however the tables grow or shrink between calls.
-    pub fn scan(&self, cursor: ScanCursor, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> ScanCursor {
+    pub fn scan(
+        &self,
+        cursor: ScanCursor,
+        count: usize,
+        mut visit: impl FnMut(&[u8], &Entry),
+    ) -> ScanCursor {
         if self.slots.is_empty() {
             return 0;
         }
@@ -243,7 +255,11 @@ impl Db {
     pub fn key_memory_bytes(&self, key: &[u8]) -> Option<usize> {
         let entry = self.peek(key)?;
         let table_slot = std::mem::size_of::<(Box<[u8]>, Entry, u64)>() + 9;
-        let ttl = if self.expire_at(key).is_some() { alloc_size(key.len()) + 34 } else { 0 };
+        let ttl = if self.expire_at(key).is_some() {
+            alloc_size(key.len()) + 34
+        } else {
+            0
+        };
         Some(table_slot + alloc_size(key.len()) + entry.value.memory_bytes() + ttl)
     }
 }

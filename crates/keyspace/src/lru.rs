@@ -16,7 +16,11 @@ pub fn lru_clock(now_ms: i64) -> u32 {
 /// Milliseconds since the access recorded in `lru` (LRU mode).
 pub fn lru_idle_ms(lru: u32, now_ms: i64) -> u64 {
     let clock = lru_clock(now_ms);
-    let secs = if clock >= lru { clock - lru } else { clock + (LRU_BITS_MASK - lru) };
+    let secs = if clock >= lru {
+        clock - lru
+    } else {
+        clock + (LRU_BITS_MASK - lru)
+    };
     secs as u64 * 1000
 }
 
@@ -34,8 +38,16 @@ pub fn lfu_decayed_counter(field: u32, now_ms: i64, decay_time: u32) -> u8 {
     let last = field >> 8;
     let counter = (field & 0xFF) as u8;
     let now = lfu_minutes(now_ms);
-    let elapsed = if now >= last { now - last } else { 65535 - last + now };
-    let periods = if decay_time > 0 { elapsed / decay_time } else { 0 };
+    let elapsed = if now >= last {
+        now - last
+    } else {
+        65535 - last + now
+    };
+    let periods = if decay_time > 0 {
+        elapsed / decay_time
+    } else {
+        0
+    };
     counter.saturating_sub(periods.min(255) as u8)
 }
 

@@ -10,7 +10,11 @@ const fn crc16_table() -> [u16; 256] {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -57,8 +61,17 @@ mod tests {
     fn slots_match_redis_cluster() {
         assert_eq!(key_hash_slot(b"foo"), 12182);
         assert_eq!(key_hash_slot(b"bar"), 5061);
-        assert_eq!(key_hash_slot(b"{user1000}.following"), key_hash_slot(b"user1000"));
-        assert_eq!(key_hash_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") as usize % 16384);
-        assert_eq!(key_hash_slot(b"foo{{bar}}zap"), crc16(b"{bar") as usize % 16384);
+        assert_eq!(
+            key_hash_slot(b"{user1000}.following"),
+            key_hash_slot(b"user1000")
+        );
+        assert_eq!(
+            key_hash_slot(b"foo{}{bar}"),
+            crc16(b"foo{}{bar}") as usize % 16384
+        );
+        assert_eq!(
+            key_hash_slot(b"foo{{bar}}zap"),
+            crc16(b"{bar") as usize % 16384
+        );
     }
 }

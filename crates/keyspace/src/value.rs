@@ -127,7 +127,11 @@ pub fn integer_text(data: &[u8]) -> Option<i64> {
     if data.is_empty() || data.len() > 20 {
         return None;
     }
-    let (neg, digits) = if data[0] == b'-' { (true, &data[1..]) } else { (false, data) };
+    let (neg, digits) = if data[0] == b'-' {
+        (true, &data[1..])
+    } else {
+        (false, data)
+    };
     if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
         return if data == b"0" { Some(0) } else { None };
     }
@@ -137,7 +141,11 @@ pub fn integer_text(data: &[u8]) -> Option<i64> {
             return None;
         }
         let d = (c - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -167,7 +175,10 @@ mod tests {
         assert_eq!(Value::string(b"-0").encoding_name(), "embstr");
         assert_eq!(Value::string(&[b'a'; 45]).encoding_name(), "raw");
         assert_eq!(Value::string(b"-9223372036854775808"), Value::Int(i64::MIN));
-        assert_eq!(Value::string(b"9223372036854775808").encoding_name(), "embstr");
+        assert_eq!(
+            Value::string(b"9223372036854775808").encoding_name(),
+            "embstr"
+        );
     }
 
     #[test]

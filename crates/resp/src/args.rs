@@ -105,19 +105,28 @@ mod tests {
     use super::split_args;
 
     fn split(s: &str) -> Option<Vec<String>> {
-        split_args(s.as_bytes())
-            .map(|v| v.into_iter().map(|a| String::from_utf8(a).unwrap()).collect())
+        split_args(s.as_bytes()).map(|v| {
+            v.into_iter()
+                .map(|a| String::from_utf8(a).unwrap())
+                .collect()
+        })
     }
 
     #[test]
     fn plain_words_split_on_whitespace() {
-        assert_eq!(split("  set  a\tb "), Some(vec!["set".into(), "a".into(), "b".into()]));
+        assert_eq!(
+            split("  set  a\tb "),
+            Some(vec!["set".into(), "a".into(), "b".into()])
+        );
         assert_eq!(split(""), Some(vec![]));
     }
 
     #[test]
     fn double_quotes_understand_escapes() {
-        assert_eq!(split(r#"set "a b" "\x41\n""#), Some(vec!["set".into(), "a b".into(), "A\n".into()]));
+        assert_eq!(
+            split(r#"set "a b" "\x41\n""#),
+            Some(vec!["set".into(), "a b".into(), "A\n".into()])
+        );
         assert_eq!(split(r#""""#), Some(vec!["".into()]));
     }
 

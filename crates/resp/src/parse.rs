@@ -27,7 +27,10 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { max_bulk_bytes: 512 * 1024 * 1024, authenticated: true }
+        ParseLimits {
+            max_bulk_bytes: 512 * 1024 * 1024,
+            authenticated: true,
+        }
     }
 }
 
@@ -55,7 +58,10 @@ fn protocol_error(what: &str) -> ProtocolError {
 }
 
 /// Takes one request from the front of `buf`, if a whole one is there.
-pub fn parse_request(buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Request>, ProtocolError> {
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: ParseLimits,
+) -> Result<Option<Request>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -72,7 +78,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
         return if s == b"0" { Some(0) } else { None };
     }
@@ -82,7 +92,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
             return None;
         }
         let d = (c - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -97,7 +111,10 @@ fn find_crlf_line(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-fn parse_multibulk(buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Request>, ProtocolError> {
+fn parse_multibulk(
+    buf: &mut BytesMut,
+    limits: ParseLimits,
+) -> Result<Option<Request>, ProtocolError> {
     let Some(line_end) = find_crlf_line(buf, 0) else {
         if buf.len() > INLINE_MAX_BYTES {
             return Err(protocol_error("too big mbulk count string"));
@@ -114,7 +131,10 @@ fn parse_multibulk(buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Req
     let mut pos = line_end + 2;
     if count <= 0 {
         let _ = buf.split_to(pos);
-        return Ok(Some(Request { args: Vec::new(), inline: false }));
+        return Ok(Some(Request {
+            args: Vec::new(),
+            inline: false,
+        }));
     }
     // First pass: find every argument's range without allocating its data.
     let mut ranges = Vec::with_capacity((count as usize).min(1024));
@@ -129,7 +149,10 @@ fn parse_multibulk(buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Req
             return Ok(None);
         };
         if buf[pos] != b'$' {
-            return Err(ProtocolError(format!("Protocol error: expected '$', got '{}'", buf[pos] as char)));
+            return Err(ProtocolError(format!(
+                "Protocol error: expected '$', got '{}'",
+                buf[pos] as char
+            )));
         }
         let len = match parse_i64(&buf[pos + 1..line_end]) {
             Some(n) if n >= 0 && n <= limits.max_bulk_bytes => n,
@@ -150,7 +173,10 @@ fn parse_multibulk(buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Req
     }
     let frame = buf.split_to(pos).freeze();
     let args = ranges.into_iter().map(|r| frame.slice(r)).collect();
-    Ok(Some(Request { args, inline: false }))
+    Ok(Some(Request {
+        args,
+        inline: false,
+    }))
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
@@ -168,7 +194,10 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
     let Some(words) = crate::args::split_args(text) else {
         return Err(protocol_error("unbalanced quotes in request"));
     };
-    Ok(Some(Request { args: words.into_iter().map(Bytes::from).collect(), inline: true }))
+    Ok(Some(Request {
+        args: words.into_iter().map(Bytes::from).collect(),
+        inline: true,
+    }))
 }
 
 #[cfg(test)]
@@ -188,7 +217,10 @@ mod tests {
     #[test]
     fn multibulk_and_inline_requests_parse() {
         let got = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n").unwrap();
-        assert_eq!(got, vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]);
+        assert_eq!(
+            got,
+            vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]
+        );
     }
 
     #[test]
@@ -207,25 +239,49 @@ mod tests {
     fn malformed_requests_get_redis_errors() {
         let err = |s: &[u8]| parse_all(s).unwrap_err().0;
         assert_eq!(err(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(err(b"*20000000\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(err(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n"), "Protocol error: expected '$', got 'f'");
+        assert_eq!(
+            err(b"*20000000\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n"),
+            "Protocol error: expected '$', got 'f'"
+        );
         assert_eq!(err(b"*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(err(b"set \"a\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(err(&vec![b'a'; 70000]), "Protocol error: too big inline request");
+        assert_eq!(
+            err(b"set \"a\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            err(&vec![b'a'; 70000]),
+            "Protocol error: too big inline request"
+        );
     }
 
     #[test]
     fn bulk_over_proto_max_bulk_len_is_refused() {
         let mut buf = BytesMut::from(&b"*1\r\n$100\r\n"[..]);
-        let limits = ParseLimits { max_bulk_bytes: 10, authenticated: true };
-        assert_eq!(parse_request(&mut buf, limits).unwrap_err().0, "Protocol error: invalid bulk length");
+        let limits = ParseLimits {
+            max_bulk_bytes: 10,
+            authenticated: true,
+        };
+        assert_eq!(
+            parse_request(&mut buf, limits).unwrap_err().0,
+            "Protocol error: invalid bulk length"
+        );
     }
 
     #[test]
     fn unauthenticated_clients_have_tight_limits() {
         let mut buf = BytesMut::from(&b"*11\r\n"[..]);
-        let limits = ParseLimits { authenticated: false, ..Default::default() };
-        assert_eq!(parse_request(&mut buf, limits).unwrap_err().0, "Protocol error: unauthenticated multibulk length");
+        let limits = ParseLimits {
+            authenticated: false,
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_request(&mut buf, limits).unwrap_err().0,
+            "Protocol error: unauthenticated multibulk length"
+        );
     }
 
     proptest! {

@@ -14,7 +14,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(resp3: bool) -> Self {
-        Reply { buf: Vec::with_capacity(256), resp3 }
+        Reply {
+            buf: Vec::with_capacity(256),
+            resp3,
+        }
     }
 
     fn line(&mut self, prefix: u8, n: i64) {
@@ -40,7 +43,8 @@ impl Reply {
     pub fn error(&mut self, msg: &str) {
         self.buf.push(b'-');
         for &c in msg.as_bytes() {
-            self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
+            self.buf
+                .push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -116,7 +120,8 @@ impl Reply {
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {
-            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -163,7 +168,11 @@ pub fn format_g(d: f64, precision: usize) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let p = precision.max(1);
     // Scientific form rounded to p significant digits tells the exponent.
@@ -203,7 +212,10 @@ mod tests {
         assert_eq!(format_double(0.0001), "0.0001");
         assert_eq!(format_double(-3.0), "-3");
         assert_eq!(format_double(f64::INFINITY), "inf");
-        assert_eq!(format_double(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(
+            format_double(123456789012345678.0),
+            "1.2345678901234568e+17"
+        );
     }
 
     #[test]

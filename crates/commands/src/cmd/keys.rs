@@ -1,0 +1,554 @@
+//! Generic key commands: existence, deletion, renaming, expiry, iteration,
+//! copying and moving between databases, flushing, OBJECT.
+
+use crate::args::{eq_ignore_case, lossy, parse_i64, parse_i64_or};
+use crate::db_ops::MaxmemoryPolicyExt;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::exec::Ctx;
+use crate::notify::{self, GENERIC};
+use bytes::Bytes;
+use redust_config::glob_match;
+use redust_keyspace::{lru, Value};
+
+fn delete_generic(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut deleted = 0;
+    for key in &args[1..] {
+        if ctx.delete_key(key) {
+            ctx.notify(GENERIC, "del", key);
+            deleted += 1;
+        }
+    }
+    ctx.dirty(deleted as u64);
+    ctx.reply.int(deleted);
+    Ok(())
+}
+
+pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    delete_generic(ctx, args)
+}
+
+pub fn unlink(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    delete_generic(ctx, args)
+}
+
+pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut n = 0;
+    for key in &args[1..] {
+        if ctx.lookup_read(key).is_some() {
+            n += 1;
+        }
+    }
+    ctx.reply.int(n);
+    Ok(())
+}
+
+pub fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    exists(ctx, args)
+}
+
+pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let name = ctx
+        .lookup_read(&args[1])
+        .map_or("none", |e| e.value.type_name());
+    ctx.reply.simple(name);
+    Ok(())
+}
+
+fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
+    let (src, dst) = (&args[1], &args[2]);
+    if !ctx.exists(src) {
+        return Err(errors::NO_SUCH_KEY.into());
+    }
+    if src == dst {
+        if nx {
+            ctx.reply.int(0);
+        } else {
+            ctx.reply.ok();
+        }
+        return Ok(());
+    }
+    if nx && ctx.exists(dst) {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    let expire = ctx.db().expire_at(src);
+    let Some(entry) = ctx.db().remove(src) else {
+        return Err(errors::NO_SUCH_KEY.into());
+    };
+    ctx.delete_key(dst);
+    ctx.db().insert(dst, entry);
+    if let Some(at) = expire {
+        ctx.db().set_expire(dst, at);
+    }
+    ctx.modified(src);
+    ctx.modified(dst);
+    ctx.notify(GENERIC, "rename_from", src);
+    ctx.notify(GENERIC, "rename_to", dst);
+    ctx.dirty(1);
+    if nx {
+        ctx.reply.int(1);
+    } else {
+        ctx.reply.ok();
+    }
+    Ok(())
+}
+
+pub fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    rename_generic(ctx, args, false)
+}
+
+pub fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    rename_generic(ctx, args, true)
+}
+
+pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let pattern = &args[1];
+    let all = &pattern[..] == b"*";
+    let now = ctx.now_ms();
+    let db = ctx.db();
+    let mut found = Vec::new();
+    db.for_each(|k, _| {
+        if all || glob_match(pattern, k, false) {
+            found.push(k.to_vec());
+        }
+    });
+    found.retain(|k| !db.is_expired(k, now));
+    ctx.reply.array(found.len());
+    for k in &found {
+        ctx.reply.bulk(k);
+    }
+    Ok(())
+}
+
+/// Parses a SCAN-family cursor.
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let s = std::str::from_utf8(arg).map_err(|_| CmdError::from(errors::INVALID_CURSOR))?;
+    if s.is_empty() || s.starts_with('+') || s.starts_with('-') || s.len() > 1 && s.starts_with('0')
+    {
+        return Err(errors::INVALID_CURSOR.into());
+    }
+    s.parse::<u64>().map_err(|_| errors::INVALID_CURSOR.into())
+}
+
+pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[1])?;
+    let mut count = 10usize;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_filter: Option<String> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if i + 1 >= args.len() {
+            return Err(errors::SYNTAX.into());
+        }
+        let (opt, val) = (&args[i], &args[i + 1]);
+        if eq_ignore_case(opt, "count") {
+            let n = parse_i64(val)?;
+            if n < 1 {
+                return Err(errors::SYNTAX.into());
+            }
+            count = n as usize;
+        } else if eq_ignore_case(opt, "match") {
+            pattern = Some(val);
+        } else if eq_ignore_case(opt, "type") {
+            type_filter = Some(lossy(val).to_ascii_lowercase());
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 2;
+    }
+    let now = ctx.now_ms();
+    let db = ctx.db();
+    let mut found = Vec::new();
+    let next = if cursor >= redust_keyspace::SLOT_COUNT as u64 {
+        0
+    } else {
+        db.scan(cursor, count, |k, e| {
+            if pattern.is_some_and(|p| !glob_match(p, k, false)) {
+                return;
+            }
+            if type_filter
+                .as_deref()
+                .is_some_and(|t| t != e.value.type_name())
+            {
+                return;
+            }
+            found.push(k.to_vec());
+        })
+    };
+    // Expired keys are deleted on the way, as Redis's SCAN does.
+    let mut live = Vec::with_capacity(found.len());
+    for k in found {
+        if !ctx.db().expire_if_needed(&k, now) {
+            live.push(k);
+        }
+    }
+    ctx.reply.array(2);
+    ctx.reply.bulk(next.to_string().as_bytes());
+    ctx.reply.array(live.len());
+    for k in &live {
+        ctx.reply.bulk(k);
+    }
+    Ok(())
+}
+
+pub fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms();
+    for _ in 0..100 {
+        let state = &mut *ctx.state;
+        let db = &state.dbs[ctx.client.db];
+        let Some(key) = db.random_key(&mut state.rng).map(|k| k.to_vec()) else {
+            ctx.reply.null();
+            return Ok(());
+        };
+        if !ctx.db().expire_if_needed(&key, now) {
+            ctx.reply.bulk(&key);
+            return Ok(());
+        }
+    }
+    ctx.reply.null();
+    Ok(())
+}
+
+pub fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let n = ctx.db().len();
+    ctx.reply.int(n as i64);
+    Ok(())
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
+fn expire_generic(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    unit_secs: bool,
+    absolute: bool,
+    command: &str,
+) -> CmdResult {
+    let key = &args[1];
+    let n = parse_i64(&args[2])?;
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &args[3..] {
+        if eq_ignore_case(opt, "nx") {
+            nx = true;
+        } else if eq_ignore_case(opt, "xx") {
+            xx = true;
+        } else if eq_ignore_case(opt, "gt") {
+            gt = true;
+        } else if eq_ignore_case(opt, "lt") {
+            lt = true;
+        } else {
+            return Err(format!("ERR Unsupported option {}", lossy(opt)).into());
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err("ERR NX and XX, GT or LT options at the same time are not compatible".into());
+    }
+    if gt && lt {
+        return Err("ERR GT and LT options at the same time are not compatible".into());
+    }
+    let mut when = n;
+    if unit_secs {
+        when = when
+            .checked_mul(1000)
+            .ok_or_else(|| errors::invalid_expire(command))?;
+    }
+    if !absolute {
+        when = when
+            .checked_add(ctx.now_ms())
+            .ok_or_else(|| errors::invalid_expire(command))?;
+    }
+    if !ctx.exists(key) {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    let current = ctx.db().expire_at(key);
+    let refused = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|c| when <= c))
+        || (lt && current.is_some_and(|c| when >= c));
+    if refused {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    if when <= ctx.now_ms() {
+        ctx.delete_key(key);
+        ctx.notify(GENERIC, "del", key);
+    } else {
+        ctx.db().set_expire(key, when);
+        ctx.modified(key);
+        ctx.notify(GENERIC, "expire", key);
+    }
+    ctx.dirty(1);
+    ctx.reply.int(1);
+    Ok(())
+}
+
+pub fn expire(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    expire_generic(ctx, args, true, false, "expire")
+}
+
+pub fn pexpire(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    expire_generic(ctx, args, false, false, "pexpire")
+}
+
+pub fn expireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    expire_generic(ctx, args, true, true, "expireat")
+}
+
+pub fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    expire_generic(ctx, args, false, true, "pexpireat")
+}
+
+fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], in_ms: bool, absolute: bool) -> CmdResult {
+    let key = &args[1];
+    if ctx.lookup_read(key).is_none() {
+        ctx.reply.int(-2);
+        return Ok(());
+    }
+    let Some(at) = ctx.db().expire_at(key) else {
+        ctx.reply.int(-1);
+        return Ok(());
+    };
+    let ttl = if absolute {
+        at
+    } else {
+        (at - ctx.now_ms()).max(0)
+    };
+    ctx.reply.int(if in_ms { ttl } else { (ttl + 500) / 1000 });
+    Ok(())
+}
+
+pub fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, args, false, false)
+}
+
+pub fn pttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, args, true, false)
+}
+
+pub fn expiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, args, false, true)
+}
+
+pub fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, args, true, true)
+}
+
+pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    if ctx.lookup_write(key).is_some() && ctx.db().persist(key) {
+        ctx.modified(key);
+        ctx.notify(GENERIC, "persist", key);
+        ctx.dirty(1);
+        ctx.reply.int(1);
+    } else {
+        ctx.reply.int(0);
+    }
+    Ok(())
+}
+
+fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CmdError> {
+    let n = parse_i64(arg)?;
+    if n < 0 || n as usize >= ctx.state.dbs.len() {
+        return Err(errors::DB_OUT_OF_RANGE.into());
+    }
+    Ok(n as usize)
+}
+
+pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (src, dst) = (&args[1], &args[2]);
+    let mut target_db = ctx.client.db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < args.len() {
+        if eq_ignore_case(&args[i], "replace") {
+            replace = true;
+        } else if eq_ignore_case(&args[i], "db") && i + 1 < args.len() {
+            i += 1;
+            target_db = parse_db_index(ctx, &args[i])?;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    if src == dst && target_db == ctx.client.db {
+        return Err("ERR source and destination objects are the same".into());
+    }
+    let Some(entry) = ctx.lookup_read(src).map(|e| e.clone()) else {
+        ctx.reply.int(0);
+        return Ok(());
+    };
+    let expire = ctx.db().expire_at(src);
+    let now = ctx.now_ms();
+    let target = &mut ctx.state.dbs[target_db];
+    if target.contains(dst, now) {
+        if !replace {
+            ctx.reply.int(0);
+            return Ok(());
+        }
+        target.remove(dst);
+    }
+    target.insert(dst, entry);
+    if let Some(at) = expire {
+        target.set_expire(dst, at);
+    }
+    notify::signal_modified(ctx.state, target_db, dst);
+    notify::notify(ctx.state, GENERIC, "copy_to", dst, target_db);
+    notify::flush_expired(ctx.state);
+    ctx.dirty(1);
+    ctx.reply.int(1);
+    Ok(())
+}
+
+pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let target_db = parse_db_index(ctx, &args[2])?;
+    let src_db = ctx.client.db;
+    if target_db == src_db {
+        return Err("ERR source and destination objects are the same".into());
+    }
+    if ctx.lookup_write(key).is_none() {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    let now = ctx.now_ms();
+    if ctx.state.dbs[target_db].contains(key, now) {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    let expire = ctx.db().expire_at(key);
+    let Some(entry) = ctx.db().remove(key) else {
+        return Err(errors::NO_SUCH_KEY.into());
+    };
+    let target = &mut ctx.state.dbs[target_db];
+    target.insert(key, entry);
+    if let Some(at) = expire {
+        target.set_expire(key, at);
+    }
+    notify::signal_modified(ctx.state, src_db, key);
+    notify::signal_modified(ctx.state, target_db, key);
+    notify::notify(ctx.state, GENERIC, "move_from", key, src_db);
+    notify::notify(ctx.state, GENERIC, "move_to", key, target_db);
+    notify::flush_expired(ctx.state);
+    ctx.dirty(1);
+    ctx.reply.int(1);
+    Ok(())
+}
+
+pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let a = parse_i64_or(&args[1], "ERR invalid first DB index")?;
+    let b = parse_i64_or(&args[2], "ERR invalid second DB index")?;
+    let n = ctx.state.dbs.len() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        return Err(errors::DB_OUT_OF_RANGE.into());
+    }
+    if a != b {
+        ctx.state.dbs.swap(a as usize, b as usize);
+        notify::signal_flushed(ctx.state, Some(a as usize));
+        notify::signal_flushed(ctx.state, Some(b as usize));
+        ctx.dirty(1);
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn parse_flush_mode(args: &[Bytes]) -> CmdResult {
+    match args.get(1) {
+        None => Ok(()),
+        Some(a) if args.len() == 2 && (eq_ignore_case(a, "async") || eq_ignore_case(a, "sync")) => {
+            Ok(())
+        }
+        _ => Err(errors::SYNTAX.into()),
+    }
+}
+
+pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    parse_flush_mode(args)?;
+    let removed = ctx.db().len() as u64;
+    ctx.db().clear();
+    notify::signal_flushed(ctx.state, Some(ctx.client.db));
+    ctx.dirty(removed + 1);
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    parse_flush_mode(args)?;
+    let mut removed = 0u64;
+    for db in ctx.state.dbs.iter_mut() {
+        removed += db.len() as u64;
+        db.clear();
+    }
+    notify::signal_flushed(ctx.state, None);
+    ctx.dirty(removed + 1);
+    ctx.reply.ok();
+    Ok(())
+}
+
+const LFU_NOTE: &str =
+    "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    if sub == b"help" {
+        let lines = [
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ];
+        ctx.reply.array(lines.len());
+        for l in lines {
+            ctx.reply.simple(l);
+        }
+        return Ok(());
+    }
+    let key = &args[2];
+    let now = ctx.now_ms();
+    let lfu = ctx.state.config.maxmemory_policy.is_lfu();
+    let maxmemory = ctx.state.config.maxmemory;
+    let decay = ctx.state.config.lfu_decay_time;
+    let Some(entry) = ctx.db().get(key, now).cloned() else {
+        notify::flush_expired(ctx.state);
+        ctx.reply.null();
+        return Ok(());
+    };
+    match sub.as_slice() {
+        b"encoding" => ctx.reply.bulk(entry.value.encoding_name().as_bytes()),
+        b"refcount" => {
+            // Small integers are shared objects in Redis unless an LRU/LFU policy needs per-key clocks.
+            let shared = matches!(entry.value, Value::Int(n) if (0..10000).contains(&n))
+                && (maxmemory == 0 || !ctx.state.config.maxmemory_policy.uses_clock());
+            ctx.reply.int(if shared { i32::MAX as i64 } else { 1 });
+        }
+        b"idletime" => {
+            if lfu {
+                return Err(format!(
+                    "ERR An LFU maxmemory policy is selected, idle time not tracked. {LFU_NOTE}"
+                )
+                .into());
+            }
+            ctx.reply
+                .int((lru::lru_idle_ms(entry.lru, now) / 1000) as i64);
+        }
+        b"freq" => {
+            if !lfu {
+                return Err(format!("ERR An LFU maxmemory policy is not selected, access frequency not tracked. {LFU_NOTE}").into());
+            }
+            ctx.reply
+                .int(lru::lfu_decayed_counter(entry.lru, now, decay) as i64);
+        }
+        _ => return Err(errors::unknown_subcommand(&args[1], "object")),
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Pub/sub: subscriptions, PUBLISH fan-out (also used by keyspace
+//! notifications) and PUBSUB introspection.
+//!
+//! Messages go to subscribers through their push handles, encoded once per
+//! protocol version. A subscriber that stops reading is disconnected when its
+//! queued bytes pass the `pubsub` class of `client-output-buffer-limit`.
+
+use crate::errors::{self, CmdResult};
+use crate::exec::Ctx;
+use crate::state::{Client, State};
+use bytes::Bytes;
+use redust_config::glob_match;
+use redust_resp::Reply;
+use std::sync::atomic::Ordering;
+
+fn subscription_reply(reply: &mut Reply, kind: &str, name: Option<&[u8]>, count: usize) {
+    reply.push(3);
+    reply.bulk(kind.as_bytes());
+    match name {
+        Some(n) => reply.bulk(n),
+        None => reply.null(),
+    }
+    reply.int(count as i64);
+}
+
+pub fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for ch in &args[1..] {
+        if ctx.client.channels.insert(ch.to_vec()) {
+            ctx.state
+                .channels
+                .entry(ch.to_vec())
+                .or_default()
+                .push(ctx.client.id);
+        }
+        subscription_reply(
+            ctx.reply,
+            "subscribe",
+            Some(ch),
+            ctx.client.subscription_count(),
+        );
+    }
+    Ok(())
+}
+
+pub fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for p in &args[1..] {
+        if ctx.client.patterns.insert(p.to_vec()) {
+            ctx.state
+                .patterns
+                .entry(p.to_vec())
+                .or_default()
+                .push(ctx.client.id);
+        }
+        subscription_reply(
+            ctx.reply,
+            "psubscribe",
+            Some(p),
+            ctx.client.subscription_count(),
+        );
+    }
+    Ok(())
+}
+
+fn remove_subscriber(map: &mut std::collections::HashMap<Vec<u8>, Vec<u64>>, name: &[u8], id: u64) {
+    if let Some(ids) = map.get_mut(name) {
+        ids.retain(|&x| x != id);
+        if ids.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+fn unsubscribe_generic(ctx: &mut Ctx, args: &[Bytes], patterns: bool) {
+    let kind = if patterns {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
+    let names: Vec<Vec<u8>> = if args.len() > 1 {
+        args[1..].iter().map(|a| a.to_vec()).collect()
+    } else {
+        let mut all: Vec<Vec<u8>> = if patterns {
+            ctx.client.patterns.iter().cloned().collect()
+        } else {
+            ctx.client.channels.iter().cloned().collect()
+        };
+        all.sort();
+        all
+    };
+    if names.is_empty() {
+        subscription_reply(ctx.reply, kind, None, ctx.client.subscription_count());
+        return;
+    }
+    for name in names {
+        let removed = if patterns {
+            ctx.client.patterns.remove(&name)
+        } else {
+            ctx.client.channels.remove(&name)
+        };
+        if removed {
+            let map = if patterns {
+                &mut ctx.state.patterns
+            } else {
+                &mut ctx.state.channels
+            };
+            remove_subscriber(map, &name, ctx.client.id);
+        }
+        subscription_reply(
+            ctx.reply,
+            kind,
+            Some(&name),
+            ctx.client.subscription_count(),
+        );
+    }
+}
+
+pub fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe_generic(ctx, args, false);
+    Ok(())
+}
+
+pub fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe_generic(ctx, args, true);
+    Ok(())
+}
+
+/// Drops every subscription of `client` without replying (disconnect, RESET).
+pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
+    for ch in client.channels.drain() {
+        remove_subscriber(&mut state.channels, &ch, client.id);
+    }
+    for p in client.patterns.drain() {
+        remove_subscriber(&mut state.patterns, &p, client.id);
+    }
+}
+
+fn encode_message(resp3: bool, pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Bytes {
+    let mut r = Reply::new(resp3);
+    match pattern {
+        Some(p) => {
+            r.push(4);
+            r.bulk(b"pmessage");
+            r.bulk(p);
+        }
+        None => {
+            r.push(3);
+            r.bulk(b"message");
+        }
+    }
+    r.bulk(channel);
+    r.bulk(message);
+    Bytes::from(r.buf)
+}
+
+/// Delivers `message` to everyone subscribed to `channel` directly or by
+/// pattern. Returns the number of receivers.
+pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
+    let mut receivers = 0;
+    let mut cached: [Option<Bytes>; 2] = [None, None];
+    if let Some(ids) = state.channels.get(channel) {
+        for id in ids {
+            if let Some((h, resp3)) = state.handles.get(id) {
+                let frame = cached[*resp3 as usize]
+                    .get_or_insert_with(|| encode_message(*resp3, None, channel, message));
+                h.send_data(frame.clone());
+                receivers += 1;
+            }
+        }
+    }
+    if !state.patterns.is_empty() {
+        for (pattern, ids) in state.patterns.iter() {
+            if !glob_match(pattern, channel, false) {
+                continue;
+            }
+            let mut frames: [Option<Bytes>; 2] = [None, None];
+            for id in ids {
+                if let Some((h, resp3)) = state.handles.get(id) {
+                    let frame = frames[*resp3 as usize].get_or_insert_with(|| {
+                        encode_message(*resp3, Some(pattern), channel, message)
+                    });
+                    h.send_data(frame.clone());
+                    receivers += 1;
+                }
+            }
+        }
+    }
+    enforce_pubsub_limits(state, channel);
+    receivers
+}
+
+/// Disconnects subscribers of `channel` whose queued output is over the
+/// pubsub hard limit, or over the soft limit for longer than allowed.
+fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
+    let limit = state.config.client_output_buffer_limit.pubsub;
+    if limit.hard == 0 && limit.soft == 0 {
+        return;
+    }
+    let now = state.now_ms;
+    let mut over = Vec::new();
+    let check = |id: &u64, over: &mut Vec<u64>| {
+        if let Some((h, _)) = state.handles.get(id) {
+            let queued = h.queued_bytes.load(Ordering::Relaxed) as u64;
+            let hard = limit.hard > 0 && queued >= limit.hard;
+            let soft = limit.soft > 0 && queued >= limit.soft;
+            if hard || (soft && limit.soft_seconds == 0) {
+                over.push(*id);
+            } else if soft {
+                let since = h.soft_limit_since_ms.load(Ordering::Relaxed);
+                if since == 0 {
+                    h.soft_limit_since_ms.store(now, Ordering::Relaxed);
+                } else if now - since >= limit.soft_seconds as i64 * 1000 {
+                    over.push(*id);
+                }
+            } else {
+                h.soft_limit_since_ms.store(0, Ordering::Relaxed);
+            }
+        }
+    };
+    if let Some(ids) = state.channels.get(channel) {
+        ids.iter().for_each(|id| check(id, &mut over));
+    }
+    for ids in state.patterns.values() {
+        ids.iter().for_each(|id| check(id, &mut over));
+    }
+    over.sort_unstable();
+    over.dedup();
+    for id in over {
+        if let Some((h, _)) = state.handles.get(&id) {
+            if !h.killed.load(Ordering::Relaxed) {
+                state.stats.client_outbuf_limit_disconnections += 1;
+                h.kill();
+            }
+        }
+    }
+}
+
+pub fn publish_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = publish(ctx.state, &args[1], &args[2]);
+    ctx.reply.int(n as i64);
+    Ok(())
+}
+
+pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"channels" => {
+            if args.len() > 3 {
+                return Err(errors::wrong_args("pubsub|channels"));
+            }
+            let pattern = args.get(2);
+            let mut names: Vec<&Vec<u8>> = ctx
+                .state
+                .channels
+                .keys()
+                .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
+                .collect();
+            names.sort();
+            let names: Vec<Vec<u8>> = names.into_iter().cloned().collect();
+            ctx.reply.array(names.len());
+            for n in &names {
+                ctx.reply.bulk(n);
+            }
+        }
+        b"numsub" => {
+            ctx.reply.map(args.len() - 2);
+            for ch in &args[2..] {
+                let n = ctx.state.channels.get(&ch[..]).map_or(0, |v| v.len());
+                ctx.reply.bulk(ch);
+                ctx.reply.int(n as i64);
+            }
+        }
+        b"numpat" => {
+            let n = ctx.state.patterns.len();
+            ctx.reply.int(n as i64);
+        }
+        b"shardchannels" => ctx.reply.array(0),
+        b"shardnumsub" => {
+            ctx.reply.map(args.len() - 2);
+            for ch in &args[2..] {
+                ctx.reply.bulk(ch);
+                ctx.reply.int(0);
+            }
+        }
+        b"help" => {
+            let lines = [
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Print this help.",
+            ];
+            ctx.reply.array(lines.len());
+            for l in lines {
+                ctx.reply.simple(l);
+            }
+        }
+        _ => return Err(errors::unknown_subcommand(&args[1], "pubsub")),
+    }
+    Ok(())
+}

@@ -1,0 +1,812 @@
+//! Server commands: INFO, CONFIG, COMMAND, TIME, SHUTDOWN, MONITOR, SLOWLOG,
+//! LATENCY, MEMORY, DEBUG, WAIT.
+
+use crate::args::{eq_ignore_case, lossy, parse_f64, parse_i64};
+use crate::errors::{self, CmdError, CmdResult};
+use crate::exec::Ctx;
+use crate::info;
+use crate::spec;
+use crate::state::{Client, ShutdownRequest, State};
+use bytes::Bytes;
+use redust_keyspace::Value;
+
+pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sections: Vec<String> = args[1..]
+        .iter()
+        .map(|a| lossy(a).to_ascii_lowercase())
+        .collect();
+    let text = info::render(ctx.state, ctx.client, &sections);
+    ctx.reply.verbatim(text.as_bytes());
+    Ok(())
+}
+
+pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" => {
+            let patterns: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
+            let pairs = ctx.state.config.get(&patterns);
+            ctx.reply.map(pairs.len());
+            for (k, v) in pairs {
+                ctx.reply.bulk(k.as_bytes());
+                ctx.reply.bulk(v.as_bytes());
+            }
+        }
+        b"set" => {
+            if args.len() % 2 != 0 {
+                return Err(errors::wrong_args("config|set"));
+            }
+            let pairs: Vec<(&[u8], &[u8])> = args[2..]
+                .chunks(2)
+                .map(|p| (&p[0][..], &p[1][..]))
+                .collect();
+            let changed = ctx.state.config.set(&pairs).map_err(CmdError::from)?;
+            apply_config_changes(ctx.state, &changed);
+            ctx.reply.ok();
+        }
+        b"resetstat" => {
+            ctx.state.stats.reset();
+            ctx.state.slowlog.clear();
+            ctx.reply.ok();
+        }
+        b"rewrite" => {
+            ctx.state.config.rewrite().map_err(CmdError::from)?;
+            ctx.reply.ok();
+        }
+        b"help" => help(
+            ctx,
+            &[
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(&args[1], "config")),
+    }
+    Ok(())
+}
+
+/// Carries out what a CONFIG SET changed: eviction for a lower maxmemory, and
+/// whatever the server crate registered for the rest (log level, ...).
+pub fn apply_config_changes(state: &mut State, changed: &[&'static str]) {
+    if changed.contains(&"maxmemory") || changed.contains(&"maxmemory-policy") {
+        state.memory_read_ms = 0;
+        crate::evict::perform_evictions(state);
+    }
+    if let Some(hook) = state.config_hook {
+        hook(state, changed);
+    }
+}
+
+fn help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply.array(lines.len());
+    for l in lines {
+        ctx.reply.simple(l);
+    }
+}
+
+pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let table = ctx.state.commands.clone();
+    let implemented = |name: &str| table.implemented(name);
+    if args.len() == 1 {
+        let mut specs: Vec<&'static spec::CommandSpec> =
+            table.iter().map(|(_, c)| c.spec).collect();
+        specs.sort_by_key(|s| s.name);
+        ctx.reply.array(specs.len());
+        for s in specs {
+            spec::write_command_info(ctx.reply, s, &implemented);
+        }
+        return Ok(());
+    }
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" => ctx.reply.int(table.len() as i64),
+        b"info" => {
+            let names: Vec<Vec<u8>> = if args.len() == 2 {
+                let mut v: Vec<Vec<u8>> = table.iter().map(|(k, _)| k.clone()).collect();
+                v.sort();
+                v
+            } else {
+                args[2..].iter().map(|a| a.to_vec()).collect()
+            };
+            ctx.reply.array(names.len());
+            for n in names {
+                match table.lookup(&n) {
+                    Some(c) => spec::write_command_info(ctx.reply, c.spec, &implemented),
+                    None => ctx.reply.null(),
+                }
+            }
+        }
+        b"docs" => {
+            let names: Vec<Vec<u8>> = if args.len() == 2 {
+                let mut v: Vec<Vec<u8>> = table.iter().map(|(k, _)| k.clone()).collect();
+                v.sort();
+                v
+            } else {
+                args[2..].iter().map(|a| a.to_vec()).collect()
+            };
+            let found: Vec<(&Vec<u8>, &'static spec::CommandSpec)> = names
+                .iter()
+                .filter_map(|n| table.lookup(n).map(|c| (n, c.spec)))
+                .collect();
+            ctx.reply.map(found.len());
+            for (n, s) in found {
+                ctx.reply.bulk(&n.to_ascii_lowercase());
+                spec::write_command_docs(ctx.reply, s, &implemented);
+            }
+        }
+        b"getkeys" | b"getkeysandflags" => {
+            if args.len() < 3 {
+                return Err(errors::wrong_args(&format!("command|{}", lossy(&sub))));
+            }
+            let cmd_args = &args[2..];
+            let Some(c) = table.lookup(&cmd_args[0]) else {
+                return Err("ERR Invalid command specified".into());
+            };
+            let mut s = c.spec;
+            if !s.subcommands.is_empty() && cmd_args.len() > 1 {
+                if let Some(sc) = spec::find_subcommand(s, &cmd_args[1]) {
+                    s = sc;
+                }
+            }
+            let arity = s.arity;
+            if (arity > 0 && cmd_args.len() != arity as usize)
+                || cmd_args.len() < arity.unsigned_abs() as usize
+            {
+                return Err("ERR Invalid number of arguments specified for command".into());
+            }
+            let positions = spec::get_keys(s, cmd_args).map_err(CmdError::from)?;
+            ctx.reply.array(positions.len());
+            for p in positions {
+                if sub.as_slice() == b"getkeys" {
+                    ctx.reply.bulk(&cmd_args[p]);
+                } else {
+                    ctx.reply.array(2);
+                    ctx.reply.bulk(&cmd_args[p]);
+                    ctx.reply.set(0);
+                }
+            }
+        }
+        b"list" => {
+            let mut names: Vec<String> = table
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            if args.len() >= 5 && eq_ignore_case(&args[2], "filterby") {
+                let value = &args[4];
+                if eq_ignore_case(&args[3], "pattern") {
+                    names.retain(|n| redust_config::glob_match(value, n.as_bytes(), true));
+                } else if eq_ignore_case(&args[3], "aclcat") {
+                    let cat = format!("@{}", lossy(value).to_ascii_lowercase());
+                    names.retain(|n| {
+                        table
+                            .lookup(n.as_bytes())
+                            .is_some_and(|c| c.spec.acl_categories.contains(&cat.as_str()))
+                    });
+                } else if eq_ignore_case(&args[3], "module") {
+                    names.clear();
+                } else {
+                    return Err(errors::SYNTAX.into());
+                }
+            } else if args.len() != 2 {
+                return Err(errors::SYNTAX.into());
+            }
+            names.sort();
+            ctx.reply.array(names.len());
+            for n in names {
+                ctx.reply.bulk(n.as_bytes());
+            }
+        }
+        b"help" => help(
+            ctx,
+            &[
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "    Return details about all Redis commands.",
+                "COUNT",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(&args[1], "command")),
+    }
+    Ok(())
+}
+
+pub fn time(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.reply.array(2);
+    ctx.reply.bulk(now.as_secs().to_string().as_bytes());
+    ctx.reply.bulk(now.subsec_micros().to_string().as_bytes());
+    Ok(())
+}
+
+pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut request = ShutdownRequest::Default;
+    for a in &args[1..] {
+        if eq_ignore_case(a, "nosave") {
+            request = ShutdownRequest::NoSave;
+        } else if eq_ignore_case(a, "save") {
+            request = ShutdownRequest::Save;
+        } else if eq_ignore_case(a, "now") || eq_ignore_case(a, "force") {
+        } else if eq_ignore_case(a, "abort") {
+            return Err("ERR No shutdown in progress.".into());
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    ctx.state.shutdown = Some(request);
+    // The server wakes its main task through any handle; this connection closes.
+    ctx.client.close_after_reply = true;
+    if let Some(hook) = ctx.state.shutdown_hook {
+        hook();
+    }
+    Ok(())
+}
+
+pub fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err("ERR MONITOR isn't allowed in this context".into());
+    }
+    if !ctx.client.monitor {
+        ctx.client.monitor = true;
+        ctx.state.monitors.push(ctx.client.id);
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// Quotes a byte string like Redis's `sdscatrepr`.
+pub fn repr(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len() + 2);
+    s.push('"');
+    for &c in data {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Sends a command's MONITOR line to every monitoring client.
+pub fn feed_monitors(state: &mut State, client: &Client, args: &[Bytes]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        client.db,
+        client.addr
+    );
+    for a in args {
+        line.push(' ');
+        line.push_str(&repr(a));
+    }
+    line.push_str("\r\n");
+    let frame = Bytes::from(line);
+    for id in &state.monitors {
+        if *id == client.id {
+            continue;
+        }
+        if let Some((h, _)) = state.handles.get(id) {
+            h.send_data(frame.clone());
+        }
+    }
+}
+
+pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" => {
+            let count = match args.get(2) {
+                None => 10,
+                Some(a) => {
+                    let n = parse_i64(a).map_err(|_| {
+                        CmdError::from("ERR count should be greater than or equal to -1")
+                    })?;
+                    if n < -1 {
+                        return Err("ERR count should be greater than or equal to -1".into());
+                    }
+                    if n == -1 {
+                        usize::MAX
+                    } else {
+                        n as usize
+                    }
+                }
+            };
+            let entries: Vec<_> = ctx.state.slowlog.iter().take(count).cloned().collect();
+            ctx.reply.array(entries.len());
+            for e in entries {
+                ctx.reply.array(6);
+                ctx.reply.int(e.id as i64);
+                ctx.reply.int(e.time_secs);
+                ctx.reply.int(e.duration_us as i64);
+                ctx.reply.array(e.args.len());
+                for a in &e.args {
+                    ctx.reply.bulk(a);
+                }
+                ctx.reply.bulk(e.peer.as_bytes());
+                ctx.reply.bulk(&e.client_name);
+            }
+        }
+        b"len" => ctx.reply.int(ctx.state.slowlog.len() as i64),
+        b"reset" => {
+            ctx.state.slowlog.clear();
+            ctx.reply.ok();
+        }
+        b"help" => help(
+            ctx,
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(&args[1], "slowlog")),
+    }
+    Ok(())
+}
+
+pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"latest" => {
+            let mut events: Vec<_> = ctx
+                .state
+                .latency
+                .iter()
+                .map(|(k, v)| (*k, v.clone()))
+                .collect();
+            events.sort_by_key(|(k, _)| *k);
+            ctx.reply.array(events.len());
+            for (name, ev) in events {
+                let (t, ms) = ev.samples.back().copied().unwrap_or((0, 0));
+                ctx.reply.array(4);
+                ctx.reply.bulk(name.as_bytes());
+                ctx.reply.int(t);
+                ctx.reply.int(ms as i64);
+                ctx.reply.int(ev.max_ms as i64);
+            }
+        }
+        b"history" => {
+            if args.len() != 3 {
+                return Err(errors::wrong_args("latency|history"));
+            }
+            let name = lossy(&args[2]);
+            let samples: Vec<(i64, u64)> = ctx
+                .state
+                .latency
+                .get(name.as_str())
+                .map(|e| e.samples.iter().copied().collect())
+                .unwrap_or_default();
+            ctx.reply.array(samples.len());
+            for (t, ms) in samples {
+                ctx.reply.array(2);
+                ctx.reply.int(t);
+                ctx.reply.int(ms as i64);
+            }
+        }
+        b"reset" => {
+            let n = if args.len() == 2 {
+                let n = ctx.state.latency.len();
+                ctx.state.latency.clear();
+                n
+            } else {
+                let mut n = 0;
+                for a in &args[2..] {
+                    if ctx.state.latency.remove(lossy(a).as_str()).is_some() {
+                        n += 1;
+                    }
+                }
+                n
+            };
+            ctx.reply.int(n as i64);
+        }
+        b"doctor" => {
+            let text = if ctx.state.latency.is_empty() {
+                "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".to_string()
+            } else {
+                let mut s = String::from(
+                    "Dave, I have observed latency spikes in this Redis instance.\n\n",
+                );
+                let mut events: Vec<_> = ctx.state.latency.iter().collect();
+                events.sort_by_key(|(k, _)| **k);
+                for (i, (name, ev)) in events.iter().enumerate() {
+                    s.push_str(&format!(
+                        "{}. {}: {} latency spikes (max {} milliseconds).\n",
+                        i + 1,
+                        name,
+                        ev.samples.len(),
+                        ev.max_ms
+                    ));
+                }
+                s
+            };
+            ctx.reply.verbatim(text.as_bytes());
+        }
+        b"histogram" => ctx.reply.map(0),
+        b"help" => help(
+            ctx,
+            &[
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return a human readable latency analysis report.",
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(&args[1], "latency")),
+    }
+    Ok(())
+}
+
+pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"usage" => {
+            let mut i = 3;
+            while i < args.len() {
+                if eq_ignore_case(&args[i], "samples") && i + 1 < args.len() {
+                    parse_i64(&args[i + 1])?;
+                    i += 2;
+                } else {
+                    return Err(errors::SYNTAX.into());
+                }
+            }
+            let key = &args[2];
+            let now = ctx.now_ms();
+            if ctx.db().get(key, now).is_none() {
+                crate::notify::flush_expired(ctx.state);
+                ctx.reply.null();
+                return Ok(());
+            }
+            let bytes = ctx.db().key_memory_bytes(key).unwrap_or(0);
+            ctx.reply.int(bytes as i64);
+        }
+        b"stats" => {
+            ctx.state.refresh_memory();
+            let m = ctx.state.memory;
+            let keys: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
+            let startup = ctx.state.startup_allocated;
+            let dataset = m.allocated.saturating_sub(startup);
+            let fields: Vec<(&str, i64)> = vec![
+                (
+                    "peak.allocated",
+                    ctx.state.peak_allocated.max(m.allocated) as i64,
+                ),
+                ("total.allocated", m.allocated as i64),
+                ("startup.allocated", startup as i64),
+                ("replication.backlog", 0),
+                ("clients.slaves", 0),
+                (
+                    "clients.normal",
+                    (ctx.state.connected_clients() * 20_000) as i64,
+                ),
+                ("cluster.links", 0),
+                ("aof.buffer", 0),
+                ("lua.caches", 0),
+                ("functions.caches", 0),
+                ("overhead.total", startup as i64),
+                ("keys.count", keys as i64),
+            ];
+            ctx.reply.map(fields.len() + 14);
+            for (k, v) in fields {
+                ctx.reply.bulk(k.as_bytes());
+                ctx.reply.int(v);
+            }
+            ctx.reply.bulk(b"keys.bytes-per-key");
+            ctx.reply.int(if keys > 0 {
+                (dataset / keys as u64) as i64
+            } else {
+                0
+            });
+            ctx.reply.bulk(b"dataset.bytes");
+            ctx.reply.int(dataset as i64);
+            ctx.reply.bulk(b"dataset.percentage");
+            ctx.reply.double(if m.allocated > 0 {
+                dataset as f64 * 100.0 / m.allocated as f64
+            } else {
+                0.0
+            });
+            ctx.reply.bulk(b"peak.percentage");
+            let peak = ctx.state.peak_allocated.max(m.allocated).max(1);
+            ctx.reply.double(m.allocated as f64 * 100.0 / peak as f64);
+            let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+            for (k, v) in [
+                ("allocator.allocated", m.allocated),
+                ("allocator.active", m.active),
+                ("allocator.resident", m.resident),
+            ] {
+                ctx.reply.bulk(k.as_bytes());
+                ctx.reply.int(v as i64);
+            }
+            ctx.reply.bulk(b"allocator-fragmentation.ratio");
+            ctx.reply.double(ratio(m.active, m.allocated));
+            ctx.reply.bulk(b"allocator-fragmentation.bytes");
+            ctx.reply.int(m.active as i64 - m.allocated as i64);
+            ctx.reply.bulk(b"allocator.rss-ratio");
+            ctx.reply.double(ratio(m.resident, m.active));
+            ctx.reply.bulk(b"allocator.rss-bytes");
+            ctx.reply.int(m.resident as i64 - m.active as i64);
+            ctx.reply.bulk(b"rss-overhead.ratio");
+            ctx.reply.double(ratio(m.rss, m.resident));
+            ctx.reply.bulk(b"rss-overhead.bytes");
+            ctx.reply.int(m.rss as i64 - m.resident as i64);
+            ctx.reply.bulk(b"fragmentation");
+            ctx.reply.double(ratio(m.rss, m.allocated));
+            ctx.reply.bulk(b"fragmentation.bytes");
+            ctx.reply.int(m.rss as i64 - m.allocated as i64);
+        }
+        b"doctor" => {
+            let keys: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
+            let text = if keys == 0 {
+                "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+            } else {
+                "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+            };
+            ctx.reply.verbatim(text.as_bytes());
+        }
+        b"malloc-stats" => ctx
+            .reply
+            .verbatim(b"Stats not supported for the current allocator\n"),
+        b"purge" => ctx.reply.ok(),
+        b"help" => help(
+            ctx,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "STATS",
+                "    Return information about the memory usage of the server.",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => return Err(errors::unknown_subcommand(&args[1], "memory")),
+    }
+    Ok(())
+}
+
+pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    parse_i64(&args[1])?;
+    let timeout = parse_i64(&args[2])
+        .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    // No replicas yet: nothing can acknowledge.
+    ctx.reply.int(0);
+    Ok(())
+}
+
+// ---- DEBUG ----
+
+fn debug_allowed(ctx: &Ctx) -> bool {
+    let ip = ctx.client.addr.rsplit_once(':').map_or("", |(ip, _)| ip);
+    let local = ip == "127.0.0.1" || ip == "::1" || ctx.client.addr.starts_with('/');
+    ctx.state.config.enable_debug_command.allows(local)
+}
+
+fn object_type_code(v: &Value) -> u32 {
+    match v {
+        Value::Int(_) | Value::Str(_) | Value::RawStr(_) => 0,
+        Value::List(_) => 1,
+    }
+}
+
+/// `digest ^= sha1(data)`.
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let hash = sha1_smol::Sha1::from(data).digest().bytes();
+    for (d, h) in digest.iter_mut().zip(hash.iter()) {
+        *d ^= h;
+    }
+}
+
+/// `digest = sha1(digest ^ sha1(data))`, Redis's mixDigest.
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
+}
+
+/// The digest of one value, as Redis's DEBUG DIGEST-VALUE computes it.
+fn value_digest(digest: &mut [u8; 20], value: &Value, has_expire: bool) {
+    mix_digest(digest, &object_type_code(value).to_be_bytes());
+    match value {
+        Value::List(items) => {
+            for item in items.iter() {
+                mix_digest(digest, item);
+            }
+        }
+        v => {
+            let bytes = v.string_bytes().unwrap_or_default();
+            mix_digest(digest, &bytes);
+        }
+    }
+    if has_expire {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+/// The dataset digest Redis's DEBUG DIGEST prints (all zeros when empty).
+pub fn dataset_digest(state: &State) -> [u8; 20] {
+    let mut total = [0u8; 20];
+    for (i, db) in state.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        mix_digest(&mut total, &(i as u32).to_be_bytes());
+        db.for_each(|key, entry| {
+            let mut d = [0u8; 20];
+            mix_digest(&mut d, key);
+            value_digest(&mut d, &entry.value, db.expire_at(key).is_some());
+            for (t, x) in total.iter_mut().zip(d.iter()) {
+                *t ^= x;
+            }
+        });
+    }
+    total
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if !debug_allowed(ctx) {
+        return Err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.".into());
+    }
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"sleep" if args.len() == 3 => {
+            let secs = parse_f64(&args[2])?.clamp(0.0, 3600.0);
+            // Like Redis, this blocks the whole server on purpose.
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            ctx.reply.ok();
+        }
+        b"populate" if (3..=5).contains(&args.len()) => {
+            let count = parse_i64(&args[2])?;
+            if count < 0 {
+                return Err("ERR count is negative".into());
+            }
+            let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]).to_vec();
+            let size = match args.get(4) {
+                Some(s) => Some(parse_i64(s)?.max(0) as usize),
+                None => None,
+            };
+            for i in 0..count {
+                let mut key = prefix.clone();
+                key.extend_from_slice(format!(":{i}").as_bytes());
+                if ctx.exists(&key) {
+                    continue;
+                }
+                let mut value = format!("value:{i}").into_bytes();
+                if let Some(size) = size {
+                    value.resize(size, 0);
+                }
+                let lru = ctx.new_lru();
+                ctx.db().insert(&key, redust_keyspace::Entry::new(Value::from_vec(value), lru));
+            }
+            ctx.reply.ok();
+        }
+        b"digest" if args.len() == 2 => {
+            let d = dataset_digest(ctx.state);
+            ctx.reply.simple(&hex(&d));
+        }
+        b"digest-value" => {
+            let keys = &args[2..];
+            ctx.reply.array(keys.len());
+            for key in keys {
+                let mut d = [0u8; 20];
+                let now = ctx.now_ms();
+                let has_expire = ctx.db().expire_at(key).is_some();
+                if let Some(e) = ctx.db().get(key, now) {
+                    let v = e.value.clone();
+                    value_digest(&mut d, &v, has_expire);
+                }
+                ctx.reply.simple(&hex(&d));
+            }
+        }
+        b"object" if args.len() == 3 => {
+            let now = ctx.now_ms();
+            let Some(e) = ctx.db().get(&args[2], now).cloned() else { return Err(errors::NO_SUCH_KEY.into()) };
+            let idle = redust_keyspace::lru::lru_idle_ms(e.lru, now) / 1000;
+            let serialized = e.value.string_len().unwrap_or(0) + 1;
+            let line = format!(
+                "Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                &e as *const _ as usize,
+                e.value.encoding_name(),
+                serialized,
+                e.lru,
+                idle
+            );
+            ctx.reply.simple(&line);
+        }
+        b"set-active-expire" if args.len() == 3 => {
+            ctx.state.active_expire_enabled = parse_i64(&args[2])? != 0;
+            ctx.reply.ok();
+        }
+        b"help" => help(
+            ctx,
+            &[
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
+                "OBJECT <key>",
+                "    Show low level info about the `key` and associated value.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => {
+            return Err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                lossy(&args[1])
+            )
+            .into())
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,696 @@
+//! String commands: GET SET and options, counters, ranges, LCS.
+
+use crate::args::{eq_ignore_case, parse_f64_opt, parse_i64};
+use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
+use crate::exec::Ctx;
+use crate::notify::{GENERIC, STRING};
+use bytes::Bytes;
+use redust_keyspace::Value;
+
+/// How a command asked for the key's time to live.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TtlOption {
+    None,
+    /// Absolute expiry time in ms.
+    At(i64),
+    Keep,
+    Persist,
+}
+
+/// Turns an EX/PX/EXAT/PXAT argument into an absolute time in ms, with
+/// Redis's checks (positive, no overflow).
+pub fn expire_arg_to_ms(
+    ctx: &Ctx,
+    arg: &[u8],
+    unit_secs: bool,
+    absolute: bool,
+    command: &str,
+) -> Result<i64, CmdError> {
+    let n = parse_i64(arg)?;
+    if n <= 0 || (unit_secs && n > i64::MAX / 1000) {
+        return Err(errors::invalid_expire(command));
+    }
+    let ms = if unit_secs { n * 1000 } else { n };
+    if absolute {
+        Ok(ms)
+    } else {
+        ms.checked_add(ctx.now_ms())
+            .ok_or_else(|| errors::invalid_expire(command))
+    }
+}
+
+/// Parses the TTL options of SET/GETEX starting at `args[from]`; other words
+/// go to `other` (which returns false for an unknown word → syntax error).
+fn parse_ttl_options(
+    ctx: &Ctx,
+    args: &[Bytes],
+    from: usize,
+    command: &str,
+    allow_keep: bool,
+    allow_persist: bool,
+    mut other: impl FnMut(&[u8]) -> bool,
+) -> Result<TtlOption, CmdError> {
+    let mut ttl = TtlOption::None;
+    let mut i = from;
+    while i < args.len() {
+        let a = &args[i];
+        let unit = if eq_ignore_case(a, "ex") {
+            Some((true, false))
+        } else if eq_ignore_case(a, "px") {
+            Some((false, false))
+        } else if eq_ignore_case(a, "exat") {
+            Some((true, true))
+        } else if eq_ignore_case(a, "pxat") {
+            Some((false, true))
+        } else {
+            None
+        };
+        if let Some((secs, abs)) = unit {
+            if ttl != TtlOption::None || i + 1 >= args.len() {
+                return Err(errors::SYNTAX.into());
+            }
+            i += 1;
+            ttl = TtlOption::At(expire_arg_to_ms(ctx, &args[i], secs, abs, command)?);
+        } else if allow_keep && eq_ignore_case(a, "keepttl") {
+            if ttl != TtlOption::None {
+                return Err(errors::SYNTAX.into());
+            }
+            ttl = TtlOption::Keep;
+        } else if allow_persist && eq_ignore_case(a, "persist") {
+            if ttl != TtlOption::None {
+                return Err(errors::SYNTAX.into());
+            }
+            ttl = TtlOption::Persist;
+        } else if !other(a) {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok(ttl)
+}
+
+fn check_size(ctx: &Ctx, len: usize) -> CmdResult {
+    if len as u64 > ctx.state.config.proto_max_bulk_len {
+        return Err(errors::STRING_TOO_LONG.into());
+    }
+    Ok(())
+}
+
+pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match ctx.read_string(&args[1])? {
+        Some(v) => {
+            let v = v.into_owned();
+            ctx.reply.bulk(&v)
+        }
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+/// The generic SET used by SET, SETNX, SETEX, PSETEX and GETSET.
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    value: &[u8],
+    ttl: TtlOption,
+    nx: bool,
+    xx: bool,
+    get: bool,
+) -> CmdResult {
+    let old = if get {
+        match ctx.lookup_read(key) {
+            Some(e) => match e.value.string_bytes() {
+                Some(b) => Some(b.into_owned()),
+                None => return Err(WRONGTYPE.into()),
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
+    let exists = if get { old.is_some() } else { ctx.exists(key) };
+    if (nx && exists) || (xx && !exists) {
+        if get {
+            match old {
+                Some(v) => ctx.reply.bulk(&v),
+                None => ctx.reply.null(),
+            }
+        } else {
+            ctx.reply.null();
+        }
+        return Ok(());
+    }
+    ctx.set_key(key, Value::string(value), ttl == TtlOption::Keep);
+    ctx.dirty(1);
+    ctx.notify(STRING, "set", key);
+    if let TtlOption::At(at) = ttl {
+        ctx.db().set_expire(key, at);
+        ctx.notify(GENERIC, "expire", key);
+    }
+    if get {
+        match old {
+            Some(v) => ctx.reply.bulk(&v),
+            None => ctx.reply.null(),
+        }
+    } else {
+        ctx.reply.ok();
+    }
+    Ok(())
+}
+
+pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    let ttl = parse_ttl_options(ctx, args, 3, "set", true, false, |a| {
+        if eq_ignore_case(a, "nx") && !xx {
+            nx = true;
+        } else if eq_ignore_case(a, "xx") && !nx {
+            xx = true;
+        } else if eq_ignore_case(a, "get") {
+            get = true;
+        } else {
+            return false;
+        }
+        true
+    })?;
+    check_size(ctx, args[2].len())?;
+    set_generic(ctx, &args[1], &args[2], ttl, nx, xx, get)
+}
+
+pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.exists(&args[1]) {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    ctx.set_key(&args[1], Value::string(&args[2]), false);
+    ctx.dirty(1);
+    ctx.notify(STRING, "set", &args[1]);
+    ctx.reply.int(1);
+    Ok(())
+}
+
+pub fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let at = expire_arg_to_ms(ctx, &args[2], true, false, "setex")?;
+    set_generic(
+        ctx,
+        &args[1],
+        &args[3],
+        TtlOption::At(at),
+        false,
+        false,
+        false,
+    )
+}
+
+pub fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let at = expire_arg_to_ms(ctx, &args[2], false, false, "psetex")?;
+    set_generic(
+        ctx,
+        &args[1],
+        &args[3],
+        TtlOption::At(at),
+        false,
+        false,
+        false,
+    )
+}
+
+pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_generic(ctx, &args[1], &args[2], TtlOption::None, false, false, true)
+}
+
+pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let Some(v) = ctx.read_string(&args[1])?.map(|v| v.into_owned()) else {
+        ctx.reply.null();
+        return Ok(());
+    };
+    ctx.delete_key(&args[1]);
+    ctx.dirty(1);
+    ctx.notify(GENERIC, "del", &args[1]);
+    ctx.reply.bulk(&v);
+    Ok(())
+}
+
+pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let ttl = parse_ttl_options(ctx, args, 2, "getex", false, true, |_| false)?;
+    let key = &args[1];
+    let Some(v) = ctx.read_string(key)?.map(|v| v.into_owned()) else {
+        ctx.reply.null();
+        return Ok(());
+    };
+    match ttl {
+        TtlOption::At(at) if at <= ctx.now_ms() => {
+            ctx.delete_key(key);
+            ctx.dirty(1);
+            ctx.notify(GENERIC, "del", key);
+        }
+        TtlOption::At(at) => {
+            ctx.db().set_expire(key, at);
+            ctx.modified(key);
+            ctx.dirty(1);
+            ctx.notify(GENERIC, "expire", key);
+        }
+        TtlOption::Persist => {
+            if ctx.db().persist(key) {
+                ctx.modified(key);
+                ctx.dirty(1);
+                ctx.notify(GENERIC, "persist", key);
+            }
+        }
+        _ => {}
+    }
+    ctx.reply.bulk(&v);
+    Ok(())
+}
+
+pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.reply.array(args.len() - 1);
+    for key in &args[1..] {
+        let v = ctx
+            .lookup_read(key)
+            .and_then(|e| e.value.string_bytes().map(|b| b.into_owned()));
+        match v {
+            Some(v) => ctx.reply.bulk(&v),
+            None => ctx.reply.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(errors::wrong_args(if nx { "msetnx" } else { "mset" }));
+    }
+    if nx && args[1..].chunks(2).any(|kv| ctx.exists(&kv[0])) {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    for kv in args[1..].chunks(2) {
+        ctx.set_key(&kv[0], Value::string(&kv[1]), false);
+        ctx.notify(STRING, "set", &kv[0]);
+    }
+    ctx.dirty(((args.len() - 1) / 2) as u64);
+    if nx {
+        ctx.reply.int(1);
+    } else {
+        ctx.reply.ok();
+    }
+    Ok(())
+}
+
+pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    mset_generic(ctx, args, false)
+}
+
+pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    mset_generic(ctx, args, true)
+}
+
+pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let len = match ctx.lookup_read(&args[1]) {
+        None => 0,
+        Some(e) => e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?,
+    };
+    ctx.reply.int(len as i64);
+    Ok(())
+}
+
+pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let max = ctx.state.config.proto_max_bulk_len;
+    let new_len = match ctx.lookup_write(key) {
+        None => None,
+        Some(e) => {
+            let cur = e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?;
+            if (cur + args[2].len()) as u64 > max {
+                return Err(errors::STRING_TOO_LONG.into());
+            }
+            let mut data = match std::mem::replace(&mut e.value, Value::Int(0)) {
+                Value::Str(s) | Value::RawStr(s) => s,
+                other => other
+                    .string_bytes()
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default(),
+            };
+            data.extend_from_slice(&args[2]);
+            let len = data.len();
+            e.value = Value::RawStr(data);
+            Some(len)
+        }
+    };
+    let len = match new_len {
+        Some(len) => {
+            ctx.modified(key);
+            len
+        }
+        None => {
+            check_size(ctx, args[2].len())?;
+            ctx.set_key(key, Value::Str(args[2].to_vec()), false);
+            args[2].len()
+        }
+    };
+    ctx.dirty(1);
+    ctx.notify(STRING, "append", key);
+    ctx.reply.int(len as i64);
+    Ok(())
+}
+
+/// Adds `delta` to the integer at `key` (INCR family).
+fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
+    let current = match ctx.lookup_write(key) {
+        None => 0,
+        Some(e) => match &e.value {
+            Value::Int(n) => *n,
+            v => {
+                let b = v.string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
+                redust_resp::parse::parse_i64(&b).ok_or(CmdError::from(errors::NOT_INTEGER))?
+            }
+        },
+    };
+    let new = current
+        .checked_add(delta)
+        .ok_or(CmdError::from(errors::OVERFLOW))?;
+    match ctx.lookup_write(key) {
+        Some(e) => {
+            e.value = Value::Int(new);
+            ctx.modified(key);
+        }
+        None => {
+            ctx.set_key(key, Value::Int(new), false);
+        }
+    }
+    ctx.dirty(1);
+    ctx.notify(STRING, "incrby", key);
+    ctx.reply.int(new);
+    Ok(())
+}
+
+pub fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &args[1], 1)
+}
+
+pub fn decr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &args[1], -1)
+}
+
+pub fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = parse_i64(&args[2])?;
+    incr_by(ctx, &args[1], delta)
+}
+
+pub fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = parse_i64(&args[2])?;
+    if delta == i64::MIN {
+        return Err("ERR decrement would overflow".into());
+    }
+    incr_by(ctx, &args[1], -delta)
+}
+
+/// Formats an INCRBYFLOAT result the way Redis's long-double `%.17Lf` output
+/// reads after trimming: the shortest decimal within a couple of ulps (the
+/// extra precision of long double hides f64 noise like 0.30000000000000004),
+/// in plain (never exponential) notation.
+pub fn format_incr_float(x: f64) -> String {
+    for precision in 1..=17 {
+        let candidate: f64 = format!("{:.*e}", precision - 1, x).parse().unwrap_or(x);
+        if ulps_apart(candidate, x) <= 2 {
+            return plain_decimal(candidate);
+        }
+    }
+    plain_decimal(x)
+}
+
+fn ulps_apart(a: f64, b: f64) -> u64 {
+    if a == b {
+        return 0;
+    }
+    if a.signum() != b.signum() {
+        return u64::MAX;
+    }
+    (a.to_bits() as i64).abs_diff(b.to_bits() as i64)
+}
+
+fn plain_decimal(x: f64) -> String {
+    let s = format!("{x}");
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let incr = parse_f64_opt(&args[2]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    let current = match ctx.lookup_write(key) {
+        None => 0.0,
+        Some(e) => {
+            let b = e.value.string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
+            parse_f64_opt(&b).ok_or(CmdError::from(errors::NOT_FLOAT))?
+        }
+    };
+    let new = current + incr;
+    if !new.is_finite() {
+        return Err("ERR increment would produce NaN or Infinity".into());
+    }
+    let text = format_incr_float(new);
+    ctx.set_key(key, Value::string(text.as_bytes()), true);
+    ctx.dirty(1);
+    ctx.notify(STRING, "incrbyfloat", key);
+    ctx.reply.bulk(text.as_bytes());
+    Ok(())
+}
+
+pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let offset = parse_i64(&args[2])?;
+    if offset < 0 {
+        return Err("ERR offset is out of range".into());
+    }
+    let value = &args[3];
+    let max = ctx.state.config.proto_max_bulk_len;
+    let existing = match ctx.lookup_write(key) {
+        None => None,
+        Some(e) => Some(e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?),
+    };
+    if value.is_empty() {
+        ctx.reply.int(existing.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    let end = offset as u64 + value.len() as u64;
+    if end > max {
+        return Err(errors::STRING_TOO_LONG.into());
+    }
+    let offset = offset as usize;
+    let len = match ctx.lookup_write(key) {
+        Some(e) => {
+            let mut data = match std::mem::replace(&mut e.value, Value::Int(0)) {
+                Value::Str(s) | Value::RawStr(s) => s,
+                other => other
+                    .string_bytes()
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default(),
+            };
+            if data.len() < offset + value.len() {
+                data.resize(offset + value.len(), 0);
+            }
+            data[offset..offset + value.len()].copy_from_slice(value);
+            let len = data.len();
+            e.value = Value::RawStr(data);
+            ctx.modified(key);
+            len
+        }
+        None => {
+            let mut data = vec![0u8; offset + value.len()];
+            data[offset..].copy_from_slice(value);
+            let len = data.len();
+            ctx.set_key(key, Value::RawStr(data), false);
+            len
+        }
+    };
+    ctx.dirty(1);
+    ctx.notify(STRING, "setrange", key);
+    ctx.reply.int(len as i64);
+    Ok(())
+}
+
+/// The byte range GETRANGE returns for `start..=end` over a string of `len`.
+pub fn range_of(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if end < 0 { len + end } else { end };
+    s = s.max(0);
+    e = e.max(0);
+    if e >= len {
+        e = len - 1;
+    }
+    if len == 0 || s > e {
+        return None;
+    }
+    Some((s as usize, e as usize))
+}
+
+pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let start = parse_i64(&args[2])?;
+    let end = parse_i64(&args[3])?;
+    let Some(v) = ctx.read_string(&args[1])?.map(|v| v.into_owned()) else {
+        ctx.reply.bulk(b"");
+        return Ok(());
+    };
+    match range_of(start, end, v.len()) {
+        Some((s, e)) => ctx.reply.bulk(&v[s..=e]),
+        None => ctx.reply.bulk(b""),
+    }
+    Ok(())
+}
+
+pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (mut get_len, mut get_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len: i64 = 0;
+    let mut i = 3;
+    while i < args.len() {
+        let a = &args[i];
+        if eq_ignore_case(a, "len") {
+            get_len = true;
+        } else if eq_ignore_case(a, "idx") {
+            get_idx = true;
+        } else if eq_ignore_case(a, "withmatchlen") {
+            with_match_len = true;
+        } else if eq_ignore_case(a, "minmatchlen") && i + 1 < args.len() {
+            i += 1;
+            min_match_len = parse_i64(&args[i])?.max(0);
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
+        match ctx.lookup_read(key) {
+            None => Ok(Vec::new()),
+            Some(e) => e
+                .value
+                .string_bytes()
+                .map(|b| b.into_owned())
+                .ok_or(CmdError::from(
+                    "ERR The specified keys must contain string values",
+                )),
+        }
+    };
+    let a = fetch(&args[1])?;
+    let b = fetch(&args[2])?;
+    if get_idx && get_len {
+        return Err("ERR If you want both the length and indexes, please just use IDX.".into());
+    }
+    if (a.len() as u64 + 1) * (b.len() as u64 + 1) > u32::MAX as u64 / 4 {
+        return Err(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len".into(),
+        );
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let width = blen + 1;
+    let mut table = vec![0u32; (alen + 1) * (blen + 1)];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let lcs_len = table[alen * width + blen] as usize;
+    let mut result = vec![0u8; lcs_len];
+    // Walk back from the end, collecting matched ranges (newest last found first).
+    let mut ranges: Vec<((usize, usize), (usize, usize), usize)> = Vec::new();
+    let (mut i, mut j, mut idx) = (alen, blen, lcs_len);
+    let mut current: Option<(usize, usize, usize, usize)> = None; // a_start, a_end, b_start, b_end
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            match current.as_mut() {
+                None => current = Some((i - 1, i - 1, j - 1, j - 1)),
+                Some(r) if r.0 == i && r.2 == j => {
+                    r.0 -= 1;
+                    r.2 -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if let Some(r) = current {
+                if r.0 == 0 || r.2 == 0 {
+                    emit = true;
+                }
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if current.is_some() {
+                emit = true;
+            }
+        }
+        if emit {
+            if let Some(r) = current.take() {
+                let match_len = r.1 - r.0 + 1;
+                if min_match_len == 0 || match_len as i64 >= min_match_len {
+                    ranges.push(((r.0, r.1), (r.2, r.3), match_len));
+                }
+            }
+        }
+    }
+    if get_idx {
+        ctx.reply.map(2);
+        ctx.reply.bulk(b"matches");
+        ctx.reply.array(ranges.len());
+        for ((as_, ae), (bs, be), len) in &ranges {
+            ctx.reply.array(if with_match_len { 3 } else { 2 });
+            ctx.reply.array(2);
+            ctx.reply.int(*as_ as i64);
+            ctx.reply.int(*ae as i64);
+            ctx.reply.array(2);
+            ctx.reply.int(*bs as i64);
+            ctx.reply.int(*be as i64);
+            if with_match_len {
+                ctx.reply.int(*len as i64);
+            }
+        }
+        ctx.reply.bulk(b"len");
+        ctx.reply.int(lcs_len as i64);
+    } else if get_len {
+        ctx.reply.int(lcs_len as i64);
+    } else {
+        ctx.reply.bulk(&result);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incr_float_hides_binary_noise() {
+        assert_eq!(format_incr_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_incr_float(10.5 + 0.1), "10.6");
+        assert_eq!(format_incr_float(5000.0), "5000");
+        assert_eq!(format_incr_float(1e20), "100000000000000000000");
+        assert_eq!(format_incr_float(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn getrange_indices_follow_redis() {
+        assert_eq!(range_of(0, -1, 5), Some((0, 4)));
+        assert_eq!(range_of(-3, -1, 5), Some((2, 4)));
+        assert_eq!(range_of(3, 1, 5), None);
+        assert_eq!(range_of(0, 100, 5), Some((0, 4)));
+        assert_eq!(range_of(-1, -5, 5), None);
+        assert_eq!(range_of(0, 0, 0), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! Key access for command handlers, with Redis's side effects in one place.
+//!
+//! Every handler reads and writes keys through these methods so that lazy
+//! expiry, keyspace hit/miss counters, the LRU/LFU clock, WATCH invalidation,
+//! notifications and the dirty counter are never forgotten:
+//! - `lookup_read`: lazy expiry, hits/misses, access clock.
+//! - `lookup_write`: lazy expiry, access clock (no hit/miss counting).
+//! - `set_key`: stores a value (dropping the TTL unless asked to keep it) and
+//!   signals the key as modified.
+//! - `delete_key`: removes a key and signals it.
+//! Handlers call `notify` and `dirty` themselves, because the event name and
+//! the number of changes depend on the command.
+
+use crate::errors::{CmdError, WRONGTYPE};
+use crate::exec::Ctx;
+use crate::notify;
+use redust_config::MaxmemoryPolicy;
+use redust_keyspace::{lru, Db, Entry, Value};
+use std::borrow::Cow;
+
+impl Ctx<'_> {
+    pub fn now_ms(&self) -> i64 {
+        self.state.now_ms
+    }
+
+    pub fn db_index(&self) -> usize {
+        self.client.db
+    }
+
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.state.dbs[self.client.db]
+    }
+
+    /// The access-clock value a key gets when created now.
+    pub fn new_lru(&self) -> u32 {
+        if self.state.config.maxmemory_policy.is_lfu() {
+            lru::lfu_init(self.state.now_ms)
+        } else {
+            lru::lru_clock(self.state.now_ms)
+        }
+    }
+
+    fn touch_clock(&mut self, db: usize, key: &[u8]) {
+        let now = self.state.now_ms;
+        let lfu = self.state.config.maxmemory_policy.is_lfu();
+        let (log_factor, decay) = (
+            self.state.config.lfu_log_factor,
+            self.state.config.lfu_decay_time,
+        );
+        let r: f64 = if lfu {
+            rand::Rng::gen(&mut self.state.rng)
+        } else {
+            0.0
+        };
+        if let Some(e) = self.state.dbs[db].get_mut(key, now) {
+            e.lru = if lfu {
+                lru::lfu_touch(e.lru, now, log_factor, decay, r)
+            } else {
+                lru::lru_clock(now)
+            };
+        }
+    }
+
+    /// The live entry under `key` for reading; counts a keyspace hit or miss.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        let now = self.state.now_ms;
+        if self.state.dbs[db].get(key, now).is_none() {
+            self.state.stats.keyspace_misses += 1;
+            notify::notify(self.state, notify::KEY_MISS, "keymiss", key, db);
+            return None;
+        }
+        self.state.stats.keyspace_hits += 1;
+        self.touch_clock(db, key);
+        self.state.dbs[db].get_mut(key, now)
+    }
+
+    /// The live entry under `key` for writing (no hit/miss counting).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        let now = self.state.now_ms;
+        self.state.dbs[db].get(key, now)?;
+        self.touch_clock(db, key);
+        self.state.dbs[db].get_mut(key, now)
+    }
+
+    /// True if `key` exists (after lazy expiry), without touching counters.
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        let now = self.state.now_ms;
+        self.db().contains(key, now)
+    }
+
+    /// A string value for reading: `Ok(None)` if missing, WRONGTYPE if not a string.
+    pub fn read_string(&mut self, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, CmdError> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(e) => match e.value.string_bytes() {
+                Some(b) => Ok(Some(b)),
+                None => Err(WRONGTYPE.into()),
+            },
+        }
+    }
+
+    /// Stores `value` under `key` (Redis's `setKey`): replaces any old value,
+    /// drops the TTL unless `keep_ttl`, and signals the key as modified.
+    /// Returns true if the key was new.
+    pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
+        let lru = self.new_lru();
+        let db = self.client.db;
+        let now = self.state.now_ms;
+        self.state.dbs[db].expire_if_needed(key, now);
+        let old = self.state.dbs[db].insert(key, Entry::new(value, lru));
+        if !keep_ttl && old.is_some() {
+            self.state.dbs[db].persist(key);
+        }
+        notify::signal_modified(self.state, db, key);
+        if old.is_none() {
+            notify::notify(self.state, notify::NEW, "new", key, db);
+        }
+        old.is_none()
+    }
+
+    /// Deletes `key` if it exists and signals it. Returns true if it existed.
+    pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        let now = self.state.now_ms;
+        if self.state.dbs[db].expire_if_needed(key, now) {
+            return false;
+        }
+        if self.state.dbs[db].remove(key).is_some() {
+            notify::signal_modified(self.state, db, key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Signals `key` in the client's database as modified (WATCH).
+    pub fn modified(&mut self, key: &[u8]) {
+        notify::signal_modified(self.state, self.client.db, key);
+    }
+
+    /// Publishes a keyspace notification for `key` in the client's database.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        notify::notify(self.state, class, event, key, self.client.db);
+    }
+
+    /// Counts `n` changes to the dataset.
+    pub fn dirty(&mut self, n: u64) {
+        self.state.dirty += n;
+    }
+}
+
+impl MaxmemoryPolicyExt for MaxmemoryPolicy {
+    fn is_lfu(&self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::AllkeysLfu | MaxmemoryPolicy::VolatileLfu
+        )
+    }
+
+    fn uses_clock(&self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::AllkeysLfu
+                | MaxmemoryPolicy::VolatileLfu
+                | MaxmemoryPolicy::AllkeysLru
+                | MaxmemoryPolicy::VolatileLru
+        )
+    }
+}
+
+/// Questions the keyspace code asks of the eviction policy.
+pub trait MaxmemoryPolicyExt {
+    fn is_lfu(&self) -> bool;
+    /// LRU and LFU policies need a per-key access clock (no shared objects).
+    fn uses_clock(&self) -> bool;
+}

@@ -1,0 +1,480 @@
+//! From a parsed request to a reply: command lookup, the checks Redis makes
+//! before running a command (arity, auth, MULTI queueing, pub/sub context,
+//! pause, OOM), the call itself, and the bookkeeping after it (stats, slowlog,
+//! latency, MONITOR, lazily expired keys).
+//!
+//! The command table joins two things: the metadata of every Redis 7.0 command
+//! (`spec`, from which arity and flags come) and the handlers this server
+//! implements (`cmd::HANDLERS`). A command without a handler is unknown.
+
+use crate::cmd;
+use crate::errors::{self, CmdError, CmdResult};
+use crate::spec::{self, CommandSpec};
+use crate::state::{Client, ReplyMode, SlowLogEntry, State};
+use bytes::Bytes;
+use redust_resp::Reply;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// A command handler: reads its arguments (name included at index 0), writes
+/// its reply, and returns an error to reply with instead.
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    pub state: &'a mut State,
+    pub client: &'a mut Client,
+    pub reply: &'a mut Reply,
+}
+
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+
+    pub fn from_names(names: &[&str]) -> u32 {
+        names.iter().fold(0, |acc, n| {
+            acc | match *n {
+                "write" => WRITE,
+                "readonly" => READONLY,
+                "denyoom" => DENYOOM,
+                "admin" => ADMIN,
+                "pubsub" => PUBSUB,
+                "noscript" => NOSCRIPT,
+                "blocking" => BLOCKING,
+                "loading" => LOADING,
+                "stale" => STALE,
+                "skip_monitor" => SKIP_MONITOR,
+                "skip_slowlog" => SKIP_SLOWLOG,
+                "fast" => FAST,
+                "no_auth" => NO_AUTH,
+                "may_replicate" => MAY_REPLICATE,
+                "no_multi" => NO_MULTI,
+                "allow_busy" => ALLOW_BUSY,
+                _ => 0,
+            }
+        })
+    }
+}
+
+/// One runnable command (or subcommand).
+pub struct Command {
+    /// Full lowercase name: "get", "config|get".
+    pub name: String,
+    pub spec: &'static CommandSpec,
+    pub flags: u32,
+    pub handler: Option<Handler>,
+    pub subcommands: HashMap<Vec<u8>, Command>,
+}
+
+impl Command {
+    pub fn is(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// The command table, with `rename-command` applied.
+pub struct CommandTable {
+    commands: HashMap<Vec<u8>, Command>,
+}
+
+fn build_command(spec: &'static CommandSpec, handlers: &HashMap<&'static str, Handler>) -> Command {
+    let subcommands = spec
+        .subcommands
+        .iter()
+        .map(|sub| {
+            let short = sub.name.rsplit('|').next().unwrap_or(sub.name);
+            (short.as_bytes().to_vec(), build_command(sub, handlers))
+        })
+        .collect();
+    Command {
+        name: spec.name.to_string(),
+        spec,
+        flags: flags::from_names(spec.flags),
+        handler: handlers.get(spec.name).copied(),
+        subcommands,
+    }
+}
+
+impl CommandTable {
+    /// Builds the table from the specs and handlers, then applies renames
+    /// (`(from, to)`; an empty `to` removes the command).
+    pub fn new(renames: &[(String, String)]) -> CommandTable {
+        let handlers: HashMap<&'static str, Handler> = cmd::HANDLERS.iter().copied().collect();
+        let mut commands = HashMap::new();
+        for spec in spec::all_commands().iter() {
+            let command = build_command(spec, &handlers);
+            if command.handler.is_some()
+                || command.subcommands.values().any(|s| s.handler.is_some())
+            {
+                commands.insert(spec.name.as_bytes().to_vec(), command);
+            }
+        }
+        for (from, to) in renames {
+            if let Some(cmd) = commands.remove(from.to_ascii_lowercase().as_bytes()) {
+                if !to.is_empty() {
+                    commands.insert(to.to_ascii_lowercase().into_bytes(), cmd);
+                }
+            }
+        }
+        CommandTable { commands }
+    }
+
+    /// The command for a request's first argument (any case).
+    pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
+        let mut buf = [0u8; 32];
+        if name.len() <= buf.len() {
+            let lower = &mut buf[..name.len()];
+            lower.copy_from_slice(name);
+            lower.make_ascii_lowercase();
+            self.commands.get(&lower[..])
+        } else {
+            None
+        }
+    }
+
+    /// Is this (lowercase, `a|b` for subcommands) name runnable here?
+    pub fn implemented(&self, full_name: &str) -> bool {
+        let mut parts = full_name.split('|');
+        let Some(top) = parts.next().and_then(|n| self.commands.get(n.as_bytes())) else {
+            return false;
+        };
+        match parts.next() {
+            None => true,
+            Some(sub) => top
+                .subcommands
+                .get(sub.as_bytes())
+                .is_some_and(|s| s.handler.is_some()),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Command)> {
+        self.commands.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+/// What the connection should do after a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Write what is buffered, then close (QUIT, protocol errors, CLIENT KILL of self).
+    Close,
+    /// The request must wait (CLIENT PAUSE) until about this time; run it again then.
+    Wait {
+        until_ms: i64,
+    },
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let mut rest = String::new();
+    for a in args.iter().skip(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let remaining = 128 - rest.len();
+        let text = String::from_utf8_lossy(&a[..a.len().min(remaining)]).into_owned();
+        rest.push_str(&format!("'{text}' "));
+    }
+    format!("ERR unknown command '{name}', with args beginning with: {rest}").into()
+}
+
+/// Finds the command (or subcommand) a request names, checking arity.
+pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, CmdError> {
+    let Some(top) = table.lookup(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    let command = if top.subcommands.is_empty() || (args.len() < 2 && top.handler.is_some()) {
+        top
+    } else if args.len() < 2 {
+        return Err(errors::wrong_args(&top.name));
+    } else {
+        let sub = args[1].to_ascii_lowercase();
+        match top.subcommands.get(&sub) {
+            Some(s) if s.handler.is_some() => s,
+            _ => return Err(errors::unknown_subcommand(&args[1], &top.name)),
+        }
+    };
+    let arity = command.spec.arity;
+    if (arity > 0 && args.len() != arity as usize) || (args.len() < arity.unsigned_abs() as usize) {
+        return Err(errors::wrong_args(&command.name));
+    }
+    Ok(command)
+}
+
+fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
+    if let Some(c) = command {
+        ctx.state
+            .stats
+            .commands
+            .entry(c.name.clone())
+            .or_default()
+            .rejected_calls += 1;
+    }
+    ctx.state.stats.count_error(&err.0);
+    ctx.reply.error(&err.0);
+}
+
+const PUBSUB_CONTEXT_ALLOWED: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+/// Runs one request for `client`. The caller holds the state lock and has set
+/// `state.now_ms`.
+pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &mut Reply) -> Flow {
+    if args.is_empty() {
+        return Flow::Continue;
+    }
+    let table = state.commands.clone();
+    let mut ctx = Ctx {
+        state,
+        client,
+        reply,
+    };
+    ctx.client.last_interaction_ms = ctx.state.now_ms;
+    let command = match resolve(&table, args) {
+        Ok(c) => c,
+        Err(e) => {
+            if ctx.client.multi.is_some() {
+                ctx.client.multi_error = true;
+            }
+            let top = table.lookup(&args[0]);
+            reject(&mut ctx, top, e);
+            return Flow::Continue;
+        }
+    };
+    ctx.client.last_command = command.name.clone();
+
+    if !ctx.client.authenticated && !command.is(flags::NO_AUTH) {
+        reject(&mut ctx, Some(command), errors::NOAUTH.into());
+        return Flow::Continue;
+    }
+
+    let name = command.name.as_str();
+    if ctx.client.multi.is_some()
+        && !matches!(
+            name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if command.is(flags::NO_MULTI) {
+            ctx.client.multi_error = true;
+            reject(
+                &mut ctx,
+                Some(command),
+                "ERR Command not allowed inside a transaction".into(),
+            );
+            return Flow::Continue;
+        }
+        if let Some(queue) = ctx.client.multi.as_mut() {
+            queue.push(args.to_vec());
+        }
+        ctx.reply.simple("QUEUED");
+        return Flow::Continue;
+    }
+
+    if ctx.client.in_pubsub_context() && !PUBSUB_CONTEXT_ALLOWED.contains(&name) {
+        let err = format!(
+            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        );
+        reject(&mut ctx, Some(command), err.into());
+        return Flow::Continue;
+    }
+
+    if let Some(until_ms) = pause_applies(ctx.state, command) {
+        return Flow::Wait { until_ms };
+    }
+
+    if ctx.state.config.maxmemory > 0 {
+        let out_of_memory = !crate::evict::perform_evictions(ctx.state);
+        if out_of_memory
+            && (command.is(flags::DENYOOM)
+                || (name == "exec" && multi_has_denyoom(&table, ctx.client)))
+        {
+            reject(&mut ctx, Some(command), errors::OOM.into());
+            return Flow::Continue;
+        }
+    }
+
+    call(&mut ctx, command, args);
+    if ctx.client.close_after_reply {
+        Flow::Close
+    } else {
+        Flow::Continue
+    }
+}
+
+fn multi_has_denyoom(table: &CommandTable, client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|q| {
+        q.iter()
+            .any(|args| resolve(table, args).is_ok_and(|c| c.is(flags::DENYOOM)))
+    })
+}
+
+/// During CLIENT PAUSE, the time until which this command must wait, if it must.
+fn pause_applies(state: &mut State, command: &Command) -> Option<i64> {
+    let pause = state.pause?;
+    if pause.until_ms <= state.now_ms {
+        state.pause = None;
+        return None;
+    }
+    let blocks = if pause.writes_only {
+        // Like Redis: writes, and commands that may replicate, wait.
+        command.is(flags::WRITE) || command.is(flags::MAY_REPLICATE)
+    } else {
+        true
+    };
+    if blocks {
+        Some(pause.until_ms)
+    } else {
+        None
+    }
+}
+
+/// Runs a resolved command and does the bookkeeping after it. Also used by EXEC
+/// for each queued command.
+pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
+    let Some(handler) = command.handler else {
+        return;
+    };
+    let reply_mark = ctx.reply.len();
+    let skip_reply = match ctx.client.reply_mode {
+        ReplyMode::SkipNext => {
+            ctx.client.reply_mode = ReplyMode::Skip;
+            false
+        }
+        ReplyMode::Skip => true,
+        ReplyMode::Off => true,
+        ReplyMode::On => false,
+    };
+    let started = Instant::now();
+    let result = handler(ctx, args);
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    let stats = ctx
+        .state
+        .stats
+        .commands
+        .entry(command.name.clone())
+        .or_default();
+    stats.calls += 1;
+    stats.usec += elapsed_us;
+    if let Err(e) = &result {
+        stats.failed_calls += 1;
+        ctx.state.stats.count_error(&e.0);
+        ctx.reply.error(&e.0);
+    }
+    ctx.state.stats.total_commands_processed += 1;
+    if skip_reply && command.name != "client|reply" {
+        ctx.reply.buf.truncate(reply_mark);
+        if ctx.client.reply_mode == ReplyMode::Skip {
+            ctx.client.reply_mode = ReplyMode::On;
+        }
+    }
+    if !command.is(flags::SKIP_SLOWLOG) {
+        record_slowlog(ctx, args, elapsed_us);
+    }
+    record_latency(
+        ctx.state,
+        if command.is(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        },
+        elapsed_us / 1000,
+    );
+    if !ctx.state.monitors.is_empty()
+        && !command.is(flags::SKIP_MONITOR)
+        && !command.is(flags::ADMIN)
+    {
+        crate::cmd::server::feed_monitors(ctx.state, ctx.client, args);
+    }
+    crate::notify::flush_expired(ctx.state);
+}
+
+fn record_slowlog(ctx: &mut Ctx, args: &[Bytes], elapsed_us: u64) {
+    let threshold = ctx.state.config.slowlog_log_slower_than;
+    if threshold < 0 || elapsed_us < threshold as u64 {
+        return;
+    }
+    // Like Redis: at most 32 arguments, each cut to 128 bytes.
+    let mut kept: Vec<Bytes> = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i == 31 && args.len() > 32 {
+            kept.push(Bytes::from(format!(
+                "... ({} more arguments)",
+                args.len() - 31
+            )));
+            break;
+        }
+        if a.len() > 128 {
+            kept.push(Bytes::from(format!(
+                "{}... ({} more bytes)",
+                String::from_utf8_lossy(&a[..128]),
+                a.len() - 128
+            )));
+        } else {
+            kept.push(a.clone());
+        }
+    }
+    let entry = SlowLogEntry {
+        id: ctx.state.slowlog_next_id,
+        time_secs: ctx.state.now_ms / 1000,
+        duration_us: elapsed_us,
+        args: kept,
+        peer: ctx.client.addr.clone(),
+        client_name: ctx.client.name.clone().unwrap_or_default(),
+    };
+    ctx.state.slowlog_next_id += 1;
+    ctx.state.slowlog.push_front(entry);
+    let max = ctx.state.config.slowlog_max_len.min(usize::MAX as u64) as usize;
+    ctx.state.slowlog.truncate(max);
+}
+
+/// Records a latency sample for `event` if it reaches `latency-monitor-threshold`.
+pub fn record_latency(state: &mut State, event: &'static str, ms: u64) {
+    let threshold = state.config.latency_monitor_threshold;
+    if threshold == 0 || ms < threshold {
+        return;
+    }
+    let now_secs = state.now_ms / 1000;
+    let ev = state.latency.entry(event).or_default();
+    match ev.samples.back_mut() {
+        Some(last) if last.0 == now_secs => last.1 = last.1.max(ms),
+        _ => {
+            ev.samples.push_back((now_secs, ms));
+            if ev.samples.len() > 160 {
+                ev.samples.pop_front();
+            }
+        }
+    }
+    ev.max_ms = ev.max_ms.max(ms);
+}

@@ -1,0 +1,494 @@
+//! The INFO text: Redis 7.0's sections and field names.
+//!
+//! Field names are a wire API (Sentinel, exporters and tools parse them), so
+//! they are spelled exactly as Redis spells them.
+
+use crate::cmd::connection::REDIS_VERSION;
+use crate::state::{Client, State};
+use crate::stats::Stats;
+use std::fmt::Write;
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// Renders the requested sections (`default`, `all`, `everything` or names).
+pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
+    let mut wanted: Vec<&str> = Vec::new();
+    if requested.is_empty() {
+        wanted.extend(DEFAULT_SECTIONS);
+    }
+    for r in requested {
+        match r.as_str() {
+            "default" => wanted.extend(DEFAULT_SECTIONS),
+            "all" | "everything" => wanted.extend(ALL_SECTIONS),
+            other => {
+                if let Some(s) = ALL_SECTIONS.iter().find(|s| **s == other) {
+                    wanted.push(s);
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    for section in ALL_SECTIONS {
+        if !wanted.contains(section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match *section {
+            "server" => server(state, &mut out),
+            "clients" => clients(state, me, &mut out),
+            "memory" => memory(state, &mut out),
+            "persistence" => persistence(state, &mut out),
+            "stats" => stats(state, &mut out),
+            "replication" => replication(state, &mut out),
+            "cpu" => cpu(&mut out),
+            "modules" => out.push_str("# Modules\r\n"),
+            "commandstats" => commandstats(&state.stats, &mut out),
+            "errorstats" => errorstats(&state.stats, &mut out),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => keyspace(state, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, name: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{name}:{value}\r\n");
+}
+
+/// Bytes as Redis's `bytesToHuman` shows them.
+pub fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else if n < 1024.0 * 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.2}T", n / (1024.0 * 1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn server(state: &State, out: &mut String) {
+    let uptime = (state.now_ms - state.start_ms).max(0) / 1000;
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    out.push_str("# Server\r\n");
+    line(out, "redis_version", REDIS_VERSION);
+    line(out, "redis_git_sha1", "00000000");
+    line(out, "redis_git_dirty", 0);
+    line(out, "redis_build_id", "0");
+    line(out, "redis_mode", "standalone");
+    line(out, "redust_version", env!("CARGO_PKG_VERSION"));
+    line(out, "os", std::env::consts::OS);
+    line(out, "arch_bits", 64);
+    line(out, "monotonic_clock", "POSIX clock_gettime");
+    line(out, "multiplexing_api", "epoll");
+    line(out, "atomicvar_api", "c11-builtin");
+    line(out, "gcc_version", "0.0.0");
+    line(out, "process_id", std::process::id());
+    line(out, "process_supervised", "no");
+    line(out, "run_id", &state.run_id);
+    line(out, "tcp_port", state.tcp_port);
+    line(out, "server_time_usec", now_us);
+    line(out, "uptime_in_seconds", uptime);
+    line(out, "uptime_in_days", uptime / 86400);
+    line(out, "hz", state.config.hz);
+    line(out, "configured_hz", state.config.hz);
+    line(
+        out,
+        "lru_clock",
+        redust_keyspace::lru::lru_clock(state.now_ms),
+    );
+    line(out, "executable", &state.executable);
+    line(
+        out,
+        "config_file",
+        state
+            .config_file
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string()),
+    );
+    line(out, "io_threads_active", 0);
+}
+
+fn clients(state: &State, me: &Client, out: &mut String) {
+    let pubsub_clients = state
+        .clients
+        .values()
+        .filter(|c| c.subscription_count() > 0)
+        .count()
+        + usize::from(me.subscription_count() > 0);
+    out.push_str("# Clients\r\n");
+    line(out, "connected_clients", state.connected_clients());
+    line(out, "cluster_connections", 0);
+    line(out, "maxclients", state.config.maxclients);
+    line(out, "client_recent_max_input_buffer", 20480);
+    line(out, "client_recent_max_output_buffer", 0);
+    line(out, "blocked_clients", state.blocked_clients);
+    line(out, "tracking_clients", 0);
+    line(out, "clients_in_timeout_table", 0);
+    let _ = pubsub_clients;
+}
+
+fn memory(state: &mut State, out: &mut String) {
+    state.refresh_memory();
+    let m = state.memory;
+    let used = m.allocated;
+    let peak = state.peak_allocated.max(used);
+    let startup = state.startup_allocated;
+    let dataset = used.saturating_sub(startup);
+    let total_system = system_memory_bytes();
+    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    out.push_str("# Memory\r\n");
+    line(out, "used_memory", used);
+    line(out, "used_memory_human", human_bytes(used));
+    line(out, "used_memory_rss", m.rss);
+    line(out, "used_memory_rss_human", human_bytes(m.rss));
+    line(out, "used_memory_peak", peak);
+    line(out, "used_memory_peak_human", human_bytes(peak));
+    line(
+        out,
+        "used_memory_peak_perc",
+        format!("{:.2}%", ratio(used, peak) * 100.0),
+    );
+    line(out, "used_memory_overhead", startup);
+    line(out, "used_memory_startup", startup);
+    line(out, "used_memory_dataset", dataset);
+    line(
+        out,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", ratio(dataset, used) * 100.0),
+    );
+    line(out, "allocator_allocated", m.allocated);
+    line(out, "allocator_active", m.active);
+    line(out, "allocator_resident", m.resident);
+    line(out, "total_system_memory", total_system);
+    line(out, "total_system_memory_human", human_bytes(total_system));
+    line(out, "used_memory_lua", 31744);
+    line(out, "used_memory_vm_eval", 31744);
+    line(out, "used_memory_lua_human", "31.00K");
+    line(out, "used_memory_scripts_eval", 0);
+    line(out, "number_of_cached_scripts", 0);
+    line(out, "number_of_functions", 0);
+    line(out, "number_of_libraries", 0);
+    line(out, "used_memory_vm_functions", 32768);
+    line(out, "used_memory_vm_total", 64512);
+    line(out, "used_memory_vm_total_human", "63.00K");
+    line(out, "used_memory_functions", 184);
+    line(out, "used_memory_scripts", 184);
+    line(out, "used_memory_scripts_human", "184B");
+    line(out, "maxmemory", state.config.maxmemory);
+    line(out, "maxmemory_human", human_bytes(state.config.maxmemory));
+    line(
+        out,
+        "maxmemory_policy",
+        state.config.maxmemory_policy.name(),
+    );
+    line(
+        out,
+        "allocator_frag_ratio",
+        format!("{:.2}", ratio(m.active, m.allocated)),
+    );
+    line(
+        out,
+        "allocator_frag_bytes",
+        m.active.saturating_sub(m.allocated),
+    );
+    line(
+        out,
+        "allocator_rss_ratio",
+        format!("{:.2}", ratio(m.resident, m.active)),
+    );
+    line(
+        out,
+        "allocator_rss_bytes",
+        m.resident.saturating_sub(m.active),
+    );
+    line(
+        out,
+        "rss_overhead_ratio",
+        format!("{:.2}", ratio(m.rss, m.resident)),
+    );
+    line(out, "rss_overhead_bytes", m.rss as i64 - m.resident as i64);
+    line(
+        out,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", ratio(m.rss, used)),
+    );
+    line(out, "mem_fragmentation_bytes", m.rss as i64 - used as i64);
+    line(out, "mem_not_counted_for_evict", 0);
+    line(out, "mem_replication_backlog", 0);
+    line(out, "mem_total_replication_buffers", 0);
+    line(out, "mem_clients_slaves", 0);
+    line(
+        out,
+        "mem_clients_normal",
+        state.connected_clients() * 20_000,
+    );
+    line(out, "mem_cluster_links", 0);
+    line(out, "mem_aof_buffer", 0);
+    line(out, "mem_allocator", "jemalloc-5.3.0");
+    line(out, "active_defrag_running", 0);
+    line(out, "lazyfree_pending_objects", 0);
+    line(out, "lazyfreed_objects", 0);
+}
+
+fn system_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<u64>().ok())
+                })
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn persistence(state: &State, out: &mut String) {
+    out.push_str("# Persistence\r\n");
+    line(out, "loading", 0);
+    line(out, "async_loading", 0);
+    line(out, "current_cow_peak", 0);
+    line(out, "current_cow_size", 0);
+    line(out, "current_cow_size_age", 0);
+    line(out, "current_fork_perc", "0.00");
+    line(out, "current_save_keys_processed", 0);
+    line(out, "current_save_keys_total", 0);
+    line(out, "rdb_changes_since_last_save", state.dirty);
+    line(out, "rdb_bgsave_in_progress", 0);
+    line(out, "rdb_last_save_time", state.start_ms / 1000);
+    line(out, "rdb_last_bgsave_status", "ok");
+    line(out, "rdb_last_bgsave_time_sec", -1);
+    line(out, "rdb_current_bgsave_time_sec", -1);
+    line(out, "rdb_saves", 0);
+    line(out, "rdb_last_cow_size", 0);
+    line(out, "rdb_last_load_keys_expired", 0);
+    line(out, "rdb_last_load_keys_loaded", 0);
+    line(out, "aof_enabled", 0);
+    line(out, "aof_rewrite_in_progress", 0);
+    line(out, "aof_rewrite_scheduled", 0);
+    line(out, "aof_last_rewrite_time_sec", -1);
+    line(out, "aof_current_rewrite_time_sec", -1);
+    line(out, "aof_last_bgrewrite_status", "ok");
+    line(out, "aof_rewrites", 0);
+    line(out, "aof_rewrites_consecutive_failures", 0);
+    line(out, "aof_last_write_status", "ok");
+    line(out, "aof_last_cow_size", 0);
+    line(out, "module_fork_in_progress", 0);
+    line(out, "module_fork_last_cow_size", 0);
+}
+
+fn stats(state: &State, out: &mut String) {
+    let s = &state.stats;
+    out.push_str("# Stats\r\n");
+    line(
+        out,
+        "total_connections_received",
+        s.total_connections_received,
+    );
+    line(out, "total_commands_processed", s.total_commands_processed);
+    line(
+        out,
+        "instantaneous_ops_per_sec",
+        Stats::rate(&s.ops_samples) as u64,
+    );
+    line(out, "total_net_input_bytes", s.net_input_bytes);
+    line(out, "total_net_output_bytes", s.net_output_bytes);
+    line(out, "total_net_repl_input_bytes", 0);
+    line(out, "total_net_repl_output_bytes", 0);
+    line(
+        out,
+        "instantaneous_input_kbps",
+        format!("{:.2}", Stats::rate(&s.net_in_samples) / 1024.0),
+    );
+    line(
+        out,
+        "instantaneous_output_kbps",
+        format!("{:.2}", Stats::rate(&s.net_out_samples) / 1024.0),
+    );
+    line(out, "instantaneous_input_repl_kbps", "0.00");
+    line(out, "instantaneous_output_repl_kbps", "0.00");
+    line(out, "rejected_connections", s.rejected_connections);
+    line(out, "sync_full", 0);
+    line(out, "sync_partial_ok", 0);
+    line(out, "sync_partial_err", 0);
+    line(out, "expired_keys", s.expired_keys);
+    line(
+        out,
+        "expired_stale_perc",
+        format!("{:.2}", s.expired_stale_perc * 100.0),
+    );
+    line(
+        out,
+        "expired_time_cap_reached_count",
+        s.expired_time_cap_reached_count,
+    );
+    line(out, "expire_cycle_cpu_milliseconds", s.expire_cycle_cpu_ms);
+    line(out, "evicted_keys", s.evicted_keys);
+    line(out, "evicted_clients", s.evicted_clients);
+    line(out, "total_eviction_exceeded_time", 0);
+    line(out, "current_eviction_exceeded_time", 0);
+    line(out, "keyspace_hits", s.keyspace_hits);
+    line(out, "keyspace_misses", s.keyspace_misses);
+    line(out, "pubsub_channels", state.channels.len());
+    line(out, "pubsub_patterns", state.patterns.len());
+    line(out, "pubsubshard_channels", 0);
+    line(out, "latest_fork_usec", 0);
+    line(out, "total_forks", 0);
+    line(out, "migrate_cached_sockets", 0);
+    line(out, "slave_expires_tracked_keys", 0);
+    line(out, "active_defrag_hits", 0);
+    line(out, "active_defrag_misses", 0);
+    line(out, "active_defrag_key_hits", 0);
+    line(out, "active_defrag_key_misses", 0);
+    line(out, "total_active_defrag_time", 0);
+    line(out, "current_active_defrag_time", 0);
+    line(out, "tracking_total_keys", 0);
+    line(out, "tracking_total_items", 0);
+    line(out, "tracking_total_prefixes", 0);
+    line(out, "unexpected_error_replies", s.unexpected_error_replies);
+    line(out, "total_error_replies", s.total_error_replies);
+    line(out, "dump_payload_sanitizations", 0);
+    line(out, "total_reads_processed", s.total_commands_processed);
+    line(out, "total_writes_processed", s.total_commands_processed);
+    line(out, "io_threaded_reads_processed", 0);
+    line(out, "io_threaded_writes_processed", 0);
+    line(
+        out,
+        "client_query_buffer_limit_disconnections",
+        s.client_qbuf_limit_disconnections,
+    );
+    line(
+        out,
+        "client_output_buffer_limit_disconnections",
+        s.client_outbuf_limit_disconnections,
+    );
+    line(out, "reply_buffer_shrinks", 0);
+    line(out, "reply_buffer_expands", 0);
+}
+
+fn replication(state: &State, out: &mut String) {
+    out.push_str("# Replication\r\n");
+    line(out, "role", "master");
+    line(out, "connected_slaves", 0);
+    line(out, "master_failover_state", "no-failover");
+    line(out, "master_replid", &state.run_id);
+    line(
+        out,
+        "master_replid2",
+        "0000000000000000000000000000000000000000",
+    );
+    line(out, "master_repl_offset", 0);
+    line(out, "second_repl_offset", -1);
+    line(out, "repl_backlog_active", 0);
+    line(out, "repl_backlog_size", state.config.repl_backlog_size);
+    line(out, "repl_backlog_first_byte_offset", 0);
+    line(out, "repl_backlog_histlen", 0);
+}
+
+fn cpu(out: &mut String) {
+    let (self_sys, self_user) = rusage(libc::RUSAGE_SELF);
+    let (child_sys, child_user) = rusage(libc::RUSAGE_CHILDREN);
+    out.push_str("# CPU\r\n");
+    line(out, "used_cpu_sys", format!("{self_sys:.6}"));
+    line(out, "used_cpu_user", format!("{self_user:.6}"));
+    line(out, "used_cpu_sys_children", format!("{child_sys:.6}"));
+    line(out, "used_cpu_user_children", format!("{child_user:.6}"));
+    line(out, "used_cpu_sys_main_thread", format!("{self_sys:.6}"));
+    line(out, "used_cpu_user_main_thread", format!("{self_user:.6}"));
+}
+
+fn rusage(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_stime), t(ru.ru_utime))
+}
+
+fn commandstats(stats: &Stats, out: &mut String) {
+    out.push_str("# Commandstats\r\n");
+    let mut names: Vec<&String> = stats.commands.keys().collect();
+    names.sort();
+    for name in names {
+        let c = &stats.commands[name];
+        if c.calls == 0 && c.rejected_calls == 0 && c.failed_calls == 0 {
+            continue;
+        }
+        let per_call = if c.calls > 0 {
+            c.usec as f64 / c.calls as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            out,
+            "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+            name, c.calls, c.usec, per_call, c.rejected_calls, c.failed_calls
+        );
+    }
+}
+
+fn errorstats(stats: &Stats, out: &mut String) {
+    out.push_str("# Errorstats\r\n");
+    let mut names: Vec<&String> = stats.errors.keys().collect();
+    names.sort();
+    for name in names {
+        let _ = write!(out, "errorstat_{}:count={}\r\n", name, stats.errors[name]);
+    }
+}
+
+fn keyspace(state: &State, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for (i, db) in state.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "db{}:keys={},expires={},avg_ttl={}\r\n",
+            i,
+            db.len(),
+            db.expires_len(),
+            db.avg_ttl_ms
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! Commands: the command table and every command's implementation, run
+//! against the shared server `State`.
+//!
+//! A request travels through `exec::execute`: lookup in the `CommandTable`
+//! (metadata from `spec`, handlers from `cmd`), the pre-checks Redis makes,
+//! the handler (which touches keys only through `db_ops`), then the
+//! bookkeeping (stats, slowlog, MONITOR, notifications).
+//!
+//! Invariant: this crate does no socket or file I/O of its own; connections,
+//! timers and processes belong to the server crate, which calls in here with
+//! the state lock held.
+
+pub mod args;
+pub mod cmd;
+pub mod db_ops;
+pub mod errors;
+pub mod evict;
+pub mod exec;
+pub mod expire;
+pub mod info;
+pub mod notify;
+pub mod spec;
+mod spec_data;
+pub mod state;
+pub mod stats;
+
+pub use exec::{execute, CommandTable, Flow};
+pub use state::{Client, Push, PushHandle, SharedState, State};

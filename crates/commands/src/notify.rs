@@ -1,0 +1,79 @@
+//! Keyspace notifications and the bookkeeping every key change shares:
+//! WATCH invalidation (`signal_modified`) and lazily expired keys.
+
+use crate::state::State;
+
+// Event classes, with Redis's bit values (notify-keyspace-events letters).
+pub const KEYSPACE: u32 = 1 << 0; // K
+pub const KEYEVENT: u32 = 1 << 1; // E
+pub const GENERIC: u32 = 1 << 2; // g
+pub const STRING: u32 = 1 << 3; // $
+pub const LIST: u32 = 1 << 4; // l
+pub const SET: u32 = 1 << 5; // s
+pub const HASH: u32 = 1 << 6; // h
+pub const ZSET: u32 = 1 << 7; // z
+pub const EXPIRED: u32 = 1 << 8; // x
+pub const EVICTED: u32 = 1 << 9; // e
+pub const STREAM: u32 = 1 << 10; // t
+pub const KEY_MISS: u32 = 1 << 11; // m
+pub const NEW: u32 = 1 << 14; // n
+
+/// Publishes the keyspace and keyevent notifications for `event` on `key`, if
+/// `notify-keyspace-events` enables its class.
+pub fn notify(state: &mut State, class: u32, event: &str, key: &[u8], db: usize) {
+    let enabled = state.config.notify_keyspace_events;
+    if enabled & class == 0 {
+        return;
+    }
+    if enabled & KEYSPACE != 0 {
+        let mut channel = format!("__keyspace@{db}__:").into_bytes();
+        channel.extend_from_slice(key);
+        crate::cmd::pubsub::publish(state, &channel, event.as_bytes());
+    }
+    if enabled & KEYEVENT != 0 {
+        let channel = format!("__keyevent@{db}__:{event}").into_bytes();
+        crate::cmd::pubsub::publish(state, &channel, key);
+    }
+}
+
+/// A key changed: transactions watching it must fail (Redis's `signalModifiedKey`).
+pub fn signal_modified(state: &mut State, db: usize, key: &[u8]) {
+    if state.watched_keys.is_empty() {
+        return;
+    }
+    if let Some(ids) = state.watched_keys.get(&db).and_then(|m| m.get(key)) {
+        state.dirty_cas.extend(ids.iter().copied());
+    }
+}
+
+/// Every key in a database changed (FLUSHDB, SWAPDB): all its watchers fail.
+pub fn signal_flushed(state: &mut State, db: Option<usize>) {
+    for (d, keys) in state.watched_keys.iter() {
+        if db.is_none_or(|x| x == *d) {
+            for ids in keys.values() {
+                state.dirty_cas.extend(ids.iter().copied());
+            }
+        }
+    }
+}
+
+/// Handles the keys lazy expiry deleted during a command: counts them,
+/// notifies `expired`, and invalidates watches.
+pub fn flush_expired(state: &mut State) {
+    for db in 0..state.dbs.len() {
+        if state.dbs[db].expired_keys.is_empty() {
+            continue;
+        }
+        let keys = std::mem::take(&mut state.dbs[db].expired_keys);
+        for key in keys {
+            expired_key_deleted(state, db, &key);
+        }
+    }
+}
+
+/// A key was deleted because its time passed (lazily or by the active cycle).
+pub fn expired_key_deleted(state: &mut State, db: usize, key: &[u8]) {
+    state.stats.expired_keys += 1;
+    signal_modified(state, db, key);
+    notify(state, EXPIRED, "expired", key, db);
+}

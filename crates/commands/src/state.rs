@@ -1,0 +1,357 @@
+//! The server state every command runs against, and the per-connection client.
+//!
+//! Locking: the whole `State` sits behind one mutex owned by the server crate.
+//! A connection takes it once per pipelined batch of requests, runs them all in
+//! order, and lets go; this gives the single total order of commands that
+//! replication and the AOF need, without a thread hand-off per request.
+//! Anything a connection task must see without the lock (messages pushed to it,
+//! a kill order, bytes it has queued) travels through its `PushHandle`.
+
+use crate::stats::Stats;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use redust_config::Config;
+use redust_keyspace::Db;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// What a connection task receives outside the replies to its own requests.
+#[derive(Debug)]
+pub enum Push {
+    /// Bytes to write as they are (pub/sub messages, MONITOR lines).
+    Data(Bytes),
+    /// Close the connection (CLIENT KILL, output buffer limit).
+    Kill,
+    /// Something the connection waits on may have changed (unpause, ...).
+    Wake,
+}
+
+/// The sending side of a connection's push channel, held by the state.
+#[derive(Clone, Debug)]
+pub struct PushHandle {
+    tx: mpsc::UnboundedSender<Push>,
+    /// Bytes sent but not yet written to the socket by the connection task.
+    pub queued_bytes: Arc<AtomicUsize>,
+    pub killed: Arc<AtomicBool>,
+    /// When the queued bytes first passed the soft output limit (0: not over).
+    pub soft_limit_since_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl PushHandle {
+    pub fn new() -> (PushHandle, mpsc::UnboundedReceiver<Push>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = PushHandle {
+            tx,
+            queued_bytes: Arc::new(AtomicUsize::new(0)),
+            killed: Arc::new(AtomicBool::new(false)),
+            soft_limit_since_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        };
+        (handle, rx)
+    }
+
+    pub fn send_data(&self, data: Bytes) {
+        self.queued_bytes.fetch_add(data.len(), Ordering::Relaxed);
+        let _ = self.tx.send(Push::Data(data));
+    }
+
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
+        let _ = self.tx.send(Push::Kill);
+    }
+
+    pub fn wake(&self) {
+        let _ = self.tx.send(Push::Wake);
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the reply of the current command.
+    Skip,
+}
+
+/// One connection's session: everything a command may read or change about
+/// the client that sent it.
+pub struct Client {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub name: Option<Vec<u8>>,
+    pub db: usize,
+    pub resp3: bool,
+    pub authenticated: bool,
+    /// Queued commands while in MULTI; `None` outside a transaction.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A queued command was refused: EXEC must answer EXECABORT.
+    pub multi_error: bool,
+    /// Keys under WATCH, with whether each was already expired when watched.
+    pub watched: Vec<(usize, Vec<u8>, bool)>,
+    pub channels: HashSet<Vec<u8>>,
+    pub patterns: HashSet<Vec<u8>>,
+    pub reply_mode: ReplyMode,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_command: String,
+    /// Close the connection once the current replies are written (QUIT, errors).
+    pub close_after_reply: bool,
+    /// Query buffer size seen by the connection task, for CLIENT LIST.
+    pub query_buffer_bytes: usize,
+    pub push: PushHandle,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        fd: i32,
+        push: PushHandle,
+        now_ms: i64,
+    ) -> Client {
+        Client {
+            id,
+            addr,
+            laddr,
+            fd,
+            name: None,
+            db: 0,
+            resp3: false,
+            authenticated: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            channels: HashSet::new(),
+            patterns: HashSet::new(),
+            reply_mode: ReplyMode::On,
+            monitor: false,
+            no_evict: false,
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_command: "NULL".into(),
+            close_after_reply: false,
+            query_buffer_bytes: 0,
+            push,
+        }
+    }
+
+    pub fn subscription_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// RESP2 clients with subscriptions may only run pub/sub commands.
+    pub fn in_pubsub_context(&self) -> bool {
+        !self.resp3 && self.subscription_count() > 0
+    }
+}
+
+/// A CLIENT PAUSE in force.
+#[derive(Clone, Copy, Debug)]
+pub struct Pause {
+    pub until_ms: i64,
+    /// True for `WRITE` (only writes wait), false for `ALL`.
+    pub writes_only: bool,
+}
+
+/// One SLOWLOG entry.
+#[derive(Clone, Debug)]
+pub struct SlowLogEntry {
+    pub id: u64,
+    pub time_secs: i64,
+    pub duration_us: u64,
+    pub args: Vec<Bytes>,
+    pub peer: String,
+    pub client_name: Vec<u8>,
+}
+
+/// Latency samples for one event (LATENCY LATEST/HISTORY).
+#[derive(Clone, Debug, Default)]
+pub struct LatencyEvent {
+    /// (unix seconds, ms), newest last, at most 160.
+    pub samples: VecDeque<(i64, u64)>,
+    pub max_ms: u64,
+}
+
+/// Why the server should shut down, set by SHUTDOWN for the server crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownRequest {
+    Default,
+    Save,
+    NoSave,
+}
+
+/// The whole server's data and bookkeeping. See the module doc for locking.
+pub struct State {
+    pub dbs: Vec<Db>,
+    pub config: Config,
+    /// Clients not executing right now; the executing one is passed alongside.
+    pub clients: HashMap<u64, Box<Client>>,
+    pub next_client_id: u64,
+    /// channel -> subscriber ids, in subscription order.
+    pub channels: HashMap<Vec<u8>, Vec<u64>>,
+    /// pattern -> subscriber ids, in subscription order.
+    pub patterns: HashMap<Vec<u8>, Vec<u64>>,
+    /// Push handles (and protocol) of every connected client, by id.
+    pub handles: HashMap<u64, (PushHandle, bool)>,
+    pub monitors: Vec<u64>,
+    /// db -> key -> ids of clients watching it.
+    pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<u64>>>,
+    /// The command table (with renames applied).
+    pub commands: Arc<crate::exec::CommandTable>,
+    /// Best eviction candidates seen so far: (score, db, key), best last.
+    pub evict_pool: Vec<(u64, usize, Vec<u8>)>,
+    pub next_evict_db: usize,
+    /// Clients waiting in a blocking command.
+    pub blocked_clients: usize,
+    /// `now_ms` when the allocator was last read for eviction.
+    pub memory_read_ms: i64,
+    /// False on a replica: expired keys are hidden, deleted only by the master.
+    pub expire_deletes: bool,
+    /// Clients whose watched keys were touched: their EXEC must fail.
+    pub dirty_cas: HashSet<u64>,
+    pub stats: Stats,
+    pub slowlog: VecDeque<SlowLogEntry>,
+    pub slowlog_next_id: u64,
+    pub latency: HashMap<&'static str, LatencyEvent>,
+    pub pause: Option<Pause>,
+    pub shutdown: Option<ShutdownRequest>,
+    /// Writes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub run_id: String,
+    pub start_ms: i64,
+    pub config_file: Option<std::path::PathBuf>,
+    pub executable: String,
+    pub tcp_port: u16,
+    pub active_expire_enabled: bool,
+    pub rng: rand::rngs::SmallRng,
+    /// The time every command of the current batch sees.
+    pub now_ms: i64,
+    /// Latest memory figures, refreshed by `refresh_memory`.
+    pub memory: MemoryFigures,
+    /// Reads the allocator; set by the server crate (tests leave the default).
+    pub memory_probe: fn() -> MemoryFigures,
+    /// used_memory right after start-up, and the highest seen.
+    pub startup_allocated: u64,
+    pub peak_allocated: u64,
+    /// Called after CONFIG SET with the names that changed (set by the server crate).
+    pub config_hook: Option<fn(&mut State, &[&'static str])>,
+    /// Called when SHUTDOWN asks the process to stop (set by the server crate).
+    pub shutdown_hook: Option<fn()>,
+}
+
+/// Memory as the allocator reports it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryFigures {
+    pub allocated: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub retained: u64,
+    pub mapped: u64,
+    /// The process's resident set size.
+    pub rss: u64,
+}
+
+fn no_memory_probe() -> MemoryFigures {
+    MemoryFigures::default()
+}
+
+impl State {
+    pub fn new(config: Config, now_ms: i64) -> State {
+        use rand::{Rng, SeedableRng};
+        let dbs = (0..config.databases.max(1)).map(|_| Db::new()).collect();
+        let commands = Arc::new(crate::exec::CommandTable::new(&config.rename_commands));
+        let mut rng = rand::rngs::SmallRng::from_entropy();
+        let run_id: String = (0..40)
+            .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
+            .collect();
+        State {
+            dbs,
+            config,
+            clients: HashMap::new(),
+            next_client_id: 1,
+            channels: HashMap::new(),
+            patterns: HashMap::new(),
+            handles: HashMap::new(),
+            monitors: Vec::new(),
+            watched_keys: HashMap::new(),
+            commands,
+            evict_pool: Vec::new(),
+            next_evict_db: 0,
+            blocked_clients: 0,
+            memory_read_ms: 0,
+            expire_deletes: true,
+            dirty_cas: HashSet::new(),
+            stats: Stats::default(),
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            latency: HashMap::new(),
+            pause: None,
+            shutdown: None,
+            dirty: 0,
+            run_id,
+            start_ms: now_ms,
+            config_file: None,
+            executable: String::new(),
+            tcp_port: 0,
+            active_expire_enabled: true,
+            rng,
+            now_ms,
+            memory: MemoryFigures::default(),
+            memory_probe: no_memory_probe,
+            startup_allocated: 0,
+            peak_allocated: 0,
+            config_hook: None,
+            shutdown_hook: None,
+        }
+    }
+
+    /// Registers a new connection and returns its client.
+    pub fn connect(
+        &mut self,
+        addr: String,
+        laddr: String,
+        fd: i32,
+        now_ms: i64,
+    ) -> (Box<Client>, mpsc::UnboundedReceiver<Push>) {
+        let (handle, rx) = PushHandle::new();
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.handles.insert(id, (handle.clone(), false));
+        let mut client = Box::new(Client::new(id, addr, laddr, fd, handle, now_ms));
+        client.authenticated = self.config.requirepass.is_none();
+        self.stats.total_connections_received += 1;
+        (client, rx)
+    }
+
+    /// Forgets a connection that has closed: its subscriptions, watches, handle.
+    pub fn disconnect(&mut self, client: &mut Client) {
+        crate::cmd::pubsub::unsubscribe_all(self, client);
+        crate::cmd::multi::unwatch_all(self, client);
+        self.handles.remove(&client.id);
+        self.clients.remove(&client.id);
+        self.monitors.retain(|&id| id != client.id);
+        self.dirty_cas.remove(&client.id);
+    }
+
+    /// Re-reads the allocator's figures.
+    pub fn refresh_memory(&mut self) {
+        self.memory = (self.memory_probe)();
+        self.peak_allocated = self.peak_allocated.max(self.memory.allocated);
+    }
+
+    pub fn connected_clients(&self) -> usize {
+        self.handles.len()
+    }
+}
+
+/// The state as the server shares it between connection tasks.
+pub type SharedState = Arc<Mutex<State>>;

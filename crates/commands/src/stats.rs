@@ -1,0 +1,87 @@
+//! Counters behind INFO stats, commandstats and errorstats.
+
+use std::collections::HashMap;
+
+/// Per-command counters (INFO commandstats).
+#[derive(Clone, Debug, Default)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub expire_cycle_cpu_ms: u64,
+    pub evicted_keys: u64,
+    pub evicted_clients: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    /// By full command name ("get", "config|get").
+    pub commands: HashMap<String, CommandStats>,
+    /// By error prefix ("ERR", "WRONGTYPE").
+    pub errors: HashMap<String, u64>,
+    /// Recent samples of total_commands_processed for instantaneous_ops_per_sec.
+    pub ops_samples: Vec<(i64, u64)>,
+    pub net_in_samples: Vec<(i64, u64)>,
+    pub net_out_samples: Vec<(i64, u64)>,
+}
+
+impl Stats {
+    /// Counts an error reply under its prefix (the first word).
+    pub fn count_error(&mut self, msg: &str) {
+        self.total_error_replies += 1;
+        let prefix = msg.split(' ').next().unwrap_or("ERR");
+        // Like Redis, stop adding new kinds past 128 to bound the table.
+        if let Some(n) = self.errors.get_mut(prefix) {
+            *n += 1;
+        } else if self.errors.len() < 128 {
+            self.errors.insert(prefix.to_string(), 1);
+        }
+    }
+
+    /// Resets what CONFIG RESETSTAT resets.
+    pub fn reset(&mut self) {
+        let keep_conns = 0;
+        *self = Stats {
+            total_connections_received: keep_conns,
+            ..Default::default()
+        };
+    }
+
+    /// Adds a sample for the instantaneous rates (called by the cron).
+    pub fn sample_rates(&mut self, now_ms: i64) {
+        fn push(v: &mut Vec<(i64, u64)>, s: (i64, u64)) {
+            v.push(s);
+            if v.len() > 16 {
+                v.remove(0);
+            }
+        }
+        let ops = self.total_commands_processed;
+        let (i, o) = (self.net_input_bytes, self.net_output_bytes);
+        push(&mut self.ops_samples, (now_ms, ops));
+        push(&mut self.net_in_samples, (now_ms, i));
+        push(&mut self.net_out_samples, (now_ms, o));
+    }
+
+    /// Per-second rate over the kept samples.
+    pub fn rate(samples: &[(i64, u64)]) -> f64 {
+        match (samples.first(), samples.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 * 1000.0 / (b.0 - a.0) as f64,
+            _ => 0.0,
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! redust-server: a Redis-compatible server.
+//!
+//! Started like redis-server: `redust-server [/path/to/redis.conf] [--directive value ...]`.
+//! This crate owns the process: arguments and config loading, daemonizing,
+//! logging, listeners, connection tasks, the cron and shutdown. Commands and
+//! data live in `redust-commands` and `redust-keyspace`.
+
+mod conn;
+mod daemon;
+mod log;
+mod server;
+
+use redust_commands::State;
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const VERSION_LINE: &str = concat!(
+    "Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=redust-",
+    env!("CARGO_PKG_VERSION")
+);
+
+fn usage() {
+    eprintln!("Usage: ./redust-server [/path/to/redis.conf] [options] [-]");
+    eprintln!("       ./redust-server - (read config from stdin)");
+    eprintln!("       ./redust-server -v or --version");
+    eprintln!("       ./redust-server -h or --help");
+    eprintln!();
+    eprintln!("Examples:");
+    eprintln!("       ./redust-server (run the server with default conf)");
+    eprintln!("       ./redust-server /etc/redis/6379.conf");
+    eprintln!("       ./redust-server --port 7777");
+    eprintln!("       ./redust-server /etc/myredis.conf --loglevel verbose -");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(first) = argv.get(1) {
+        match first.as_str() {
+            "-v" | "--version" => {
+                println!("{VERSION_LINE}");
+                return;
+            }
+            "-h" | "--help" => {
+                usage();
+                return;
+            }
+            _ => {}
+        }
+    }
+    let (config_path, rest) = match argv.get(1) {
+        Some(a) if !a.starts_with("--") && a != "-" => {
+            (Some(std::path::PathBuf::from(a)), &argv[2..])
+        }
+        _ => (None, argv.get(1..).unwrap_or(&[])),
+    };
+    let config = match redust_config::load(config_path.as_deref(), rest) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+
+    if config.daemonize {
+        if let Err(e) = daemon::daemonize() {
+            eprintln!("Can't daemonize: {e}");
+            std::process::exit(1);
+        }
+    }
+    log::set_target(&config.logfile, config.daemonize);
+    log::set_level(log::Level::from_name(config.loglevel.name()));
+    notice!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    notice!(
+        "Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started (redust {})",
+        std::process::id(),
+        env!("CARGO_PKG_VERSION")
+    );
+    match &config_path {
+        Some(_) => notice!("Configuration loaded"),
+        None => warning!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf",
+            argv.first().map_or("redust-server", |s| s.as_str())
+        ),
+    }
+    let pidfile = if let Some(p) = &config.pidfile {
+        Some(p.clone())
+    } else if config.daemonize {
+        Some("/var/run/redis.pid".to_string())
+    } else {
+        None
+    };
+    if let Some(p) = &pidfile {
+        if let Err(e) = daemon::write_pidfile(p) {
+            warning!("Failed to write PID file: {e}");
+        }
+    }
+    if !config.dir.as_os_str().is_empty() {
+        if let Err(e) = std::env::set_current_dir(&config.dir) {
+            warning!("Can't chdir to '{}': {}", config.dir.display(), e);
+            std::process::exit(1);
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            warning!("Can't start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let port = config.port;
+        let bind = config.bind.clone();
+        let backlog = config.tcp_backlog as i32;
+        if config.always_show_logo {
+            notice!(
+                "redust {} (Redis 7.0.15 compatible), standalone mode, Port: {}, PID: {}",
+                env!("CARGO_PKG_VERSION"),
+                port,
+                std::process::id()
+            );
+        }
+        notice!("monotonic clock: POSIX clock_gettime");
+        notice!("Running mode=standalone, port={port}.");
+        let listeners = match server::bind_all(&bind, port, backlog) {
+            Ok(l) => l,
+            Err(msg) => {
+                warning!("{msg}");
+                return 1;
+            }
+        };
+        let mut state = State::new(config, now_ms());
+        state.tcp_port = port;
+        state.config_file = config_path
+            .as_ref()
+            .and_then(|p| std::fs::canonicalize(p).ok());
+        state.executable = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        notice!("Server initialized");
+        server::run(state, listeners, pidfile).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::exit(code);
+}

@@ -1,0 +1,200 @@
+//! The running server: shared state, listeners, the cron, and shutdown.
+
+use crate::{conn, daemon, notice, warning};
+use parking_lot::Mutex;
+use redust_commands::State;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// What every connection task shares.
+pub struct Server {
+    /// See `redust_commands::state` for the locking rule.
+    pub state: Mutex<State>,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+}
+
+static SHUTDOWN: OnceLock<Notify> = OnceLock::new();
+
+fn shutdown_notify() -> &'static Notify {
+    SHUTDOWN.get_or_init(Notify::new)
+}
+
+/// Asks the main task to shut down (SHUTDOWN command, signals).
+pub fn request_shutdown() {
+    shutdown_notify().notify_one();
+}
+
+/// Turns a `bind` entry into socket addresses; `-` marks an optional one.
+fn bind_addrs(entry: &str, port: u16) -> (Vec<SocketAddr>, bool) {
+    let (optional, host) = match entry.strip_prefix('-') {
+        Some(h) => (true, h),
+        None => (false, entry),
+    };
+    let addr = match host {
+        "*" => "0.0.0.0".parse().ok(),
+        "::*" => "::".parse().ok(),
+        h => h.parse().ok(),
+    };
+    (
+        addr.map(|ip: std::net::IpAddr| vec![SocketAddr::new(ip, port)])
+            .unwrap_or_default(),
+        optional,
+    )
+}
+
+fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Binds every configured address. Failure of a required one aborts start-up
+/// with Redis's messages.
+pub fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<TcpListener>, String> {
+    let mut listeners = Vec::new();
+    for entry in bind {
+        let (addrs, optional) = bind_addrs(entry, port);
+        if addrs.is_empty() {
+            warning!("Warning: Could not create server TCP listening socket {entry}:{port}: invalid address");
+            if optional {
+                continue;
+            }
+            return Err(format!("Failed listening on port {port} (tcp), aborting."));
+        }
+        for addr in addrs {
+            match listen(addr, backlog) {
+                Ok(l) => listeners.push(l),
+                Err(e) if optional && e.kind() != std::io::ErrorKind::AddrInUse => {}
+                Err(e) => {
+                    warning!(
+                        "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
+                        entry.trim_start_matches('-'),
+                        port,
+                        e
+                    );
+                    return Err(format!("Failed listening on port {port} (tcp), aborting."));
+                }
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let sock = socket2::SockRef::from(stream);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)));
+    let _ = sock.set_tcp_keepalive(&ka);
+}
+
+async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let keepalive = server.state.lock().config.tcp_keepalive;
+                set_keepalive(&stream, keepalive as u64);
+                tokio::spawn(conn::serve(server.clone(), stream));
+            }
+            Err(e) => {
+                warning!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Periodic work, `hz` times a second: active expiry, rate samples, memory peak.
+async fn cron(server: Arc<Server>) {
+    let mut last_sample = 0i64;
+    loop {
+        let hz = server.state.lock().config.hz.clamp(1, 500) as u64;
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut state = server.state.lock();
+        state.now_ms = now;
+        redust_commands::expire::active_expire_cycle(&mut state);
+        if now - last_sample >= 100 {
+            last_sample = now;
+            state.stats.net_input_bytes = server
+                .net_input_bytes
+                .load(std::sync::atomic::Ordering::Relaxed);
+            state.stats.net_output_bytes = server
+                .net_output_bytes
+                .load(std::sync::atomic::Ordering::Relaxed);
+            state.stats.sample_rates(now);
+            state.refresh_memory();
+            if let Some(p) = state.pause {
+                if p.until_ms <= now {
+                    state.pause = None;
+                }
+            }
+        }
+    }
+}
+
+fn shutdown_hook() {
+    request_shutdown();
+}
+
+fn config_hook(state: &mut State, changed: &[&'static str]) {
+    if changed.contains(&"loglevel") {
+        crate::log::set_level(crate::log::Level::from_name(state.config.loglevel.name()));
+    }
+}
+
+/// Runs the server until SHUTDOWN or a signal. Returns the exit code.
+pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
+    state.memory_probe = daemon::memory_probe;
+    state.shutdown_hook = Some(shutdown_hook);
+    state.config_hook = Some(config_hook);
+    state.refresh_memory();
+    state.startup_allocated = state.memory.allocated;
+    let server = Arc::new(Server {
+        state: Mutex::new(state),
+        net_input_bytes: AtomicU64::new(0),
+        net_output_bytes: AtomicU64::new(0),
+    });
+    for l in listeners {
+        tokio::spawn(accept_loop(server.clone(), l));
+    }
+    tokio::spawn(cron(server.clone()));
+    notice!("Ready to accept connections");
+
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    tokio::select! {
+        _ = shutdown_notify().notified() => {}
+        _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+            warning!("Received SIGTERM scheduling shutdown...");
+        }
+        _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+            warning!("Received SIGINT scheduling shutdown...");
+        }
+    }
+    warning!("User requested shutdown...");
+    if let Some(p) = pidfile {
+        notice!("Removing the pid file.");
+        let _ = std::fs::remove_file(p);
+    }
+    warning!("Redis is now ready to exit, bye bye...");
+    0
+}
