@@ -8,6 +8,7 @@
 //! - `set_key`: stores a value (dropping the TTL unless asked to keep it) and
 //!   signals the key as modified.
 //! - `delete_key`: removes a key and signals it.
+//!
 //! Handlers call `notify` and `dirty` themselves, because the event name and
 //! the number of changes depend on the command.
 

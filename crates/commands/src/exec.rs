@@ -223,7 +223,12 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
     Ok(command)
 }
 
+/// Refuses a command before it runs (Redis's rejectCommand): counts it, and
+/// inside MULTI makes the coming EXEC fail with EXECABORT.
 fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
+    if ctx.client.multi.is_some() {
+        ctx.client.multi_error = true;
+    }
     if let Some(c) = command {
         ctx.state
             .stats
@@ -261,17 +266,16 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         reply,
     };
     ctx.client.last_interaction_ms = ctx.state.now_ms;
+    // The checks below follow the order of Redis's processCommand.
     let command = match resolve(&table, args) {
         Ok(c) => c,
         Err(e) => {
-            if ctx.client.multi.is_some() {
-                ctx.client.multi_error = true;
-            }
             let top = table.lookup(&args[0]);
             reject(&mut ctx, top, e);
             return Flow::Continue;
         }
     };
+    let name = command.name.as_str();
     ctx.client.last_command = command.name.clone();
 
     if !ctx.client.authenticated && !command.is(flags::NO_AUTH) {
@@ -279,26 +283,37 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
-    let name = command.name.as_str();
-    if ctx.client.multi.is_some()
-        && !matches!(
-            name,
-            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        )
-    {
-        if command.is(flags::NO_MULTI) {
-            ctx.client.multi_error = true;
-            reject(
-                &mut ctx,
-                Some(command),
-                "ERR Command not allowed inside a transaction".into(),
-            );
+    if ctx.client.multi.is_some() && command.is(flags::NO_MULTI) {
+        reject(
+            &mut ctx,
+            Some(command),
+            "ERR Command not allowed inside a transaction".into(),
+        );
+        return Flow::Continue;
+    }
+
+    if ctx.state.config.maxmemory > 0 {
+        let out_of_memory = !crate::evict::perform_evictions(ctx.state);
+        // Queuing in MULTI may grow without bound, so it is refused too.
+        let queuing =
+            ctx.client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
+        let denyoom =
+            command.is(flags::DENYOOM) || (name == "exec" && multi_has_denyoom(&table, ctx.client));
+        if out_of_memory && (denyoom || queuing) {
+            reject(&mut ctx, Some(command), errors::OOM.into());
             return Flow::Continue;
         }
-        if let Some(queue) = ctx.client.multi.as_mut() {
-            queue.push(args.to_vec());
-        }
-        ctx.reply.simple("QUEUED");
+    }
+
+    // A MONITOR connection is treated like a replica link: no keyspace access.
+    let touches_keyspace =
+        command.is(flags::WRITE) || command.is(flags::READONLY) || command.is(flags::MAY_REPLICATE);
+    if ctx.client.monitor && touches_keyspace {
+        reject(
+            &mut ctx,
+            Some(command),
+            "ERR Replica can't interact with the keyspace".into(),
+        );
         return Flow::Continue;
     }
 
@@ -314,15 +329,17 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Wait { until_ms };
     }
 
-    if ctx.state.config.maxmemory > 0 {
-        let out_of_memory = !crate::evict::perform_evictions(ctx.state);
-        if out_of_memory
-            && (command.is(flags::DENYOOM)
-                || (name == "exec" && multi_has_denyoom(&table, ctx.client)))
-        {
-            reject(&mut ctx, Some(command), errors::OOM.into());
-            return Flow::Continue;
+    if ctx.client.multi.is_some()
+        && !matches!(
+            name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if let Some(queue) = ctx.client.multi.as_mut() {
+            queue.push(args.to_vec());
         }
+        ctx.reply.simple("QUEUED");
+        return Flow::Continue;
     }
 
     call(&mut ctx, command, args);
@@ -367,15 +384,8 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         return;
     };
     let reply_mark = ctx.reply.len();
-    let skip_reply = match ctx.client.reply_mode {
-        ReplyMode::SkipNext => {
-            ctx.client.reply_mode = ReplyMode::Skip;
-            false
-        }
-        ReplyMode::Skip => true,
-        ReplyMode::Off => true,
-        ReplyMode::On => false,
-    };
+    let mode_before = ctx.client.reply_mode;
+    let skip_reply = matches!(mode_before, ReplyMode::Off | ReplyMode::Skip);
     let started = Instant::now();
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed().as_micros() as u64;
@@ -387,17 +397,25 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         .or_default();
     stats.calls += 1;
     stats.usec += elapsed_us;
+    if ctx.state.config.latency_tracking {
+        stats.latency.record(elapsed_us);
+    }
     if let Err(e) = &result {
         stats.failed_calls += 1;
         ctx.state.stats.count_error(&e.0);
         ctx.reply.error(&e.0);
     }
     ctx.state.stats.total_commands_processed += 1;
+    // CLIENT REPLY ON answers even though replies were off when it started.
     if skip_reply && command.name != "client|reply" {
         ctx.reply.buf.truncate(reply_mark);
-        if ctx.client.reply_mode == ReplyMode::Skip {
-            ctx.client.reply_mode = ReplyMode::On;
-        }
+    }
+    // SKIP silences exactly the command after CLIENT REPLY SKIP.
+    if mode_before == ReplyMode::Skip && ctx.client.reply_mode == ReplyMode::Skip {
+        ctx.client.reply_mode = ReplyMode::On;
+    }
+    if ctx.client.reply_mode == ReplyMode::SkipNext {
+        ctx.client.reply_mode = ReplyMode::Skip;
     }
     if !command.is(flags::SKIP_SLOWLOG) {
         record_slowlog(ctx, args, elapsed_us);

@@ -32,6 +32,7 @@ const ALL_SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -72,6 +73,7 @@ pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => commandstats(&state.stats, &mut out),
             "errorstats" => errorstats(&state.stats, &mut out),
+            "latencystats" => latencystats(state, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(state, &mut out),
             _ => {}
@@ -488,7 +490,43 @@ fn keyspace(state: &State, out: &mut String) {
             i,
             db.len(),
             db.expires_len(),
-            db.avg_ttl_ms
+            if db.expires_len() == 0 {
+                0
+            } else {
+                db.avg_ttl_ms
+            }
+        );
+    }
+}
+
+fn latencystats(state: &State, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    if !state.config.latency_tracking {
+        return;
+    }
+    let percentiles = &state.config.latency_tracking_info_percentiles;
+    let mut names: Vec<&String> = state.stats.commands.keys().collect();
+    names.sort();
+    for name in names {
+        let h = &state.stats.commands[name].latency;
+        if h.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = percentiles
+            .iter()
+            .map(|p| {
+                format!(
+                    "p{}={:.3}",
+                    redust_resp::format_double(*p),
+                    h.percentile(*p)
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "latency_percentiles_usec_{}:{}\r\n",
+            name,
+            parts.join(",")
         );
     }
 }

@@ -46,12 +46,21 @@ pub fn signal_modified(state: &mut State, db: usize, key: &[u8]) {
     }
 }
 
-/// Every key in a database changed (FLUSHDB, SWAPDB): all its watchers fail.
+/// A database is about to be emptied or swapped (FLUSHDB, FLUSHALL, SWAPDB):
+/// watchers of keys that exist in it now fail (Redis's touchAllWatchedKeysInDb).
+/// Call before the change; for SWAPDB call for both databases.
 pub fn signal_flushed(state: &mut State, db: Option<usize>) {
+    let now = state.now_ms;
     for (d, keys) in state.watched_keys.iter() {
         if db.is_none_or(|x| x == *d) {
-            for ids in keys.values() {
-                state.dirty_cas.extend(ids.iter().copied());
+            for (key, ids) in keys.iter() {
+                let exists = state
+                    .dbs
+                    .get(*d)
+                    .is_some_and(|dbx| dbx.peek(key).is_some() && !dbx.is_expired(key, now));
+                if exists {
+                    state.dirty_cas.extend(ids.iter().copied());
+                }
             }
         }
     }

@@ -35,6 +35,8 @@ pub struct PushHandle {
     /// Bytes sent but not yet written to the socket by the connection task.
     pub queued_bytes: Arc<AtomicUsize>,
     pub killed: Arc<AtomicBool>,
+    /// Fired by `kill`, so a task stuck writing to a client that doesn't read wakes up.
+    pub kill_notify: Arc<tokio::sync::Notify>,
     /// When the queued bytes first passed the soft output limit (0: not over).
     pub soft_limit_since_ms: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -47,6 +49,7 @@ impl PushHandle {
             queued_bytes: Arc::new(AtomicUsize::new(0)),
             killed: Arc::new(AtomicBool::new(false)),
             soft_limit_since_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            kill_notify: Arc::new(tokio::sync::Notify::new()),
         };
         (handle, rx)
     }
@@ -58,6 +61,7 @@ impl PushHandle {
 
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Relaxed);
+        self.kill_notify.notify_one();
         let _ = self.tx.send(Push::Kill);
     }
 
@@ -92,6 +96,8 @@ pub struct Client {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A queued command was refused: EXEC must answer EXECABORT.
     pub multi_error: bool,
+    /// While EXEC runs: how many commands it is running (CLIENT LIST's `multi`).
+    pub exec_queue_len: Option<usize>,
     /// Keys under WATCH, with whether each was already expired when watched.
     pub watched: Vec<(usize, Vec<u8>, bool)>,
     pub channels: HashSet<Vec<u8>>,
@@ -129,6 +135,7 @@ impl Client {
             authenticated: false,
             multi: None,
             multi_error: false,
+            exec_queue_len: None,
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
@@ -212,8 +219,6 @@ pub struct State {
     pub next_evict_db: usize,
     /// Clients waiting in a blocking command.
     pub blocked_clients: usize,
-    /// `now_ms` when the allocator was last read for eviction.
-    pub memory_read_ms: i64,
     /// False on a replica: expired keys are hidden, deleted only by the master.
     pub expire_deletes: bool,
     /// Clients whose watched keys were touched: their EXEC must fail.
@@ -239,6 +244,8 @@ pub struct State {
     pub memory: MemoryFigures,
     /// Reads the allocator; set by the server crate (tests leave the default).
     pub memory_probe: fn() -> MemoryFigures,
+    /// Bytes in use right now, cheap enough to call before every command.
+    pub used_memory: fn() -> u64,
     /// used_memory right after start-up, and the highest seen.
     pub startup_allocated: u64,
     pub peak_allocated: u64,
@@ -287,7 +294,6 @@ impl State {
             evict_pool: Vec::new(),
             next_evict_db: 0,
             blocked_clients: 0,
-            memory_read_ms: 0,
             expire_deletes: true,
             dirty_cas: HashSet::new(),
             stats: Stats::default(),
@@ -307,6 +313,7 @@ impl State {
             now_ms,
             memory: MemoryFigures::default(),
             memory_probe: no_memory_probe,
+            used_memory: || 0,
             startup_allocated: 0,
             peak_allocated: 0,
             config_hook: None,

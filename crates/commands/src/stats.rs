@@ -2,13 +2,75 @@
 
 use std::collections::HashMap;
 
-/// Per-command counters (INFO commandstats).
+/// Per-command counters (INFO commandstats, latencystats).
 #[derive(Clone, Debug, Default)]
 pub struct CommandStats {
     pub calls: u64,
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    pub latency: LatencyHistogram,
+}
+
+/// A log-linear histogram of durations in microseconds: exact below 16 µs,
+/// then 16 buckets per power of two (about 6% resolution), like an HDR
+/// histogram with low precision. Used for INFO latencystats percentiles.
+#[derive(Clone, Debug, Default)]
+pub struct LatencyHistogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+const SUB_BUCKETS: u64 = 16;
+
+impl LatencyHistogram {
+    fn index(us: u64) -> usize {
+        if us < SUB_BUCKETS {
+            return us as usize;
+        }
+        let exp = 63 - us.leading_zeros() as u64; // >= 4
+        let sub = (us >> (exp - 4)) & (SUB_BUCKETS - 1);
+        ((exp - 3) * SUB_BUCKETS + sub) as usize
+    }
+
+    fn lower_bound(index: usize) -> u64 {
+        let index = index as u64;
+        if index < SUB_BUCKETS {
+            return index;
+        }
+        let exp = index / SUB_BUCKETS + 3;
+        let sub = index % SUB_BUCKETS;
+        (SUB_BUCKETS + sub) << (exp - 4)
+    }
+
+    pub fn record(&mut self, us: u64) {
+        let i = Self::index(us.max(1));
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+        self.total += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The value at percentile `p` (0..=100), in microseconds.
+    pub fn percentile(&self, p: f64) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        let wanted = ((p / 100.0) * self.total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= wanted {
+                return Self::lower_bound(i) as f64;
+            }
+        }
+        Self::lower_bound(self.counts.len().saturating_sub(1)) as f64
+    }
 }
 
 #[derive(Debug, Default)]

@@ -43,11 +43,7 @@ pub fn lfu_decayed_counter(field: u32, now_ms: i64, decay_time: u32) -> u8 {
     } else {
         65535 - last + now
     };
-    let periods = if decay_time > 0 {
-        elapsed / decay_time
-    } else {
-        0
-    };
+    let periods = elapsed.checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods.min(255) as u8)
 }
 

@@ -8,10 +8,10 @@
 //! PAUSE) keeps its place and the rest of the batch behind it.
 
 use crate::server::Server;
-use crate::{notice, verbose};
+use crate::{notice, verbose, warning};
 use bytes::{Bytes, BytesMut};
 use redust_commands::exec::Flow;
-use redust_commands::state::Push;
+use redust_commands::state::{Push, PushHandle};
 use redust_commands::Client;
 use redust_resp::{parse_request, ParseLimits, Reply};
 use std::collections::VecDeque;
@@ -23,13 +23,15 @@ use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
 
-const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. To accept outside connections, do one of these: 1) disable protected mode with 'CONFIG SET protected-mode no' from the loopback interface (and make sure the server is not reachable from the internet), then CONFIG REWRITE to keep it; 2) set 'protected-mode no' in the configuration file and restart; 3) start the server with '--protected-mode no'; 4) set a password for the default user (requirepass).\r\n";
+/// Redis's reply to a non-local client in protected mode (clients and tools match on it).
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-fn is_loopback(addr: &std::net::SocketAddr) -> bool {
+/// Like Redis, only 127.0.0.1 and ::1 count as local (not all of 127/8).
+fn is_local(addr: &std::net::SocketAddr) -> bool {
     match addr.ip() {
-        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
         std::net::IpAddr::V6(ip) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            ip.is_loopback() || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
         }
     }
 }
@@ -72,7 +74,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
             Err(&b"-ERR max number of clients reached\r\n"[..])
         } else if state.config.protected_mode
             && state.config.requirepass.is_none()
-            && !is_loopback(&peer)
+            && !is_local(&peer)
         {
             state.stats.rejected_connections += 1;
             Err(PROTECTED_MODE_DENIED.as_bytes())
@@ -88,10 +90,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         }
     };
     let id = client.id;
-    let queued = client.push.queued_bytes.clone();
+    let handle = client.push.clone();
     server.state.lock().clients.insert(id, client);
     let _ = stream.set_nodelay(true);
-    let reason = run(&server, &mut stream, id, &mut push_rx, &queued).await;
+    let reason = run(&server, &mut stream, id, &mut push_rx, &handle).await;
     let mut state = server.state.lock();
     if let Some(mut client) = state.clients.remove(&id) {
         if let Some(r) = reason {
@@ -101,134 +103,170 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
     }
 }
 
+/// Limits the connection loop needs between batches, read under the lock.
+#[derive(Clone, Copy)]
+struct ConnLimits {
+    query_buffer_bytes: usize,
+    parse: ParseLimits,
+}
+
+fn read_limits(state: &redust_commands::State, client: &Client) -> ConnLimits {
+    ConnLimits {
+        query_buffer_bytes: state.config.client_query_buffer_limit,
+        parse: ParseLimits {
+            max_bulk_bytes: state.config.proto_max_bulk_len.min(i64::MAX as u64) as i64,
+            authenticated: client.authenticated,
+        },
+    }
+}
+
+/// Writes `out`, giving up if the client is killed meanwhile (a client that
+/// does not read must not keep its task stuck in a write).
+async fn write_or_killed(stream: &mut TcpStream, out: &[u8], kill: &tokio::sync::Notify) -> bool {
+    tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = kill.notified() => false,
+    }
+}
+
 /// The connection loop. Returns why it closed, when worth logging.
 async fn run(
     server: &Arc<Server>,
     stream: &mut TcpStream,
     id: u64,
     push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Push>,
-    queued: &std::sync::atomic::AtomicUsize,
+    handle: &PushHandle,
 ) -> Option<String> {
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<String> = None;
     let mut wait_until: Option<i64> = None;
     let mut out = Vec::new();
+    let mut limits = {
+        let state = server.state.lock();
+        let c = state.clients.get(&id)?;
+        read_limits(&state, c)
+    };
+    let kill = &handle.kill_notify;
+    let mut more_to_parse = false;
     loop {
+        // Requests left unparsed while unauthenticated (see parse_requests).
+        if pending.is_empty() && more_to_parse && protocol_error.is_none() {
+            more_to_parse =
+                parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
+        }
         // Run what is pending unless a pause holds it.
         if !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
             wait_until = None;
-            let (flow, reply) = execute_batch(server, id, &mut pending);
+            let (flow, reply, new_limits) = execute_batch(server, id, &mut pending);
+            limits = new_limits;
             out.extend_from_slice(&reply);
             match flow {
                 Flow::Close => {
-                    let _ = stream.write_all(&out).await;
+                    write_or_killed(stream, &out, kill).await;
                     return None;
                 }
                 Flow::Wait { until_ms } => wait_until = Some(until_ms),
                 Flow::Continue => {}
             }
-            if pending.is_empty() {
-                if let Some(err) = protocol_error.take() {
-                    out.extend_from_slice(format!("-ERR {err}\r\n").as_bytes());
-                    let _ = stream.write_all(&out).await;
-                    return Some(format!("Protocol error ({err}) from client"));
-                }
+        }
+        if pending.is_empty() {
+            if let Some(err) = protocol_error.take() {
+                out.extend_from_slice(format!("-ERR {err}\r\n").as_bytes());
+                write_or_killed(stream, &out, kill).await;
+                server.state.lock().stats.count_error("ERR");
+                return Some(format!("Protocol error ({err}) from client"));
             }
         }
         if !out.is_empty() {
             let n = out.len();
-            if stream.write_all(&out).await.is_err() {
-                return None;
+            if !write_or_killed(stream, &out, kill).await {
+                return Some("Client killed".into());
             }
             out.clear();
             server
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
         }
-        let (idle_timeout_secs, qbuf_limit, max_bulk, authenticated, exempt_from_timeout) = {
-            let state = server.state.lock();
-            let Some(c) = state.clients.get(&id) else {
-                return None;
-            };
-            (
-                state.config.timeout,
-                state.config.client_query_buffer_limit,
-                state.config.proto_max_bulk_len,
-                c.authenticated,
-                c.subscription_count() > 0 || c.monitor,
-            )
-        };
-        let idle = if idle_timeout_secs > 0 && !exempt_from_timeout && wait_until.is_none() {
-            Duration::from_secs(idle_timeout_secs as u64)
-        } else {
-            Duration::from_secs(365 * 86400)
-        };
-        let pause_sleep = wait_until.map_or(Duration::from_secs(365 * 86400), |t| {
+        let pause_sleep = wait_until.map_or(Duration::from_secs(3600), |t| {
             Duration::from_millis((t - now_ms()).clamp(1, 100) as u64)
         });
+        if more_to_parse && wait_until.is_none() {
+            continue;
+        }
         let reading = wait_until.is_none() && protocol_error.is_none();
         tokio::select! {
             biased;
+            _ = kill.notified() => return Some("Client killed".into()),
             msg = push_rx.recv() => {
-                match msg {
-                    None | Some(Push::Kill) => {
-                        let _ = stream.write_all(&out).await;
-                        return Some("Client killed".into());
-                    }
-                    Some(Push::Data(data)) => {
-                        let mut bytes = data.len();
-                        out.extend_from_slice(&data);
-                        while let Ok(more) = push_rx.try_recv() {
-                            match more {
-                                Push::Data(d) => { bytes += d.len(); out.extend_from_slice(&d); }
-                                Push::Kill => return Some("Client killed".into()),
-                                Push::Wake => {}
-                            }
+                let msg = msg?;
+                let mut next = Some(msg);
+                let mut bytes = 0;
+                while let Some(m) = next {
+                    match m {
+                        Push::Kill => return Some("Client killed".into()),
+                        Push::Data(d) => {
+                            bytes += d.len();
+                            out.extend_from_slice(&d);
                         }
-                        queued.fetch_sub(bytes.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+                        // Something we wait on changed (e.g. CLIENT UNPAUSE): retry now.
+                        Push::Wake => wait_until = None,
                     }
-                    Some(Push::Wake) => {}
+                    next = push_rx.try_recv().ok();
                 }
+                let queued = &handle.queued_bytes;
+                queued.fetch_sub(bytes.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
             }
             _ = tokio::time::sleep(pause_sleep), if wait_until.is_some() => {}
-            r = tokio::time::timeout(idle, stream.read_buf(&mut rbuf)), if reading => {
-                match r {
-                    Err(_) => return Some("Closing idle client".into()),
-                    Ok(Err(_)) | Ok(Ok(0)) => return None,
-                    Ok(Ok(n)) => {
-                        server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        if qbuf_limit > 0 && rbuf.len() > qbuf_limit {
-                            let mut state = server.state.lock();
-                            state.stats.client_qbuf_limit_disconnections += 1;
-                            let addr = state.clients.get(&id).map(|c| c.addr.clone()).unwrap_or_default();
-                            drop(state);
-                            crate::warning!("Closing client that reached max query buffer length: id={id} addr={addr} qbuf={}", rbuf.len());
-                            return None;
-                        }
-                        let limits = ParseLimits { max_bulk_bytes: max_bulk.min(i64::MAX as u64) as i64, authenticated };
-                        loop {
-                            match parse_request(&mut rbuf, limits) {
-                                Ok(Some(req)) => {
-                                    if !req.args.is_empty() {
-                                        pending.push_back(req.args);
-                                    }
-                                }
-                                Ok(None) => break,
-                                Err(e) => { protocol_error = Some(e.0); break; }
-                            }
-                        }
-                        if pending.is_empty() {
-                            if let Some(err) = protocol_error.take() {
-                                let _ = stream.write_all(format!("-ERR {err}\r\n").as_bytes()).await;
-                                return Some(format!("Protocol error ({err}) from client"));
-                            }
-                        }
-                        if rbuf.capacity() - rbuf.len() < 1024 {
-                            rbuf.reserve(READ_CHUNK);
-                        }
+            r = stream.read_buf(&mut rbuf), if reading => {
+                let n = match r {
+                    Ok(0) | Err(_) => return None,
+                    Ok(n) => n,
+                };
+                server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                if limits.query_buffer_bytes > 0 && rbuf.len() > limits.query_buffer_bytes {
+                    let mut state = server.state.lock();
+                    state.stats.client_qbuf_limit_disconnections += 1;
+                    let addr = state.clients.get(&id).map(|c| c.addr.clone()).unwrap_or_default();
+                    drop(state);
+                    warning!(
+                        "Closing client that reached max query buffer length: id={id} addr={addr} qbuf={}",
+                        rbuf.len()
+                    );
+                    return None;
+                }
+                more_to_parse = parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
+                if rbuf.capacity() - rbuf.len() < 1024 {
+                    rbuf.reserve(READ_CHUNK);
+                }
+            }
+        }
+    }
+}
+
+/// Moves every whole request from `rbuf` to `pending`. While the client is not
+/// authenticated it stops after one request, because AUTH may lift the tighter
+/// limits that apply to the rest; it then returns true (more may be buffered).
+fn parse_requests(
+    rbuf: &mut BytesMut,
+    limits: ParseLimits,
+    pending: &mut VecDeque<Vec<Bytes>>,
+    protocol_error: &mut Option<String>,
+) -> bool {
+    loop {
+        match parse_request(rbuf, limits) {
+            Ok(Some(req)) => {
+                if !req.args.is_empty() {
+                    pending.push_back(req.args);
+                    if !limits.authenticated {
+                        return !rbuf.is_empty();
                     }
                 }
+            }
+            Ok(None) => return false,
+            Err(e) => {
+                *protocol_error = Some(e.0);
+                return false;
             }
         }
     }
@@ -236,11 +274,19 @@ async fn run(
 
 /// Runs pending requests under one lock. Stops early when one must wait or
 /// the connection must close; the unrun requests stay in `pending`.
-fn execute_batch(server: &Server, id: u64, pending: &mut VecDeque<Vec<Bytes>>) -> (Flow, Vec<u8>) {
+fn execute_batch(
+    server: &Server,
+    id: u64,
+    pending: &mut VecDeque<Vec<Bytes>>,
+) -> (Flow, Vec<u8>, ConnLimits) {
     let mut state = server.state.lock();
     let Some(mut client) = state.clients.remove(&id) else {
         pending.clear();
-        return (Flow::Close, Vec::new());
+        let limits = ConnLimits {
+            query_buffer_bytes: 0,
+            parse: ParseLimits::default(),
+        };
+        return (Flow::Close, Vec::new(), limits);
     };
     state.now_ms = now_ms();
     let mut reply = Reply::new(client.resp3);
@@ -263,8 +309,9 @@ fn execute_batch(server: &Server, id: u64, pending: &mut VecDeque<Vec<Bytes>>) -
         }
     }
     client_limits_exceeded(&mut state, &client, reply.buf.len());
+    let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
-    (flow, reply.buf)
+    (flow, reply.buf, limits)
 }
 
 /// Applies the `normal` class of client-output-buffer-limit to one batch's replies.

@@ -41,7 +41,7 @@ pub fn memory_probe() -> MemoryFigures {
     use tikv_jemalloc_ctl::{epoch, stats};
     let _ = epoch::advance();
     MemoryFigures {
-        allocated: stats::allocated::read().unwrap_or(0) as u64,
+        allocated: crate::alloc::used_memory(),
         active: stats::active::read().unwrap_or(0) as u64,
         resident: stats::resident::read().unwrap_or(0) as u64,
         retained: stats::retained::read().unwrap_or(0) as u64,

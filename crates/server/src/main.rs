@@ -5,6 +5,7 @@
 //! logging, listeners, connection tasks, the cron and shutdown. Commands and
 //! data live in `redust-commands` and `redust-keyspace`.
 
+mod alloc;
 mod conn;
 mod daemon;
 mod log;
@@ -13,7 +14,7 @@ mod server;
 use redust_commands::State;
 
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: alloc::CountingJemalloc = alloc::CountingJemalloc;
 
 const VERSION_LINE: &str = concat!(
     "Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=redust-",
@@ -54,12 +55,8 @@ fn main() {
             _ => {}
         }
     }
-    let (config_path, rest) = match argv.get(1) {
-        Some(a) if !a.starts_with("--") && a != "-" => {
-            (Some(std::path::PathBuf::from(a)), &argv[2..])
-        }
-        _ => (None, argv.get(1..).unwrap_or(&[])),
-    };
+    let (config_path, rest) = redust_config::split_command_line(argv.get(1..).unwrap_or(&[]));
+    let config_path = config_path.map(|p| p.to_path_buf());
     let config = match redust_config::load(config_path.as_deref(), rest) {
         Ok(c) => c,
         Err(e) => {

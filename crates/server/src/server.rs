@@ -1,6 +1,6 @@
 //! The running server: shared state, listeners, the cron, and shutdown.
 
-use crate::{conn, daemon, notice, warning};
+use crate::{conn, daemon, notice, verbose, warning};
 use parking_lot::Mutex;
 use redust_commands::State;
 use std::net::SocketAddr;
@@ -19,6 +19,11 @@ pub struct Server {
 }
 
 static SHUTDOWN: OnceLock<Notify> = OnceLock::new();
+
+/// New listeners after CONFIG SET port/bind, for the main task to take over.
+static REBIND: Mutex<Option<Vec<TcpListener>>> = Mutex::new(None);
+/// Bumped when listeners are replaced; older accept loops then stop.
+static LISTENER_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 fn shutdown_notify() -> &'static Notify {
     SHUTDOWN.get_or_init(Notify::new)
@@ -103,9 +108,16 @@ fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
     let _ = sock.set_tcp_keepalive(&ka);
 }
 
-async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64) {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+        };
+        if LISTENER_GENERATION.load(std::sync::atomic::Ordering::Relaxed) != generation {
+            return;
+        }
+        match accepted {
             Ok((stream, _)) => {
                 let keepalive = server.state.lock().config.tcp_keepalive;
                 set_keepalive(&stream, keepalive as u64);
@@ -132,6 +144,7 @@ async fn cron(server: Arc<Server>) {
         state.now_ms = now;
         redust_commands::expire::active_expire_cycle(&mut state);
         if now - last_sample >= 100 {
+            close_idle_clients(&mut state, now);
             last_sample = now;
             state.stats.net_input_bytes = server
                 .net_input_bytes
@@ -141,6 +154,13 @@ async fn cron(server: Arc<Server>) {
                 .load(std::sync::atomic::Ordering::Relaxed);
             state.stats.sample_rates(now);
             state.refresh_memory();
+            if let Some(listeners) = REBIND.lock().take() {
+                let generation =
+                    LISTENER_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                for l in listeners {
+                    tokio::spawn(accept_loop(server.clone(), l, generation));
+                }
+            }
             if let Some(p) = state.pause {
                 if p.until_ms <= now {
                     state.pause = None;
@@ -150,11 +170,43 @@ async fn cron(server: Arc<Server>) {
     }
 }
 
+/// Closes clients idle longer than `timeout` (not pub/sub clients or monitors,
+/// as in Redis). Done here rather than per read so CONFIG SET timeout applies
+/// to connections already open.
+fn close_idle_clients(state: &mut State, now: i64) {
+    let timeout_ms = state.config.timeout as i64 * 1000;
+    if timeout_ms == 0 {
+        return;
+    }
+    for c in state.clients.values() {
+        let exempt = c.subscription_count() > 0 || c.monitor;
+        if !exempt && now - c.last_interaction_ms > timeout_ms {
+            verbose!("Closing idle client");
+            c.push.kill();
+        }
+    }
+}
+
 fn shutdown_hook() {
     request_shutdown();
 }
 
 fn config_hook(state: &mut State, changed: &[&'static str]) {
+    if changed.contains(&"dir") {
+        if let Err(e) = std::env::set_current_dir(&state.config.dir) {
+            warning!("Can't chdir to '{}': {}", state.config.dir.display(), e);
+        }
+    }
+    if changed.contains(&"port") || changed.contains(&"bind") {
+        let backlog = state.config.tcp_backlog as i32;
+        match bind_all(&state.config.bind, state.config.port, backlog) {
+            Ok(listeners) => {
+                state.tcp_port = state.config.port;
+                *REBIND.lock() = Some(listeners);
+            }
+            Err(msg) => warning!("{msg}"),
+        }
+    }
     if changed.contains(&"loglevel") {
         crate::log::set_level(crate::log::Level::from_name(state.config.loglevel.name()));
     }
@@ -163,6 +215,7 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
 pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
     state.memory_probe = daemon::memory_probe;
+    state.used_memory = crate::alloc::used_memory;
     state.shutdown_hook = Some(shutdown_hook);
     state.config_hook = Some(config_hook);
     state.refresh_memory();
@@ -173,7 +226,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         net_output_bytes: AtomicU64::new(0),
     });
     for l in listeners {
-        tokio::spawn(accept_loop(server.clone(), l));
+        tokio::spawn(accept_loop(server.clone(), l, 0));
     }
     tokio::spawn(cron(server.clone()));
     notice!("Ready to accept connections");

@@ -114,7 +114,7 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(false) => return Err(errors::WRONGPASS.into()),
         Some(true) => ctx.client.authenticated = true,
         None if !ctx.client.authenticated => {
-            return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+            return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
         }
         None => {}
     }
@@ -185,7 +185,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     if c.subscription_count() > 0 {
         flags.push('P');
     }
-    if c.multi.is_some() {
+    if c.multi.is_some() || c.exec_queue_len.is_some() {
         flags.push('x');
     }
     if state.dirty_cas.contains(&c.id) {
@@ -216,7 +216,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         c.db,
         c.channels.len(),
         c.patterns.len(),
-        c.multi.as_ref().map_or(-1, |q| q.len() as i64),
+        c.multi.as_ref().map(|q| q.len()).or(c.exec_queue_len).map_or(-1, |n| n as i64),
         c.query_buffer_bytes,
         16384usize.saturating_sub(c.query_buffer_bytes),
         if queued > 0 { 1 } else { 0 },
@@ -229,7 +229,13 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
 
 /// Every connected client, in id order, the executing one included.
 fn all_clients<'a>(state: &'a State, me: &'a Client) -> Vec<&'a Client> {
-    let mut list: Vec<&Client> = state.clients.values().map(|b| &**b).collect();
+    // Clients already killed are on their way out: Redis frees them at once.
+    let mut list: Vec<&Client> = state
+        .clients
+        .values()
+        .map(|b| &**b)
+        .filter(|c| !c.push.killed.load(std::sync::atomic::Ordering::Relaxed))
+        .collect();
     list.push(me);
     list.sort_by_key(|c| c.id);
     list
@@ -290,7 +296,7 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 None => false,
                 Some(a) if eq_ignore_case(a, "write") => true,
                 Some(a) if eq_ignore_case(a, "all") => false,
-                Some(_) => return Err(errors::SYNTAX.into()),
+                Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
             };
             if args.len() > 4 {
                 return Err(errors::SYNTAX.into());
@@ -369,7 +375,7 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "NO-EVICT (ON|OFF)",
                 "    Protect current client connection from eviction.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ];
             ctx.reply.array(lines.len());
             for l in lines {

@@ -442,6 +442,8 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::DB_OUT_OF_RANGE.into());
     }
     if a != b {
+        notify::signal_flushed(ctx.state, Some(a as usize));
+        notify::signal_flushed(ctx.state, Some(b as usize));
         ctx.state.dbs.swap(a as usize, b as usize);
         notify::signal_flushed(ctx.state, Some(a as usize));
         notify::signal_flushed(ctx.state, Some(b as usize));
@@ -464,8 +466,8 @@ fn parse_flush_mode(args: &[Bytes]) -> CmdResult {
 pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     parse_flush_mode(args)?;
     let removed = ctx.db().len() as u64;
-    ctx.db().clear();
     notify::signal_flushed(ctx.state, Some(ctx.client.db));
+    ctx.db().clear();
     ctx.dirty(removed + 1);
     ctx.reply.ok();
     Ok(())
@@ -473,12 +475,12 @@ pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     parse_flush_mode(args)?;
+    notify::signal_flushed(ctx.state, None);
     let mut removed = 0u64;
     for db in ctx.state.dbs.iter_mut() {
         removed += db.len() as u64;
         db.clear();
     }
-    notify::signal_flushed(ctx.state, None);
     ctx.dirty(removed + 1);
     ctx.reply.ok();
     Ok(())
@@ -505,7 +507,7 @@ pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ];
         ctx.reply.array(lines.len());
         for l in lines {

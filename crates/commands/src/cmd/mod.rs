@@ -142,6 +142,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("latency|history", server::latency),
     ("latency|reset", server::latency),
     ("latency|doctor", server::latency),
+    ("latency|graph", server::latency),
     ("latency|histogram", server::latency),
     ("latency|help", server::latency),
     ("memory|usage", server::memory),

@@ -53,6 +53,7 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     // Run without watches, so our own writes don't mark us dirty mid-way.
     unwatch_all(ctx.state, ctx.client);
     let table = ctx.state.commands.clone();
+    ctx.client.exec_queue_len = Some(queue.len());
     ctx.reply.array(queue.len());
     for args in &queue {
         match exec::resolve(&table, args) {
@@ -63,6 +64,7 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             }
         }
     }
+    ctx.client.exec_queue_len = None;
     Ok(())
 }
 

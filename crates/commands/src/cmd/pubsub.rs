@@ -245,7 +245,7 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match sub.as_slice() {
         b"channels" => {
             if args.len() > 3 {
-                return Err(errors::wrong_args("pubsub|channels"));
+                return Err("ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.".into());
             }
             let pattern = args.get(2);
             let mut names: Vec<&Vec<u8>> = ctx
@@ -262,7 +262,8 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         b"numsub" => {
-            ctx.reply.map(args.len() - 2);
+            // A flat array even in RESP3, as Redis 7.0 sends it.
+            ctx.reply.array(2 * (args.len() - 2));
             for ch in &args[2..] {
                 let n = ctx.state.channels.get(&ch[..]).map_or(0, |v| v.len());
                 ctx.reply.bulk(ch);
@@ -275,7 +276,7 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"shardchannels" => ctx.reply.array(0),
         b"shardnumsub" => {
-            ctx.reply.map(args.len() - 2);
+            ctx.reply.array(2 * (args.len() - 2));
             for ch in &args[2..] {
                 ctx.reply.bulk(ch);
                 ctx.reply.int(0);
@@ -296,7 +297,7 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "SHARDNUMSUB [<shardchannel> ...]",
                 "    Return the number of subscribers for the specified shard level channel(s)",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ];
             ctx.reply.array(lines.len());
             for l in lines {

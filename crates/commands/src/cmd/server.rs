@@ -33,8 +33,8 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         b"set" => {
-            if args.len() % 2 != 0 {
-                return Err(errors::wrong_args("config|set"));
+            if !args.len().is_multiple_of(2) {
+                return Err(errors::SYNTAX.into());
             }
             let pairs: Vec<(&[u8], &[u8])> = args[2..]
                 .chunks(2)
@@ -66,7 +66,7 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "REWRITE",
                 "    Rewrite the configuration file.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => return Err(errors::unknown_subcommand(&args[1], "config")),
@@ -78,7 +78,6 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// whatever the server crate registered for the rest (log level, ...).
 pub fn apply_config_changes(state: &mut State, changed: &[&'static str]) {
     if changed.contains(&"maxmemory") || changed.contains(&"maxmemory-policy") {
-        state.memory_read_ms = 0;
         crate::evict::perform_evictions(state);
     }
     if let Some(hook) = state.config_hook {
@@ -119,8 +118,8 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             };
             ctx.reply.array(names.len());
             for n in names {
-                match table.lookup(&n) {
-                    Some(c) => spec::write_command_info(ctx.reply, c.spec, &implemented),
+                match resolve_spec_name(&table, &n) {
+                    Some(s) => spec::write_command_info(ctx.reply, s, &implemented),
                     None => ctx.reply.null(),
                 }
             }
@@ -135,11 +134,10 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             };
             let found: Vec<(&Vec<u8>, &'static spec::CommandSpec)> = names
                 .iter()
-                .filter_map(|n| table.lookup(n).map(|c| (n, c.spec)))
+                .filter_map(|n| resolve_spec_name(&table, n).map(|s| (n, s)))
                 .collect();
             ctx.reply.map(found.len());
-            for (n, s) in found {
-                ctx.reply.bulk(&n.to_ascii_lowercase());
+            for (_, s) in found {
                 spec::write_command_docs(ctx.reply, s, &implemented);
             }
         }
@@ -176,9 +174,9 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         b"list" => {
-            let mut names: Vec<String> = table
-                .iter()
-                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            let mut names: Vec<String> = spec::all_specs()
+                .filter(|s| table.implemented(s.name))
+                .map(|s| s.name.to_string())
                 .collect();
             if args.len() >= 5 && eq_ignore_case(&args[2], "filterby") {
                 let value = &args[4];
@@ -187,9 +185,8 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 } else if eq_ignore_case(&args[3], "aclcat") {
                     let cat = format!("@{}", lossy(value).to_ascii_lowercase());
                     names.retain(|n| {
-                        table
-                            .lookup(n.as_bytes())
-                            .is_some_and(|c| c.spec.acl_categories.contains(&cat.as_str()))
+                        spec::find_by_fullname(n.as_bytes())
+                            .is_some_and(|s| s.acl_categories.contains(&cat.as_str()))
                     });
                 } else if eq_ignore_case(&args[3], "module") {
                     names.clear();
@@ -224,7 +221,7 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "GETKEYSANDFLAGS <full-command>",
                 "    Return the keys and the access flags from a full Redis command.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => return Err(errors::unknown_subcommand(&args[1], "command")),
@@ -246,8 +243,14 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut request = ShutdownRequest::Default;
     for a in &args[1..] {
         if eq_ignore_case(a, "nosave") {
+            if request == ShutdownRequest::Save {
+                return Err(errors::SYNTAX.into());
+            }
             request = ShutdownRequest::NoSave;
         } else if eq_ignore_case(a, "save") {
+            if request == ShutdownRequest::NoSave {
+                return Err(errors::SYNTAX.into());
+            }
             request = ShutdownRequest::Save;
         } else if eq_ignore_case(a, "now") || eq_ignore_case(a, "force") {
         } else if eq_ignore_case(a, "abort") {
@@ -310,9 +313,22 @@ pub fn feed_monitors(state: &mut State, client: &Client, args: &[Bytes]) {
         client.db,
         client.addr
     );
-    for a in args {
+    // Secrets never reach monitors: AUTH's arguments, and HELLO's after AUTH.
+    let name = args[0].to_ascii_lowercase();
+    for (i, a) in args.iter().enumerate() {
         line.push(' ');
-        line.push_str(&repr(a));
+        let after_hello_auth = name == b"hello"
+            && i >= 2
+            && args[..i]
+                .iter()
+                .rev()
+                .take(2)
+                .any(|p| eq_ignore_case(p, "auth"));
+        if (name == b"auth" && i >= 1) || after_hello_auth {
+            line.push_str("\"(redacted)\"");
+        } else {
+            line.push_str(&repr(a));
+        }
     }
     line.push_str("\r\n");
     let frame = Bytes::from(line);
@@ -380,7 +396,7 @@ pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "RESET",
                 "    Reset the slowlog.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => return Err(errors::unknown_subcommand(&args[1], "slowlog")),
@@ -444,25 +460,23 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.int(n as i64);
         }
         b"doctor" => {
-            let text = if ctx.state.latency.is_empty() {
-                "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".to_string()
-            } else {
-                let mut s = String::from(
-                    "Dave, I have observed latency spikes in this Redis instance.\n\n",
-                );
-                let mut events: Vec<_> = ctx.state.latency.iter().collect();
-                events.sort_by_key(|(k, _)| **k);
-                for (i, (name, ev)) in events.iter().enumerate() {
-                    s.push_str(&format!(
-                        "{}. {}: {} latency spikes (max {} milliseconds).\n",
-                        i + 1,
-                        name,
-                        ev.samples.len(),
-                        ev.max_ms
-                    ));
-                }
-                s
+            let text = latency_doctor(ctx.state);
+            ctx.reply.verbatim(text.as_bytes());
+        }
+        b"graph" => {
+            if args.len() != 3 {
+                return Err(errors::wrong_args("latency|graph"));
+            }
+            let name = lossy(&args[2]);
+            let Some(ev) = ctx
+                .state
+                .latency
+                .get(name.as_str())
+                .filter(|e| !e.samples.is_empty())
+            else {
+                return Err(format!("ERR No samples available for event '{name}'").into());
             };
+            let text = latency_graph(&name, ev, ctx.state.now_ms / 1000);
             ctx.reply.verbatim(text.as_bytes());
         }
         b"histogram" => ctx.reply.map(0),
@@ -480,7 +494,7 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Reset latency data of one or more <event> classes.",
                 "    (default: reset all data for all event classes)",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => return Err(errors::unknown_subcommand(&args[1], "latency")),
@@ -537,10 +551,32 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ("overhead.total", startup as i64),
                 ("keys.count", keys as i64),
             ];
-            ctx.reply.map(fields.len() + 14);
-            for (k, v) in fields {
+            let dbs: Vec<(usize, usize, usize)> = ctx
+                .state
+                .dbs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| !d.is_empty())
+                .map(|(i, d)| (i, d.len(), d.expires_len()))
+                .collect();
+            ctx.reply.map(fields.len() + 15 + dbs.len());
+            for (k, v) in fields.iter().take(10) {
                 ctx.reply.bulk(k.as_bytes());
-                ctx.reply.int(v);
+                ctx.reply.int(*v);
+            }
+            // Per database: the table overhead for keys and for expiry times.
+            let slot_bytes = std::mem::size_of::<(Box<[u8]>, redust_keyspace::Entry, u64)>() + 9;
+            for (i, keys, expires) in dbs {
+                ctx.reply.bulk(format!("db.{i}").as_bytes());
+                ctx.reply.map(2);
+                ctx.reply.bulk(b"overhead.hashtable.main");
+                ctx.reply.int((keys * slot_bytes) as i64);
+                ctx.reply.bulk(b"overhead.hashtable.expires");
+                ctx.reply.int((expires * 40) as i64);
+            }
+            for (k, v) in fields.iter().skip(10) {
+                ctx.reply.bulk(k.as_bytes());
+                ctx.reply.int(*v);
             }
             ctx.reply.bulk(b"keys.bytes-per-key");
             ctx.reply.int(if keys > 0 {
@@ -588,9 +624,9 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"doctor" => {
             let keys: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
             let text = if keys == 0 {
-                "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+                "This instance is empty (or nearly): there is no memory usage to analyze yet.\n"
             } else {
-                "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+                "No memory problem detected: fragmentation, peak usage and client buffers look normal.\n"
             };
             ctx.reply.verbatim(text.as_bytes());
         }
@@ -614,7 +650,7 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Return memory in bytes used by <key> and its value. Nested values are",
                 "    sampled up to <count> times (default: 5, 0 means sample all).",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => return Err(errors::unknown_subcommand(&args[1], "memory")),
@@ -694,9 +730,7 @@ pub fn dataset_digest(state: &State) -> [u8; 20] {
             let mut d = [0u8; 20];
             mix_digest(&mut d, key);
             value_digest(&mut d, &entry.value, db.expire_at(key).is_some());
-            for (t, x) in total.iter_mut().zip(d.iter()) {
-                *t ^= x;
-            }
+            xor_digest(&mut total, &d);
         });
     }
     total
@@ -719,10 +753,10 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"populate" if (3..=5).contains(&args.len()) => {
-            let count = parse_i64(&args[2])?;
-            if count < 0 {
-                return Err("ERR count is negative".into());
-            }
+            let count = parse_i64(&args[2])
+                .ok()
+                .filter(|&n| n >= 0)
+                .ok_or(CmdError::from("ERR value is out of range, must be positive"))?;
             let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]).to_vec();
             let size = match args.get(4) {
                 Some(s) => Some(parse_i64(s)?.max(0) as usize),
@@ -765,12 +799,13 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let now = ctx.now_ms();
             let Some(e) = ctx.db().get(&args[2], now).cloned() else { return Err(errors::NO_SUCH_KEY.into()) };
             let idle = redust_keyspace::lru::lru_idle_ms(e.lru, now) / 1000;
-            let serialized = e.value.string_len().unwrap_or(0) + 1;
+            let shared = matches!(e.value, Value::Int(n) if (0..10000).contains(&n));
             let line = format!(
-                "Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 &e as *const _ as usize,
+                if shared { i32::MAX } else { 1 },
                 e.value.encoding_name(),
-                serialized,
+                serialized_length(&e.value),
                 e.lru,
                 idle
             );
@@ -797,7 +832,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ],
         ),
         _ => {
@@ -809,4 +844,121 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// The spec for a COMMAND INFO/DOCS name: a command, or `container|sub`.
+fn resolve_spec_name(
+    table: &crate::exec::CommandTable,
+    name: &[u8],
+) -> Option<&'static spec::CommandSpec> {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    if table.implemented(&lower) {
+        spec::find_by_fullname(lower.as_bytes())
+    } else {
+        None
+    }
+}
+
+/// The bytes an RDB would use for a value (DEBUG OBJECT's serializedlength),
+/// without compression.
+fn serialized_length(v: &Value) -> usize {
+    fn len_prefix(n: usize) -> usize {
+        if n < 64 {
+            1
+        } else if n < 16384 {
+            2
+        } else if n <= u32::MAX as usize {
+            5
+        } else {
+            9
+        }
+    }
+    fn string_len(bytes: &[u8]) -> usize {
+        if let Some(n) = redust_keyspace::value::integer_text(bytes) {
+            if i8::try_from(n).is_ok() {
+                return 2;
+            } else if i16::try_from(n).is_ok() {
+                return 3;
+            } else if i32::try_from(n).is_ok() {
+                return 5;
+            }
+        }
+        len_prefix(bytes.len()) + bytes.len()
+    }
+    match v {
+        Value::List(items) => {
+            len_prefix(items.len()) + items.iter().map(|i| string_len(i)).sum::<usize>()
+        }
+        other => string_len(&other.string_bytes().unwrap_or_default()),
+    }
+}
+
+/// LATENCY DOCTOR: a short plain-language report of the recorded spikes.
+fn latency_doctor(state: &State) -> String {
+    if state.config.latency_monitor_threshold == 0 {
+        return "Latency monitoring is disabled on this server: there is nothing to analyze. \
+                Enable it with \"CONFIG SET latency-monitor-threshold <milliseconds>\".\n"
+            .to_string();
+    }
+    if state.latency.is_empty() {
+        return "No latency spike was recorded since the server started (or since the last \
+                LATENCY RESET). Nothing to worry about.\n"
+            .to_string();
+    }
+    let mut events: Vec<_> = state.latency.iter().collect();
+    events.sort_by_key(|(k, _)| **k);
+    let mut s = String::from("Latency spikes were recorded for these events:\n\n");
+    for (i, (name, ev)) in events.iter().enumerate() {
+        let avg =
+            ev.samples.iter().map(|(_, ms)| *ms).sum::<u64>() / ev.samples.len().max(1) as u64;
+        s.push_str(&format!(
+            "{}. {}: {} latency spikes (average {}ms, worst {}ms).\n",
+            i + 1,
+            name,
+            ev.samples.len(),
+            avg,
+            ev.max_ms
+        ));
+    }
+    s.push_str(
+        "\nCheck SLOWLOG GET for slow commands, and the host for swapping or CPU contention.\n",
+    );
+    s
+}
+
+/// LATENCY GRAPH: the samples of one event as a small ASCII chart, newest right.
+fn latency_graph(name: &str, ev: &crate::state::LatencyEvent, now_secs: i64) -> String {
+    const ROWS: u64 = 4;
+    let max = ev.max_ms.max(1);
+    let min = ev.samples.iter().map(|(_, ms)| *ms).min().unwrap_or(0);
+    let mut s = format!(
+        "{name} - high {max} ms, low {min} ms (all time high {} ms)\n",
+        ev.max_ms
+    );
+    s.push_str(&"-".repeat(80));
+    s.push('\n');
+    let samples: Vec<&(i64, u64)> = ev
+        .samples
+        .iter()
+        .rev()
+        .take(80)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    for row in (1..=ROWS).rev() {
+        let line: String = samples
+            .iter()
+            .map(|(_, ms)| if *ms * ROWS >= max * row { '#' } else { ' ' })
+            .collect();
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    let ages: Vec<String> = samples
+        .iter()
+        .map(|(t, _)| format!("{}s", (now_secs - t).max(0)))
+        .collect();
+    s.push_str(&ages.join(" "));
+    s.push('\n');
+    s
 }

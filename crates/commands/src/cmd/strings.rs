@@ -51,6 +51,8 @@ fn parse_ttl_options(
     mut other: impl FnMut(&[u8]) -> bool,
 ) -> Result<TtlOption, CmdError> {
     let mut ttl = TtlOption::None;
+    // The unit last used: the same option may repeat (last wins), others conflict.
+    let mut unit_seen: Option<(bool, bool)> = None;
     let mut i = from;
     while i < args.len() {
         let a = &args[i];
@@ -66,9 +68,15 @@ fn parse_ttl_options(
             None
         };
         if let Some((secs, abs)) = unit {
-            if ttl != TtlOption::None || i + 1 >= args.len() {
+            let conflict = match ttl {
+                TtlOption::None => false,
+                TtlOption::At(_) => unit_seen != Some((secs, abs)),
+                _ => true,
+            };
+            if conflict || i + 1 >= args.len() {
                 return Err(errors::SYNTAX.into());
             }
+            unit_seen = Some((secs, abs));
             i += 1;
             ttl = TtlOption::At(expire_arg_to_ms(ctx, &args[i], secs, abs, command)?);
         } else if allow_keep && eq_ignore_case(a, "keepttl") {
@@ -249,12 +257,10 @@ pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.dirty(1);
             ctx.notify(GENERIC, "expire", key);
         }
-        TtlOption::Persist => {
-            if ctx.db().persist(key) {
-                ctx.modified(key);
-                ctx.dirty(1);
-                ctx.notify(GENERIC, "persist", key);
-            }
+        TtlOption::Persist if ctx.db().persist(key) => {
+            ctx.modified(key);
+            ctx.dirty(1);
+            ctx.notify(GENERIC, "persist", key);
         }
         _ => {}
     }
@@ -277,7 +283,7 @@ pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(errors::wrong_args(if nx { "msetnx" } else { "mset" }));
     }
     if nx && args[1..].chunks(2).any(|kv| ctx.exists(&kv[0])) {
@@ -546,6 +552,9 @@ pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// One LCS match: the range in the first string, in the second, and its length.
+type LcsMatch = ((usize, usize), (usize, usize), usize);
+
 pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (mut get_len, mut get_idx, mut with_match_len) = (false, false, false);
     let mut min_match_len: i64 = 0;
@@ -603,7 +612,7 @@ pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lcs_len = table[alen * width + blen] as usize;
     let mut result = vec![0u8; lcs_len];
     // Walk back from the end, collecting matched ranges (newest last found first).
-    let mut ranges: Vec<((usize, usize), (usize, usize), usize)> = Vec::new();
+    let mut ranges: Vec<LcsMatch> = Vec::new();
     let (mut i, mut j, mut idx) = (alen, blen, lcs_len);
     let mut current: Option<(usize, usize, usize, usize)> = None; // a_start, a_end, b_start, b_end
     while i > 0 && j > 0 {
