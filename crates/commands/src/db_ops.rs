@@ -146,6 +146,20 @@ impl Ctx<'_> {
         notify::notify(self.state, class, event, key, self.client.db);
     }
 
+    /// The encoding thresholds from the config.
+    pub fn limits(&self) -> redust_keyspace::EncodingLimits {
+        let c = &self.state.config;
+        redust_keyspace::EncodingLimits {
+            hash_max_listpack_entries: c.hash_max_listpack_entries,
+            hash_max_listpack_value: c.hash_max_listpack_value,
+            set_max_intset_entries: c.set_max_intset_entries,
+            zset_max_listpack_entries: c.zset_max_listpack_entries,
+            zset_max_listpack_value: c.zset_max_listpack_value,
+            list_max_listpack_size: c.list_max_listpack_size,
+            list_compress_depth: c.list_compress_depth,
+        }
+    }
+
     /// Counts `n` changes to the dataset.
     pub fn dirty(&mut self, n: u64) {
         self.state.dirty += n;

@@ -113,7 +113,7 @@ impl CommandTable {
     /// Builds the table from the specs and handlers, then applies renames
     /// (`(from, to)`; an empty `to` removes the command).
     pub fn new(renames: &[(String, String)]) -> CommandTable {
-        let handlers: HashMap<&'static str, Handler> = cmd::HANDLERS.iter().copied().collect();
+        let handlers: HashMap<&'static str, Handler> = cmd::all_handlers().copied().collect();
         let mut commands = HashMap::new();
         for spec in spec::all_commands().iter() {
             let command = build_command(spec, &handlers);
@@ -183,6 +183,11 @@ pub enum Flow {
     /// The request must wait (CLIENT PAUSE) until about this time; run it again then.
     Wait {
         until_ms: i64,
+    },
+    /// The client is blocked (BLPOP...): wait for a wake-up from the server or
+    /// the deadline (`blocking::timeout_blocked`), then drop the request.
+    Blocked {
+        deadline_ms: Option<i64>,
     },
 }
 
@@ -343,6 +348,13 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     }
 
     call(&mut ctx, command, args);
+    if let Some(b) = ctx.client.blocked.as_mut() {
+        b.args = args.to_vec();
+        let deadline_ms = b.deadline_ms;
+        crate::blocking::serve_blocked_clients(ctx.state);
+        return Flow::Blocked { deadline_ms };
+    }
+    crate::blocking::serve_blocked_clients(ctx.state);
     if ctx.client.close_after_reply {
         Flow::Close
     } else {

@@ -11,6 +11,7 @@
 //! the state lock held.
 
 pub mod args;
+pub mod blocking;
 pub mod cmd;
 pub mod db_ops;
 pub mod errors;

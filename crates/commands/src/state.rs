@@ -98,6 +98,10 @@ pub struct Client {
     pub multi_error: bool,
     /// While EXEC runs: how many commands it is running (CLIENT LIST's `multi`).
     pub exec_queue_len: Option<usize>,
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<crate::blocking::BlockedOn>,
+    /// True while the server re-runs this client's blocked command.
+    pub serving_blocked: bool,
     /// Keys under WATCH, with whether each was already expired when watched.
     pub watched: Vec<(usize, Vec<u8>, bool)>,
     pub channels: HashSet<Vec<u8>>,
@@ -136,6 +140,8 @@ impl Client {
             multi: None,
             multi_error: false,
             exec_queue_len: None,
+            blocked: None,
+            serving_blocked: false,
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
@@ -219,6 +225,10 @@ pub struct State {
     pub next_evict_db: usize,
     /// Clients waiting in a blocking command.
     pub blocked_clients: usize,
+    /// (db, key) -> ids of clients waiting on it, first come first served.
+    pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<u64>>,
+    /// Keys that got data for waiters during the current command.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
     /// False on a replica: expired keys are hidden, deleted only by the master.
     pub expire_deletes: bool,
     /// Clients whose watched keys were touched: their EXEC must fail.
@@ -253,6 +263,8 @@ pub struct State {
     pub config_hook: Option<fn(&mut State, &[&'static str])>,
     /// Called when SHUTDOWN asks the process to stop (set by the server crate).
     pub shutdown_hook: Option<fn()>,
+    /// Writes a warning to the server log (set by the server crate).
+    pub log_warning: fn(&str),
 }
 
 /// Memory as the allocator reports it.
@@ -294,6 +306,8 @@ impl State {
             evict_pool: Vec::new(),
             next_evict_db: 0,
             blocked_clients: 0,
+            blocking_keys: HashMap::new(),
+            ready_keys: Vec::new(),
             expire_deletes: true,
             dirty_cas: HashSet::new(),
             stats: Stats::default(),
@@ -318,6 +332,7 @@ impl State {
             peak_allocated: 0,
             config_hook: None,
             shutdown_hook: None,
+            log_warning: |_| {},
         }
     }
 
@@ -341,6 +356,7 @@ impl State {
 
     /// Forgets a connection that has closed: its subscriptions, watches, handle.
     pub fn disconnect(&mut self, client: &mut Client) {
+        crate::blocking::unblock(self, client);
         crate::cmd::pubsub::unsubscribe_all(self, client);
         crate::cmd::multi::unwatch_all(self, client);
         self.handles.remove(&client.id);

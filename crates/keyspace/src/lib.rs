@@ -9,10 +9,22 @@
 //! deterministic under test.
 
 pub mod db;
+pub mod hash;
+pub mod list;
+pub mod listpack;
 pub mod lru;
+pub mod scanmap;
+pub mod set;
 pub mod slot;
 pub mod value;
+pub mod zset;
 
 pub use db::{Db, ScanCursor};
+pub use hash::HashValue;
+pub use list::{ListValue, NodeFill};
+pub use listpack::Listpack;
+pub use scanmap::ScanMap;
+pub use set::SetValue;
 pub use slot::{key_hash_slot, SLOT_COUNT};
-pub use value::{Entry, Value};
+pub use value::{EncodingLimits, Entry, Value};
+pub use zset::ZSetValue;

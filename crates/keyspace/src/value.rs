@@ -2,10 +2,13 @@
 //!
 //! Strings keep Redis's three encodings visible through `OBJECT ENCODING`:
 //! `int` (a 64-bit integer), `embstr` (short, never modified in place) and
-//! `raw`. Collections are added by the collections work; until then lists are
-//! a plain deque.
+//! `raw`. Each collection type lives in its own module with its compact and
+//! large encodings.
 
-use std::collections::VecDeque;
+use crate::hash::HashValue;
+use crate::list::ListValue;
+use crate::set::SetValue;
+use crate::zset::ZSetValue;
 
 /// Longest string Redis stores as `embstr`.
 pub const EMBSTR_MAX_BYTES: usize = 44;
@@ -18,7 +21,38 @@ pub enum Value {
     Str(Vec<u8>),
     /// A string modified in place (APPEND, SETRANGE): always `raw`.
     RawStr(Vec<u8>),
-    List(Box<VecDeque<Vec<u8>>>),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
+}
+
+/// The `*-max-listpack-*` / `*-max-intset-*` settings that decide encodings,
+/// passed in by callers (the keyspace does not read the config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i32,
+    pub list_compress_depth: u32,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+        }
+    }
 }
 
 impl Value {
@@ -42,6 +76,9 @@ impl Value {
         match self {
             Value::Int(_) | Value::Str(_) | Value::RawStr(_) => "string",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -51,7 +88,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_MAX_BYTES => "embstr",
             Value::Str(_) | Value::RawStr(_) => "raw",
-            Value::List(_) => "quicklist",
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -82,10 +122,10 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) | Value::RawStr(s) => alloc_size(s.capacity()),
-            Value::List(l) => {
-                alloc_size(l.capacity() * std::mem::size_of::<Vec<u8>>())
-                    + l.iter().map(|e| alloc_size(e.capacity())).sum::<usize>()
-            }
+            Value::List(l) => l.memory_bytes(),
+            Value::Hash(h) => h.memory_bytes(),
+            Value::Set(s) => s.memory_bytes(),
+            Value::ZSet(z) => z.memory_bytes(),
         }
     }
 }

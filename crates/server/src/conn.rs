@@ -149,14 +149,40 @@ async fn run(
     };
     let kill = &handle.kill_notify;
     let mut more_to_parse = false;
+    // Some(deadline) while the front request is a blocked command (BLPOP...).
+    let mut blocked: Option<Option<i64>> = None;
     loop {
         // Requests left unparsed while unauthenticated (see parse_requests).
         if pending.is_empty() && more_to_parse && protocol_error.is_none() {
             more_to_parse =
                 parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
         }
-        // Run what is pending unless a pause holds it.
-        if !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
+        // A blocked command ends when the server served it or its time is up.
+        if let Some(deadline) = blocked {
+            if let Some(reply) = check_blocked(server, id, deadline) {
+                // A reply from the server serving us is already in the push
+                // channel (sent under the lock we just took): it goes first.
+                while let Ok(msg) = push_rx.try_recv() {
+                    match msg {
+                        Push::Data(d) => {
+                            let queued = &handle.queued_bytes;
+                            queued.fetch_sub(
+                                d.len().min(queued.load(Ordering::Relaxed)),
+                                Ordering::Relaxed,
+                            );
+                            out.extend_from_slice(&d);
+                        }
+                        Push::Kill => return Some("Client killed".into()),
+                        Push::Wake => {}
+                    }
+                }
+                out.extend_from_slice(&reply);
+                pending.pop_front();
+                blocked = None;
+            }
+        }
+        // Run what is pending unless a pause or a blocked command holds it.
+        if blocked.is_none() && !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
             wait_until = None;
             let (flow, reply, new_limits) = execute_batch(server, id, &mut pending);
             limits = new_limits;
@@ -167,10 +193,11 @@ async fn run(
                     return None;
                 }
                 Flow::Wait { until_ms } => wait_until = Some(until_ms),
+                Flow::Blocked { deadline_ms } => blocked = Some(deadline_ms),
                 Flow::Continue => {}
             }
         }
-        if pending.is_empty() {
+        if pending.is_empty() && blocked.is_none() {
             if let Some(err) = protocol_error.take() {
                 out.extend_from_slice(format!("-ERR {err}\r\n").as_bytes());
                 write_or_killed(stream, &out, kill).await;
@@ -188,10 +215,15 @@ async fn run(
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
         }
-        let pause_sleep = wait_until.map_or(Duration::from_secs(3600), |t| {
+        let wake_at = match (wait_until, blocked) {
+            (Some(t), _) => Some(t),
+            (None, Some(Some(deadline))) => Some(deadline),
+            _ => None,
+        };
+        let pause_sleep = wake_at.map_or(Duration::from_secs(3600), |t| {
             Duration::from_millis((t - now_ms()).clamp(1, 100) as u64)
         });
-        if more_to_parse && wait_until.is_none() {
+        if more_to_parse && wait_until.is_none() && blocked.is_none() {
             continue;
         }
         let reading = wait_until.is_none() && protocol_error.is_none();
@@ -217,7 +249,7 @@ async fn run(
                 let queued = &handle.queued_bytes;
                 queued.fetch_sub(bytes.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
             }
-            _ = tokio::time::sleep(pause_sleep), if wait_until.is_some() => {}
+            _ = tokio::time::sleep(pause_sleep), if wake_at.is_some() => {}
             r = stream.read_buf(&mut rbuf), if reading => {
                 let n = match r {
                     Ok(0) | Err(_) => return None,
@@ -242,6 +274,24 @@ async fn run(
             }
         }
     }
+}
+
+/// For a client blocked in BLPOP & co: the bytes to write and the request to
+/// drop if its wait is over (served by the server, or timed out now).
+fn check_blocked(server: &Server, id: u64, deadline: Option<i64>) -> Option<Vec<u8>> {
+    let mut state = server.state.lock();
+    let mut client = state.clients.remove(&id)?;
+    let result = if client.blocked.is_none() {
+        // Served: its reply already came through the push channel.
+        Some(Vec::new())
+    } else if deadline.is_some_and(|d| now_ms() >= d) {
+        state.now_ms = now_ms();
+        redust_commands::blocking::timeout_blocked(&mut state, &mut client)
+    } else {
+        None
+    };
+    state.clients.insert(id, client);
+    result
 }
 
 /// Moves every whole request from `rbuf` to `pending`. While the client is not
@@ -294,7 +344,7 @@ fn execute_batch(
     while let Some(args) = pending.front() {
         let f = redust_commands::execute(&mut state, &mut client, args, &mut reply);
         match f {
-            Flow::Wait { .. } => {
+            Flow::Wait { .. } | Flow::Blocked { .. } => {
                 flow = f;
                 break;
             }

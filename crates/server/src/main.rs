@@ -57,7 +57,14 @@ fn main() {
     }
     let (config_path, rest) = redust_config::split_command_line(argv.get(1..).unwrap_or(&[]));
     let config_path = config_path.map(|p| p.to_path_buf());
-    let config = match redust_config::load(config_path.as_deref(), rest) {
+    // rename-command may only name commands this server has, as in Redis.
+    let known = redust_commands::CommandTable::new(&[]);
+    let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
+    let options = redust_config::LoadOptions {
+        command_exists: Some(&command_exists),
+        ..Default::default()
+    };
+    let config = match redust_config::load_with(config_path.as_deref(), rest, options) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -216,6 +216,7 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
 pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
     state.memory_probe = daemon::memory_probe;
     state.used_memory = crate::alloc::used_memory;
+    state.log_warning = |msg| warning!("{msg}");
     state.shutdown_hook = Some(shutdown_hook);
     state.config_hook = Some(config_hook);
     state.refresh_memory();

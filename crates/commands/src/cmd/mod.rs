@@ -2,20 +2,34 @@
 //!
 //! A handler is registered under its full lowercase name (`"config|get"` for
 //! subcommands); arity and flags come from the command specs, so a handler
-//! only has to do its work.
+//! only has to do its work. Each collection family keeps its own `HANDLERS`
+//! table in its module; `all_handlers` chains them.
 
 pub mod connection;
+pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use crate::exec::Handler;
 
 /// Every implemented command, by full name.
-pub static HANDLERS: &[(&str, Handler)] = &[
+pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> {
+    CORE_HANDLERS
+        .iter()
+        .chain(lists::HANDLERS)
+        .chain(hashes::HANDLERS)
+        .chain(sets::HANDLERS)
+        .chain(zsets::HANDLERS)
+}
+
+/// Connection, string, key, pub/sub, transaction and server commands.
+static CORE_HANDLERS: &[(&str, Handler)] = &[
     // connection
     ("ping", connection::ping),
     ("echo", connection::echo),
@@ -89,15 +103,6 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("object|idletime", keys::object),
     ("object|freq", keys::object),
     ("object|help", keys::object),
-    // lists (basic)
-    ("lpush", lists::lpush),
-    ("rpush", lists::rpush),
-    ("lpushx", lists::lpushx),
-    ("rpushx", lists::rpushx),
-    ("lpop", lists::lpop),
-    ("rpop", lists::rpop),
-    ("llen", lists::llen),
-    ("lrange", lists::lrange),
     // pub/sub
     ("subscribe", pubsub::subscribe),
     ("unsubscribe", pubsub::unsubscribe),

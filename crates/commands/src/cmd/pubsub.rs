@@ -229,6 +229,10 @@ fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
             if !h.killed.load(Ordering::Relaxed) {
                 state.stats.client_outbuf_limit_disconnections += 1;
                 h.kill();
+                let addr = state.clients.get(&id).map_or("?", |c| c.addr.as_str());
+                (state.log_warning)(&format!(
+                    "Client id={id} addr={addr} scheduled to be closed ASAP for overcoming of output buffer limits."
+                ));
             }
         }
     }

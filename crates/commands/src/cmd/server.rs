@@ -678,10 +678,14 @@ fn debug_allowed(ctx: &Ctx) -> bool {
     ctx.state.config.enable_debug_command.allows(local)
 }
 
+/// Redis's type numbers (OBJ_STRING ... OBJ_HASH), as the digest mixes them.
 fn object_type_code(v: &Value) -> u32 {
     match v {
         Value::Int(_) | Value::Str(_) | Value::RawStr(_) => 0,
         Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
     }
 }
 
@@ -706,6 +710,29 @@ fn value_digest(digest: &mut [u8; 20], value: &Value, has_expire: bool) {
         Value::List(items) => {
             for item in items.iter() {
                 mix_digest(digest, item);
+            }
+        }
+        // Unordered types: each element's own digest is xored in, so the
+        // order of iteration does not matter.
+        Value::Set(set) => {
+            for member in set.members() {
+                xor_digest(digest, &member);
+            }
+        }
+        Value::ZSet(zset) => {
+            for (member, score) in zset.iter() {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, member);
+                mix_digest(&mut element, redust_resp::format_double(score).as_bytes());
+                xor_digest(digest, &element);
+            }
+        }
+        Value::Hash(hash) => {
+            for (field, value) in hash.iter() {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, field);
+                mix_digest(&mut element, value);
+                xor_digest(digest, &element);
             }
         }
         v => {
@@ -886,9 +913,7 @@ fn serialized_length(v: &Value) -> usize {
         len_prefix(bytes.len()) + bytes.len()
     }
     match v {
-        Value::List(items) => {
-            len_prefix(items.len()) + items.iter().map(|i| string_len(i)).sum::<usize>()
-        }
+        Value::List(items) => len_prefix(items.len()) + items.iter().map(string_len).sum::<usize>(),
         other => string_len(&other.string_bytes().unwrap_or_default()),
     }
 }

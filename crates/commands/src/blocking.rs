@@ -1,0 +1,207 @@
+//! Blocking commands (BLPOP, BLMOVE, BZPOPMIN, ...): parking a client on keys
+//! and serving it when one of them gets data.
+//!
+//! A handler that finds nothing to pop calls `Ctx::block`; the client then
+//! waits on the keys in `State::blocking_keys`, first come first served. A
+//! write that may satisfy waiters (a push, ZADD, RENAME onto the key...)
+//! calls `signal_ready`. After every top-level command, with the state lock
+//! still held, `serve_blocked_clients` re-runs the blocked commands of the
+//! waiters of each ready key in arrival order, exactly as Redis's
+//! handleClientsBlockedOnKeys does, and sends their replies through their
+//! push channels. Timeouts are handled by the waiting connection task
+//! (`timeout_blocked`). Inside MULTI a blocking command never blocks: it
+//! answers as if it had timed out.
+
+use crate::exec::{self, Ctx};
+use crate::state::{Client, State};
+use bytes::Bytes;
+use redust_resp::Reply;
+
+/// What a blocked command answers when its timeout passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZMPOP...
+    NullArray,
+    /// `$-1` (RESP2) / `_` (RESP3): BLMOVE, BRPOPLPUSH.
+    Null,
+}
+
+/// Why and until when a client waits.
+#[derive(Clone, Debug)]
+pub struct BlockedOn {
+    pub db: usize,
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute time in ms; `None` waits forever.
+    pub deadline_ms: Option<i64>,
+    pub timeout_reply: TimeoutReply,
+    /// The command to run again when a key is ready.
+    pub args: Vec<Bytes>,
+}
+
+/// Parses a blocking timeout in (float) seconds into an absolute deadline,
+/// `None` for 0 (wait forever). Redis's errors.
+pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, crate::errors::CmdError> {
+    let secs = crate::args::parse_f64_opt(arg)
+        .filter(|s| s.is_finite())
+        .ok_or(crate::errors::CmdError::from(
+            crate::errors::TIMEOUT_NOT_FLOAT,
+        ))?;
+    if secs < 0.0 {
+        return Err("ERR timeout is negative".into());
+    }
+    let ms = (secs * 1000.0).ceil();
+    if ms > (i64::MAX / 2) as f64 {
+        return Err(crate::errors::TIMEOUT_NOT_FLOAT.into());
+    }
+    Ok(if ms == 0.0 {
+        None
+    } else {
+        Some(now_ms + ms as i64)
+    })
+}
+
+impl Ctx<'_> {
+    /// Parks the client on `keys` (in its current database). Inside MULTI the
+    /// command answers the timeout reply at once instead.
+    pub fn block(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        deadline_ms: Option<i64>,
+        timeout_reply: TimeoutReply,
+    ) {
+        if self.client.exec_queue_len.is_some() {
+            write_timeout_reply(self.reply, timeout_reply);
+            return;
+        }
+        let db = self.client.db;
+        for key in &keys {
+            self.state
+                .blocking_keys
+                .entry((db, key.clone()))
+                .or_default()
+                .push_back(self.client.id);
+        }
+        self.state.blocked_clients += 1;
+        self.client.blocked = Some(BlockedOn {
+            db,
+            keys,
+            deadline_ms,
+            timeout_reply,
+            args: Vec::new(),
+        });
+    }
+
+    /// True while re-running a blocked command for its client.
+    pub fn serving_blocked(&self) -> bool {
+        self.client.serving_blocked
+    }
+
+    /// Marks `key` (client's database) as having data for waiters.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        signal_ready(self.state, self.client.db, key);
+    }
+}
+
+/// Marks `key` in `db` as having data for waiters, if anyone waits on it.
+pub fn signal_ready(state: &mut State, db: usize, key: &[u8]) {
+    if state.blocking_keys.is_empty() {
+        return;
+    }
+    let k = (db, key.to_vec());
+    if state.blocking_keys.contains_key(&k) && !state.ready_keys.contains(&k) {
+        state.ready_keys.push(k);
+    }
+}
+
+fn write_timeout_reply(reply: &mut Reply, kind: TimeoutReply) {
+    match kind {
+        TimeoutReply::NullArray => reply.null_array(),
+        TimeoutReply::Null => reply.null(),
+    }
+}
+
+/// Removes `client` from every key it waits on.
+pub fn unblock(state: &mut State, client: &mut Client) {
+    let Some(b) = client.blocked.take() else {
+        return;
+    };
+    for key in b.keys {
+        let k = (b.db, key);
+        if let Some(q) = state.blocking_keys.get_mut(&k) {
+            q.retain(|&id| id != client.id);
+            if q.is_empty() {
+                state.blocking_keys.remove(&k);
+            }
+        }
+    }
+    state.blocked_clients = state.blocked_clients.saturating_sub(1);
+}
+
+/// Ends a wait whose deadline passed: the timeout reply, for the connection
+/// task to write. `None` if the client was served meanwhile.
+pub fn timeout_blocked(state: &mut State, client: &mut Client) -> Option<Vec<u8>> {
+    let kind = client.blocked.as_ref()?.timeout_reply;
+    unblock(state, client);
+    let mut reply = Reply::new(client.resp3);
+    write_timeout_reply(&mut reply, kind);
+    Some(reply.buf)
+}
+
+/// Serves the clients waiting on keys that became ready, in arrival order,
+/// until no ready key is left. Called after each top-level command.
+pub fn serve_blocked_clients(state: &mut State) {
+    let mut rounds = 0;
+    while !state.ready_keys.is_empty() && rounds < 100_000 {
+        rounds += 1;
+        let ready = std::mem::take(&mut state.ready_keys);
+        for key in ready {
+            let waiters: Vec<u64> = state
+                .blocking_keys
+                .get(&key)
+                .map(|q| q.iter().copied().collect())
+                .unwrap_or_default();
+            for id in waiters {
+                let now = state.now_ms;
+                if !state.dbs[key.0].contains(&key.1, now) {
+                    break;
+                }
+                let Some(mut client) = state.clients.remove(&id) else {
+                    continue;
+                };
+                serve_one(state, &mut client);
+                state.clients.insert(id, client);
+            }
+        }
+    }
+}
+
+fn serve_one(state: &mut State, client: &mut Client) {
+    let Some(args) = client.blocked.as_ref().map(|b| b.args.clone()) else {
+        return;
+    };
+    unblock(state, client);
+    let table = state.commands.clone();
+    let Ok(command) = exec::resolve(&table, &args) else {
+        return;
+    };
+    let mut reply = Reply::new(client.resp3);
+    client.serving_blocked = true;
+    {
+        let mut ctx = Ctx {
+            state,
+            client,
+            reply: &mut reply,
+        };
+        exec::call(&mut ctx, command, &args);
+    }
+    client.serving_blocked = false;
+    if let Some(b) = client.blocked.as_mut() {
+        // Still nothing for it (another waiter took the data): wait again.
+        b.args = args;
+        return;
+    }
+    if !reply.buf.is_empty() {
+        client.push.send_data(Bytes::from(reply.buf));
+    }
+    client.push.wake();
+}

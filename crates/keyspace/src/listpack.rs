@@ -1,0 +1,275 @@
+//! `Listpack`: a compact sequence of byte strings in one allocation.
+//!
+//! Small collections (a hash with a few fields, a short sorted set, a list
+//! node) are stored the way Redis's listpack does, for the same reason: one
+//! buffer instead of a node and two allocations per element costs a fraction
+//! of the memory, and a linear scan over a few hundred bytes is as fast as a
+//! hash lookup. The layout is our own: each entry is a LEB128 length followed
+//! by the bytes. Positions are entry indices; access is linear, so callers
+//! keep these small (the `*-max-listpack-*` limits) and convert to a real
+//! table past them.
+
+/// A sequence of byte strings packed into one buffer.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Listpack {
+    buf: Vec<u8>,
+    len: u32,
+}
+
+impl std::fmt::Debug for Listpack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
+fn write_len(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads a length at `pos`: (length, bytes the length took).
+fn read_len(buf: &[u8], pos: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = pos;
+    loop {
+        let b = buf[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            return (n, i - pos);
+        }
+        shift += 7;
+    }
+}
+
+fn encoded_len(n: usize) -> usize {
+    let mut size = 1;
+    let mut v = n >> 7;
+    while v > 0 {
+        size += 1;
+        v >>= 7;
+    }
+    size
+}
+
+impl Listpack {
+    pub fn new() -> Listpack {
+        Listpack::default()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes used by the packed data.
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Heap bytes held (capacity), for memory accounting.
+    pub fn capacity_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    pub fn push_back(&mut self, item: &[u8]) {
+        write_len(&mut self.buf, item.len());
+        self.buf.extend_from_slice(item);
+        self.len += 1;
+    }
+
+    pub fn push_front(&mut self, item: &[u8]) {
+        self.insert(0, item);
+    }
+
+    /// Byte offset of entry `index` (or the end when `index == len`).
+    fn offset_of(&self, index: usize) -> usize {
+        let mut pos = 0;
+        for _ in 0..index {
+            let (n, w) = read_len(&self.buf, pos);
+            pos += w + n;
+        }
+        pos
+    }
+
+    /// Inserts `item` so it becomes entry `index` (`index <= len`).
+    pub fn insert(&mut self, index: usize, item: &[u8]) {
+        let at = self.offset_of(index.min(self.len()));
+        let mut encoded = Vec::with_capacity(encoded_len(item.len()) + item.len());
+        write_len(&mut encoded, item.len());
+        encoded.extend_from_slice(item);
+        self.buf.splice(at..at, encoded);
+        self.len += 1;
+    }
+
+    /// Removes entry `index`.
+    pub fn remove(&mut self, index: usize) {
+        if index >= self.len() {
+            return;
+        }
+        let at = self.offset_of(index);
+        let (n, w) = read_len(&self.buf, at);
+        self.buf.drain(at..at + w + n);
+        self.len -= 1;
+    }
+
+    /// Removes `count` entries starting at `index`.
+    pub fn remove_range(&mut self, index: usize, count: usize) {
+        if index >= self.len() || count == 0 {
+            return;
+        }
+        let count = count.min(self.len() - index);
+        let start = self.offset_of(index);
+        let mut end = start;
+        for _ in 0..count {
+            let (n, w) = read_len(&self.buf, end);
+            end += w + n;
+        }
+        self.buf.drain(start..end);
+        self.len -= count as u32;
+    }
+
+    /// Replaces entry `index` with `item`.
+    pub fn replace(&mut self, index: usize, item: &[u8]) {
+        if index >= self.len() {
+            return;
+        }
+        let at = self.offset_of(index);
+        let (n, w) = read_len(&self.buf, at);
+        let mut encoded = Vec::with_capacity(encoded_len(item.len()) + item.len());
+        write_len(&mut encoded, item.len());
+        encoded.extend_from_slice(item);
+        self.buf.splice(at..at + w + n, encoded);
+    }
+
+    /// Entry `index`, if it exists.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.len() {
+            return None;
+        }
+        let at = self.offset_of(index);
+        let (n, w) = read_len(&self.buf, at);
+        Some(&self.buf[at + w..at + w + n])
+    }
+
+    pub fn first(&self) -> Option<&[u8]> {
+        self.get(0)
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> ListpackIter<'_> {
+        ListpackIter {
+            buf: &self.buf,
+            pos: 0,
+        }
+    }
+
+    /// Index of the first entry equal to `item`, looking at every `step`-th
+    /// entry starting at `start` (step 2 searches the keys of a key/value pack).
+    pub fn find(&self, item: &[u8], start: usize, step: usize) -> Option<usize> {
+        self.iter()
+            .enumerate()
+            .skip(start)
+            .step_by(step.max(1))
+            .find(|(_, e)| *e == item)
+            .map(|(i, _)| i)
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.len = 0;
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+}
+
+/// Iterator over a `Listpack`'s entries.
+pub struct ListpackIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for ListpackIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let (n, w) = read_len(self.buf, self.pos);
+        let start = self.pos + w;
+        self.pos = start + n;
+        Some(&self.buf[start..start + n])
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for Listpack {
+    fn from_iter<T: IntoIterator<Item = &'a [u8]>>(iter: T) -> Self {
+        let mut lp = Listpack::new();
+        for item in iter {
+            lp.push_back(item);
+        }
+        lp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn push_insert_remove_replace() {
+        let mut lp = Listpack::new();
+        lp.push_back(b"b");
+        lp.push_front(b"a");
+        lp.push_back(&[b'x'; 300]);
+        lp.insert(2, b"c");
+        assert_eq!(lp.len(), 4);
+        assert_eq!(lp.get(1), Some(&b"b"[..]));
+        assert_eq!(lp.get(3).map(|e| e.len()), Some(300));
+        lp.replace(1, b"bee");
+        lp.remove(0);
+        let items: Vec<&[u8]> = lp.iter().collect();
+        assert_eq!(items[..2], [&b"bee"[..], &b"c"[..]]);
+        assert_eq!(lp.find(b"c", 0, 1), Some(1));
+        lp.remove_range(0, 10);
+        assert!(lp.is_empty() && lp.byte_len() == 0);
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_vec(ops in proptest::collection::vec((0u8..4, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..200)), 0..60)) {
+            let mut lp = Listpack::new();
+            let mut model: Vec<Vec<u8>> = Vec::new();
+            for (op, pos, item) in ops {
+                let at = if model.is_empty() { 0 } else { pos as usize % (model.len() + 1) };
+                match op {
+                    0 => { lp.insert(at, &item); model.insert(at, item); }
+                    1 if !model.is_empty() => { let i = at % model.len(); lp.remove(i); model.remove(i); }
+                    2 if !model.is_empty() => { let i = at % model.len(); lp.replace(i, &item); model[i] = item; }
+                    _ => { lp.push_back(&item); model.push(item); }
+                }
+                prop_assert_eq!(lp.len(), model.len());
+            }
+            let got: Vec<Vec<u8>> = lp.iter().map(|e| e.to_vec()).collect();
+            prop_assert_eq!(got, model);
+        }
+    }
+}
