@@ -38,6 +38,15 @@ pub struct BlockedOn {
     pub args: Vec<Bytes>,
 }
 
+/// The value type a blocking command waits for: a key holding another type
+/// does not wake it (Redis 7.0 serves list waiters from lists only, ...).
+fn wanted_type(command: &[u8]) -> &'static str {
+    match command.to_ascii_lowercase().as_slice() {
+        b"bzpopmin" | b"bzpopmax" | b"bzmpop" => "zset",
+        _ => "list",
+    }
+}
+
 /// Parses a blocking timeout in (float) seconds into an absolute deadline,
 /// `None` for 0 (wait forever). Redis's errors.
 pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, crate::errors::CmdError> {
@@ -162,8 +171,19 @@ pub fn serve_blocked_clients(state: &mut State) {
                 .unwrap_or_default();
             for id in waiters {
                 let now = state.now_ms;
-                if !state.dbs[key.0].contains(&key.1, now) {
+                let Some(type_name) = state.dbs[key.0]
+                    .get(&key.1, now)
+                    .map(|e| e.value.type_name())
+                else {
                     break;
+                };
+                let wants = state
+                    .clients
+                    .get(&id)
+                    .and_then(|c| c.blocked.as_ref())
+                    .and_then(|b| b.args.first());
+                if wants.is_none_or(|cmd| wanted_type(cmd) != type_name) {
+                    continue;
                 }
                 let Some(mut client) = state.clients.remove(&id) else {
                     continue;

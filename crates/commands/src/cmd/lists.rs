@@ -534,8 +534,9 @@ fn parse_mpop(args: &[Bytes], from: usize) -> Result<(Vec<Vec<u8>>, bool, usize)
         return Err("ERR numkeys should be greater than 0".into());
     }
     let numkeys = numkeys as usize;
-    if numkeys > args.len() - from - 1 {
-        return Err("ERR Number of keys can't be greater than number of args".into());
+    // The side must follow the keys.
+    if numkeys >= args.len() - from - 1 {
+        return Err(errors::SYNTAX.into());
     }
     let keys: Vec<Vec<u8>> = args[from + 1..from + 1 + numkeys]
         .iter()

@@ -13,6 +13,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -26,6 +27,7 @@ pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> 
         .chain(hashes::HANDLERS)
         .chain(sets::HANDLERS)
         .chain(zsets::HANDLERS)
+        .chain(sort::HANDLERS)
 }
 
 /// Connection, string, key, pub/sub, transaction and server commands.
