@@ -115,16 +115,44 @@ pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The generic SET used by SET, SETNX, SETEX, PSETEX and GETSET.
-fn set_generic(
-    ctx: &mut Ctx,
-    key: &[u8],
-    value: &[u8],
+/// When SET writes: always, only if the key is missing (NX), only if it exists (XX).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SetCondition {
+    Always,
+    IfMissing,
+    IfExists,
+}
+
+/// What a SET-like command asked for.
+#[derive(Clone, Copy, Debug)]
+struct SetOptions {
     ttl: TtlOption,
-    nx: bool,
-    xx: bool,
-    get: bool,
-) -> CmdResult {
+    condition: SetCondition,
+    /// Reply with the old value (GET, GETSET).
+    return_old: bool,
+}
+
+impl SetOptions {
+    fn with_ttl(ttl: TtlOption) -> SetOptions {
+        SetOptions {
+            ttl,
+            condition: SetCondition::Always,
+            return_old: false,
+        }
+    }
+}
+
+/// The generic SET used by SET, SETEX, PSETEX and GETSET.
+fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> CmdResult {
+    let SetOptions {
+        ttl,
+        condition,
+        return_old: get,
+    } = opts;
+    let (nx, xx) = (
+        condition == SetCondition::IfMissing,
+        condition == SetCondition::IfExists,
+    );
     let old = if get {
         match ctx.lookup_read(key) {
             Some(e) => match e.value.string_bytes() {
@@ -181,7 +209,21 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         true
     })?;
     check_size(ctx, args[2].len())?;
-    set_generic(ctx, &args[1], &args[2], ttl, nx, xx, get)
+    let condition = match (nx, xx) {
+        (true, _) => SetCondition::IfMissing,
+        (_, true) => SetCondition::IfExists,
+        _ => SetCondition::Always,
+    };
+    set_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        SetOptions {
+            ttl,
+            condition,
+            return_old: get,
+        },
+    )
 }
 
 pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -202,10 +244,7 @@ pub fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         &args[1],
         &args[3],
-        TtlOption::At(at),
-        false,
-        false,
-        false,
+        SetOptions::with_ttl(TtlOption::At(at)),
     )
 }
 
@@ -215,15 +254,20 @@ pub fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         &args[1],
         &args[3],
-        TtlOption::At(at),
-        false,
-        false,
-        false,
+        SetOptions::with_ttl(TtlOption::At(at)),
     )
 }
 
 pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    set_generic(ctx, &args[1], &args[2], TtlOption::None, false, false, true)
+    set_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        SetOptions {
+            return_old: true,
+            ..SetOptions::with_ttl(TtlOption::None)
+        },
+    )
 }
 
 pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""redust vs Redis 7.0 on the same machine, in the same run: throughput, latency, memory.
+
+Starts redust and Debian's redis-server with equivalent settings (no persistence) on free
+ports and runs the same redis-benchmark loads against each, alternating servers per test so
+drift on a noisy machine hits both alike. Prints one table row per test with ops/s and
+p50/p99 latency for both and the redust/Redis ratios, then the memory comparison.
+
+    python3 bench/run.py                 # everything (a few minutes)
+    python3 bench/run.py --quick         # fewer requests, for a smoke run
+    python3 bench/run.py --only set,get  # a subset of the load list
+
+The load generator is redis-benchmark (redis-tools), not ours.
+"""
+
+import argparse
+import csv
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import cli, free_port, resp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_REDUST = os.path.join(HERE, "..", "target", "release", "redust-server")
+
+# name -> redis-benchmark arguments (besides -p/-n/--csv)
+LOADS = {
+    "default-P1": ["-c", "50"],
+    "default-P16": ["-c", "50", "-P", "16"],
+    "set-get-1KB": ["-c", "50", "-t", "set,get", "-d", "1024"],
+    "set-get-1KB-P16": ["-c", "50", "-t", "set,get", "-d", "1024", "-P", "16"],
+    "random-1M-keys": ["-c", "50", "-t", "set,get", "-r", "1000000"],
+    "mset-10-keys": ["-c", "50", "-t", "mset"],
+    "lrange-100": ["-c", "50", "-t", "lpush,lrange_100"],
+}
+
+
+
+
+
+
+class Server:
+    def __init__(self, name, binary, workdir):
+        self.name = name
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", workdir, "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if cli(self.port, "PING").strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise RuntimeError("%s did not start" % name)
+
+    def info(self, section):
+        out = {}
+        for line in cli(self.port, "INFO", section).splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                out[k] = v.strip()
+        return out
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def benchmark(port, requests, extra):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests), "--csv", *extra],
+                         capture_output=True, text=True, check=True).stdout
+    rows = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        rows[row["test"]] = (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
+    return rows
+
+
+
+
+def load_and_measure(server, kind, n, workdir):
+    server_base = int(server.info("memory")["used_memory"])
+    path = os.path.join(workdir, "%s-%s.resp" % (server.name, kind))
+    with open(path, "wb") as f:
+        for i in range(n):
+            if kind == "strings":
+                f.write(resp(["SET", "key:%d" % i, "v" * 16]))
+            else:
+                f.write(resp(["HSET", "hash:%d" % i, "a", "1", "b", "2", "c", "3"]))
+    with open(path, "rb") as f:
+        cli(server.port, "--pipe", stdin=f)
+    os.unlink(path)
+    mem = server.info("memory")
+    return int(mem["used_memory"]) - server_base, int(mem["used_memory_rss"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--redust", default=DEFAULT_REDUST)
+    ap.add_argument("--redis", default="/usr/bin/redis-server")
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--memory-keys", type=int, default=1000000)
+    args = ap.parse_args()
+    if args.quick:
+        args.requests, args.memory_keys = 20000, 100000
+    only = [x for x in args.only.split(",") if x]
+
+    with tempfile.TemporaryDirectory() as work:
+        ours = Server("redust", args.redust, work)
+        theirs = Server("redis", args.redis, work)
+        try:
+            print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms |")
+            print("|---|---|---|---|---|---|---|")
+            for name, extra in LOADS.items():
+                if only and not any(o in name for o in only):
+                    continue
+                # Alternate which server goes first, so slow drift hits both alike.
+                a = benchmark(ours.port, args.requests, extra)
+                b = benchmark(theirs.port, args.requests, extra)
+                a2 = benchmark(ours.port, args.requests, extra)
+                b2 = benchmark(theirs.port, args.requests, extra)
+                for test in a:
+                    if test not in b:
+                        continue
+                    ra = max(a[test][0], a2[test][0])
+                    rb = max(b[test][0], b2[test][0])
+                    pa = min(a[test], a2[test], key=lambda r: r[2])
+                    pb = min(b[test], b2[test], key=lambda r: r[2])
+                    print("| %s | %s | %.0f | %.0f | %.2f | %.3f/%.3f | %.3f/%.3f |" % (
+                        name, test, ra, rb, ra / rb, pa[1], pa[2], pb[1], pb[2]))
+                    sys.stdout.flush()
+                cli(ours.port, "FLUSHALL")
+                cli(theirs.port, "FLUSHALL")
+        finally:
+            ours.stop()
+            theirs.stop()
+
+        print()
+        print("| memory: %d keys | redust used_memory/key | redis used_memory/key | ratio | redust RSS MB | redis RSS MB |"
+              % args.memory_keys)
+        print("|---|---|---|---|---|---|")
+        for kind in ("strings", "hashes"):
+            ours = Server("redust", args.redust, work)
+            theirs = Server("redis", args.redis, work)
+            try:
+                ua, ra = load_and_measure(ours, kind, args.memory_keys, work)
+                ub, rb = load_and_measure(theirs, kind, args.memory_keys, work)
+                print("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |" % (
+                    kind, ua / args.memory_keys, ub / args.memory_keys, ua / ub, ra / 1e6, rb / 1e6))
+            finally:
+                ours.stop()
+                theirs.stop()
+
+
+if __name__ == "__main__":
+    main()
