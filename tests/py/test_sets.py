@@ -628,3 +628,39 @@ def test_many_members(c):
     c.pipeline([("SREM", "s", "m%d" % i) for i in range(0, n, 2)])
     assert c.call("SCARD", "s") == n // 2
     assert c.call("SISMEMBER", "s", "m1") == 1 and c.call("SISMEMBER", "s", "m2") == 0
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_digest_copy_rename(c):
+    c.call("SADD", "s", "1", "2", "3")
+    c.call("SADD", "t", "a", "b", "7")
+    c.call("HSET", "h", "a", "1", "b", "2")
+    # Redis 7.0's digests: they depend on the content only, not the encoding
+    assert c.call("DEBUG", "DIGEST-VALUE", "s", "t", "h") == [
+        "2a462a3f51a1db89738ebbeef0c47ce1bbc85246",
+        "4db2915dc242371e719444ddc8b328e38ac18e1c",
+        "6c8f22b3bf510fdcfd6122dd0f908a80e88243bf",
+    ]
+    assert c.call("DEBUG", "DIGEST") == "438f8d082e861bb5dfe3eafe8a226a3047b43155"
+    c.call("SADD", "s2", "x", "1", "2", "3")
+    c.call("SREM", "s2", "x")
+    assert enc(c, "s2") == b"hashtable"
+    c.call("CONFIG", "SET", "hash-max-listpack-entries", "0")
+    c.call("HSET", "h2", "b", "2", "a", "1")
+    assert enc(c, "h2") == b"hashtable"
+    assert c.call("DEBUG", "DIGEST-VALUE", "s2", "h2") == [
+        "2a462a3f51a1db89738ebbeef0c47ce1bbc85246",
+        "6c8f22b3bf510fdcfd6122dd0f908a80e88243bf",
+    ]
+    for key in ("s", "t", "h", "s2", "h2"):
+        assert c.call("MEMORY", "USAGE", key) > 0
+    # copies are independent
+    assert c.call("COPY", "s", "sc") == 1
+    c.call("SADD", "sc", "4")
+    assert c.call("SMEMBERS", "s") == [b"1", b"2", b"3"]
+    assert c.call("COPY", "h", "hc") == 1
+    c.call("HSET", "hc", "a", "changed")
+    assert c.call("HGET", "h", "a") == b"1"
+    assert c.call("RENAME", "t", "t2") == "OK"
+    assert sorted(c.call("SMEMBERS", "t2")) == [b"7", b"a", b"b"]
+    assert enc(c, "t2") == b"hashtable"

@@ -93,7 +93,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let mut s = SetValue::for_first_member(&args[2]);
             let n = args[2..].iter().filter(|m| s.add(m, &limits)).count();
             s.shrink_to_fit();
-            ctx.set_key(key, Value::Set(Box::new(s)), false);
+            ctx.set_key(key, Value::Set(s), false);
             n
         }
     };
@@ -336,7 +336,7 @@ pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let mut d = SetValue::for_first_member(member);
             d.add(member, &limits);
             d.shrink_to_fit();
-            ctx.set_key(dst, Value::Set(Box::new(d)), false);
+            ctx.set_key(dst, Value::Set(d), false);
             true
         }
     };
@@ -453,7 +453,7 @@ fn set_op_store(ctx: &mut Ctx, dst: &[u8], keys: &[Bytes], op: SetOp) -> CmdResu
     let set = SetValue::from_members(result.iter().map(|m| &m[..]), &limits);
     let len = set.len();
     if len > 0 {
-        ctx.set_key(dst, Value::Set(Box::new(set)), false);
+        ctx.set_key(dst, Value::Set(set), false);
         ctx.notify(SET, op.store_event(), dst);
         ctx.dirty(1);
     } else if ctx.delete_key(dst) {
