@@ -196,6 +196,8 @@ def test_scan_errors(c):
     assert c.err("SCAN", "0", "COUNT", "x") == NOT_INT
     assert c.err("SCAN", "x") == "ERR invalid cursor"
     assert c.err("SCAN", "18446744073709551616") == "ERR invalid cursor"
+    for bad in ("+", "-", " 0", "0 ", "1x", "-18446744073709551616"):
+        assert c.err("SCAN", bad) == "ERR invalid cursor"
     assert c.err("SCAN", "0", "MATCH") == SYNTAX
     assert c.err("SCAN", "0", "FOO", "bar") == SYNTAX
     assert c.err("SCAN") == arity("scan")

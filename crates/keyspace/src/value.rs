@@ -23,7 +23,9 @@ pub enum Value {
     RawStr(Vec<u8>),
     List(Box<ListValue>),
     Hash(Box<HashValue>),
-    Set(Box<SetValue>),
+    /// Not boxed: `SetValue` is no bigger than a `Vec`, so a small set costs
+    /// one allocation, like Redis's intset (and `Value` does not grow).
+    Set(SetValue),
     ZSet(Box<ZSetValue>),
 }
 
@@ -44,7 +46,7 @@ impl Default for EncodingLimits {
     /// Redis 7.0's defaults.
     fn default() -> Self {
         EncodingLimits {
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -219,6 +221,11 @@ mod tests {
             Value::string(b"9223372036854775808").encoding_name(),
             "embstr"
         );
+    }
+
+    #[test]
+    fn value_stays_four_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
     }
 
     #[test]

@@ -122,13 +122,32 @@ pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Parses a SCAN-family cursor.
+/// A SCAN-family cursor, read as Redis reads it (`strtoul`, base 10): an
+/// optional sign then digits, the empty string is 0, a minus sign negates
+/// modulo 2^64; anything else, or a value past u64, is an invalid cursor.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let s = std::str::from_utf8(arg).map_err(|_| CmdError::from(errors::INVALID_CURSOR))?;
-    if s.is_empty() || s.starts_with('+') || s.starts_with('-') || s.len() > 1 && s.starts_with('0')
-    {
+    if arg.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
         return Err(errors::INVALID_CURSOR.into());
     }
-    s.parse::<u64>().map_err(|_| errors::INVALID_CURSOR.into())
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(errors::INVALID_CURSOR.into());
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or(CmdError::from(errors::INVALID_CURSOR))?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
