@@ -200,7 +200,10 @@ def test_requirepass(server):
 
 @pytest.mark.server(args=["--maxclients", "3"])
 def test_maxclients(server):
-    clients = [server.client() for _ in range(3)]
+    first = server.client()
+    # The fixture's readiness probe may still be closing: wait until we're alone.
+    wait_until(lambda: parse_info(first.call("INFO", "clients"))[1]["connected_clients"] == "1", 10)
+    clients = [first] + [server.client() for _ in range(2)]
     for cl in clients:
         assert cl.call("PING") == "PONG"
     raw = server.raw()

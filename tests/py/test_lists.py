@@ -281,6 +281,21 @@ def test_sort_numeric_alpha_limit_desc(c):
     assert c.err("SORT", "n", "FOO") == SYNTAX
     c.call("SET", "s", "x")
     assert c.err("SORT", "s") == WRONGTYPE
+    c.call("SADD", "set", "5", "4", "6")
+    assert c.call("SORT", "set") == [b"4", b"5", b"6"]
+
+
+def test_sort_by_and_get_patterns(c):
+    c.call("RPUSH", "ids", "1", "2", "3")
+    c.call("MSET", "w_1", "30", "w_2", "10", "w_3", "20", "name_1", "one", "name_2", "two")
+    c.call("HSET", "h_1", "f", "b")
+    c.call("HSET", "h_2", "f", "c")
+    c.call("HSET", "h_3", "f", "a")
+    assert c.call("SORT", "ids", "BY", "w_*") == [b"2", b"3", b"1"]
+    assert c.call("SORT", "ids", "BY", "w_*", "GET", "#", "GET", "name_*") == [b"2", b"two", b"3", None, b"1", b"one"]
+    assert c.call("SORT", "ids", "BY", "h_*->f", "ALPHA") == [b"3", b"1", b"2"]
+    assert c.call("SORT", "ids", "BY", "nosort") == [b"1", b"2", b"3"]
+    assert c.call("SORT", "ids", "BY", "nosort", "GET", "h_*->f") == [b"b", b"c", b"a"]
 
 
 def test_sort_store_and_sort_ro(c):
