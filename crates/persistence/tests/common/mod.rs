@@ -18,6 +18,7 @@ pub struct Loaded {
     pub functions: Vec<Vec<u8>>,
     pub checksum: Option<u64>,
     pub empty_skipped: u64,
+    pub duplicate_keys: u64,
 }
 
 /// One key, with its value normalised.
@@ -67,7 +68,8 @@ pub fn load_bytes(bytes: &[u8]) -> Result<Loaded, RdbError> {
     while let Some(ev) = r.next_event()? {
         match ev {
             RdbEvent::Aux { key, value } => {
-                out.aux.insert(String::from_utf8(key).unwrap(), value);
+                out.aux
+                    .insert(String::from_utf8_lossy(&key).into_owned(), value);
             }
             RdbEvent::SelectDb(n) => db = n,
             RdbEvent::ResizeDb {
@@ -81,10 +83,9 @@ pub fn load_bytes(bytes: &[u8]) -> Result<Loaded, RdbError> {
                     lru_idle: e.lru_idle,
                     lfu_freq: e.lfu_freq,
                 };
-                assert!(
-                    out.dbs.entry(db).or_default().insert(e.key, key).is_none(),
-                    "duplicate key"
-                );
+                if out.dbs.entry(db).or_default().insert(e.key, key).is_some() {
+                    out.duplicate_keys += 1;
+                }
             }
             RdbEvent::Function(code) => out.functions.push(code),
             RdbEvent::End { checksum } => out.checksum = checksum,

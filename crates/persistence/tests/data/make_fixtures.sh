@@ -156,4 +156,5 @@ start --rdbchecksum no --rdbcompression no
 cli set k "$(rep c 100)"
 snapshot nochecksum.rdb
 
-ls -l "$out"
+
+python3 "$out/make_corrupt.py"
