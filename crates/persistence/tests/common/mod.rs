@@ -3,6 +3,8 @@
 //! depends on Redis's hash tables) does not matter.
 #![allow(dead_code)]
 
+pub mod legacy;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
