@@ -404,25 +404,28 @@ pub fn put_string_double(out: &mut Vec<u8>, v: f64) {
     } else if v == f64::NEG_INFINITY {
         out.push(255);
     } else {
-        let s = format_double(v);
+        let s = if v == 0.0 && v.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            format_double(v)
+        };
         out.push(s.len() as u8);
         out.extend_from_slice(s.as_bytes());
     }
 }
 
-/// A short text that parses back to exactly `v`, as Redis would store a
-/// score in a listpack: integers without a fraction, `inf`/`-inf`, and
-/// otherwise the shortest round-trip form (scientific when that is shorter).
+/// A short text that parses back to exactly `v` (but -0 gives "0", as in
+/// Redis), the way Redis stores a score in a listpack: integers without a
+/// fraction, `inf`/`-inf`, and otherwise the shortest round-trip form
+/// (scientific when that is shorter).
 pub fn format_double(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        // Redis stores a zero score in a listpack as the integer 0, dropping
+        // the sign of -0; so do we.
+        return "0".into();
     }
     if v.fract() == 0.0 && v.abs() < (1u64 << 52) as f64 {
         return (v as i64).to_string();

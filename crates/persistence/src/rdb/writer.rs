@@ -40,7 +40,7 @@ impl Default for WriterOptions {
         WriterOptions {
             compression: true,
             checksum: true,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod legacy;
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

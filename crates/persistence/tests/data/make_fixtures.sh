@@ -44,7 +44,7 @@ snapshot() {
   cli flushall
   cli function flush
   cli config set list-max-listpack-size -2 list-compress-depth 0 \
-    set-max-intset-entries 512 zset-max-listpack-entries 128 hash-max-listpack-entries 128 \
+    set-max-intset-entries 512 zset-max-listpack-entries 128 hash-max-listpack-entries 512 \
     maxmemory-policy noeviction
   cli debug quicklist-packed-threshold 1073741824
 }
