@@ -53,8 +53,11 @@ pub const ZIPMAP: [u8; 18] = [
     2, 3, b'f', b'o', b'o', 3, 0, b'b', b'a', b'r', 1, b'k', 1, 2, b'v', 0xAA, 0xBB, 0xFF,
 ];
 
-/// The file, and its keys with values and expire times.
-pub fn legacy_file() -> (Vec<u8>, Vec<(Vec<u8>, RdbValue, Option<i64>)>) {
+/// Keys with their values and expire times.
+pub type Expected = Vec<(Vec<u8>, RdbValue, Option<i64>)>;
+
+/// The file, and what it holds.
+pub fn legacy_file() -> (Vec<u8>, Expected) {
     let mut f = b"REDIS0009".to_vec();
     f.extend_from_slice(&[0xFA]);
     f.extend(string(b"redis-ver"));
