@@ -9,18 +9,9 @@ use redust_resp::{parse_request, ParseLimits};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the split point and the limits, the rest is the stream.
-    let Some((&knob, stream)) = data.split_first() else {
-        return;
-    };
-    let limits = ParseLimits {
-        max_bulk_bytes: 1 << (knob % 32),
-        authenticated: knob & 0x80 == 0,
-    };
-    let cut = if stream.is_empty() {
-        0
-    } else {
-        knob as usize % stream.len()
-    };
+    let Some((&knob, stream)) = data.split_first() else { return };
+    let limits = ParseLimits { max_bulk_bytes: 1 << (knob % 32), authenticated: knob & 0x80 == 0 };
+    let cut = if stream.is_empty() { 0 } else { knob as usize % stream.len() };
     let mut buf = BytesMut::from(&stream[..cut]);
     for piece in [&stream[cut..], &[][..]] {
         loop {
