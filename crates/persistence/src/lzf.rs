@@ -18,7 +18,8 @@ use std::fmt;
 const MAX_LITERAL: usize = 32;
 const MAX_MATCH: usize = 264;
 const MAX_OFFSET: usize = 8192;
-const HASH_BITS: u32 = 14;
+/// Largest hash table: 2^14 slots.
+const MAX_HASH_BITS: u32 = 14;
 
 /// Why a compressed stream was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +66,9 @@ impl std::error::Error for LzfError {}
 /// allocating for them.
 pub const MAX_EXPANSION: usize = 88;
 
-fn hash3(b: &[u8]) -> usize {
+fn hash3(b: &[u8], bits: u32) -> usize {
     let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-    (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+    (v.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
 }
 
 fn flush_literals(out: &mut Vec<u8>, lit: &[u8]) {
@@ -102,11 +103,14 @@ pub fn compress_bounded(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
 fn compress_into(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> bool {
     let start = out.len();
     let n = input.len();
-    let mut table = vec![u32::MAX; 1 << HASH_BITS];
+    // A table about the size of the input: short strings (most RDB strings)
+    // must not pay for clearing a big one.
+    let bits = (usize::BITS - n.leading_zeros()).clamp(6, MAX_HASH_BITS);
+    let mut table = vec![u32::MAX; 1 << bits];
     let mut lit_start = 0;
     let mut ip = 0;
     while ip + 3 <= n {
-        let h = hash3(&input[ip..]);
+        let h = hash3(&input[ip..], bits);
         let cand = table[h];
         table[h] = ip as u32;
         if cand != u32::MAX {
@@ -135,7 +139,7 @@ fn compress_into(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> bool {
                 let end = ip + len;
                 let mut p = ip + 1;
                 while p < end && p + 3 <= n {
-                    table[hash3(&input[p..])] = p as u32;
+                    table[hash3(&input[p..], bits)] = p as u32;
                     p += 1;
                 }
                 ip = end;
