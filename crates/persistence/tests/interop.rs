@@ -22,6 +22,25 @@ const EXPIRE_AT: i64 = 4102444800000;
 
 type Dataset = BTreeMap<u64, Vec<(Vec<u8>, RdbValue, EntryMeta)>>;
 
+/// Bytes that exercise LZF matches at the far end of the 8 KiB window,
+/// maximal match lengths and long overlapping runs.
+fn lzf_torture() -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let random: Vec<u8> = (0..8100)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 7) as u8 + b'a'
+        })
+        .collect();
+    let mut v = random.clone();
+    v.extend_from_slice(&random);
+    v.extend(std::iter::repeat_n(b'z', 5000));
+    v.extend_from_slice(&random[..300]);
+    v
+}
+
 fn dataset() -> Dataset {
     let s = |v: &str| RdbValue::String(b(v));
     let none = EntryMeta::default();
@@ -42,6 +61,7 @@ fn dataset() -> Dataset {
         (b("str:big"), s("9999999999999"), none),
         (b("str:lzf"), s(&"abc".repeat(300)), none),
         (b("str:bin"), RdbValue::String((0..=255u8).collect()), none),
+        (b("str:lzf-torture"), RdbValue::String(lzf_torture()), none),
         (b("str:empty"), s(""), none),
         (
             b("str:expire"),
