@@ -435,3 +435,31 @@ fn redis_loads_the_legacy_file_like_we_do() {
         assert_eq!(r.cmd(&[b"PEXPIRETIME", k]).int(), exp.unwrap_or(-1));
     }
 }
+
+#[test]
+fn lfu_counters_reach_redis() {
+    if !available() {
+        return;
+    }
+    let mut w = RdbWriter::new(Vec::new()).unwrap();
+    w.write_aux_fields(&AuxInfo::default()).unwrap();
+    w.select_db(0).unwrap();
+    for (key, freq) in [("hot", 200u8), ("warm", 42), ("cold", 0)] {
+        let meta = EntryMeta {
+            lfu_freq: Some(freq),
+            ..Default::default()
+        };
+        w.write_entry(key.as_bytes(), &RdbValue::String(b("v")), &meta)
+            .unwrap();
+    }
+    let file = w.finish().unwrap();
+    check_rdb(&file, "lfu");
+    let mut r = Redis::start_with("lfu", Some(&file), &["--maxmemory-policy", "allkeys-lfu"]);
+    for (key, freq) in [("hot", 200), ("warm", 42), ("cold", 0)] {
+        assert_eq!(
+            r.cmd(&[b"OBJECT", b"FREQ", key.as_bytes()]).int(),
+            freq,
+            "{key}"
+        );
+    }
+}

@@ -80,6 +80,11 @@ fn scratch_dir(tag: &str) -> PathBuf {
 impl Redis {
     /// Starts a server whose data directory holds `rdb` (if any) as dump.rdb.
     pub fn start(tag: &str, rdb: Option<&[u8]>) -> Redis {
+        Self::start_with(tag, rdb, &[])
+    }
+
+    /// Like [`Redis::start`], with extra command-line arguments.
+    pub fn start_with(tag: &str, rdb: Option<&[u8]>, extra: &[&str]) -> Redis {
         let dir = scratch_dir(tag);
         if let Some(bytes) = rdb {
             std::fs::write(dir.join("dump.rdb"), bytes).unwrap();
@@ -102,6 +107,7 @@ impl Redis {
             ])
             .arg("--logfile")
             .arg(dir.join("redis.log"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
