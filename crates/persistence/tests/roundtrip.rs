@@ -178,6 +178,12 @@ proptest! {
         prop_assert_eq!(&l.aux["repl-offset"], b"77");
         prop_assert_eq!(l.checksum, Some(if opts.checksum { redust_persistence::crc64::checksum(&file[..file.len() - 8]) } else { 0 }));
         prop_assert_eq!(&l.functions, &functions);
+        let fast = redust_persistence::verify_checksum(&file[..]).unwrap();
+        if opts.checksum {
+            prop_assert_eq!(fast, redust_persistence::ChecksumStatus::Valid(l.checksum.unwrap()));
+        } else {
+            prop_assert_eq!(fast, redust_persistence::ChecksumStatus::Disabled);
+        }
         let nonempty: Vec<_> = dbs.iter().filter(|(_, e)| !e.is_empty()).collect();
         prop_assert_eq!(l.dbs.len(), nonempty.len());
         for (n, entries) in &nonempty {
