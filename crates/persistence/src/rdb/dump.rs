@@ -1,0 +1,70 @@
+//! The `DUMP` / `RESTORE` payload: one value as RDB encodes it (type byte,
+//! then the body), followed by a 2-byte footer with the RDB version
+//! (little-endian) and the CRC-64 of everything before, 8 bytes
+//! little-endian. `RESTORE` refuses payloads of a newer RDB version or with
+//! a wrong checksum; so does [`parse_dump_payload`].
+
+use crate::crc64;
+use crate::rdb::error::{ErrorKind, RdbError};
+use crate::rdb::primitives::Input;
+use crate::rdb::value::{choose_type, read_value, write_body, RdbValue};
+use crate::rdb::writer::WriterOptions;
+use crate::rdb::RDB_VERSION;
+
+/// The `DUMP` payload of `value`, encoded as Redis 7.0 would with its
+/// default settings. Panics on an empty collection or a NaN score, which no
+/// Redis value can hold; see [`dump_payload_with`] to handle those.
+pub fn dump_payload(value: &RdbValue) -> Vec<u8> {
+    dump_payload_with(value, &WriterOptions::default()).expect("a value Redis can hold")
+}
+
+/// The `DUMP` payload of `value` with the given encoding options; fails for
+/// an empty collection or a NaN score.
+pub fn dump_payload_with(value: &RdbValue, opts: &WriterOptions) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let t = choose_type(value, opts);
+    out.push(t);
+    write_body(&mut out, value, t, opts)?;
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64::checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+/// Decodes a `DUMP` payload (from any RDB version up to 10), checking its
+/// footer and checksum. Offsets in errors are positions in `payload`.
+pub fn parse_dump_payload(payload: &[u8]) -> Result<RdbValue, RdbError> {
+    if payload.len() < 10 {
+        return Err(RdbError::corrupt(
+            0,
+            format!("DUMP payload of {} bytes is too short", payload.len()),
+        ));
+    }
+    let body_len = payload.len() - 10;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]) as u32;
+    if version > RDB_VERSION {
+        return Err(RdbError::new(
+            body_len as u64,
+            ErrorKind::UnsupportedVersion(version),
+        ));
+    }
+    let computed = crc64::checksum(&payload[..body_len + 2]);
+    let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
+    if computed != stored {
+        return Err(RdbError::new(
+            (body_len + 2) as u64,
+            ErrorKind::ChecksumMismatch { computed, stored },
+        ));
+    }
+    let mut inp = Input::new(&payload[..body_len]);
+    let t = inp.read_u8()?;
+    let value = read_value(&mut inp, t, 0)?
+        .ok_or_else(|| RdbError::corrupt(0, "DUMP payload holds an empty collection"))?;
+    if !inp.at_end()? {
+        return Err(RdbError::corrupt(
+            inp.offset(),
+            "DUMP payload has data after the value",
+        ));
+    }
+    Ok(value)
+}
