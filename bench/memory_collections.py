@@ -80,12 +80,14 @@ def main():
     ap.add_argument("--keys", type=int, default=1_000_000)
     ap.add_argument("--redust", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "redust-server"))
     ap.add_argument("--redis", default="/usr/bin/redis-server")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of: " + ", ".join(KINDS))
     args = ap.parse_args()
     print("keys per kind: %d" % args.keys)
     print("| kind | content | redust bytes/key (encoding) | redis bytes/key (encoding) | redust/redis |")
     print("|---|---|---|---|---|")
     worst = 0.0
-    for kind, (_, desc) in KINDS.items():
+    for kind in args.kinds.split(","):
+        _, desc = KINDS[kind]
         ours, our_enc = measure(args.redust, kind, args.keys)
         theirs, their_enc = measure(args.redis, kind, args.keys)
         ratio = ours / theirs

@@ -148,16 +148,7 @@ impl Ctx<'_> {
 
     /// The encoding thresholds from the config.
     pub fn limits(&self) -> redust_keyspace::EncodingLimits {
-        let c = &self.state.config;
-        redust_keyspace::EncodingLimits {
-            hash_max_listpack_entries: c.hash_max_listpack_entries,
-            hash_max_listpack_value: c.hash_max_listpack_value,
-            set_max_intset_entries: c.set_max_intset_entries,
-            zset_max_listpack_entries: c.zset_max_listpack_entries,
-            zset_max_listpack_value: c.zset_max_listpack_value,
-            list_max_listpack_size: c.list_max_listpack_size,
-            list_compress_depth: c.list_compress_depth,
-        }
+        encoding_limits(&self.state.config)
     }
 
     /// Counts `n` changes to the dataset.
@@ -190,4 +181,17 @@ pub trait MaxmemoryPolicyExt {
     fn is_lfu(&self) -> bool;
     /// LRU and LFU policies need a per-key access clock (no shared objects).
     fn uses_clock(&self) -> bool;
+}
+
+/// The encoding thresholds (`*-max-listpack-*`, ...) from the config.
+pub fn encoding_limits(c: &redust_config::Config) -> redust_keyspace::EncodingLimits {
+    redust_keyspace::EncodingLimits {
+        hash_max_listpack_entries: c.hash_max_listpack_entries,
+        hash_max_listpack_value: c.hash_max_listpack_value,
+        set_max_intset_entries: c.set_max_intset_entries,
+        zset_max_listpack_entries: c.zset_max_listpack_entries,
+        zset_max_listpack_value: c.zset_max_listpack_value,
+        list_max_listpack_size: c.list_max_listpack_size,
+        list_compress_depth: c.list_compress_depth,
+    }
 }

@@ -295,14 +295,26 @@ fn persistence(state: &State, out: &mut String) {
     line(out, "current_save_keys_total", 0);
     line(out, "rdb_changes_since_last_save", state.dirty);
     line(out, "rdb_bgsave_in_progress", 0);
-    line(out, "rdb_last_save_time", state.start_ms / 1000);
-    line(out, "rdb_last_bgsave_status", "ok");
+    line(out, "rdb_last_save_time", state.lastsave_secs);
+    line(
+        out,
+        "rdb_last_bgsave_status",
+        if state.rdb_last_save_ok { "ok" } else { "err" },
+    );
     line(out, "rdb_last_bgsave_time_sec", -1);
     line(out, "rdb_current_bgsave_time_sec", -1);
-    line(out, "rdb_saves", 0);
+    line(out, "rdb_saves", state.rdb_saves);
     line(out, "rdb_last_cow_size", 0);
-    line(out, "rdb_last_load_keys_expired", 0);
-    line(out, "rdb_last_load_keys_loaded", 0);
+    line(
+        out,
+        "rdb_last_load_keys_expired",
+        state.rdb_last_load.keys_expired,
+    );
+    line(
+        out,
+        "rdb_last_load_keys_loaded",
+        state.rdb_last_load.keys_loaded,
+    );
     line(out, "aof_enabled", 0);
     line(out, "aof_rewrite_in_progress", 0);
     line(out, "aof_rewrite_scheduled", 0);

@@ -20,6 +20,7 @@ pub mod exec;
 pub mod expire;
 pub mod info;
 pub mod notify;
+pub mod persist;
 pub mod spec;
 mod spec_data;
 pub mod state;

@@ -265,6 +265,15 @@ pub struct State {
     pub shutdown_hook: Option<fn()>,
     /// Writes a warning to the server log (set by the server crate).
     pub log_warning: fn(&str),
+    /// Writes a notice to the server log (set by the server crate).
+    pub log_notice: fn(&str),
+    /// Unix time of the last successful save (LASTSAVE).
+    pub lastsave_secs: i64,
+    /// Successful saves since start-up, and whether the last one worked.
+    pub rdb_saves: u64,
+    pub rdb_last_save_ok: bool,
+    /// Keys the last load found loaded / already expired.
+    pub rdb_last_load: crate::persist::LoadStats,
 }
 
 /// Memory as the allocator reports it.
@@ -333,6 +342,11 @@ impl State {
             config_hook: None,
             shutdown_hook: None,
             log_warning: |_| {},
+            log_notice: |_| {},
+            lastsave_secs: now_ms / 1000,
+            rdb_saves: 0,
+            rdb_last_save_ok: true,
+            rdb_last_load: Default::default(),
         }
     }
 

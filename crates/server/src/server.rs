@@ -212,11 +212,42 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
     }
 }
 
+/// Loads the RDB file named by `dir`/`dbfilename`, if there is one. A file
+/// that can't be read stops the server, as in Redis: serving an empty dataset
+/// in its place would lose data at the next save.
+fn load_at_startup(state: &mut State) {
+    let path = redust_commands::persist::rdb_path(state);
+    if !path.exists() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    match redust_commands::persist::load_from(state, &path) {
+        Ok(stats) => {
+            state.rdb_last_load = stats;
+            notice!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                stats.keys_loaded,
+                stats.keys_expired
+            );
+            notice!(
+                "DB loaded from disk: {:.3} seconds",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Err(e) => {
+            warning!("Fatal error loading the DB: {e}. Exiting.");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
 pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
     state.memory_probe = daemon::memory_probe;
     state.used_memory = crate::alloc::used_memory;
     state.log_warning = |msg| warning!("{msg}");
+    state.log_notice = |msg| notice!("{msg}");
+    load_at_startup(&mut state);
     state.shutdown_hook = Some(shutdown_hook);
     state.config_hook = Some(config_hook);
     state.refresh_memory();
@@ -245,6 +276,19 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         }
     }
     warning!("User requested shutdown...");
+    {
+        // SIGTERM/SIGINT: save like SHUTDOWN does (the command already saved).
+        let mut state = server.state.lock();
+        if state.shutdown.is_none() && !state.config.save.is_empty() {
+            state.now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            notice!("Saving the final RDB snapshot before exiting.");
+            if redust_commands::persist::save(&mut state).is_err() {
+                warning!("Error trying to save the DB, can't exit.");
+            }
+        }
+    }
     if let Some(p) = pidfile {
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);

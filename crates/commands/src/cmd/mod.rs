@@ -10,6 +10,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -28,6 +29,7 @@ pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> 
         .chain(sets::HANDLERS)
         .chain(zsets::HANDLERS)
         .chain(sort::HANDLERS)
+        .chain(persistence::HANDLERS)
 }
 
 /// Connection, string, key, pub/sub, transaction and server commands.

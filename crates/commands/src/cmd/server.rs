@@ -259,6 +259,18 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(errors::SYNTAX.into());
         }
     }
+    let wants_save = match request {
+        ShutdownRequest::Save => true,
+        ShutdownRequest::NoSave => false,
+        ShutdownRequest::Default => !ctx.state.config.save.is_empty(),
+    };
+    if wants_save {
+        (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
+        if crate::persist::save(ctx.state).is_err() {
+            (ctx.state.log_warning)("Error trying to save the DB, can't exit.");
+            return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
+        }
+    }
     ctx.state.shutdown = Some(request);
     // The server wakes its main task through any handle; this connection closes.
     ctx.client.close_after_reply = true;
@@ -837,6 +849,27 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 idle
             );
             ctx.reply.simple(&line);
+        }
+        b"reload" => {
+            let mut save = true;
+            for a in &args[2..] {
+                if eq_ignore_case(a, "nosave") {
+                    save = false;
+                } else if !eq_ignore_case(a, "noflush") {
+                    return Err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into());
+                }
+            }
+            if save {
+                crate::persist::save(ctx.state).map_err(|_| CmdError::from("ERR Error trying to save the DB"))?;
+            }
+            // The load replaces the dataset whole, so NOFLUSH changes nothing here.
+            let path = crate::persist::rdb_path(ctx.state);
+            let stats = crate::persist::load_from(ctx.state, &path)
+                .map_err(|e| CmdError::from(format!("ERR Error trying to load the RDB dump: {e}")))?;
+            ctx.state.rdb_last_load = stats;
+            (ctx.state.log_notice)("DB reloaded by DEBUG RELOAD");
+            crate::notify::signal_flushed(ctx.state, None);
+            ctx.reply.ok();
         }
         b"set-active-expire" if args.len() == 3 => {
             ctx.state.active_expire_enabled = parse_i64(&args[2])? != 0;

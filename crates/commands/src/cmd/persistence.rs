@@ -1,0 +1,129 @@
+//! Persistence commands: SAVE, LASTSAVE, DUMP, RESTORE (and DEBUG RELOAD,
+//! which lives with DEBUG).
+
+use crate::args::{eq_ignore_case, parse_i64};
+use crate::errors::{self, CmdError, CmdResult};
+use crate::exec::{Ctx, Handler};
+use crate::notify::GENERIC;
+use crate::persist;
+use bytes::Bytes;
+use redust_keyspace::lru;
+
+/// The commands of this family, by full name.
+pub static HANDLERS: &[(&str, Handler)] = &[
+    ("save", save),
+    ("lastsave", lastsave),
+    ("dump", dump),
+    ("restore", restore),
+];
+
+pub fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    persist::save(ctx.state).map_err(|_| CmdError::from("ERR"))?;
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    ctx.reply.int(ctx.state.lastsave_secs);
+    Ok(())
+}
+
+pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let Some(value) = ctx
+        .lookup_read(&args[1])
+        .map(|e| persist::value_to_rdb(&e.value))
+    else {
+        ctx.reply.null();
+        return Ok(());
+    };
+    let payload = redust_persistence::dump_payload(&value);
+    ctx.reply.bulk(&payload);
+    Ok(())
+}
+
+pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let key = &args[1];
+    let ttl = parse_i64(&args[2])?;
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut i = 4;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if eq_ignore_case(&args[i], "replace") {
+            replace = true;
+        } else if eq_ignore_case(&args[i], "absttl") {
+            absttl = true;
+        } else if eq_ignore_case(&args[i], "idletime") && more && freq.is_none() {
+            let v = parse_i64(&args[i + 1])?;
+            if v < 0 {
+                return Err("ERR Invalid IDLETIME value, must be >= 0".into());
+            }
+            idle = Some(v);
+            i += 1;
+        } else if eq_ignore_case(&args[i], "freq") && more && idle.is_none() {
+            let v = parse_i64(&args[i + 1])?;
+            if !(0..=255).contains(&v) {
+                return Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into());
+            }
+            freq = Some(v);
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    if ttl < 0 {
+        return Err("ERR Invalid TTL value, must be >= 0".into());
+    }
+    if !replace && ctx.exists(key) {
+        return Err("BUSYKEY Target key name already exists.".into());
+    }
+    let value = redust_persistence::parse_dump_payload(&args[3]).map_err(|e| match e.kind() {
+        redust_persistence::ErrorKind::ChecksumMismatch { .. }
+        | redust_persistence::ErrorKind::UnsupportedVersion(_) => {
+            CmdError::from("ERR DUMP payload version or checksum are wrong")
+        }
+        _ => CmdError::from("ERR Bad data format"),
+    })?;
+    let expire_at = match (ttl, absttl) {
+        (0, _) => None,
+        (t, true) => Some(t),
+        (t, false) => Some(ctx.now_ms().saturating_add(t)),
+    };
+    // An already expired TTL: the key just goes away, as in Redis.
+    if expire_at.is_some_and(|at| at <= ctx.now_ms()) {
+        if ctx.delete_key(key) {
+            ctx.notify(GENERIC, "del", key);
+            ctx.dirty(1);
+        }
+        ctx.reply.ok();
+        return Ok(());
+    }
+    let limits = ctx.limits();
+    let value = persist::rdb_to_value(value, &limits);
+    let is_waited_type = matches!(
+        value,
+        redust_keyspace::Value::List(_) | redust_keyspace::Value::ZSet(_)
+    );
+    ctx.delete_key(key);
+    ctx.set_key(key, value, false);
+    let now = ctx.now_ms();
+    if let Some(e) = ctx.db().get_mut(key, now) {
+        if let Some(idle) = idle {
+            e.lru = lru::lru_clock(now - idle.saturating_mul(1000));
+        }
+        if let Some(f) = freq {
+            e.lru = (lru::lfu_init(now) & !0xFF) | f as u32;
+        }
+    }
+    if let Some(at) = expire_at {
+        ctx.db().set_expire(key, at);
+    }
+    if is_waited_type {
+        ctx.signal_ready(key);
+    }
+    ctx.notify(GENERIC, "restore", key);
+    ctx.dirty(1);
+    ctx.reply.ok();
+    Ok(())
+}

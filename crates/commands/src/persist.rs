@@ -1,0 +1,256 @@
+//! RDB persistence for the server state: converting values to and from the
+//! codec's `RdbValue`, writing a snapshot file (temp name, fsync, rename),
+//! loading one at start-up or on DEBUG RELOAD, and the DUMP/RESTORE payloads.
+//!
+//! The byte format itself lives in `redust-persistence`; this module knows
+//! our value types and the durability rules.
+
+use crate::state::State;
+use redust_keyspace::{
+    EncodingLimits, Entry, HashValue, ListValue, NodeFill, SetValue, Value, ZSetValue,
+};
+use redust_persistence::{
+    AuxInfo, EntryMeta, RdbEvent, RdbReader, RdbValue, RdbWriter, WriterOptions,
+};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The codec's view of one of our values.
+pub fn value_to_rdb(value: &Value) -> RdbValue {
+    match value {
+        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),
+        Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
+        Value::Set(s) => RdbValue::Set(s.members().into_iter().map(|m| m.into_owned()).collect()),
+        Value::ZSet(z) => RdbValue::ZSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        v => RdbValue::String(v.string_bytes().map(|b| b.into_owned()).unwrap_or_default()),
+    }
+}
+
+/// Our value for a decoded one, with the encodings the limits call for.
+pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
+    match value {
+        RdbValue::String(s) => Value::from_vec(s),
+        RdbValue::List(items) => Value::List(Box::new(ListValue::from_items(
+            items.iter().map(|i| &i[..]),
+            NodeFill(limits.list_max_listpack_size),
+        ))),
+        RdbValue::Set(members) => Value::Set(SetValue::from_members(
+            members.iter().map(|m| &m[..]),
+            limits,
+        )),
+        RdbValue::Hash(pairs) => {
+            let mut h = HashValue::new();
+            for (f, v) in &pairs {
+                h.set(f, v, limits);
+            }
+            h.shrink_to_fit();
+            Value::Hash(Box::new(h))
+        }
+        RdbValue::ZSet(pairs) => Value::ZSet(Box::new(zset_from_pairs(pairs, limits))),
+    }
+}
+
+/// A sorted set from (member, score) pairs in any order.
+fn zset_from_pairs(mut pairs: Vec<(Vec<u8>, f64)>, _limits: &EncodingLimits) -> ZSetValue {
+    pairs.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    pairs.dedup_by(|a, b| a.0 == b.0);
+    let mut lp = redust_keyspace::Listpack::new();
+    for (m, s) in &pairs {
+        lp.push_back(m);
+        lp.push_back(&s.to_le_bytes());
+    }
+    ZSetValue::Listpack(lp)
+}
+
+fn writer_options(state: &State) -> WriterOptions {
+    let c = &state.config;
+    WriterOptions {
+        compression: c.rdbcompression,
+        checksum: c.rdbchecksum,
+        hash_max_listpack_entries: c.hash_max_listpack_entries,
+        hash_max_listpack_value: c.hash_max_listpack_value,
+        zset_max_listpack_entries: c.zset_max_listpack_entries,
+        zset_max_listpack_value: c.zset_max_listpack_value,
+        set_max_intset_entries: c.set_max_intset_entries,
+        list_max_listpack_size: c.list_max_listpack_size as i64,
+    }
+}
+
+/// The RDB file: `dbfilename` in the working directory, which the server
+/// keeps at `dir` (at start-up and on CONFIG SET dir), as Redis does.
+pub fn rdb_path(state: &State) -> PathBuf {
+    PathBuf::from(&state.config.dbfilename)
+}
+
+/// Writes every database to `path` as Redis does: to `temp-<pid>.rdb` in the
+/// same directory, flushed and fsynced, then renamed over `path`, so a crash at
+/// any moment leaves either the old file or the new one.
+pub fn save_to(state: &State, path: &Path) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let result = write_snapshot(state, &temp)
+        .and_then(|_| std::fs::rename(&temp, path))
+        .and_then(|_| {
+            // Make the rename itself durable.
+            std::fs::File::open(dir)?.sync_all()
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::create(temp)?;
+    let mut writer = RdbWriter::with_options(
+        BufWriter::with_capacity(1 << 16, file),
+        writer_options(state),
+    )?;
+    let now_secs = state.now_ms / 1000;
+    writer.write_aux_fields(&AuxInfo {
+        redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
+        redis_bits: 64,
+        ctime: now_secs,
+        used_mem: (state.used_memory)(),
+        repl: None,
+        aof_base: false,
+    })?;
+    let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
+    let lru_policy =
+        crate::db_ops::MaxmemoryPolicyExt::uses_clock(&state.config.maxmemory_policy) && !lfu;
+    for (index, db) in state.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        writer.select_db(index as u64)?;
+        writer.resize_db(db.len() as u64, db.expires_len() as u64)?;
+        let mut failure = None;
+        db.for_each(|key, entry| {
+            if failure.is_some() || entry_is_empty(&entry.value) {
+                return;
+            }
+            let meta = EntryMeta {
+                expire_ms: db.expire_at(key),
+                lru_idle: lru_policy
+                    .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru, state.now_ms) / 1000),
+                lfu_freq: lfu.then(|| {
+                    redust_keyspace::lru::lfu_decayed_counter(
+                        entry.lru,
+                        state.now_ms,
+                        state.config.lfu_decay_time,
+                    )
+                }),
+            };
+            if let Err(e) = writer.write_entry(key, &value_to_rdb(&entry.value), &meta) {
+                failure = Some(e);
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    let mut out = writer.finish()?;
+    out.flush()?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
+}
+
+fn entry_is_empty(value: &Value) -> bool {
+    match value {
+        Value::List(l) => l.is_empty(),
+        Value::Hash(h) => h.is_empty(),
+        Value::Set(s) => s.is_empty(),
+        Value::ZSet(z) => z.is_empty(),
+        _ => false,
+    }
+}
+
+/// What a load found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoadStats {
+    pub keys_loaded: u64,
+    pub keys_expired: u64,
+}
+
+/// Replaces the dataset with the file at `path`. Keys already expired are
+/// skipped (as a master does). On error nothing is changed and the message
+/// names the file, the offset and what was wrong.
+pub fn load_from(state: &mut State, path: &Path) -> Result<LoadStats, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("Can't open {}: {}", path.display(), e))?;
+    let reader = RdbReader::new(BufReader::with_capacity(1 << 16, file))
+        .map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?
+        .with_checksum_verification(state.config.rdbchecksum);
+    let limits = crate::db_ops::encoding_limits(&state.config);
+    let mut dbs: Vec<redust_keyspace::Db> = (0..state.dbs.len())
+        .map(|_| redust_keyspace::Db::new())
+        .collect();
+    let mut stats = LoadStats::default();
+    let mut db = 0usize;
+    let now = state.now_ms;
+    for event in reader {
+        let event = event.map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?;
+        match event {
+            RdbEvent::SelectDb(n) => {
+                if n as usize >= dbs.len() {
+                    return Err(format!(
+                        "Bad RDB file {}: database {} is out of range (databases is {})",
+                        path.display(),
+                        n,
+                        dbs.len()
+                    ));
+                }
+                db = n as usize;
+            }
+            RdbEvent::Entry(e) => {
+                if e.expire_ms.is_some_and(|at| at <= now) {
+                    stats.keys_expired += 1;
+                    continue;
+                }
+                let lru =
+                    redust_keyspace::lru::lru_clock(now - (e.lru_idle.unwrap_or(0) as i64) * 1000);
+                let lru = match e.lfu_freq {
+                    Some(f) => (redust_keyspace::lru::lfu_init(now) & !0xFF) | f as u32,
+                    None => lru,
+                };
+                dbs[db].insert(&e.key, Entry::new(rdb_to_value(e.value, &limits), lru));
+                if let Some(at) = e.expire_ms {
+                    dbs[db].set_expire(&e.key, at);
+                }
+                stats.keys_loaded += 1;
+            }
+            RdbEvent::End { .. } => break,
+            _ => {}
+        }
+    }
+    for (slot, new_db) in state.dbs.iter_mut().zip(dbs) {
+        let delete_expired = slot.delete_expired;
+        *slot = new_db;
+        slot.delete_expired = delete_expired;
+    }
+    Ok(stats)
+}
+
+/// SAVE: a synchronous snapshot to `dir/dbfilename`, with the bookkeeping
+/// INFO persistence and LASTSAVE show. Logs like Redis.
+pub fn save(state: &mut State) -> std::io::Result<()> {
+    let path = rdb_path(state);
+    let result = save_to(state, &path);
+    match &result {
+        Ok(()) => {
+            (state.log_notice)("DB saved on disk");
+            state.dirty = 0;
+            state.lastsave_secs = state.now_ms / 1000;
+            state.rdb_saves += 1;
+            state.rdb_last_save_ok = true;
+        }
+        Err(e) => {
+            (state.log_warning)(&format!("Failed saving the DB: {e}"));
+            state.rdb_last_save_ok = false;
+        }
+    }
+    result
+}
