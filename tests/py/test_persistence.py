@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import Client, wait_until
+from helpers import Client, RespError, wait_until
 
 DEBUG = pytest.mark.server(args=["--enable-debug-command", "yes"])
 REDIS = "/usr/bin/redis-server"
@@ -165,3 +165,59 @@ def test_corrupt_rdb_stops_start_up_with_a_clear_message(server_factory):
     assert code != 0
     log = s.log()
     assert "dump.rdb" in log or "Bad file format" in log or "Short read" in log
+
+
+def _persistence(c):
+    out = {}
+    for line in c.call("INFO", "persistence").decode().splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+@DEBUG
+def test_bgsave_is_a_point_in_time_image_while_writes_continue(server, c):
+    c.call("DEBUG", "POPULATE", "100000", "key", "50")
+    c.call("RPUSH", "list", *[str(i) for i in range(1000)])
+    digest = c.call("DEBUG", "DIGEST")
+    assert c.call("BGSAVE") == "Background saving started"
+    writer = server.client()
+    n = 0
+    while True:
+        writer.call("SET", "key:%d" % (n % 100000), "changed")
+        writer.call("DEL", "key:%d" % ((n + 5) % 100000))
+        writer.call("SET", "new:%d" % n, "x")
+        writer.call("LPOP", "list")
+        n += 1
+        if _persistence(c)["rdb_bgsave_in_progress"] == "0":
+            break
+    info = _persistence(c)
+    assert info["rdb_last_bgsave_status"] == "ok"
+    # Redis may still be reaping its child for a moment: retry until the reload runs.
+    wait_until(lambda: c.call("DEBUG", "RELOAD", "NOSAVE") == "OK", 10)
+    assert c.call("DEBUG", "DIGEST") == digest  # nothing written during the save leaked in
+
+
+def test_bgsave_errors_and_schedule(c):
+    c.call("SET", "k", "v")
+    assert c.err("BGSAVE", "NOW") == "ERR syntax error"
+    assert c.call("BGSAVE") == "Background saving started"
+    # A second one while the first runs is refused, SCHEDULE or not (unless the first already finished).
+    try:
+        assert c.call("BGSAVE", "SCHEDULE") == "Background saving started"
+    except RespError as e:
+        assert e.msg == "ERR Background save already in progress"
+    wait_until(lambda: _persistence(c)["rdb_bgsave_in_progress"] == "0", 10)
+    assert _persistence(c)["rdb_last_bgsave_status"] == "ok"
+
+
+def test_save_rules_trigger_a_background_save(server, c):
+    c.call("CONFIG", "SET", "save", "1 3")
+    before = int(_persistence(c)["rdb_saves"])
+    for i in range(5):
+        c.call("SET", "k%d" % i, "v")
+    wait_until(lambda: int(_persistence(c)["rdb_saves"]) > before, 10)
+    wait_until(lambda: _persistence(c)["rdb_changes_since_last_save"] == "0", 10)
+    assert "changes in 1 seconds. Saving..." in server.log()
+    assert os.path.exists(os.path.join(server.dir, "dump.rdb"))

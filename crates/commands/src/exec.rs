@@ -310,6 +310,17 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         }
     }
 
+    // After a failed background save, writes (and PING) are refused, so that
+    // nobody believes data is persisted when it is not.
+    if (command.is(flags::WRITE) || name == "ping")
+        && !ctx.state.rdb_last_save_ok
+        && ctx.state.config.stop_writes_on_bgsave_error
+        && !ctx.state.config.save.is_empty()
+    {
+        reject(&mut ctx, Some(command), errors::MISCONF.into());
+        return Flow::Continue;
+    }
+
     // A MONITOR connection is treated like a replica link: no keyspace access.
     let touches_keyspace =
         command.is(flags::WRITE) || command.is(flags::READONLY) || command.is(flags::MAY_REPLICATE);

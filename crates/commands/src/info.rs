@@ -294,15 +294,22 @@ fn persistence(state: &State, out: &mut String) {
     line(out, "current_save_keys_processed", 0);
     line(out, "current_save_keys_total", 0);
     line(out, "rdb_changes_since_last_save", state.dirty);
-    line(out, "rdb_bgsave_in_progress", 0);
+    line(out, "rdb_bgsave_in_progress", state.bgsave.is_some() as u8);
     line(out, "rdb_last_save_time", state.lastsave_secs);
     line(
         out,
         "rdb_last_bgsave_status",
         if state.rdb_last_save_ok { "ok" } else { "err" },
     );
-    line(out, "rdb_last_bgsave_time_sec", -1);
-    line(out, "rdb_current_bgsave_time_sec", -1);
+    line(out, "rdb_last_bgsave_time_sec", state.rdb_last_bgsave_secs);
+    line(
+        out,
+        "rdb_current_bgsave_time_sec",
+        state
+            .bgsave
+            .as_ref()
+            .map_or(-1, |b| (state.now_ms - b.started_ms) / 1000),
+    );
     line(out, "rdb_saves", state.rdb_saves);
     line(out, "rdb_last_cow_size", 0);
     line(

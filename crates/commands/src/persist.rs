@@ -254,3 +254,221 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
     }
     result
 }
+
+/// Bytes the snapshot sink produced and the saver has not written yet.
+#[derive(Clone, Default)]
+pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Takes what has accumulated.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Turns saved slots into RDB entries (the keyspace calls it under the state
+/// lock, from the background saver or from a write about to change a slot).
+pub struct RdbSnapshotSink {
+    writer: Option<RdbWriter<SharedBuffer>>,
+    current_db: Option<usize>,
+    now_ms: i64,
+    lru: bool,
+    lfu: bool,
+    lfu_decay_time: u32,
+    pub error: Option<std::io::Error>,
+}
+
+impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
+    fn save_slot(
+        &mut self,
+        db: usize,
+        entries: &mut dyn Iterator<Item = (&[u8], &Entry, Option<i64>)>,
+    ) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        if self.error.is_some() {
+            return;
+        }
+        let write = || -> std::io::Result<()> {
+            if self.current_db != Some(db) {
+                writer.select_db(db as u64)?;
+                self.current_db = Some(db);
+            }
+            for (key, entry, expire_ms) in entries {
+                if entry_is_empty(&entry.value) {
+                    continue;
+                }
+                let meta = EntryMeta {
+                    expire_ms,
+                    lru_idle: self
+                        .lru
+                        .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru, self.now_ms) / 1000),
+                    lfu_freq: self.lfu.then(|| {
+                        redust_keyspace::lru::lfu_decayed_counter(
+                            entry.lru,
+                            self.now_ms,
+                            self.lfu_decay_time,
+                        )
+                    }),
+                };
+                writer.write_entry(key, &value_to_rdb(&entry.value), &meta)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// A background save in progress (BGSAVE).
+pub struct BgSave {
+    pub sink: std::sync::Arc<std::sync::Mutex<RdbSnapshotSink>>,
+    pub buffer: SharedBuffer,
+    pub temp_path: PathBuf,
+    pub final_path: PathBuf,
+    pub started_ms: i64,
+    /// `dirty` when it began: what a successful save makes clean.
+    pub dirty_at_start: u64,
+}
+
+/// Starts a background save: writes the header, marks every database's slots
+/// as pending. The server's saver thread then drives `bgsave_step`.
+pub fn bgsave_start(state: &mut State) -> std::io::Result<()> {
+    let buffer = SharedBuffer::default();
+    let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
+    writer.write_aux_fields(&AuxInfo {
+        redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
+        redis_bits: 64,
+        ctime: state.now_ms / 1000,
+        used_mem: (state.used_memory)(),
+        repl: None,
+        aof_base: false,
+    })?;
+    let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
+    let sink = std::sync::Arc::new(std::sync::Mutex::new(RdbSnapshotSink {
+        writer: Some(writer),
+        current_db: None,
+        now_ms: state.now_ms,
+        lru: crate::db_ops::MaxmemoryPolicyExt::uses_clock(&state.config.maxmemory_policy) && !lfu,
+        lfu,
+        lfu_decay_time: state.config.lfu_decay_time,
+        error: None,
+    }));
+    let shared: redust_keyspace::SharedSnapshotSink = sink.clone();
+    for (index, db) in state.dbs.iter_mut().enumerate() {
+        db.begin_snapshot(index, shared.clone());
+    }
+    let final_path = rdb_path(state);
+    let dir = final_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    state.bgsave = Some(BgSave {
+        sink,
+        buffer,
+        temp_path: dir.join(format!("temp-bg-{}.rdb", std::process::id())),
+        final_path,
+        started_ms: state.now_ms,
+        dirty_at_start: state.dirty,
+    });
+    (state.log_notice)("Background saving started");
+    Ok(())
+}
+
+/// What one step of the saver produced.
+pub enum BgSaveStep {
+    /// More to do; write these bytes.
+    Continue(Vec<u8>),
+    /// Done: write these final bytes, then sync and rename.
+    Finished(Vec<u8>),
+    Failed(std::io::Error),
+}
+
+/// Saves up to `max_slots` pending slots per database (under the lock) and
+/// hands back the bytes produced so far, to be written without the lock.
+pub fn bgsave_step(state: &mut State, max_slots: usize) -> Option<BgSaveStep> {
+    let bg = state.bgsave.as_ref()?;
+    // One database at a time, in order, `max_slots` slots per step.
+    let mut all_done = true;
+    for db in state.dbs.iter_mut() {
+        if db.snapshot_pending() && !db.save_pending_slots(max_slots) {
+            all_done = false;
+            break;
+        }
+    }
+    let mut sink = bg.sink.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = sink.error.take() {
+        return Some(BgSaveStep::Failed(e));
+    }
+    if !all_done {
+        return Some(BgSaveStep::Continue(bg.buffer.take()));
+    }
+    let finished = match sink.writer.take() {
+        Some(w) => w.finish().map(|_| ()),
+        None => Ok(()),
+    };
+    drop(sink);
+    for db in state.dbs.iter_mut() {
+        db.end_snapshot();
+    }
+    let bg = state.bgsave.as_ref()?;
+    Some(match finished {
+        Ok(()) => BgSaveStep::Finished(bg.buffer.take()),
+        Err(e) => BgSaveStep::Failed(e),
+    })
+}
+
+/// Abandons a background save (SHUTDOWN saves synchronously instead).
+pub fn bgsave_abort(state: &mut State) {
+    if let Some(bg) = state.bgsave.take() {
+        for db in state.dbs.iter_mut() {
+            db.end_snapshot();
+        }
+        let _ = std::fs::remove_file(&bg.temp_path);
+        (state.log_notice)("Background saving aborted");
+    }
+}
+
+/// Records the end of a background save (the file is in place, or not).
+pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
+    let Some(bg) = state.bgsave.take() else {
+        return;
+    };
+    for db in state.dbs.iter_mut() {
+        db.end_snapshot();
+    }
+    match result {
+        Ok(()) => {
+            (state.log_notice)("DB saved on disk");
+            (state.log_notice)("Background saving terminated with success");
+            state.dirty = state.dirty.saturating_sub(bg.dirty_at_start);
+            state.lastsave_secs = state.now_ms / 1000;
+            state.rdb_saves += 1;
+            state.rdb_last_save_ok = true;
+            state.rdb_last_bgsave_secs = (state.now_ms - bg.started_ms) / 1000;
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&bg.temp_path);
+            (state.log_warning)(&format!("Background saving error: {e}"));
+            state.rdb_last_save_ok = false;
+            state.rdb_last_bgsave_failed_ms = state.now_ms;
+        }
+    }
+}

@@ -274,6 +274,11 @@ pub struct State {
     pub rdb_last_save_ok: bool,
     /// Keys the last load found loaded / already expired.
     pub rdb_last_load: crate::persist::LoadStats,
+    /// The background save in progress, if any.
+    pub bgsave: Option<crate::persist::BgSave>,
+    pub rdb_last_bgsave_secs: i64,
+    /// When the last background save failed (0: it didn't), for the retry delay.
+    pub rdb_last_bgsave_failed_ms: i64,
 }
 
 /// Memory as the allocator reports it.
@@ -347,6 +352,9 @@ impl State {
             rdb_saves: 0,
             rdb_last_save_ok: true,
             rdb_last_load: Default::default(),
+            bgsave: None,
+            rdb_last_bgsave_secs: -1,
+            rdb_last_bgsave_failed_ms: 0,
         }
     }
 

@@ -7,6 +7,13 @@
 //! index, like Redis's `expires` dict, so active expiry samples only volatile
 //! keys.
 //!
+//! Snapshots without fork or copy: `begin_snapshot` marks every non-empty
+//! slot as pending. Before any change to a pending slot, the slot is handed
+//! to the snapshot's sink as it is (`guard`), then the change applies; the
+//! saver works through the remaining slots in between (`save_pending_slots`).
+//! The snapshot is therefore the data exactly as it was when it began, and
+//! the extra memory is what the sink buffers, never a second dataset.
+//!
 //! Lazy expiry: every lookup that takes `now_ms` deletes a key whose time has
 //! passed and records it in `expired_keys`; the caller drains that list to
 //! count, notify and propagate the deletions. Eviction and active expiry use
@@ -18,6 +25,32 @@ use indexmap::IndexMap;
 use rand::Rng;
 
 type Hasher = foldhash::fast::RandomState;
+
+/// Receives the slots a running snapshot must save.
+pub trait SnapshotSink: Send {
+    /// Saves one slot of database `db` (its index when the snapshot began):
+    /// each entry with its expiry time.
+    fn save_slot(
+        &mut self,
+        db: usize,
+        entries: &mut dyn Iterator<Item = (&[u8], &Entry, Option<i64>)>,
+    );
+}
+
+/// A sink shared by every database of one snapshot.
+pub type SharedSnapshotSink = std::sync::Arc<std::sync::Mutex<dyn SnapshotSink>>;
+
+/// A snapshot in progress on one database.
+struct SnapshotProgress {
+    /// The database's index when the snapshot began.
+    index: usize,
+    /// One bit per slot still to save.
+    pending: Vec<u64>,
+    remaining: usize,
+    /// Where the next background step starts looking.
+    next: usize,
+    sink: SharedSnapshotSink,
+}
 type SlotTable = IndexMap<Box<[u8]>, Entry, Hasher>;
 
 /// A SCAN cursor: the next slot to visit; 0 starts and ends a scan.
@@ -37,6 +70,7 @@ pub struct Db {
     pub delete_expired: bool,
     /// Running average TTL seen by active expiry, for INFO keyspace.
     pub avg_ttl_ms: u64,
+    snapshot: Option<Box<SnapshotProgress>>,
 }
 
 impl Db {
@@ -64,7 +98,96 @@ impl Db {
     }
 
     fn table_mut(&mut self, key: &[u8]) -> Option<&mut SlotTable> {
-        self.slots.get_mut(key_hash_slot(key))?.as_deref_mut()
+        let slot = key_hash_slot(key);
+        self.guard(slot);
+        self.slots.get_mut(slot)?.as_deref_mut()
+    }
+
+    /// Starts a snapshot: every slot that has keys now is pending.
+    pub fn begin_snapshot(&mut self, index: usize, sink: SharedSnapshotSink) {
+        let mut pending = vec![0u64; SLOT_COUNT / 64];
+        let mut remaining = 0;
+        for (slot, table) in self.slots.iter().enumerate() {
+            if table.is_some() {
+                pending[slot / 64] |= 1 << (slot % 64);
+                remaining += 1;
+            }
+        }
+        self.snapshot = Some(Box::new(SnapshotProgress {
+            index,
+            pending,
+            remaining,
+            next: 0,
+            sink,
+        }));
+    }
+
+    /// Forgets a snapshot (finished or abandoned).
+    pub fn end_snapshot(&mut self) {
+        self.snapshot = None;
+    }
+
+    /// True while slots of a snapshot remain to be saved.
+    pub fn snapshot_pending(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(|s| s.remaining > 0)
+    }
+
+    /// Saves `slot` to the running snapshot if it is still pending. Every
+    /// mutation calls this first, which is what keeps the snapshot a
+    /// point-in-time image.
+    fn guard(&mut self, slot: usize) {
+        let Some(snap) = self.snapshot.as_mut() else {
+            return;
+        };
+        let (word, bit) = (slot / 64, 1u64 << (slot % 64));
+        if snap.pending[word] & bit == 0 {
+            return;
+        }
+        snap.pending[word] &= !bit;
+        snap.remaining -= 1;
+        let Some(table) = self.slots.get(slot).and_then(|t| t.as_deref()) else {
+            return;
+        };
+        let expires = &self.expires;
+        let mut entries = table.iter().map(|(k, e)| {
+            (
+                &**k,
+                e,
+                if expires.is_empty() {
+                    None
+                } else {
+                    expires.get(k).copied()
+                },
+            )
+        });
+        let mut sink = snap.sink.lock().unwrap_or_else(|p| p.into_inner());
+        sink.save_slot(snap.index, &mut entries);
+    }
+
+    /// Saves up to `max_slots` pending slots. Returns true when none is left.
+    pub fn save_pending_slots(&mut self, max_slots: usize) -> bool {
+        let mut saved = 0;
+        while saved < max_slots {
+            let Some(snap) = self.snapshot.as_ref() else {
+                return true;
+            };
+            if snap.remaining == 0 {
+                return true;
+            }
+            let mut slot = snap.next;
+            while slot < SLOT_COUNT && snap.pending[slot / 64] & (1 << (slot % 64)) == 0 {
+                slot += 1;
+            }
+            if slot >= SLOT_COUNT {
+                return true;
+            }
+            if let Some(snap) = self.snapshot.as_mut() {
+                snap.next = slot + 1;
+            }
+            self.guard(slot);
+            saved += 1;
+        }
+        !self.snapshot_pending()
     }
 
     /// The entry under `key` regardless of expiry, without touching anything.
@@ -115,6 +238,7 @@ impl Db {
     /// Returns the old entry.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let slot = key_hash_slot(key);
+        self.guard(slot);
         if self.slots.is_empty() {
             self.slots.resize_with(SLOT_COUNT, || None);
         }
@@ -132,6 +256,7 @@ impl Db {
     /// Deletes `key` and its TTL. Returns the entry it had.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let slot = key_hash_slot(key);
+        self.guard(slot);
         let table = self.slots.get_mut(slot)?.as_deref_mut()?;
         let entry = table.swap_remove(key)?;
         if table.is_empty() {
@@ -158,6 +283,7 @@ impl Db {
         if self.peek(key).is_none() {
             return false;
         }
+        self.guard(key_hash_slot(key));
         match self.expires.get_mut(key) {
             Some(at) => *at = at_ms,
             None => {
@@ -169,14 +295,21 @@ impl Db {
 
     /// Removes the TTL of `key`. Returns true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+        if self.expires.is_empty() {
+            return false;
+        }
+        self.guard(key_hash_slot(key));
+        self.expires.swap_remove(key).is_some()
     }
 
-    /// Removes every key.
+    /// Removes every key (a running snapshot saves what it still needs first).
     pub fn clear(&mut self) {
+        self.save_pending_slots(usize::MAX);
         let delete_expired = self.delete_expired;
+        let snapshot = self.snapshot.take();
         *self = Db::new();
         self.delete_expired = delete_expired;
+        self.snapshot = snapshot;
     }
 
     /// Calls `visit` for every key, in slot order.
@@ -379,6 +512,54 @@ mod tests {
             seen.insert(db.random_key(&mut rng).unwrap().to_vec());
         }
         assert_eq!(seen.len(), 20);
+    }
+
+    /// A sink that records what it was given.
+    struct Recorder(Vec<(usize, Vec<u8>, Value, Option<i64>)>);
+
+    impl SnapshotSink for Recorder {
+        fn save_slot(
+            &mut self,
+            db: usize,
+            entries: &mut dyn Iterator<Item = (&[u8], &Entry, Option<i64>)>,
+        ) {
+            for (k, e, exp) in entries {
+                self.0.push((db, k.to_vec(), e.value.clone(), exp));
+            }
+        }
+    }
+
+    #[test]
+    fn snapshot_sees_the_data_as_it_was_when_it_began() {
+        let mut db = Db::new();
+        for i in 0..500 {
+            db.insert(format!("k{i}").as_bytes(), entry(&i.to_string()));
+        }
+        db.set_expire(b"k7", 123_456);
+        let recorder = std::sync::Arc::new(std::sync::Mutex::new(Recorder(Vec::new())));
+        db.begin_snapshot(3, recorder.clone());
+        // Writes while the snapshot runs: overwrite, delete, add, expire, persist.
+        db.insert(b"k1", entry("changed"));
+        db.remove(b"k2");
+        db.insert(b"new", entry("x"));
+        db.persist(b"k7");
+        db.set_expire(b"k8", 1);
+        db.save_pending_slots(10);
+        db.clear();
+        assert!(!db.snapshot_pending());
+        let seen = &recorder.lock().unwrap().0;
+        assert_eq!(seen.len(), 500, "every key once, nothing added later");
+        let find = |k: &str| {
+            seen.iter()
+                .find(|(_, key, _, _)| key == k.as_bytes())
+                .cloned()
+        };
+        assert_eq!(find("k1").unwrap().2, Value::Int(1));
+        assert!(find("k2").is_some());
+        assert!(find("new").is_none());
+        assert_eq!(find("k7").unwrap().3, Some(123_456));
+        assert_eq!(find("k8").unwrap().3, None);
+        assert!(seen.iter().all(|(d, _, _, _)| *d == 3));
     }
 
     proptest::proptest! {

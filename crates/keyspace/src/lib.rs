@@ -19,7 +19,7 @@ pub mod slot;
 pub mod value;
 pub mod zset;
 
-pub use db::{Db, ScanCursor};
+pub use db::{Db, ScanCursor, SharedSnapshotSink, SnapshotSink};
 pub use hash::HashValue;
 pub use list::{ListValue, NodeFill};
 pub use listpack::Listpack;

@@ -9,6 +9,7 @@ mod alloc;
 mod conn;
 mod daemon;
 mod log;
+mod saver;
 mod server;
 
 use redust_commands::State;

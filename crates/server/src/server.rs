@@ -261,6 +261,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         tokio::spawn(accept_loop(server.clone(), l, 0));
     }
     tokio::spawn(cron(server.clone()));
+    crate::saver::spawn(server.clone());
     notice!("Ready to accept connections");
 
     let mut sigterm =
@@ -279,6 +280,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     {
         // SIGTERM/SIGINT: save like SHUTDOWN does (the command already saved).
         let mut state = server.state.lock();
+        redust_commands::persist::bgsave_abort(&mut state);
         if state.shutdown.is_none() && !state.config.save.is_empty() {
             state.now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -12,14 +12,39 @@ use redust_keyspace::lru;
 /// The commands of this family, by full name.
 pub static HANDLERS: &[(&str, Handler)] = &[
     ("save", save),
+    ("bgsave", bgsave),
     ("lastsave", lastsave),
     ("dump", dump),
     ("restore", restore),
 ];
 
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+
 pub fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    if ctx.state.bgsave.is_some() {
+        return Err(BGSAVE_IN_PROGRESS.into());
+    }
     persist::save(ctx.state).map_err(|_| CmdError::from("ERR"))?;
     ctx.reply.ok();
+    Ok(())
+}
+
+/// BGSAVE [SCHEDULE]: a point-in-time snapshot written while the server keeps
+/// serving (see `persist::bgsave_start`).
+pub fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // SCHEDULE only defers behind another kind of background job (an AOF
+    // rewrite, which does not exist yet); behind a running BGSAVE it is an
+    // error either way, as in Redis.
+    match args.get(1) {
+        None => {}
+        Some(a) if args.len() == 2 && eq_ignore_case(a, "schedule") => {}
+        Some(_) => return Err(errors::SYNTAX.into()),
+    }
+    if ctx.state.bgsave.is_some() {
+        return Err(BGSAVE_IN_PROGRESS.into());
+    }
+    persist::bgsave_start(ctx.state).map_err(|e| CmdError::from(format!("ERR {e}")))?;
+    ctx.reply.simple("Background saving started");
     Ok(())
 }
 

@@ -264,6 +264,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ShutdownRequest::NoSave => false,
         ShutdownRequest::Default => !ctx.state.config.save.is_empty(),
     };
+    crate::persist::bgsave_abort(ctx.state);
     if wants_save {
         (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
         if crate::persist::save(ctx.state).is_err() {
@@ -851,6 +852,9 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.simple(&line);
         }
         b"reload" => {
+            if ctx.state.bgsave.is_some() {
+                return Err(crate::cmd::persistence::BGSAVE_IN_PROGRESS.into());
+            }
             let mut save = true;
             for a in &args[2..] {
                 if eq_ignore_case(a, "nosave") {

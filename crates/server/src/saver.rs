@@ -1,0 +1,128 @@
+//! The background saver thread: drives BGSAVE snapshots and the `save`
+//! rules.
+//!
+//! Each step takes the state lock briefly to turn a batch of pending slots
+//! into RDB bytes (`persist::bgsave_step`), then writes them to the temp file
+//! without the lock, so clients keep being served while the snapshot runs.
+//! At the end the file is fsynced and renamed over `dbfilename`, and the
+//! directory fsynced, so a crash leaves the old file or the new one.
+
+use crate::server::Server;
+use crate::{notice, warning};
+use redust_commands::persist::{self, BgSaveStep};
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Slots turned into bytes per step: small enough to keep each lock hold short.
+const SLOTS_PER_STEP: usize = 64;
+/// After a failed background save, wait this long before a `save` rule retries.
+const RETRY_DELAY_MS: i64 = 5000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn spawn(server: Arc<Server>) {
+    let _ = std::thread::Builder::new()
+        .name("redust-saver".into())
+        .spawn(move || run(server));
+}
+
+fn run(server: Arc<Server>) {
+    let mut file: Option<(PathBuf, File)> = None;
+    loop {
+        let step = {
+            let mut state = server.state.lock();
+            state.now_ms = now_ms();
+            if state.bgsave.is_none() {
+                file = None;
+                maybe_start_by_rule(&mut state);
+                None
+            } else {
+                let temp = state
+                    .bgsave
+                    .as_ref()
+                    .map(|b| (b.temp_path.clone(), b.final_path.clone()));
+                persist::bgsave_step(&mut state, SLOTS_PER_STEP).map(|s| (s, temp))
+            }
+        };
+        let Some((step, Some((temp, final_path)))) = step else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        if file.as_ref().is_none_or(|(p, _)| *p != temp) {
+            match File::create(&temp) {
+                Ok(f) => file = Some((temp.clone(), f)),
+                Err(e) => {
+                    finish(&server, Err(e));
+                    continue;
+                }
+            }
+        }
+        let Some((_, f)) = file.as_mut() else {
+            continue;
+        };
+        match step {
+            BgSaveStep::Continue(bytes) => {
+                if let Err(e) = f.write_all(&bytes) {
+                    file = None;
+                    finish(&server, Err(e));
+                } else if bytes.is_empty() {
+                    std::thread::yield_now();
+                }
+            }
+            BgSaveStep::Finished(bytes) => {
+                let result = f
+                    .write_all(&bytes)
+                    .and_then(|_| f.sync_all())
+                    .and_then(|_| std::fs::rename(&temp, &final_path))
+                    .and_then(|_| {
+                        let dir = final_path
+                            .parent()
+                            .filter(|p| !p.as_os_str().is_empty())
+                            .unwrap_or(std::path::Path::new("."));
+                        File::open(dir)?.sync_all()
+                    });
+                file = None;
+                finish(&server, result);
+            }
+            BgSaveStep::Failed(e) => {
+                file = None;
+                finish(&server, Err(e));
+            }
+        }
+    }
+}
+
+fn finish(server: &Server, result: std::io::Result<()>) {
+    let mut state = server.state.lock();
+    state.now_ms = now_ms();
+    persist::bgsave_done(&mut state, result);
+}
+
+/// Starts a background save when a `save <seconds> <changes>` rule is met.
+fn maybe_start_by_rule(state: &mut redust_commands::State) {
+    if state.dirty == 0 || state.config.save.is_empty() {
+        return;
+    }
+    if !state.rdb_last_save_ok && state.now_ms - state.rdb_last_bgsave_failed_ms < RETRY_DELAY_MS {
+        return;
+    }
+    let elapsed_secs = state.now_ms / 1000 - state.lastsave_secs;
+    let due = state
+        .config
+        .save
+        .iter()
+        .find(|(secs, changes)| state.dirty >= *changes as u64 && elapsed_secs >= *secs);
+    if let Some(&(secs, changes)) = due {
+        notice!("{changes} changes in {secs} seconds. Saving...");
+        if let Err(e) = persist::bgsave_start(state) {
+            warning!("Can't start a background save: {e}");
+        }
+    }
+}
