@@ -44,6 +44,7 @@ pub fn perform_evictions(state: &mut State) -> bool {
             }
             freed += bytes;
             state.stats.evicted_keys += 1;
+            crate::propagate::propagate_deletion(state, db, &key);
             notify::signal_modified(state, db, &key);
             notify::notify(state, notify::EVICTED, "evicted", &key, db);
         }

@@ -363,9 +363,11 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         b.args = args.to_vec();
         let deadline_ms = b.deadline_ms;
         crate::blocking::serve_blocked_clients(ctx.state);
+        crate::propagate::flush(ctx.state);
         return Flow::Blocked { deadline_ms };
     }
     crate::blocking::serve_blocked_clients(ctx.state);
+    crate::propagate::flush(ctx.state);
     if ctx.client.close_after_reply {
         Flow::Close
     } else {
@@ -409,6 +411,9 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let reply_mark = ctx.reply.len();
     let mode_before = ctx.client.reply_mode;
     let skip_reply = matches!(mode_before, ReplyMode::Off | ReplyMode::Skip);
+    let dirty_before = ctx.state.dirty;
+    let db_before = ctx.client.db;
+    ctx.client.custom_propagation = false;
     let started = Instant::now();
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed().as_micros() as u64;
@@ -458,7 +463,20 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     {
         crate::cmd::server::feed_monitors(ctx.state, ctx.client, args);
     }
+    // Keys found expired on the way are deleted before the command's effect
+    // in the stream, then what the command propagates.
     crate::notify::flush_expired(ctx.state);
+    if std::mem::take(&mut ctx.client.custom_propagation) {
+        let chosen = std::mem::take(&mut ctx.state.pending_propagation);
+        ctx.state.propagated.extend(chosen);
+    } else if ctx.state.dirty > dirty_before
+        && (command.is(flags::WRITE) || command.is(flags::MAY_REPLICATE))
+    {
+        ctx.state.propagated.push(crate::propagate::Propagated {
+            db: db_before,
+            args: args.to_vec(),
+        });
+    }
 }
 
 fn record_slowlog(ctx: &mut Ctx, args: &[Bytes], elapsed_us: u64) {

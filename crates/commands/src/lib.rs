@@ -10,6 +10,7 @@
 //! timers and processes belong to the server crate, which calls in here with
 //! the state lock held.
 
+pub mod aof;
 pub mod args;
 pub mod blocking;
 pub mod cmd;
@@ -21,6 +22,7 @@ pub mod expire;
 pub mod info;
 pub mod notify;
 pub mod persist;
+pub mod propagate;
 pub mod spec;
 mod spec_data;
 pub mod state;

@@ -102,6 +102,8 @@ pub struct Client {
     pub blocked: Option<crate::blocking::BlockedOn>,
     /// True while the server re-runs this client's blocked command.
     pub serving_blocked: bool,
+    /// Set by a handler that chose what to propagate (see `propagate`).
+    pub custom_propagation: bool,
     /// Keys under WATCH, with whether each was already expired when watched.
     pub watched: Vec<(usize, Vec<u8>, bool)>,
     pub channels: HashSet<Vec<u8>>,
@@ -142,6 +144,7 @@ impl Client {
             exec_queue_len: None,
             blocked: None,
             serving_blocked: false,
+            custom_propagation: false,
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
@@ -274,6 +277,16 @@ pub struct State {
     pub rdb_last_save_ok: bool,
     /// Keys the last load found loaded / already expired.
     pub rdb_last_load: crate::persist::LoadStats,
+    /// Commands to replay, gathered since the consumers last took them.
+    pub propagated: Vec<crate::propagate::Propagated>,
+    /// What the running call chose to propagate (moved to `propagated` after
+    /// the lazily expired keys it met).
+    pub pending_propagation: Vec<crate::propagate::Propagated>,
+    /// The append-only file, when `appendonly yes`.
+    pub aof: Option<crate::aof::Aof>,
+    /// True while loading data: nothing is propagated.
+    pub loading: bool,
+    pub aof_last_write_ok: bool,
     /// The background save in progress, if any.
     pub bgsave: Option<crate::persist::BgSave>,
     pub rdb_last_bgsave_secs: i64,
@@ -352,6 +365,11 @@ impl State {
             rdb_saves: 0,
             rdb_last_save_ok: true,
             rdb_last_load: Default::default(),
+            propagated: Vec::new(),
+            pending_propagation: Vec::new(),
+            aof: None,
+            loading: false,
+            aof_last_write_ok: true,
             bgsave: None,
             rdb_last_bgsave_secs: -1,
             rdb_last_bgsave_failed_ms: 0,

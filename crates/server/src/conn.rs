@@ -359,9 +359,26 @@ fn execute_batch(
         }
     }
     client_limits_exceeded(&mut state, &client, reply.buf.len());
+    write_aof(&mut state);
     let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
     (flow, reply.buf, limits)
+}
+
+/// Writes the batch's changes to the AOF before its replies go out; with
+/// `appendfsync always` they are on disk before any client hears "OK".
+pub fn write_aof(state: &mut redust_commands::State) {
+    let always = state.config.appendfsync == redust_config::AppendFsync::Always;
+    let result = match state.aof.as_mut() {
+        Some(aof) => aof.write_pending(always),
+        None => return,
+    };
+    if let Err(e) = result {
+        state.aof_last_write_ok = false;
+        warning!("Error writing to the AOF file: {e}");
+    } else {
+        state.aof_last_write_ok = true;
+    }
 }
 
 /// Applies the `normal` class of client-output-buffer-limit to one batch's replies.

@@ -35,7 +35,12 @@ pub fn spawn(server: Arc<Server>) {
 
 fn run(server: Arc<Server>) {
     let mut file: Option<(PathBuf, File)> = None;
+    let mut last_aof_fsync = std::time::Instant::now();
     loop {
+        if last_aof_fsync.elapsed() >= Duration::from_secs(1) {
+            last_aof_fsync = std::time::Instant::now();
+            fsync_aof_everysec(&server);
+        }
         let step = {
             let mut state = server.state.lock();
             state.now_ms = now_ms();
@@ -95,6 +100,23 @@ fn run(server: Arc<Server>) {
                 file = None;
                 finish(&server, Err(e));
             }
+        }
+    }
+}
+
+/// `appendfsync everysec`: make the last second of appends durable, without
+/// holding the state lock during the fsync.
+fn fsync_aof_everysec(server: &Server) {
+    let handle = {
+        let state = server.state.lock();
+        if state.config.appendfsync != redust_config::AppendFsync::Everysec {
+            return;
+        }
+        state.aof.as_ref().and_then(|a| a.incr_handle().ok())
+    };
+    if let Some(f) = handle {
+        if let Err(e) = f.sync_data() {
+            warning!("Error syncing the AOF file: {e}");
         }
     }
 }

@@ -143,6 +143,8 @@ async fn cron(server: Arc<Server>) {
         let mut state = server.state.lock();
         state.now_ms = now;
         redust_commands::expire::active_expire_cycle(&mut state);
+        redust_commands::propagate::flush(&mut state);
+        crate::conn::write_aof(&mut state);
         if now - last_sample >= 100 {
             close_idle_clients(&mut state, now);
             last_sample = now;
@@ -216,6 +218,10 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
 /// that can't be read stops the server, as in Redis: serving an empty dataset
 /// in its place would lose data at the next save.
 fn load_at_startup(state: &mut State) {
+    if state.config.appendonly {
+        open_aof_at_startup(state);
+        return;
+    }
     let path = redust_commands::persist::rdb_path(state);
     if !path.exists() {
         return;
@@ -236,6 +242,52 @@ fn load_at_startup(state: &mut State) {
         }
         Err(e) => {
             warning!("Fatal error loading the DB: {e}. Exiting.");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// With `appendonly yes` the AOF is the source of truth, as in Redis: it is
+/// loaded if it exists (the RDB is then ignored), created otherwise.
+fn open_aof_at_startup(state: &mut State) {
+    use redust_commands::aof;
+    let dir = std::path::PathBuf::from(&state.config.appenddirname);
+    let filename = state.config.appendfilename.clone();
+    let started = std::time::Instant::now();
+    let files = if dir.join(format!("{filename}.manifest")).exists() {
+        match aof::load(state, &dir, &filename) {
+            Ok(files) => {
+                notice!(
+                    "DB loaded from append only file: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
+                files
+            }
+            Err(e) => {
+                warning!("Fatal error loading the DB: {e}. Exiting.");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        match aof::create(state, &dir, &filename) {
+            Ok(files) => {
+                notice!("Creating AOF base file {} on server start", files[0].name);
+                notice!("Creating AOF incr file {} on server start", files[1].name);
+                files
+            }
+            Err(e) => {
+                warning!(
+                    "Can't create the append-only file in {}: {e}. Exiting.",
+                    dir.display()
+                );
+                std::process::exit(1);
+            }
+        }
+    };
+    match aof::Aof::open(dir, filename, files) {
+        Ok(a) => state.aof = Some(a),
+        Err(e) => {
+            warning!("Can't open the append-only file: {e}. Exiting.");
             std::process::exit(1);
         }
     }

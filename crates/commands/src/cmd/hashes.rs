@@ -6,6 +6,7 @@ use crate::cmd::strings::format_incr_float;
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
 use crate::notify::{GENERIC, HASH};
+use crate::propagate::argv;
 use crate::state::State;
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
@@ -313,7 +314,8 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.modified(key);
     ctx.notify(HASH, "hincrbyfloat", key);
     ctx.dirty(1);
-    // Propagation: replicated as HSET key field <text>, so replicas agree on the value.
+    // Replayed as HSET of the result, so every copy agrees on the value.
+    ctx.propagate(argv(&[b"HSET", key, field, text.as_bytes()]));
     ctx.reply.bulk(text.as_bytes());
     Ok(())
 }

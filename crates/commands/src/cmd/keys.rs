@@ -6,6 +6,7 @@ use crate::db_ops::MaxmemoryPolicyExt;
 use crate::errors::{self, CmdError, CmdResult};
 use crate::exec::Ctx;
 use crate::notify::{self, GENERIC};
+use crate::propagate::argv;
 use bytes::Bytes;
 use redust_config::glob_match;
 use redust_keyspace::{lru, Value};
@@ -292,10 +293,12 @@ fn expire_generic(
     if when <= ctx.now_ms() {
         ctx.delete_key(key);
         ctx.notify(GENERIC, "del", key);
+        ctx.propagate(argv(&[b"DEL", key]));
     } else {
         ctx.db().set_expire(key, when);
         ctx.modified(key);
         ctx.notify(GENERIC, "expire", key);
+        ctx.propagate(argv(&[b"PEXPIREAT", key, when.to_string().as_bytes()]));
     }
     ctx.dirty(1);
     ctx.reply.int(1);

@@ -6,6 +6,7 @@ use crate::blocking::{parse_timeout, TimeoutReply};
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
 use crate::notify::{GENERIC, LIST};
+use crate::propagate::argv;
 use bytes::Bytes;
 use redust_keyspace::{ListValue, NodeFill, Value};
 
@@ -569,6 +570,9 @@ fn mpop_from(ctx: &mut Ctx, keys: &[Vec<u8>], left: bool, count: usize) -> Resul
     for key in keys {
         if list_read_nocount(ctx, key)?.is_some_and(|n| n > 0) {
             let items = pop_items(ctx, key, left, count)?.unwrap_or_default();
+            // Replayed as the plain pop of what was taken (LMPOP and BLMPOP alike).
+            let pop: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+            ctx.propagate(argv(&[pop, key, items.len().to_string().as_bytes()]));
             ctx.reply.array(2);
             ctx.reply.bulk(key);
             ctx.reply.array(items.len());
@@ -597,6 +601,8 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
             let item = pop_items(ctx, key, left, 1)?
                 .and_then(|mut v| v.pop())
                 .unwrap_or_default();
+            // Replayed as the plain pop (BLPOP -> LPOP), served now or later.
+            ctx.propagate(argv(&[if left { b"LPOP" } else { b"RPOP" }, key]));
             ctx.reply.array(2);
             ctx.reply.bulk(key);
             ctx.reply.bulk(&item);
@@ -624,7 +630,24 @@ fn bmove(
 ) -> CmdResult {
     let deadline = parse_timeout(timeout_arg, ctx.now_ms())?;
     match move_element(ctx, &args[1], &args[2], from_left, to_left)? {
-        Some(v) => ctx.reply.bulk(&v),
+        Some(v) => {
+            // Replayed as the non-blocking move.
+            let side = |left: bool| -> &'static [u8] {
+                if left {
+                    b"LEFT"
+                } else {
+                    b"RIGHT"
+                }
+            };
+            ctx.propagate(argv(&[
+                b"LMOVE",
+                &args[1],
+                &args[2],
+                side(from_left),
+                side(to_left),
+            ]));
+            ctx.reply.bulk(&v)
+        }
         None => ctx.block(vec![args[1].to_vec()], deadline, TimeoutReply::Null),
     }
     Ok(())

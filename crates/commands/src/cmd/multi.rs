@@ -53,6 +53,7 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     // Run without watches, so our own writes don't mark us dirty mid-way.
     unwatch_all(ctx.state, ctx.client);
     let table = ctx.state.commands.clone();
+    let propagated_before = ctx.state.propagated.len();
     ctx.client.exec_queue_len = Some(queue.len());
     ctx.reply.array(queue.len());
     for args in &queue {
@@ -65,6 +66,19 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.client.exec_queue_len = None;
+    // The transaction's changes replay as one transaction.
+    if ctx.state.propagated.len() > propagated_before {
+        let db = ctx.client.db;
+        let multi = crate::propagate::Propagated {
+            db,
+            args: crate::propagate::argv(&[b"MULTI"]),
+        };
+        ctx.state.propagated.insert(propagated_before, multi);
+        ctx.state.propagated.push(crate::propagate::Propagated {
+            db,
+            args: crate::propagate::argv(&[b"EXEC"]),
+        });
+    }
     Ok(())
 }
 

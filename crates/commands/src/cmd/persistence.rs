@@ -143,6 +143,13 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if let Some(at) = expire_at {
         ctx.db().set_expire(key, at);
+        if !absttl {
+            // Replayed with the absolute time.
+            let mut replay = args.to_vec();
+            replay[2] = Bytes::from(at.to_string());
+            replay.push(Bytes::from_static(b"ABSTTL"));
+            ctx.propagate(replay);
+        }
     }
     if is_waited_type {
         ctx.signal_ready(key);

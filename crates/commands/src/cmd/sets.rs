@@ -6,6 +6,7 @@ use crate::cmd::keys::parse_cursor;
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
 use crate::notify::{GENERIC, SET};
+use crate::propagate::argv;
 use crate::state::State;
 use bytes::Bytes;
 use redust_config::glob_match;
@@ -244,7 +245,9 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let emptied = s.is_empty();
         s.shrink_to_fit();
         ctx.notify(SET, "spop", key);
-        // Propagation: replicated as SREM key <member>.
+        if let Some(m) = popped.first() {
+            ctx.propagate(argv(&[b"SREM", key, m]));
+        }
         if emptied {
             ctx.delete_key(key);
             ctx.notify(GENERIC, "del", key);
@@ -263,10 +266,8 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let size = s.len();
     let popped = if count >= size {
-        // Propagation: replicated as DEL key.
         s.iter().map(|m| m.into_owned()).collect()
     } else {
-        // Propagation: replicated as SREM key <member> for each popped member.
         let popped = s.pop_random(count, &mut rng);
         if (size - count) * 5 <= count {
             // Like Redis, which rebuilds the set from the few members left
@@ -279,6 +280,14 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     ctx.notify(SET, "spop", key);
     ctx.dirty(popped.len() as u64);
+    // Replayed as what was removed: the whole key, or the popped members.
+    if count >= size {
+        ctx.propagate(argv(&[b"DEL", key]));
+    } else {
+        let mut srem = argv(&[b"SREM", key]);
+        srem.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
+        ctx.propagate(srem);
+    }
     if count >= size {
         ctx.delete_key(key);
         ctx.notify(GENERIC, "del", key);

@@ -4,6 +4,7 @@ use crate::args::{eq_ignore_case, parse_f64_opt, parse_i64};
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::Ctx;
 use crate::notify::{GENERIC, STRING};
+use crate::propagate::argv;
 use bytes::Bytes;
 use redust_keyspace::Value;
 
@@ -182,6 +183,14 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> Cmd
     if let TtlOption::At(at) = ttl {
         ctx.db().set_expire(key, at);
         ctx.notify(GENERIC, "expire", key);
+        // Replayed with the absolute time, so a later replay expires it at the same moment.
+        ctx.propagate(argv(&[
+            b"SET",
+            key,
+            value,
+            b"PXAT",
+            at.to_string().as_bytes(),
+        ]));
     }
     if get {
         match old {
@@ -278,6 +287,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.delete_key(&args[1]);
     ctx.dirty(1);
     ctx.notify(GENERIC, "del", &args[1]);
+    ctx.propagate(argv(&[b"DEL", &args[1]]));
     ctx.reply.bulk(&v);
     Ok(())
 }
@@ -294,17 +304,20 @@ pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.delete_key(key);
             ctx.dirty(1);
             ctx.notify(GENERIC, "del", key);
+            ctx.propagate(argv(&[b"DEL", key]));
         }
         TtlOption::At(at) => {
             ctx.db().set_expire(key, at);
             ctx.modified(key);
             ctx.dirty(1);
             ctx.notify(GENERIC, "expire", key);
+            ctx.propagate(argv(&[b"PEXPIREAT", key, at.to_string().as_bytes()]));
         }
         TtlOption::Persist if ctx.db().persist(key) => {
             ctx.modified(key);
             ctx.dirty(1);
             ctx.notify(GENERIC, "persist", key);
+            ctx.propagate(argv(&[b"PERSIST", key]));
         }
         _ => {}
     }
@@ -506,6 +519,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.set_key(key, Value::string(text.as_bytes()), true);
     ctx.dirty(1);
     ctx.notify(STRING, "incrbyfloat", key);
+    // Replayed as the resulting value: float formatting must not differ between copies.
+    ctx.propagate(argv(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]));
     ctx.reply.bulk(text.as_bytes());
     Ok(())
 }

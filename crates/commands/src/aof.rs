@@ -1,0 +1,396 @@
+//! The append-only file, in Redis 7.0's multi-part layout.
+//!
+//! `appenddirname` holds a base file (an RDB snapshot when
+//! `aof-use-rdb-preamble yes`, else RESP commands), incremental files of RESP
+//! commands, and a manifest naming them:
+//! `file appendonly.aof.1.base.rdb seq 1 type b` / `... seq 1 type i`.
+//! Changes reach the AOF through propagation (`feed`), are written after each
+//! batch (`write_pending`), and are fsynced per `appendfsync`: `always`
+//! before the replies go out, `everysec` by the saver thread, `no` never.
+//! BGREWRITEAOF opens the next incremental file at once (changes after the
+//! snapshot point go there) and writes the new base with the snapshot
+//! machinery; the manifest is replaced (temp, fsync, rename) when it ends.
+
+use crate::propagate::Propagated;
+use bytes::Bytes;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One file named by the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub name: String,
+    pub seq: u64,
+    /// b: base, h: history, i: incremental.
+    pub kind: char,
+}
+
+/// Parses a manifest; errors name the line.
+pub fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
+    let mut files = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut name = None;
+        let mut seq = None;
+        let mut kind = None;
+        for pair in words.chunks(2) {
+            match pair {
+                ["file", v] => name = Some(v.to_string()),
+                ["seq", v] => seq = v.parse::<u64>().ok(),
+                ["type", v] if v.len() == 1 => kind = v.chars().next(),
+                _ => {}
+            }
+        }
+        match (name, seq, kind) {
+            (Some(name), Some(seq), Some(kind)) if "bhi".contains(kind) => {
+                files.push(ManifestFile { name, seq, kind })
+            }
+            _ => {
+                return Err(format!(
+                    "Invalid AOF manifest file format at line {}",
+                    n + 1
+                ))
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn manifest_text(files: &[ManifestFile]) -> String {
+    files
+        .iter()
+        .map(|f| format!("file {} seq {} type {}\n", f.name, f.seq, f.kind))
+        .collect()
+}
+
+/// RESP for one command.
+pub fn encode_command(out: &mut Vec<u8>, args: &[Bytes]) {
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// An open AOF: where it lives, the incremental file being appended to, and
+/// what is waiting to be written.
+pub struct Aof {
+    pub dir: PathBuf,
+    pub filename: String,
+    pub files: Vec<ManifestFile>,
+    incr: File,
+    pending: Vec<u8>,
+    last_db: Option<usize>,
+    pub incr_bytes: u64,
+    pub base_bytes: u64,
+    /// A rewrite in progress: the sequence number its base will get.
+    pub rewriting: Option<u64>,
+}
+
+impl Aof {
+    fn manifest_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.manifest", self.filename))
+    }
+
+    fn open_incr(dir: &Path, name: &str) -> std::io::Result<File> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+    }
+
+    /// Opens the AOF described by an existing manifest for appending.
+    pub fn open(dir: PathBuf, filename: String, files: Vec<ManifestFile>) -> std::io::Result<Aof> {
+        let incr_name = files
+            .iter()
+            .filter(|f| f.kind == 'i')
+            .max_by_key(|f| f.seq)
+            .map(|f| f.name.clone())
+            .ok_or_else(|| std::io::Error::other("the manifest names no incremental file"))?;
+        let incr = Self::open_incr(&dir, &incr_name)?;
+        let incr_bytes = incr.metadata().map_or(0, |m| m.len());
+        let base_bytes = files
+            .iter()
+            .find(|f| f.kind == 'b')
+            .and_then(|f| std::fs::metadata(dir.join(&f.name)).ok())
+            .map_or(0, |m| m.len());
+        Ok(Aof {
+            dir,
+            filename,
+            files,
+            incr,
+            pending: Vec::new(),
+            last_db: None,
+            incr_bytes,
+            base_bytes,
+            rewriting: None,
+        })
+    }
+
+    /// Writes `files` as the manifest: temp name, fsync, rename, fsync the directory.
+    pub fn write_manifest(
+        dir: &Path,
+        filename: &str,
+        files: &[ManifestFile],
+    ) -> std::io::Result<()> {
+        let path = dir.join(format!("{filename}.manifest"));
+        let temp = dir.join(format!("temp-{filename}.manifest"));
+        let mut f = File::create(&temp)?;
+        f.write_all(manifest_text(files).as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, &path)?;
+        File::open(dir)?.sync_all()
+    }
+
+    /// Adds propagated commands to what must be written.
+    pub fn feed(&mut self, commands: &[Propagated]) {
+        for c in commands {
+            if self.last_db != Some(c.db) {
+                let db = Bytes::from(c.db.to_string());
+                encode_command(&mut self.pending, &[Bytes::from_static(b"SELECT"), db]);
+                self.last_db = Some(c.db);
+            }
+            encode_command(&mut self.pending, &c.args);
+        }
+    }
+
+    /// Writes what is pending; with `fsync`, makes it durable before returning.
+    pub fn write_pending(&mut self, fsync: bool) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.incr.write_all(&self.pending)?;
+            self.incr_bytes += self.pending.len() as u64;
+            self.pending.clear();
+            if fsync {
+                self.incr.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A second handle on the incremental file, for the background fsync.
+    pub fn incr_handle(&self) -> std::io::Result<File> {
+        self.incr.try_clone()
+    }
+
+    /// Starts a rewrite: the next incremental file takes every change from now
+    /// on. Returns the new sequence number (the base will get it too).
+    pub fn begin_rewrite(&mut self) -> std::io::Result<u64> {
+        self.write_pending(true)?;
+        let seq = self.files.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
+        let name = format!("{}.{}.incr.aof", self.filename, seq);
+        self.incr = Self::open_incr(&self.dir, &name)?;
+        self.incr_bytes = 0;
+        self.last_db = None;
+        self.files.push(ManifestFile {
+            name,
+            seq,
+            kind: 'i',
+        });
+        // Record the new incremental file at once, so a crash during the rewrite loses nothing.
+        Self::write_manifest(&self.dir, &self.filename, &self.files)?;
+        self.rewriting = Some(seq);
+        Ok(seq)
+    }
+
+    /// The base file name a rewrite with sequence `seq` produces.
+    pub fn base_name(&self, seq: u64, rdb_preamble: bool) -> String {
+        format!(
+            "{}.{}.base.{}",
+            self.filename,
+            seq,
+            if rdb_preamble { "rdb" } else { "aof" }
+        )
+    }
+
+    /// Ends a rewrite whose base file `base_name` is in place: the manifest
+    /// now names it and the incremental files since; older files are deleted.
+    pub fn complete_rewrite(&mut self, seq: u64, base_name: String) -> std::io::Result<()> {
+        let old: Vec<ManifestFile> = self
+            .files
+            .iter()
+            .filter(|f| f.kind == 'b' || f.seq < seq)
+            .cloned()
+            .collect();
+        let mut files = vec![ManifestFile {
+            name: base_name.clone(),
+            seq,
+            kind: 'b',
+        }];
+        files.extend(
+            self.files
+                .iter()
+                .filter(|f| f.kind == 'i' && f.seq >= seq)
+                .cloned(),
+        );
+        Self::write_manifest(&self.dir, &self.filename, &files)?;
+        for f in old {
+            if f.name != base_name {
+                let _ = std::fs::remove_file(self.dir.join(&f.name));
+            }
+        }
+        self.base_bytes = std::fs::metadata(self.dir.join(&base_name)).map_or(0, |m| m.len());
+        self.files = files;
+        self.rewriting = None;
+        Ok(())
+    }
+
+    pub fn manifest_exists(&self) -> bool {
+        self.manifest_path().exists()
+    }
+}
+
+/// Replays RESP commands from `data` through the executor as a loading
+/// client. Returns the byte length of the whole commands replayed; an
+/// incomplete last command is an error unless `allow_truncated`.
+fn replay(
+    state: &mut crate::state::State,
+    data: &[u8],
+    name: &str,
+    allow_truncated: bool,
+) -> Result<usize, String> {
+    let mut buf = bytes::BytesMut::from(data);
+    let (mut client, _rx) = state.connect(format!("aof:{name}"), String::new(), -1, state.now_ms);
+    client.authenticated = true;
+    let mut consumed = 0usize;
+    let limits = redust_resp::ParseLimits {
+        max_bulk_bytes: i64::MAX,
+        authenticated: true,
+    };
+    let result = loop {
+        let before = buf.len();
+        match redust_resp::parse_request(&mut buf, limits) {
+            Ok(Some(req)) => {
+                consumed += before - buf.len();
+                if req.args.is_empty() {
+                    continue;
+                }
+                let mut reply = redust_resp::Reply::new(false);
+                crate::exec::execute(state, &mut client, &req.args, &mut reply);
+                if reply.buf.first() == Some(&b'-') {
+                    let text = String::from_utf8_lossy(&reply.buf).trim_end().to_string();
+                    break Err(format!("Error replaying {name} at offset {consumed}: {text}"));
+                }
+            }
+            Ok(None) if buf.is_empty() => break Ok(consumed),
+            Ok(None) if allow_truncated => break Ok(consumed),
+            Ok(None) => {
+                break Err(format!(
+                    "Unexpected end of file reading the append only file {name} at offset {consumed}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+                ))
+            }
+            Err(e) => break Err(format!("Bad file format reading the append only file {name} at offset {consumed}: {e}")),
+        }
+    };
+    state.disconnect(&mut client);
+    result
+}
+
+/// Loads the AOF named by the manifest in `dir`: the base (an RDB preamble
+/// or commands), then each incremental file in order. A truncated tail of the
+/// last file is cut off when `aof-load-truncated yes` (with a warning).
+pub fn load(
+    state: &mut crate::state::State,
+    dir: &Path,
+    filename: &str,
+) -> Result<Vec<ManifestFile>, String> {
+    let manifest_path = dir.join(format!("{filename}.manifest"));
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| format!("Can't read {}: {e}", manifest_path.display()))?;
+    let mut files =
+        parse_manifest(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    files.sort_by_key(|f| (f.kind != 'b', f.seq));
+    state.loading = true;
+    let last_incr = files.iter().rposition(|f| f.kind == 'i');
+    let mut outcome = Ok(());
+    for (i, f) in files.iter().enumerate() {
+        let path = dir.join(&f.name);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome = Err(format!(
+                    "Can't open the append-only file {}: {e}",
+                    path.display()
+                ));
+                break;
+            }
+        };
+        if data.starts_with(b"REDIS") {
+            if let Err(e) = crate::persist::load_from(state, &path) {
+                outcome = Err(e);
+                break;
+            }
+            continue;
+        }
+        let truncate_ok = state.config.aof_load_truncated && Some(i) == last_incr;
+        match replay(state, &data, &f.name, truncate_ok) {
+            Ok(good) if good < data.len() => {
+                (state.log_warning)(&format!(
+                    "!!! Warning: short read while loading the AOF file {}!!! AOF loaded anyway because aof-load-truncated is enabled; truncating it to {} bytes",
+                    f.name, good
+                ));
+                let truncated = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|file| file.set_len(good as u64));
+                if let Err(e) = truncated {
+                    outcome = Err(format!(
+                        "Error truncating the AOF file {}: {e}",
+                        path.display()
+                    ));
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    state.loading = false;
+    state.propagated.clear();
+    outcome.map(|_| files)
+}
+
+/// Creates a fresh AOF in `dir`: a base holding the current dataset (an RDB
+/// preamble, or empty commands), an empty incremental file, the manifest.
+pub fn create(
+    state: &mut crate::state::State,
+    dir: &Path,
+    filename: &str,
+) -> std::io::Result<Vec<ManifestFile>> {
+    std::fs::create_dir_all(dir)?;
+    let rdb_preamble = state.config.aof_use_rdb_preamble;
+    let base = format!(
+        "{}.1.base.{}",
+        filename,
+        if rdb_preamble { "rdb" } else { "aof" }
+    );
+    if rdb_preamble {
+        crate::persist::save_to(state, &dir.join(&base))?;
+    } else {
+        File::create(dir.join(&base))?.sync_all()?;
+    }
+    let incr = format!("{filename}.1.incr.aof");
+    File::create(dir.join(&incr))?.sync_all()?;
+    let files = vec![
+        ManifestFile {
+            name: base,
+            seq: 1,
+            kind: 'b',
+        },
+        ManifestFile {
+            name: incr,
+            seq: 1,
+            kind: 'i',
+        },
+    ];
+    Aof::write_manifest(dir, filename, &files)?;
+    Ok(files)
+}

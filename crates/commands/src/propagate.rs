@@ -1,0 +1,67 @@
+//! Propagation: the commands that replay each change exactly, for the AOF
+//! (and later the replication stream).
+//!
+//! Every write command propagates its own arguments by default (`call` does
+//! it when the dataset changed). Commands whose effect depends on the moment
+//! or on chance say what to replay instead, as Redis does: relative TTLs
+//! become absolute (`SET .. PXAT`, `PEXPIREAT`), INCRBYFLOAT becomes `SET ..
+//! KEEPTTL`, served blocking pops become their plain forms, expired and
+//! evicted keys become `DEL`. Changes gathered during one top-level command
+//! are handed to the consumers together (`State::take_propagated`), MULTI/EXEC
+//! wrapped around those of a transaction; consumers insert SELECT themselves
+//! when the database changes.
+
+use crate::exec::Ctx;
+use bytes::Bytes;
+
+/// One command to replay, in database `db`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Propagated {
+    pub db: usize,
+    pub args: Vec<Bytes>,
+}
+
+/// Builds an argument vector from byte-ish pieces.
+pub fn argv(parts: &[&[u8]]) -> Vec<Bytes> {
+    parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
+}
+
+impl Ctx<'_> {
+    /// Replays `args` (in the client's database) instead of the command itself.
+    /// May be called several times; each call adds one command.
+    pub fn propagate(&mut self, args: Vec<Bytes>) {
+        self.client.custom_propagation = true;
+        self.state.pending_propagation.push(Propagated {
+            db: self.client.db,
+            args,
+        });
+    }
+
+    /// This call changed data but must replay nothing of its own.
+    pub fn propagate_nothing(&mut self) {
+        self.client.custom_propagation = true;
+    }
+}
+
+/// Hands everything gathered so far to the consumers (the AOF, when on).
+/// Called after each top-level command and each cron tick.
+pub fn flush(state: &mut crate::state::State) {
+    if state.propagated.is_empty() {
+        return;
+    }
+    let commands = std::mem::take(&mut state.propagated);
+    if state.loading {
+        return;
+    }
+    if let Some(aof) = state.aof.as_mut() {
+        aof.feed(&commands);
+    }
+}
+
+/// Replays the deletion of an expired or evicted key.
+pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]) {
+    state.propagated.push(Propagated {
+        db,
+        args: argv(&[b"DEL", key]),
+    });
+}
