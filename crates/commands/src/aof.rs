@@ -394,3 +394,21 @@ pub fn create(
     Aof::write_manifest(dir, filename, &files)?;
     Ok(files)
 }
+
+/// Starts an AOF rewrite: a new incremental file now, the new base from a
+/// background snapshot. Errors are reply texts.
+pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
+    let preamble = true;
+    let Some(aof) = state.aof.as_mut() else {
+        return Err("ERR Background AOF rewrite needs appendonly yes".into());
+    };
+    if aof.rewriting.is_some() {
+        return Err("ERR Background append only file rewriting already in progress".into());
+    }
+    let seq = aof.begin_rewrite().map_err(|e| format!("ERR {e}"))?;
+    // The base is always an RDB snapshot (what `aof-use-rdb-preamble yes` gives).
+    let base_name = aof.base_name(seq, preamble);
+    let final_path = aof.dir.join(&base_name);
+    let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
+    crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| format!("ERR {e}"))
+}

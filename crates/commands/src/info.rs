@@ -322,16 +322,48 @@ fn persistence(state: &State, out: &mut String) {
         "rdb_last_load_keys_loaded",
         state.rdb_last_load.keys_loaded,
     );
-    line(out, "aof_enabled", 0);
-    line(out, "aof_rewrite_in_progress", 0);
-    line(out, "aof_rewrite_scheduled", 0);
+    line(out, "aof_enabled", state.aof.is_some() as u8);
+    line(
+        out,
+        "aof_rewrite_in_progress",
+        state.aof.as_ref().is_some_and(|a| a.rewriting.is_some()) as u8,
+    );
+    line(
+        out,
+        "aof_rewrite_scheduled",
+        state.aof_rewrite_scheduled as u8,
+    );
     line(out, "aof_last_rewrite_time_sec", -1);
     line(out, "aof_current_rewrite_time_sec", -1);
-    line(out, "aof_last_bgrewrite_status", "ok");
-    line(out, "aof_rewrites", 0);
+    line(
+        out,
+        "aof_last_bgrewrite_status",
+        if state.aof_last_rewrite_ok {
+            "ok"
+        } else {
+            "err"
+        },
+    );
+    line(out, "aof_rewrites", state.aof_rewrites);
     line(out, "aof_rewrites_consecutive_failures", 0);
-    line(out, "aof_last_write_status", "ok");
+    line(
+        out,
+        "aof_last_write_status",
+        if state.aof_last_write_ok { "ok" } else { "err" },
+    );
     line(out, "aof_last_cow_size", 0);
+    if let Some(aof) = state.aof.as_ref() {
+        line(out, "aof_current_size", aof.base_bytes + aof.incr_bytes);
+        line(out, "aof_base_size", aof.base_bytes);
+        line(
+            out,
+            "aof_pending_rewrite",
+            state.aof_rewrite_scheduled as u8,
+        );
+        line(out, "aof_buffer_length", 0);
+        line(out, "aof_pending_bio_fsync", 0);
+        line(out, "aof_delayed_fsync", 0);
+    }
     line(out, "module_fork_in_progress", 0);
     line(out, "module_fork_last_cow_size", 0);
 }

@@ -336,8 +336,18 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
     }
 }
 
-/// A background save in progress (BGSAVE).
+/// What a background snapshot is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotPurpose {
+    /// BGSAVE or a `save` rule: the RDB file.
+    Rdb,
+    /// BGREWRITEAOF: the new AOF base file with sequence `seq`.
+    AofBase { seq: u64, base_name: String },
+}
+
+/// A background save in progress (BGSAVE, BGREWRITEAOF).
 pub struct BgSave {
+    pub purpose: SnapshotPurpose,
     pub sink: std::sync::Arc<std::sync::Mutex<RdbSnapshotSink>>,
     pub buffer: SharedBuffer,
     pub temp_path: PathBuf,
@@ -350,6 +360,16 @@ pub struct BgSave {
 /// Starts a background save: writes the header, marks every database's slots
 /// as pending. The server's saver thread then drives `bgsave_step`.
 pub fn bgsave_start(state: &mut State) -> std::io::Result<()> {
+    let path = rdb_path(state);
+    snapshot_start(state, SnapshotPurpose::Rdb, path)
+}
+
+/// Starts a background snapshot to `final_path` (see `bgsave_start`).
+pub fn snapshot_start(
+    state: &mut State,
+    purpose: SnapshotPurpose,
+    final_path: PathBuf,
+) -> std::io::Result<()> {
     let buffer = SharedBuffer::default();
     let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
     writer.write_aux_fields(&AuxInfo {
@@ -374,13 +394,17 @@ pub fn bgsave_start(state: &mut State) -> std::io::Result<()> {
     for (index, db) in state.dbs.iter_mut().enumerate() {
         db.begin_snapshot(index, shared.clone());
     }
-    let final_path = rdb_path(state);
     let dir = final_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    let log = match purpose {
+        SnapshotPurpose::Rdb => "Background saving started",
+        SnapshotPurpose::AofBase { .. } => "Background append only file rewriting started",
+    };
     state.bgsave = Some(BgSave {
+        purpose,
         sink,
         buffer,
         temp_path: dir.join(format!("temp-bg-{}.rdb", std::process::id())),
@@ -388,7 +412,7 @@ pub fn bgsave_start(state: &mut State) -> std::io::Result<()> {
         started_ms: state.now_ms,
         dirty_at_start: state.dirty,
     });
-    (state.log_notice)("Background saving started");
+    (state.log_notice)(log);
     Ok(())
 }
 
@@ -453,6 +477,29 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
     };
     for db in state.dbs.iter_mut() {
         db.end_snapshot();
+    }
+    if let SnapshotPurpose::AofBase { seq, base_name } = bg.purpose {
+        let done = match (result, state.aof.as_mut()) {
+            (Ok(()), Some(aof)) => aof.complete_rewrite(seq, base_name),
+            (Ok(()), None) => Ok(()),
+            (Err(e), _) => Err(e),
+        };
+        match done {
+            Ok(()) => {
+                (state.log_notice)("Background AOF rewrite terminated with success");
+                state.aof_rewrites += 1;
+                state.aof_last_rewrite_ok = true;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&bg.temp_path);
+                if let Some(aof) = state.aof.as_mut() {
+                    aof.rewriting = None;
+                }
+                (state.log_warning)(&format!("Background AOF rewrite error: {e}"));
+                state.aof_last_rewrite_ok = false;
+            }
+        }
+        return;
     }
     match result {
         Ok(()) => {

@@ -287,6 +287,10 @@ pub struct State {
     /// True while loading data: nothing is propagated.
     pub loading: bool,
     pub aof_last_write_ok: bool,
+    pub aof_rewrites: u64,
+    pub aof_last_rewrite_ok: bool,
+    /// BGREWRITEAOF asked while a BGSAVE runs: start it when that ends.
+    pub aof_rewrite_scheduled: bool,
     /// The background save in progress, if any.
     pub bgsave: Option<crate::persist::BgSave>,
     pub rdb_last_bgsave_secs: i64,
@@ -370,6 +374,9 @@ impl State {
             aof: None,
             loading: false,
             aof_last_write_ok: true,
+            aof_rewrites: 0,
+            aof_last_rewrite_ok: true,
+            aof_rewrite_scheduled: false,
             bgsave: None,
             rdb_last_bgsave_secs: -1,
             rdb_last_bgsave_failed_ms: 0,

@@ -46,7 +46,10 @@ fn run(server: Arc<Server>) {
             state.now_ms = now_ms();
             if state.bgsave.is_none() {
                 file = None;
-                maybe_start_by_rule(&mut state);
+                maybe_start_aof_rewrite(&mut state);
+                if state.bgsave.is_none() {
+                    maybe_start_by_rule(&mut state);
+                }
                 None
             } else {
                 let temp = state
@@ -125,6 +128,34 @@ fn finish(server: &Server, result: std::io::Result<()>) {
     let mut state = server.state.lock();
     state.now_ms = now_ms();
     persist::bgsave_done(&mut state, result);
+}
+
+/// Starts a scheduled AOF rewrite, or an automatic one when the AOF has grown
+/// by `auto-aof-rewrite-percentage` past `auto-aof-rewrite-min-size`.
+fn maybe_start_aof_rewrite(state: &mut redust_commands::State) {
+    let Some(aof) = state.aof.as_ref() else {
+        return;
+    };
+    if aof.rewriting.is_some() {
+        return;
+    }
+    let pct = state.config.auto_aof_rewrite_percentage as u64;
+    let size = aof.base_bytes + aof.incr_bytes;
+    let base = aof.base_bytes.max(1);
+    let auto = pct > 0
+        && size >= state.config.auto_aof_rewrite_min_size
+        && (size - base.min(size)) * 100 / base >= pct;
+    if std::mem::take(&mut state.aof_rewrite_scheduled) || auto {
+        if auto {
+            notice!(
+                "Starting automatic rewriting of AOF on {}% growth",
+                (size - base.min(size)) * 100 / base
+            );
+        }
+        if let Err(e) = redust_commands::aof::start_rewrite(state) {
+            warning!("Can't rewrite the append only file: {e}");
+        }
+    }
 }
 
 /// Starts a background save when a `save <seconds> <changes>` rule is met.

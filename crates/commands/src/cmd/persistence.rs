@@ -13,6 +13,7 @@ use redust_keyspace::lru;
 pub static HANDLERS: &[(&str, Handler)] = &[
     ("save", save),
     ("bgsave", bgsave),
+    ("bgrewriteaof", bgrewriteaof),
     ("lastsave", lastsave),
     ("dump", dump),
     ("restore", restore),
@@ -45,6 +46,28 @@ pub fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     persist::bgsave_start(ctx.state).map_err(|e| CmdError::from(format!("ERR {e}")))?;
     ctx.reply.simple("Background saving started");
+    Ok(())
+}
+
+/// BGREWRITEAOF: a new base for the AOF, written in the background.
+pub fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    if ctx
+        .state
+        .aof
+        .as_ref()
+        .is_some_and(|a| a.rewriting.is_some())
+    {
+        return Err("ERR Background append only file rewriting already in progress".into());
+    }
+    if ctx.state.bgsave.is_some() {
+        ctx.state.aof_rewrite_scheduled = true;
+        ctx.reply
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    crate::aof::start_rewrite(ctx.state).map_err(CmdError::from)?;
+    ctx.reply
+        .simple("Background append only file rewriting started");
     Ok(())
 }
 

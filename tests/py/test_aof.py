@@ -1,0 +1,139 @@
+"""The append-only file: multi-part layout, durability across kill -9, rewrite, interop."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import wait_until
+
+REDIS = "/usr/bin/redis-server"
+AOF = ["--appendonly", "yes", "--enable-debug-command", "yes"]
+
+
+def aofdir(server):
+    return os.path.join(server.dir, "appendonlydir")
+
+
+def persistence(c):
+    out = {}
+    for line in c.call("INFO", "persistence").decode().splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def writes(c):
+    c.call("SET", "s", "v")
+    c.call("SET", "ttl", "v", "EX", "1000")
+    c.call("INCRBYFLOAT", "f", "0.1")
+    c.call("RPUSH", "l", "a", "b", "c")
+    c.call("LPOP", "l")
+    c.call("HSET", "h", "a", "1")
+    c.call("HINCRBYFLOAT", "h", "a", "1.5")
+    c.call("SADD", "set", "1", "2", "3")
+    c.call("SPOP", "set")
+    c.call("MULTI")
+    c.call("INCR", "counter")
+    c.call("INCR", "counter")
+    c.call("EXEC")
+    c.call("SELECT", "3")
+    c.call("SET", "in3", "x")
+    c.call("SELECT", "0")
+    c.call("EXPIRE", "s", "500")
+
+
+@pytest.mark.server(args=AOF + ["--appendfsync", "always"])
+def test_acknowledged_writes_survive_kill_9(server, c):
+    writes(c)
+    digest = c.call("DEBUG", "DIGEST")
+    manifest = open(os.path.join(aofdir(server), "appendonly.aof.manifest")).read()
+    assert "type b" in manifest and "type i" in manifest
+    server.restart()  # SIGKILL, then start on the same dir
+    c2 = server.client()
+    assert c2.call("DEBUG", "DIGEST") == digest
+    assert 990 <= c2.call("TTL", "ttl") <= 1000
+    assert persistence(c2)["aof_enabled"] == "1"
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/redis-check-aof"), reason="redis-tools not installed")
+@pytest.mark.server(args=AOF)
+def test_redis_check_aof_accepts_our_files_before_and_after_rewrite(server, c):
+    writes(c)
+    manifest = os.path.join(aofdir(server), "appendonly.aof.manifest")
+    out = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True)
+    assert out.returncode == 0 and "valid" in out.stdout, out.stdout + out.stderr
+    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    wait_until(lambda: persistence(c)["aof_rewrite_in_progress"] == "0", 10)
+    assert persistence(c)["aof_last_bgrewrite_status"] == "ok"
+    c.call("SET", "after-rewrite", "1")
+    out = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.server(args=AOF + ["--appendfsync", "always"])
+def test_rewrite_keeps_data_and_writes_made_during_it(server, c):
+    c.call("DEBUG", "POPULATE", "20000")
+    writes(c)
+    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    c.call("SET", "during", "1")
+    wait_until(lambda: persistence(c)["aof_rewrite_in_progress"] == "0", 10)
+    c.call("SET", "after", "1")
+    digest = c.call("DEBUG", "DIGEST")
+    files = sorted(os.listdir(aofdir(server)))
+    assert any(f.endswith(".2.base.rdb") for f in files), files
+    assert not any(".1." in f for f in files), files  # the old generation is gone
+    server.restart()
+    assert server.client().call("DEBUG", "DIGEST") == digest
+
+
+@pytest.mark.skipif(not os.path.exists(REDIS), reason="redis-server not installed")
+@pytest.mark.server(args=AOF)
+def test_aof_directories_move_between_redust_and_redis(server, c, server_factory):
+    writes(c)
+    ours = c.call("DEBUG", "DIGEST")
+    real = server_factory(args=AOF, binary=REDIS, wait=False)
+    shutil.copytree(aofdir(server), aofdir(real))
+    real.start()
+    rc = real.client()
+    assert rc.call("DEBUG", "DIGEST") == ours
+    rc.call("SET", "from-redis", "1")
+    assert rc.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    wait_until(lambda: persistence(rc)["aof_rewrite_in_progress"] == "0", 10)
+    rc.call("HSET", "after", "k", "v")
+    theirs = rc.call("DEBUG", "DIGEST")
+    server.kill()
+    shutil.rmtree(aofdir(server))
+    shutil.copytree(aofdir(real), aofdir(server))
+    server.start(port=server.port)
+    assert server.client().call("DEBUG", "DIGEST") == theirs
+
+
+def _truncate_incr(server):
+    d = aofdir(server)
+    incr = [f for f in os.listdir(d) if f.endswith(".incr.aof")][0]
+    path = os.path.join(d, incr)
+    with open(path, "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nz")  # a command cut in the middle
+    return path
+
+
+@pytest.mark.server(args=AOF + ["--aof-load-truncated", "yes"])
+def test_truncated_tail_is_cut_when_allowed(server, c):
+    c.call("SET", "kept", "1")
+    server.kill()
+    _truncate_incr(server)
+    server.start(port=server.port)
+    assert server.client().call("GET", "kept") == b"1"
+
+
+@pytest.mark.server(args=AOF + ["--aof-load-truncated", "no"])
+def test_truncated_tail_stops_start_up_when_not_allowed(server, c):
+    c.call("SET", "kept", "1")
+    server.kill()
+    _truncate_incr(server)
+    server.spawn(port=server.port)
+    assert server.wait_exit(10) != 0
+    assert "appendonly.aof.1.incr.aof" in server.log()
