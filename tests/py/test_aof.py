@@ -75,18 +75,20 @@ def test_redis_check_aof_accepts_our_files_before_and_after_rewrite(server, c):
 
 @pytest.mark.server(args=AOF + ["--appendfsync", "always"])
 def test_rewrite_keeps_data_and_writes_made_during_it(server, c):
-    c.call("DEBUG", "POPULATE", "20000")
+    """Note: Debian's redis-server 7.0.15 fails this about one run in five (it
+    can lose data when killed right after a rewrite ends); redust must not."""
+    for batch in range(10):
+        c.call("MSET", *sum([["key:%d:%d" % (batch, i), "v"] for i in range(1000)], []))
     writes(c)
     assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
     c.call("SET", "during", "1")
-    # Done means the manifest names the new base (Redis swaps it just after its child exits).
+    # Done means the new base is named by the manifest and the old generation
+    # is deleted (Redis does these steps just after its child exits).
     manifest = os.path.join(aofdir(server), "appendonly.aof.manifest")
     wait_until(lambda: ".2.base.rdb" in open(manifest).read(), 10)
+    wait_until(lambda: not any(".1." in f for f in os.listdir(aofdir(server))), 10)
     c.call("SET", "after", "1")
     digest = c.call("DEBUG", "DIGEST")
-    files = sorted(os.listdir(aofdir(server)))
-    assert any(f.endswith(".2.base.rdb") for f in files), files
-    assert not any(".1." in f for f in files), files  # the old generation is gone
     server.restart()
     assert server.client().call("DEBUG", "DIGEST") == digest
 
