@@ -24,7 +24,8 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
-    ZSet(Box<ZSetValue>),
+    /// Inline (16 bytes): a small sorted set costs one allocation.
+    ZSet(ZSetValue),
 }
 
 /// The `*-max-listpack-*` / `*-max-intset-*` settings that decide encodings,
