@@ -3,8 +3,10 @@
 //! the member's length (LEB128), the member, then the score in 1 to 9 bytes.
 //!
 //! Scores that are integers are stored as integers (a byte for -32..=207,
-//! otherwise a tag and the fewest little-endian bytes), scores a single
-//! precision float represents exactly as 4 bytes, the rest as 8. The layout
+//! otherwise a tag and the fewest little-endian bytes); scores that are short
+//! decimals (`2.5`, `19.99`, `0.001`: an integer over 10^1..10^6 that gives
+//! back the very same double) as a tag and the integer; scores a single
+//! precision float represents exactly as 4 bytes; the rest as 8. The layout
 //! is lossless (negative zero stays a float); the `listpack` encoding turns
 //! -0 into 0 itself, as Redis's listpack does.
 
@@ -14,6 +16,9 @@ const SMALL_LAST_TAG: u8 = 0xEF;
 const INT_TAG: u8 = 0xF0;
 const F32_TAG: u8 = 0xF8;
 const F64_TAG: u8 = 0xF9;
+/// 0xFA..=0xFF: a decimal, mantissa (zigzag LEB128) / 10^(tag - 0xF9).
+const DEC_TAG: u8 = 0xFA;
+const POW10: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
 
 pub fn write_varint(out: &mut Vec<u8>, mut n: usize) {
     loop {
@@ -70,6 +75,51 @@ fn signed_width(v: i64) -> usize {
         .unwrap_or(8)
 }
 
+/// (decimal places, mantissa) when `s` is exactly mantissa / 10^places
+/// (as a double division) for a short mantissa.
+fn as_decimal(s: f64) -> Option<(usize, i64)> {
+    if !s.is_finite() || s == 0.0 || s.abs() >= 1e12 {
+        return None;
+    }
+    (1..POW10.len()).find_map(|e| {
+        let m = (s * POW10[e]).round();
+        (m.abs() < 9e15 && (m / POW10[e]).to_bits() == s.to_bits()).then_some((e, m as i64))
+    })
+}
+
+fn zigzag(v: i64) -> usize {
+    ((v << 1) ^ (v >> 63)) as u64 as usize
+}
+
+fn unzigzag(n: usize) -> i64 {
+    let n = n as u64;
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// How a non-integer score is written.
+enum Frac {
+    Decimal(usize, i64),
+    F32(f32),
+    F64,
+}
+
+fn frac_form(s: f64) -> Frac {
+    let dec = as_decimal(s);
+    if let Some((e, m)) = dec {
+        if varint_len(zigzag(m)) < 4 {
+            return Frac::Decimal(e, m);
+        }
+    }
+    let f = s as f32;
+    if f as f64 == s {
+        return Frac::F32(f);
+    }
+    match dec {
+        Some((e, m)) if varint_len(zigzag(m)) < 8 => Frac::Decimal(e, m),
+        _ => Frac::F64,
+    }
+}
+
 pub fn write_score(out: &mut Vec<u8>, s: f64) {
     if let Some(v) = as_integer(s) {
         if (-SMALL_BIAS..=SMALL_LAST_TAG as i64 - SMALL_BIAS).contains(&v) {
@@ -81,13 +131,19 @@ pub fn write_score(out: &mut Vec<u8>, s: f64) {
         }
         return;
     }
-    let f = s as f32;
-    if f as f64 == s {
-        out.push(F32_TAG);
-        out.extend_from_slice(&f.to_le_bytes());
-    } else {
-        out.push(F64_TAG);
-        out.extend_from_slice(&s.to_le_bytes());
+    match frac_form(s) {
+        Frac::Decimal(e, m) => {
+            out.push(DEC_TAG + e as u8 - 1);
+            write_varint(out, zigzag(m));
+        }
+        Frac::F32(f) => {
+            out.push(F32_TAG);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        Frac::F64 => {
+            out.push(F64_TAG);
+            out.extend_from_slice(&s.to_le_bytes());
+        }
     }
 }
 
@@ -98,10 +154,12 @@ pub fn score_len(s: f64) -> usize {
         } else {
             1 + signed_width(v)
         }
-    } else if (s as f32) as f64 == s {
-        5
     } else {
-        9
+        match frac_form(s) {
+            Frac::Decimal(_, m) => 1 + varint_len(zigzag(m)),
+            Frac::F32(_) => 5,
+            Frac::F64 => 9,
+        }
     }
 }
 
@@ -117,6 +175,11 @@ pub fn read_score(buf: &[u8], pos: usize) -> (f64, usize) {
             let shift = 64 - 8 * n as u32;
             let v = (i64::from_le_bytes(bytes) << shift) >> shift;
             (v as f64, 1 + n)
+        }
+        DEC_TAG..=0xFF => {
+            let (z, w) = read_varint(buf, pos + 1);
+            let e = (tag - DEC_TAG) as usize + 1;
+            (unzigzag(z) as f64 / POW10[e], 1 + w)
         }
         F32_TAG => {
             let mut bytes = [0u8; 4];
@@ -207,8 +270,13 @@ mod tests {
         assert_eq!(round_trip(208.0), (208.0, 3));
         assert_eq!(round_trip(-33.0), (-33.0, 2));
         assert_eq!(round_trip(1_700_000_000.0).1, 5);
-        assert_eq!(round_trip(1.5), (1.5, 5));
-        assert_eq!(round_trip(1.1), (1.1, 9));
+        assert_eq!(round_trip(1.5), (1.5, 2));
+        assert_eq!(round_trip(1.1), (1.1, 2));
+        assert_eq!(round_trip(-19.99), (-19.99, 3));
+        assert_eq!(round_trip(0.000001), (0.000001, 2));
+        assert_eq!(round_trip(0.1 + 0.2), (0.1 + 0.2, 9));
+        assert_eq!(round_trip(1.0 / 1024.0), (1.0 / 1024.0, 5));
+        assert_eq!(round_trip(std::f64::consts::PI), (std::f64::consts::PI, 9));
         assert_eq!(round_trip(f64::INFINITY), (f64::INFINITY, 5));
         assert_eq!(round_trip(f64::NEG_INFINITY), (f64::NEG_INFINITY, 5));
         assert_eq!(round_trip(9.2e18), (9.2e18, 9));
@@ -218,6 +286,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn decimals_round_trip(m in -10_000_000_000i64..10_000_000_000, e in 0i32..9) {
+            let s: f64 = format!("{m}e-{e}").parse().unwrap();
+            let (v, _) = round_trip(s);
+            prop_assert_eq!(v.to_bits(), s.to_bits());
+        }
+
         #[test]
         fn any_score_round_trips(bits in any::<u64>()) {
             let s = f64::from_bits(bits);
