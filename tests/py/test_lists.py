@@ -283,6 +283,8 @@ def test_sort_numeric_alpha_limit_desc(c):
     assert c.err("SORT", "s") == WRONGTYPE
     c.call("SADD", "set", "5", "4", "6")
     assert c.call("SORT", "set") == [b"4", b"5", b"6"]
+    c.call("ZADD", "z", "1", "c", "2", "b", "3", "a")
+    assert c.call("SORT", "z", "ALPHA") == [b"a", b"b", b"c"]
 
 
 def test_sort_by_and_get_patterns(c):

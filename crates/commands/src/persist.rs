@@ -46,20 +46,17 @@ pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
             h.shrink_to_fit();
             Value::Hash(Box::new(h))
         }
-        RdbValue::ZSet(pairs) => Value::ZSet(Box::new(zset_from_pairs(pairs, limits))),
+        RdbValue::ZSet(pairs) => Value::ZSet(zset_from_pairs(pairs, limits)),
     }
 }
 
-/// A sorted set from (member, score) pairs in any order.
-fn zset_from_pairs(mut pairs: Vec<(Vec<u8>, f64)>, _limits: &EncodingLimits) -> ZSetValue {
-    pairs.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    pairs.dedup_by(|a, b| a.0 == b.0);
-    let mut lp = redust_keyspace::Listpack::new();
-    for (m, s) in &pairs {
-        lp.push_back(m);
-        lp.push_back(&s.to_le_bytes());
-    }
-    ZSetValue::Listpack(lp)
+/// A sorted set from (member, score) pairs in any order (a valid file has
+/// no duplicate members; if one had, the last score would win).
+fn zset_from_pairs(mut pairs: Vec<(Vec<u8>, f64)>, limits: &EncodingLimits) -> ZSetValue {
+    pairs.reverse();
+    let mut seen = std::collections::HashSet::new();
+    pairs.retain(|(m, _)| seen.insert(m.clone()));
+    ZSetValue::from_members(pairs.iter().map(|(m, s)| (&m[..], *s)), limits)
 }
 
 fn writer_options(state: &State) -> WriterOptions {

@@ -26,7 +26,8 @@ pub enum Value {
     /// Not boxed: `SetValue` is no bigger than a `Vec`, so a small set costs
     /// one allocation, like Redis's intset (and `Value` does not grow).
     Set(SetValue),
-    ZSet(Box<ZSetValue>),
+    /// Inline (16 bytes): a small sorted set costs one allocation.
+    ZSet(ZSetValue),
 }
 
 /// The `*-max-listpack-*` / `*-max-intset-*` settings that decide encodings,
