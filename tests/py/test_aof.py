@@ -141,3 +141,30 @@ def test_truncated_tail_stops_start_up_when_not_allowed(server, c):
     server.spawn(port=server.port)
     assert server.wait_exit(10) != 0
     assert "appendonly.aof.1.incr.aof" in server.log()
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes", "--appendfsync", "always"])
+def test_config_set_appendonly_turns_the_aof_on_with_the_current_data(server, c):
+    c.call("SET", "before", "1")
+    assert c.call("CONFIG", "SET", "appendonly", "yes") == "OK"
+    wait_until(lambda: persistence(c)["aof_enabled"] == "1" and persistence(c)["aof_rewrite_in_progress"] == "0", 10)
+    wait_until(lambda: os.path.exists(os.path.join(aofdir(server), "appendonly.aof.manifest")), 10)
+    c.call("SET", "after", "2")
+    digest = c.call("DEBUG", "DIGEST")
+    server.kill()
+    server.extra_args += ["--appendonly", "yes"]
+    server.start(port=server.port)
+    assert server.client().call("DEBUG", "DIGEST") == digest
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_kill_9_during_bgsave_leaves_the_previous_file(server, c):
+    c.call("SET", "old", "1")
+    assert c.call("SAVE") == "OK"
+    c.call("DEBUG", "POPULATE", "300000")
+    c.call("BGSAVE")
+    server.kill()  # whatever the save had reached
+    server.start(port=server.port)
+    c2 = server.client()
+    assert c2.call("GET", "old") == b"1"
+    assert c2.call("DBSIZE") in (1, 300001)  # the old file, or the new one if it finished

@@ -209,6 +209,9 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
             Err(msg) => warning!("{msg}"),
         }
     }
+    if changed.contains(&"appendonly") {
+        switch_aof(state);
+    }
     if changed.contains(&"loglevel") {
         crate::log::set_level(crate::log::Level::from_name(state.config.loglevel.name()));
     }
@@ -289,6 +292,39 @@ fn open_aof_at_startup(state: &mut State) {
         Err(e) => {
             warning!("Can't open the append-only file: {e}. Exiting.");
             std::process::exit(1);
+        }
+    }
+}
+
+/// CONFIG SET appendonly: turning it on writes a fresh AOF holding the current
+/// dataset (its base is written synchronously here; Redis does it in a child);
+/// turning it off makes what was appended durable and stops appending.
+fn switch_aof(state: &mut State) {
+    use redust_commands::aof;
+    if state.config.appendonly && state.aof.is_none() {
+        let dir = std::path::PathBuf::from(&state.config.appenddirname);
+        let filename = state.config.appendfilename.clone();
+        // An older AOF lacks what changed while it was off: replace the files it names.
+        let manifest = dir.join(format!("{filename}.manifest"));
+        if let Ok(files) = std::fs::read_to_string(&manifest).map(|t| aof::parse_manifest(&t)) {
+            for f in files.unwrap_or_default() {
+                let _ = std::fs::remove_file(dir.join(&f.name));
+            }
+        }
+        match aof::create(state, &dir, &filename)
+            .and_then(|files| aof::Aof::open(dir, filename, files))
+        {
+            Ok(a) => {
+                notice!("Background append only file rewriting started");
+                notice!("Background AOF rewrite terminated with success");
+                state.aof = Some(a);
+            }
+            Err(e) => warning!("Can't turn the append only file on: {e}"),
+        }
+    } else if !state.config.appendonly {
+        if let Some(mut a) = state.aof.take() {
+            let _ = a.write_pending(true);
+            notice!("Append only file turned off");
         }
     }
 }
