@@ -283,6 +283,11 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     let name = command.name.as_str();
     ctx.client.last_command = command.name.clone();
 
+    if ctx.state.loading_in_background && !command.is(flags::LOADING) {
+        reject(&mut ctx, Some(command), errors::LOADING.into());
+        return Flow::Continue;
+    }
+
     if !ctx.client.authenticated && !command.is(flags::NO_AUTH) {
         reject(&mut ctx, Some(command), errors::NOAUTH.into());
         return Flow::Continue;

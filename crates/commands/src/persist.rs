@@ -176,18 +176,46 @@ pub struct LoadStats {
 /// skipped (as a master does). On error nothing is changed and the message
 /// names the file, the offset and what was wrong.
 pub fn load_from(state: &mut State, path: &Path) -> Result<LoadStats, String> {
+    let limits = crate::db_ops::encoding_limits(&state.config);
+    let (dbs, stats) = read_rdb(
+        path,
+        state.dbs.len(),
+        &limits,
+        state.config.rdbchecksum,
+        state.now_ms,
+    )?;
+    install(state, dbs);
+    Ok(stats)
+}
+
+/// Puts loaded databases in place of the current ones.
+pub fn install(state: &mut State, dbs: Vec<redust_keyspace::Db>) {
+    for (slot, new_db) in state.dbs.iter_mut().zip(dbs) {
+        let delete_expired = slot.delete_expired;
+        *slot = new_db;
+        slot.delete_expired = delete_expired;
+    }
+}
+
+/// Reads an RDB file into fresh databases, without touching the server state
+/// (so start-up can load in the background while clients get LOADING).
+pub fn read_rdb(
+    path: &Path,
+    db_count: usize,
+    limits: &EncodingLimits,
+    verify_checksum: bool,
+    now: i64,
+) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("Can't open {}: {}", path.display(), e))?;
     let reader = RdbReader::new(BufReader::with_capacity(1 << 16, file))
         .map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?
-        .with_checksum_verification(state.config.rdbchecksum);
-    let limits = crate::db_ops::encoding_limits(&state.config);
-    let mut dbs: Vec<redust_keyspace::Db> = (0..state.dbs.len())
-        .map(|_| redust_keyspace::Db::new())
-        .collect();
+        .with_checksum_verification(verify_checksum);
+    let limits = *limits;
+    let mut dbs: Vec<redust_keyspace::Db> =
+        (0..db_count).map(|_| redust_keyspace::Db::new()).collect();
     let mut stats = LoadStats::default();
     let mut db = 0usize;
-    let now = state.now_ms;
     for event in reader {
         let event = event.map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?;
         match event {
@@ -223,12 +251,7 @@ pub fn load_from(state: &mut State, path: &Path) -> Result<LoadStats, String> {
             _ => {}
         }
     }
-    for (slot, new_db) in state.dbs.iter_mut().zip(dbs) {
-        let delete_expired = slot.delete_expired;
-        *slot = new_db;
-        slot.delete_expired = delete_expired;
-    }
-    Ok(stats)
+    Ok((dbs, stats))
 }
 
 /// SAVE: a synchronous snapshot to `dir/dbfilename`, with the bookkeeping

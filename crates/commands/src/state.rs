@@ -286,6 +286,9 @@ pub struct State {
     pub aof: Option<crate::aof::Aof>,
     /// True while loading data: nothing is propagated.
     pub loading: bool,
+    /// True while the start-up RDB load runs in the background: commands
+    /// without the `loading` flag get LOADING.
+    pub loading_in_background: bool,
     pub aof_last_write_ok: bool,
     pub aof_rewrites: u64,
     pub aof_last_rewrite_ok: bool,
@@ -373,6 +376,7 @@ impl State {
             pending_propagation: Vec::new(),
             aof: None,
             loading: false,
+            loading_in_background: false,
             aof_last_write_ok: true,
             aof_rewrites: 0,
             aof_last_rewrite_ok: true,

@@ -229,10 +229,55 @@ fn load_at_startup(state: &mut State) {
     if !path.exists() {
         return;
     }
+    // Read the file on another thread; until it is in place, clients get
+    // LOADING (commands flagged `loading`, like INFO and PING, still run).
+    state.loading_in_background = true;
+    let limits = redust_commands::db_ops::encoding_limits(&state.config);
+    let (db_count, verify, now) = (state.dbs.len(), state.config.rdbchecksum, state.now_ms);
     let started = std::time::Instant::now();
-    match redust_commands::persist::load_from(state, &path) {
-        Ok(stats) => {
+    let handle = std::thread::spawn(move || {
+        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now)
+    });
+    *PENDING_LOAD.lock() = Some((handle, started));
+}
+
+type PendingLoad = (
+    std::thread::JoinHandle<
+        Result<
+            (
+                Vec<redust_keyspace::Db>,
+                redust_commands::persist::LoadStats,
+            ),
+            String,
+        >,
+    >,
+    std::time::Instant,
+);
+
+/// The start-up RDB load running in the background, if any.
+static PENDING_LOAD: Mutex<Option<PendingLoad>> = Mutex::new(None);
+
+/// Installs the background load's result once it is ready.
+async fn finish_loading(server: Arc<Server>) {
+    loop {
+        let ready = PENDING_LOAD
+            .lock()
+            .as_ref()
+            .is_none_or(|(h, _)| h.is_finished());
+        if ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let Some((handle, started)) = PENDING_LOAD.lock().take() else {
+        return;
+    };
+    match handle.join() {
+        Ok(Ok((dbs, stats))) => {
+            let mut state = server.state.lock();
+            redust_commands::persist::install(&mut state, dbs);
             state.rdb_last_load = stats;
+            state.loading_in_background = false;
             notice!(
                 "Done loading RDB, keys loaded: {}, keys expired: {}.",
                 stats.keys_loaded,
@@ -243,8 +288,12 @@ fn load_at_startup(state: &mut State) {
                 started.elapsed().as_secs_f64()
             );
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             warning!("Fatal error loading the DB: {e}. Exiting.");
+            std::process::exit(1);
+        }
+        Err(_) => {
+            warning!("Fatal error loading the DB: the loader failed. Exiting.");
             std::process::exit(1);
         }
     }
@@ -349,6 +398,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         tokio::spawn(accept_loop(server.clone(), l, 0));
     }
     tokio::spawn(cron(server.clone()));
+    tokio::spawn(finish_loading(server.clone()));
     crate::saver::spawn(server.clone());
     notice!("Ready to accept connections");
 
