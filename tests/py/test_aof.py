@@ -168,3 +168,43 @@ def test_kill_9_during_bgsave_leaves_the_previous_file(server, c):
     c2 = server.client()
     assert c2.call("GET", "old") == b"1"
     assert c2.call("DBSIZE") in (1, 300001)  # the old file, or the new one if it finished
+
+
+@pytest.mark.server(args=AOF + ["--appendfsync", "always"])
+def test_kill_9_under_write_load_loses_nothing_acknowledged(server, c):
+    import threading
+
+    acked = []
+    stop = threading.Event()
+
+    def writer():
+        w = server.client()
+        try:
+            while not stop.is_set():
+                acked.append(w.call("INCR", "counter"))
+        except Exception:  # the server died under us: expected
+            pass
+
+    t = threading.Thread(target=writer)
+    t.start()
+    wait_until(lambda: len(acked) > 2000, 20)
+    server.kill()
+    stop.set()
+    t.join(10)
+    last_acked = acked[-1]
+    server.start(port=server.port)
+    value = int(server.client().call("GET", "counter"))
+    assert value >= last_acked, (value, last_acked)
+    assert value <= last_acked + 1  # at most the one in flight
+
+
+@pytest.mark.server(args=AOF + ["--appendfsync", "always"])
+def test_kill_9_during_aof_rewrite_loads_everything(server, c):
+    for batch in range(20):
+        c.call("MSET", *sum([["k:%d:%d" % (batch, i), "v" * 20] for i in range(1000)], []))
+    c.call("SET", "last", "1")
+    digest = c.call("DEBUG", "DIGEST")
+    c.call("BGREWRITEAOF")
+    server.kill()  # wherever the rewrite had got to
+    server.start(port=server.port)
+    assert server.client().call("DEBUG", "DIGEST") == digest
