@@ -491,7 +491,7 @@ class Server:
             return ""
 
     def ping_once(self, timeout=0.5):
-        """True if something answers a PING on our port (any reply counts: NOAUTH too)."""
+        """True if the server answers a PING on our port (NOAUTH counts, LOADING does not)."""
         try:
             s = socket.create_connection((HOST, self.port), timeout=timeout)
         except OSError:
@@ -500,7 +500,8 @@ class Server:
             s.settimeout(timeout)
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
             data = s.recv(1024)
-            return bool(data) and data[:1] in (b"+", b"-")
+            # Any answer counts (NOAUTH too), except LOADING: the data is not there yet.
+            return bool(data) and data[:1] in (b"+", b"-") and not data.startswith(b"-LOADING")
         except OSError:
             return False
         finally:

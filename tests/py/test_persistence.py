@@ -24,6 +24,8 @@ def fill_every_type(c):
     c.call("SADD", "intset", "1", "2", "-3")
     c.call("SADD", "strset", "a", "b", "c")
     c.call("SADD", "bigset", *[str(i) for i in range(600)])
+    c.call("ZADD", "zset", "1.5", "a", "-2", "b", "inf", "c")
+    c.call("ZADD", "bigzset", *sum([[str(i * 0.25), "m%d" % i] for i in range(300)], []))
     c.call("SELECT", "5")
     c.call("SET", "in-db-5", "yes")
     c.call("SELECT", "0")
@@ -46,6 +48,9 @@ def test_save_then_restart_keeps_every_type_and_ttl(server, c):
     assert c2.call("LRANGE", "list", "0", "2") == [b"0", b"1", b"2"]
     assert c2.call("OBJECT", "ENCODING", "bighash") == b"hashtable"
     assert c2.call("OBJECT", "ENCODING", "intset") == b"intset"
+    assert c2.call("OBJECT", "ENCODING", "zset") == b"listpack"
+    assert c2.call("OBJECT", "ENCODING", "bigzset") == b"skiplist"
+    assert c2.call("ZSCORE", "zset", "c") == b"inf"
     assert "keys_loaded" in server.log() or "DB loaded from disk" in server.log()
 
 
@@ -108,7 +113,7 @@ def test_dump_restore_between_redust_and_redis(server, c, server_factory):
     real = server_factory(args=["--enable-debug-command", "yes"], binary=REDIS)
     rc = real.client()
     fill_every_type(c)
-    for key in ["str", "int", "long", "list", "hash", "bighash", "intset", "strset", "bigset"]:
+    for key in ["str", "int", "long", "list", "hash", "bighash", "intset", "strset", "bigset", "zset", "bigzset"]:
         payload = c.call("DUMP", key)
         assert rc.call("RESTORE", key, "0", payload) == "OK"
         assert rc.call("DEBUG", "DIGEST-VALUE", key) == c.call("DEBUG", "DIGEST-VALUE", key)
