@@ -211,3 +211,32 @@ def test_kill_9_during_aof_rewrite_loads_everything(server, c):
     server.kill()  # wherever the rewrite had got to
     server.start(port=server.port)
     assert server.client().call("DEBUG", "DIGEST") == digest
+
+
+def _incr_path(server):
+    d = aofdir(server)
+    return os.path.join(d, [f for f in os.listdir(d) if f.endswith(".incr.aof")][0])
+
+
+@pytest.mark.parametrize(
+    "damage, expect",
+    [
+        # garbage where a command should start
+        (lambda s, p: open(p, "ab").write(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n!!garbage!!\r\n"), "appendonly.aof.1.incr.aof"),
+        # a command the server refuses
+        (lambda s, p: open(p, "ab").write(b"*2\r\n$7\r\nNOSUCHC\r\n$1\r\nk\r\n"), "appendonly.aof.1.incr.aof"),
+        # a manifest line that makes no sense
+        (lambda s, p: open(os.path.join(aofdir(s), "appendonly.aof.manifest"), "a").write("file x seq\n"), "manifest"),
+        # the manifest names a file that is gone
+        (lambda s, p: os.remove(p), "appendonly.aof.1.incr.aof"),
+    ],
+    ids=["garbage", "unknown-command", "bad-manifest", "missing-file"],
+)
+@pytest.mark.server(args=AOF)
+def test_damaged_aof_stops_start_up_naming_the_file(server, c, damage, expect):
+    c.call("SET", "k", "v")
+    server.kill()
+    damage(server, _incr_path(server))
+    server.spawn(port=server.port)
+    assert server.wait_exit(10) != 0
+    assert expect in server.log()
