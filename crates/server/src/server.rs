@@ -230,29 +230,23 @@ fn load_at_startup(state: &mut State) {
         return;
     }
     // Read the file on another thread; until it is in place, clients get
-    // LOADING (commands flagged `loading`, like INFO and PING, still run).
+    // LOADING (commands flagged `loading`, like INFO, still run).
     state.loading_in_background = true;
     let limits = redust_commands::db_ops::encoding_limits(&state.config);
     let (db_count, verify, now) = (state.dbs.len(), state.config.rdbchecksum, state.now_ms);
     let started = std::time::Instant::now();
     let handle = std::thread::spawn(move || {
-        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now)
+        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now).map(|(dbs, stats)| (dbs, stats, None))
     });
     *PENDING_LOAD.lock() = Some((handle, started));
 }
 
-type PendingLoad = (
-    std::thread::JoinHandle<
-        Result<
-            (
-                Vec<redust_keyspace::Db>,
-                redust_commands::persist::LoadStats,
-            ),
-            String,
-        >,
-    >,
-    std::time::Instant,
-);
+/// What a background load produces: the databases, the RDB load counts, and
+/// for an AOF load the files its manifest names (the AOF opens for appending
+/// only once they are loaded, truncated tail included).
+type LoadResult = Result<(Vec<redust_keyspace::Db>, redust_commands::persist::LoadStats, Option<AofFiles>), String>;
+type AofFiles = (std::path::PathBuf, String, Vec<redust_commands::aof::ManifestFile>);
+type PendingLoad = (std::thread::JoinHandle<LoadResult>, std::time::Instant);
 
 /// The start-up RDB load running in the background, if any.
 static PENDING_LOAD: Mutex<Option<PendingLoad>> = Mutex::new(None);
@@ -273,11 +267,22 @@ async fn finish_loading(server: Arc<Server>) {
         return;
     };
     match handle.join() {
-        Ok(Ok((dbs, stats))) => {
+        Ok(Ok((dbs, stats, aof_files))) => {
             let mut state = server.state.lock();
             redust_commands::persist::install(&mut state, dbs);
             state.rdb_last_load = stats;
             state.loading_in_background = false;
+            if let Some((dir, filename, files)) = aof_files {
+                notice!("DB loaded from append only file: {:.3} seconds", started.elapsed().as_secs_f64());
+                match redust_commands::aof::Aof::open(dir, filename, files) {
+                    Ok(a) => state.aof = Some(a),
+                    Err(e) => {
+                        warning!("Can't open the append-only file: {e}. Exiting.");
+                        std::process::exit(1);
+                    }
+                }
+                return;
+            }
             notice!(
                 "Done loading RDB, keys loaded: {}, keys expired: {}.",
                 stats.keys_loaded,
@@ -307,19 +312,18 @@ fn open_aof_at_startup(state: &mut State) {
     let filename = state.config.appendfilename.clone();
     let started = std::time::Instant::now();
     let files = if dir.join(format!("{filename}.manifest")).exists() {
-        match aof::load(state, &dir, &filename) {
-            Ok(files) => {
-                notice!(
-                    "DB loaded from append only file: {:.3} seconds",
-                    started.elapsed().as_secs_f64()
-                );
-                files
-            }
-            Err(e) => {
-                warning!("Fatal error loading the DB: {e}. Exiting.");
-                std::process::exit(1);
-            }
-        }
+        // Replay on a loader thread, into a state of its own; clients get
+        // LOADING until its databases take the place of ours.
+        state.loading_in_background = true;
+        let config = state.config.clone();
+        let now = state.now_ms;
+        let handle = std::thread::spawn(move || {
+            let mut loader = State::new(config, now);
+            let files = aof::load(&mut loader, &dir, &filename)?;
+            Ok((std::mem::take(&mut loader.dbs), loader.rdb_last_load, Some((dir, filename, files))))
+        });
+        *PENDING_LOAD.lock() = Some((handle, started));
+        return;
     } else {
         match aof::create(state, &dir, &filename) {
             Ok(files) => {
