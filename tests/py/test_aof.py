@@ -240,3 +240,19 @@ def test_damaged_aof_stops_start_up_naming_the_file(server, c, damage, expect):
     server.spawn(port=server.port)
     assert server.wait_exit(10) != 0
     assert expect in server.log()
+
+
+@pytest.mark.server(args=AOF + ["--aof-use-rdb-preamble", "no", "--appendfsync", "always"])
+def test_rewrite_without_rdb_preamble_writes_a_commands_base(server, c):
+    writes(c)
+    c.call("RPUSH", "biglist", *[str(i) for i in range(200)])
+    c.call("ZADD", "z2", "1.5", "a", "inf", "b")
+    digest = c.call("DEBUG", "DIGEST")
+    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    manifest = os.path.join(aofdir(server), "appendonly.aof.manifest")
+    wait_until(lambda: ".2.base.aof" in open(manifest).read(), 10)
+    wait_until(lambda: not any(".1." in f for f in os.listdir(aofdir(server))), 10)
+    base = open(os.path.join(aofdir(server), "appendonly.aof.2.base.aof"), "rb").read()
+    assert base.startswith(b"*") and b"REDIS" not in base[:5]
+    server.restart()
+    assert server.client().call("DEBUG", "DIGEST") == digest

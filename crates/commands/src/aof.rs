@@ -398,7 +398,7 @@ pub fn create(
 /// Starts an AOF rewrite: a new incremental file now, the new base from a
 /// background snapshot. Errors are reply texts.
 pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
-    let preamble = true;
+    let preamble = state.config.aof_use_rdb_preamble;
     let Some(aof) = state.aof.as_mut() else {
         return Err("ERR Background AOF rewrite needs appendonly yes".into());
     };
@@ -406,9 +406,48 @@ pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
         return Err("ERR Background append only file rewriting already in progress".into());
     }
     let seq = aof.begin_rewrite().map_err(|e| format!("ERR {e}"))?;
-    // The base is always an RDB snapshot (what `aof-use-rdb-preamble yes` gives).
+    // An RDB snapshot with `aof-use-rdb-preamble yes`, commands otherwise.
     let base_name = aof.base_name(seq, preamble);
     let final_path = aof.dir.join(&base_name);
     let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
     crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| format!("ERR {e}"))
+}
+
+/// At most this many elements per command in a commands-only base, as Redis
+/// does, so no single command gets huge.
+const ITEMS_PER_COMMAND: usize = 64;
+
+/// Appends the commands that recreate `key` (a commands-only AOF base, for
+/// `aof-use-rdb-preamble no`): SET / RPUSH / SADD / HSET / ZADD in batches,
+/// then PEXPIREAT for a TTL.
+pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &redust_keyspace::Value, expire_ms: Option<i64>) {
+    use redust_keyspace::Value;
+    let k = Bytes::copy_from_slice(key);
+    let mut batched = |name: &'static [u8], items: Vec<Vec<Bytes>>| {
+        for chunk in items.chunks(ITEMS_PER_COMMAND) {
+            let mut args = vec![Bytes::from_static(name), k.clone()];
+            args.extend(chunk.iter().flatten().cloned());
+            encode_command(out, &args);
+        }
+    };
+    match value {
+        Value::List(l) => batched(b"RPUSH", l.iter().map(|e| vec![Bytes::copy_from_slice(e)]).collect()),
+        Value::Set(s) => batched(b"SADD", s.members().iter().map(|m| vec![Bytes::copy_from_slice(m)]).collect()),
+        Value::Hash(h) => {
+            batched(b"HSET", h.iter().map(|(f, v)| vec![Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)]).collect())
+        }
+        Value::ZSet(z) => batched(
+            b"ZADD",
+            z.iter()
+                .map(|(m, s)| vec![Bytes::from(redust_resp::format_double(s)), Bytes::copy_from_slice(m)])
+                .collect(),
+        ),
+        v => {
+            let bytes = v.string_bytes().map(|b| b.into_owned()).unwrap_or_default();
+            encode_command(out, &[Bytes::from_static(b"SET"), k.clone(), Bytes::from(bytes)]);
+        }
+    }
+    if let Some(at) = expire_ms {
+        encode_command(out, &[Bytes::from_static(b"PEXPIREAT"), k, Bytes::from(at.to_string())]);
+    }
 }

@@ -300,10 +300,13 @@ impl Write for SharedBuffer {
     }
 }
 
-/// Turns saved slots into RDB entries (the keyspace calls it under the state
-/// lock, from the background saver or from a write about to change a slot).
+/// Turns saved slots into RDB entries, or into commands for a commands-only
+/// AOF base (the keyspace calls it under the state lock, from the background
+/// saver or from a write about to change a slot).
 pub struct RdbSnapshotSink {
     writer: Option<RdbWriter<SharedBuffer>>,
+    /// Set for a commands-only AOF base: RESP goes here instead.
+    commands: Option<SharedBuffer>,
     current_db: Option<usize>,
     now_ms: i64,
     lru: bool,
@@ -318,6 +321,23 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
         db: usize,
         entries: &mut dyn Iterator<Item = (&[u8], &Entry, Option<i64>)>,
     ) {
+        if let Some(buf) = self.commands.as_mut() {
+            let mut out = Vec::new();
+            if self.current_db != Some(db) {
+                let select = [bytes::Bytes::from_static(b"SELECT"), bytes::Bytes::from(db.to_string())];
+                crate::aof::encode_command(&mut out, &select);
+                self.current_db = Some(db);
+            }
+            for (key, entry, expire_ms) in entries {
+                if !entry_is_empty(&entry.value) {
+                    crate::aof::rewrite_key(&mut out, key, &entry.value, expire_ms);
+                }
+            }
+            if let Err(e) = buf.write_all(&out) {
+                self.error = Some(e);
+            }
+            return;
+        }
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
@@ -391,18 +411,26 @@ pub fn snapshot_start(
     final_path: PathBuf,
 ) -> std::io::Result<()> {
     let buffer = SharedBuffer::default();
-    let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
-    writer.write_aux_fields(&AuxInfo {
-        redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
-        redis_bits: 64,
-        ctime: state.now_ms / 1000,
-        used_mem: (state.used_memory)(),
-        repl: None,
-        aof_base: false,
-    })?;
+    // A commands-only AOF base (`aof-use-rdb-preamble no`) needs no RDB writer.
+    let commands_only = matches!(&purpose, SnapshotPurpose::AofBase { base_name, .. } if base_name.ends_with(".aof"));
+    let writer = if commands_only {
+        None
+    } else {
+        let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
+        writer.write_aux_fields(&AuxInfo {
+            redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
+            redis_bits: 64,
+            ctime: state.now_ms / 1000,
+            used_mem: (state.used_memory)(),
+            repl: None,
+            aof_base: matches!(purpose, SnapshotPurpose::AofBase { .. }),
+        })?;
+        Some(writer)
+    };
     let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
     let sink = std::sync::Arc::new(std::sync::Mutex::new(RdbSnapshotSink {
-        writer: Some(writer),
+        writer,
+        commands: commands_only.then(|| buffer.clone()),
         current_db: None,
         now_ms: state.now_ms,
         lru: crate::db_ops::MaxmemoryPolicyExt::uses_clock(&state.config.maxmemory_policy) && !lfu,
