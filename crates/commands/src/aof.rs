@@ -248,7 +248,7 @@ impl Aof {
 /// Replays RESP commands from `data` through the executor as a loading
 /// client. Returns the byte length of the whole commands replayed; an
 /// incomplete last command is an error unless `allow_truncated`.
-fn replay(
+pub fn replay(
     state: &mut crate::state::State,
     data: &[u8],
     name: &str,
@@ -420,7 +420,12 @@ const ITEMS_PER_COMMAND: usize = 64;
 /// Appends the commands that recreate `key` (a commands-only AOF base, for
 /// `aof-use-rdb-preamble no`): SET / RPUSH / SADD / HSET / ZADD in batches,
 /// then PEXPIREAT for a TTL.
-pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &redust_keyspace::Value, expire_ms: Option<i64>) {
+pub fn rewrite_key(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    value: &redust_keyspace::Value,
+    expire_ms: Option<i64>,
+) {
     use redust_keyspace::Value;
     let k = Bytes::copy_from_slice(key);
     let mut batched = |name: &'static [u8], items: Vec<Vec<Bytes>>| {
@@ -431,23 +436,50 @@ pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &redust_keyspace::Value
         }
     };
     match value {
-        Value::List(l) => batched(b"RPUSH", l.iter().map(|e| vec![Bytes::copy_from_slice(e)]).collect()),
-        Value::Set(s) => batched(b"SADD", s.members().iter().map(|m| vec![Bytes::copy_from_slice(m)]).collect()),
-        Value::Hash(h) => {
-            batched(b"HSET", h.iter().map(|(f, v)| vec![Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)]).collect())
-        }
+        Value::List(l) => batched(
+            b"RPUSH",
+            l.iter().map(|e| vec![Bytes::copy_from_slice(e)]).collect(),
+        ),
+        Value::Set(s) => batched(
+            b"SADD",
+            s.members()
+                .iter()
+                .map(|m| vec![Bytes::copy_from_slice(m)])
+                .collect(),
+        ),
+        Value::Hash(h) => batched(
+            b"HSET",
+            h.iter()
+                .map(|(f, v)| vec![Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)])
+                .collect(),
+        ),
         Value::ZSet(z) => batched(
             b"ZADD",
             z.iter()
-                .map(|(m, s)| vec![Bytes::from(redust_resp::format_double(s)), Bytes::copy_from_slice(m)])
+                .map(|(m, s)| {
+                    vec![
+                        Bytes::from(redust_resp::format_double(s)),
+                        Bytes::copy_from_slice(m),
+                    ]
+                })
                 .collect(),
         ),
         v => {
             let bytes = v.string_bytes().map(|b| b.into_owned()).unwrap_or_default();
-            encode_command(out, &[Bytes::from_static(b"SET"), k.clone(), Bytes::from(bytes)]);
+            encode_command(
+                out,
+                &[Bytes::from_static(b"SET"), k.clone(), Bytes::from(bytes)],
+            );
         }
     }
     if let Some(at) = expire_ms {
-        encode_command(out, &[Bytes::from_static(b"PEXPIREAT"), k, Bytes::from(at.to_string())]);
+        encode_command(
+            out,
+            &[
+                Bytes::from_static(b"PEXPIREAT"),
+                k,
+                Bytes::from(at.to_string()),
+            ],
+        );
     }
 }

@@ -324,7 +324,10 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
         if let Some(buf) = self.commands.as_mut() {
             let mut out = Vec::new();
             if self.current_db != Some(db) {
-                let select = [bytes::Bytes::from_static(b"SELECT"), bytes::Bytes::from(db.to_string())];
+                let select = [
+                    bytes::Bytes::from_static(b"SELECT"),
+                    bytes::Bytes::from(db.to_string()),
+                ];
                 crate::aof::encode_command(&mut out, &select);
                 self.current_db = Some(db);
             }

@@ -236,7 +236,8 @@ fn load_at_startup(state: &mut State) {
     let (db_count, verify, now) = (state.dbs.len(), state.config.rdbchecksum, state.now_ms);
     let started = std::time::Instant::now();
     let handle = std::thread::spawn(move || {
-        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now).map(|(dbs, stats)| (dbs, stats, None))
+        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now)
+            .map(|(dbs, stats)| (dbs, stats, None))
     });
     *PENDING_LOAD.lock() = Some((handle, started));
 }
@@ -244,8 +245,19 @@ fn load_at_startup(state: &mut State) {
 /// What a background load produces: the databases, the RDB load counts, and
 /// for an AOF load the files its manifest names (the AOF opens for appending
 /// only once they are loaded, truncated tail included).
-type LoadResult = Result<(Vec<redust_keyspace::Db>, redust_commands::persist::LoadStats, Option<AofFiles>), String>;
-type AofFiles = (std::path::PathBuf, String, Vec<redust_commands::aof::ManifestFile>);
+type LoadResult = Result<
+    (
+        Vec<redust_keyspace::Db>,
+        redust_commands::persist::LoadStats,
+        Option<AofFiles>,
+    ),
+    String,
+>;
+type AofFiles = (
+    std::path::PathBuf,
+    String,
+    Vec<redust_commands::aof::ManifestFile>,
+);
 type PendingLoad = (std::thread::JoinHandle<LoadResult>, std::time::Instant);
 
 /// The start-up RDB load running in the background, if any.
@@ -273,7 +285,10 @@ async fn finish_loading(server: Arc<Server>) {
             state.rdb_last_load = stats;
             state.loading_in_background = false;
             if let Some((dir, filename, files)) = aof_files {
-                notice!("DB loaded from append only file: {:.3} seconds", started.elapsed().as_secs_f64());
+                notice!(
+                    "DB loaded from append only file: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
                 match redust_commands::aof::Aof::open(dir, filename, files) {
                     Ok(a) => state.aof = Some(a),
                     Err(e) => {
@@ -320,7 +335,11 @@ fn open_aof_at_startup(state: &mut State) {
         let handle = std::thread::spawn(move || {
             let mut loader = State::new(config, now);
             let files = aof::load(&mut loader, &dir, &filename)?;
-            Ok((std::mem::take(&mut loader.dbs), loader.rdb_last_load, Some((dir, filename, files))))
+            Ok((
+                std::mem::take(&mut loader.dbs),
+                loader.rdb_last_load,
+                Some((dir, filename, files)),
+            ))
         });
         *PENDING_LOAD.lock() = Some((handle, started));
         return;
