@@ -151,6 +151,30 @@ impl Ctx<'_> {
         encoding_limits(&self.state.config)
     }
 
+    /// After a command removed `removed` elements from the collection at
+    /// `key`: signals it, notifies `event`, deletes the key if the collection
+    /// is now empty (Redis keeps no empty collections) with its `del` event,
+    /// and counts the changes.
+    pub fn removed_elements(
+        &mut self,
+        key: &[u8],
+        class: u32,
+        event: &str,
+        removed: u64,
+        emptied: bool,
+    ) {
+        if removed == 0 {
+            return;
+        }
+        self.modified(key);
+        self.notify(class, event, key);
+        if emptied {
+            self.delete_key(key);
+            self.notify(crate::notify::GENERIC, "del", key);
+        }
+        self.dirty(removed);
+    }
+
     /// Counts `n` changes to the dataset.
     pub fn dirty(&mut self, n: u64) {
         self.state.dirty += n;

@@ -5,7 +5,7 @@ use crate::cmd::keys::parse_cursor;
 use crate::cmd::strings::format_incr_float;
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
-use crate::notify::{GENERIC, HASH};
+use crate::notify::HASH;
 use crate::propagate::argv;
 use crate::state::State;
 use bytes::Bytes;
@@ -185,15 +185,7 @@ pub fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     h.shrink_to_fit();
     let emptied = h.is_empty();
-    if deleted > 0 {
-        ctx.modified(key);
-        ctx.notify(HASH, "hdel", key);
-        if emptied {
-            ctx.delete_key(key);
-            ctx.notify(GENERIC, "del", key);
-        }
-        ctx.dirty(deleted);
-    }
+    ctx.removed_elements(key, HASH, "hdel", deleted, emptied);
     ctx.reply.int(deleted as i64);
     Ok(())
 }

@@ -124,15 +124,7 @@ pub fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     s.shrink_to_fit();
     let emptied = s.is_empty();
-    if deleted > 0 {
-        ctx.modified(key);
-        ctx.notify(SET, "srem", key);
-        if emptied {
-            ctx.delete_key(key);
-            ctx.notify(GENERIC, "del", key);
-        }
-        ctx.dirty(deleted);
-    }
+    ctx.removed_elements(key, SET, "srem", deleted, emptied);
     ctx.reply.int(deleted as i64);
     Ok(())
 }
