@@ -105,9 +105,8 @@ impl ListValue {
 
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let node = self.nodes.back_mut()?;
-        let last = node.len() - 1;
-        let item = node.get(last)?.to_vec();
-        node.remove(last);
+        let item = node.last()?.to_vec();
+        node.pop_back();
         if node.is_empty() {
             self.nodes.pop_back();
         }

@@ -4,10 +4,12 @@
 //! node) are stored the way Redis's listpack does, for the same reason: one
 //! buffer instead of a node and two allocations per element costs a fraction
 //! of the memory, and a linear scan over a few hundred bytes is as fast as a
-//! hash lookup. The layout is our own: each entry is a LEB128 length followed
-//! by the bytes. Positions are entry indices; access is linear, so callers
-//! keep these small (the `*-max-listpack-*` limits) and convert to a real
-//! table past them.
+//! hash lookup. The layout is our own: each entry is a LEB128 length, the
+//! bytes, then a back-length (the size of the first two, written so it reads
+//! backwards), so the last entry is found without walking the rest: pops and
+//! reads at the tail are O(1), as with Redis's listpack. Positions are entry
+//! indices; other access is linear, so callers keep these small (the
+//! `*-max-listpack-*` limits) and convert to a real table past them.
 
 /// A sequence of byte strings packed into one buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -52,6 +54,59 @@ fn read_len(buf: &[u8], pos: usize) -> (usize, usize) {
     }
 }
 
+/// Appends `n` so that it can be read backwards from the byte after it: the
+/// last byte holds the low 7 bits, with the high bit set while more precede.
+fn write_back_len(out: &mut Vec<u8>, n: usize) {
+    let mut groups = [0u8; 10];
+    let mut count = 0;
+    let mut v = n;
+    loop {
+        groups[count] = (v & 0x7f) as u8;
+        count += 1;
+        v >>= 7;
+        if v == 0 {
+            break;
+        }
+    }
+    // Highest group first; every byte but the first one written says "more before me".
+    for i in (0..count).rev() {
+        let more = if i + 1 < count { 0x80 } else { 0 };
+        out.push(groups[i] | more);
+    }
+}
+
+/// Reads a back-length ending just before `end`: (value, bytes it took).
+fn read_back_len(buf: &[u8], end: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = end;
+    loop {
+        i -= 1;
+        let b = buf[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            return (n, end - i);
+        }
+        shift += 7;
+    }
+}
+
+/// The bytes one entry takes, with its length and back-length.
+fn entry_size(item_len: usize) -> usize {
+    let body = encoded_len(item_len) + item_len;
+    body + encoded_len(body)
+}
+
+/// One entry as it is stored.
+fn encode_entry(item: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry_size(item.len()));
+    write_len(&mut out, item.len());
+    out.extend_from_slice(item);
+    let body = out.len();
+    write_back_len(&mut out, body);
+    out
+}
+
 fn encoded_len(n: usize) -> usize {
     let mut size = 1;
     let mut v = n >> 7;
@@ -87,8 +142,11 @@ impl Listpack {
     }
 
     pub fn push_back(&mut self, item: &[u8]) {
+        let start = self.buf.len();
         write_len(&mut self.buf, item.len());
         self.buf.extend_from_slice(item);
+        let body = self.buf.len() - start;
+        write_back_len(&mut self.buf, body);
         self.len += 1;
     }
 
@@ -96,23 +154,34 @@ impl Listpack {
         self.insert(0, item);
     }
 
-    /// Byte offset of entry `index` (or the end when `index == len`).
+    /// Byte offset of entry `index` (or the end when `index == len`), walking
+    /// from whichever end is nearer.
     fn offset_of(&self, index: usize) -> usize {
-        let mut pos = 0;
-        for _ in 0..index {
-            let (n, w) = read_len(&self.buf, pos);
-            pos += w + n;
+        let len = self.len();
+        if index >= len {
+            return self.buf.len();
         }
-        pos
+        if index <= len / 2 {
+            let mut pos = 0;
+            for _ in 0..index {
+                let (n, w) = read_len(&self.buf, pos);
+                pos += entry_size_at(w, n);
+            }
+            pos
+        } else {
+            let mut end = self.buf.len();
+            for _ in 0..(len - index) {
+                let (body, w) = read_back_len(&self.buf, end);
+                end -= body + w;
+            }
+            end
+        }
     }
 
     /// Inserts `item` so it becomes entry `index` (`index <= len`).
     pub fn insert(&mut self, index: usize, item: &[u8]) {
         let at = self.offset_of(index.min(self.len()));
-        let mut encoded = Vec::with_capacity(encoded_len(item.len()) + item.len());
-        write_len(&mut encoded, item.len());
-        encoded.extend_from_slice(item);
-        self.buf.splice(at..at, encoded);
+        self.buf.splice(at..at, encode_entry(item));
         self.len += 1;
     }
 
@@ -123,7 +192,7 @@ impl Listpack {
         }
         let at = self.offset_of(index);
         let (n, w) = read_len(&self.buf, at);
-        self.buf.drain(at..at + w + n);
+        self.buf.drain(at..at + entry_size_at(w, n));
         self.len -= 1;
     }
 
@@ -137,7 +206,7 @@ impl Listpack {
         let mut end = start;
         for _ in 0..count {
             let (n, w) = read_len(&self.buf, end);
-            end += w + n;
+            end += entry_size_at(w, n);
         }
         self.buf.drain(start..end);
         self.len -= count as u32;
@@ -150,10 +219,8 @@ impl Listpack {
         }
         let at = self.offset_of(index);
         let (n, w) = read_len(&self.buf, at);
-        let mut encoded = Vec::with_capacity(encoded_len(item.len()) + item.len());
-        write_len(&mut encoded, item.len());
-        encoded.extend_from_slice(item);
-        self.buf.splice(at..at + w + n, encoded);
+        self.buf
+            .splice(at..at + entry_size_at(w, n), encode_entry(item));
     }
 
     /// Entry `index`, if it exists.
@@ -168,6 +235,29 @@ impl Listpack {
 
     pub fn first(&self) -> Option<&[u8]> {
         self.get(0)
+    }
+
+    /// The last entry, in O(1).
+    pub fn last(&self) -> Option<&[u8]> {
+        if self.is_empty() {
+            return None;
+        }
+        let end = self.buf.len();
+        let (body, w) = read_back_len(&self.buf, end);
+        let start = end - w - body;
+        let (n, lw) = read_len(&self.buf, start);
+        Some(&self.buf[start + lw..start + lw + n])
+    }
+
+    /// Removes the last entry, in O(1).
+    pub fn pop_back(&mut self) {
+        if self.is_empty() {
+            return;
+        }
+        let end = self.buf.len();
+        let (body, w) = read_back_len(&self.buf, end);
+        self.buf.truncate(end - w - body);
+        self.len -= 1;
     }
 
     /// The entries in order.
@@ -214,7 +304,7 @@ impl<'a> Iterator for ListpackIter<'a> {
         }
         let (n, w) = read_len(self.buf, self.pos);
         let start = self.pos + w;
-        self.pos = start + n;
+        self.pos += entry_size_at(w, n);
         Some(&self.buf[start..start + n])
     }
 }
@@ -227,6 +317,12 @@ impl<'a> FromIterator<&'a [u8]> for Listpack {
         }
         lp
     }
+}
+
+/// The size of an entry whose length prefix took `w` bytes and says `n`.
+fn entry_size_at(w: usize, n: usize) -> usize {
+    let body = w + n;
+    body + encoded_len(body)
 }
 
 #[cfg(test)]
@@ -249,6 +345,9 @@ mod tests {
         let items: Vec<&[u8]> = lp.iter().collect();
         assert_eq!(items[..2], [&b"bee"[..], &b"c"[..]]);
         assert_eq!(lp.find(b"c", 0, 1), Some(1));
+        assert_eq!(lp.last().map(|e| e.len()), Some(300));
+        lp.pop_back();
+        assert_eq!(lp.last(), Some(&b"c"[..]));
         lp.remove_range(0, 10);
         assert!(lp.is_empty() && lp.byte_len() == 0);
     }
@@ -264,9 +363,15 @@ mod tests {
                     0 => { lp.insert(at, &item); model.insert(at, item); }
                     1 if !model.is_empty() => { let i = at % model.len(); lp.remove(i); model.remove(i); }
                     2 if !model.is_empty() => { let i = at % model.len(); lp.replace(i, &item); model[i] = item; }
+                    3 if !model.is_empty() && pos % 2 == 0 => { lp.pop_back(); model.pop(); }
                     _ => { lp.push_back(&item); model.push(item); }
                 }
                 prop_assert_eq!(lp.len(), model.len());
+                prop_assert_eq!(lp.last(), model.last().map(|v| &v[..]));
+                if !model.is_empty() {
+                    let i = pos as usize % model.len();
+                    prop_assert_eq!(lp.get(i), Some(&model[i][..]));
+                }
             }
             let got: Vec<Vec<u8>> = lp.iter().map(|e| e.to_vec()).collect();
             prop_assert_eq!(got, model);
