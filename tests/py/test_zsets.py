@@ -1030,3 +1030,22 @@ def test_negative_zero_scores(c):
     c.call("ZADD", "n", "-0", "a", "1", "b", "2", "c")
     assert c.call("ZSCORE", "n", "a") == b"0"
     assert c.call("ZUNION", "1", "src", "WITHSCORES") == [b"a", b"-0", b"b", b"-0", b"c", b"-0"]
+
+
+def test_waiters_ignore_keys_of_another_type(server, c):
+    b = server.client()
+    b.send("BZPOPMIN", "k", "0")
+    wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"))
+    c.call("RPUSH", "k", "x")  # a list: the BZPOPMIN waiter keeps waiting
+    l = server.client()
+    l.send("BLPOP", "z", "0")
+    wait_until(lambda: b"blocked_clients:2" in c.call("INFO", "clients"))
+    c.call("ZADD", "z", "1", "m")  # a sorted set: the BLPOP waiter keeps waiting
+    time.sleep(0.1)
+    assert b"blocked_clients:2" in c.call("INFO", "clients")
+    c.call("DEL", "k")
+    c.call("ZADD", "k", "2", "n")
+    assert b.read_reply() == [b"k", b"n", b"2"]
+    c.call("DEL", "z")
+    c.call("RPUSH", "z", "v")
+    assert l.read_reply() == [b"z", b"v"]
