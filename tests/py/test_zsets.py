@@ -1001,6 +1001,11 @@ def test_keyspace_hits_and_misses(c):
     c.call("ZSCAN", "z", "0")
     c.call("ZRANDMEMBER", "nokey")
     assert stats() == (6, 4)
+    c.call("ZUNIONSTORE", "d2", "2", "z", "nokey")
+    c.call("ZINTERCARD", "2", "z", "nokey")
+    c.call("ZMPOP", "1", "nokey", "MIN")
+    c.call("BZPOPMIN", "nokey", "0.01")
+    assert stats() == (8, 6)
 
 
 def test_negative_zero_scores(c):
