@@ -711,6 +711,10 @@ def test_zscan_small_and_options(c):
     assert c.call("ZSCAN", "nokey", "0") == [b"0", []]
     assert c.call("ZSCAN", "nokey", "0", "BAD") == [b"0", []]
     assert c.call("ZSCAN", "z", "007") == c.call("ZSCAN", "z", "0")
+    assert c.call("ZSCAN", "z", "") == c.call("ZSCAN", "z", "0")
+    assert c.err("ZSCAN", "z", " 1") == "ERR invalid cursor"
+    assert c.err("ZSCAN", "z", "+") == "ERR invalid cursor"
+    assert c.err("ZSCAN", "z", "18446744073709551616") == "ERR invalid cursor"
     assert c.err("ZSCAN", "z", "x") == "ERR invalid cursor"
     assert c.err("ZSCAN", "z", "0", "COUNT", "0") == SYNTAX
     assert c.err("ZSCAN", "z", "0", "COUNT", "x") == NOT_INT

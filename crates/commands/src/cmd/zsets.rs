@@ -1633,9 +1633,12 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A SCAN cursor as Redis's strtoul reads it (a sign and leading zeros are
-/// allowed; negative numbers wrap).
+/// allowed, negative numbers wrap, an empty cursor is 0).
 fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let err = || CmdError::from(errors::INVALID_CURSOR);
+    if arg.is_empty() {
+        return Ok(0);
+    }
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
