@@ -2,7 +2,9 @@
 """Memory of sorted sets: used_memory growth for N keys of small sorted sets
 and for one large sorted set, on a running server.
 
-Usage: zset_memory.py PORT [small|large|all]
+Usage: zset_memory.py PORT [small|large|all] [KEYS]
+
+Start the servers with `--save '' --appendonly no`.
 """
 import socket
 import sys
@@ -52,6 +54,7 @@ class Conn:
 def main():
     port = int(sys.argv[1])
     what = sys.argv[2] if len(sys.argv) > 2 else "all"
+    nkeys = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
     c = Conn(port)
     if what in ("small", "all"):
         for label, member, score in [
@@ -61,7 +64,7 @@ def main():
             c.call("FLUSHALL")
             base = c.used()
             cmds = []
-            for i in range(100_000):
+            for i in range(nkeys):
                 args = []
                 for j in range(5):
                     args += [repr(score(i, j)) if isinstance(score(i, j), float) else score(i, j), member(j)]
@@ -69,7 +72,7 @@ def main():
             c.pipeline(cmds)
             grown = c.used() - base
             enc = c.call("OBJECT", "ENCODING", "key:1").decode()
-            print("100k keys x %s (%s): %d bytes, %.1f bytes/key" % (label, enc, grown, grown / 100_000))
+            print("%d keys x %s (%s): %d bytes, %.1f bytes/key" % (nkeys, label, enc, grown, grown / nkeys))
     if what in ("large", "all"):
         c.call("FLUSHALL")
         base = c.used()

@@ -403,6 +403,12 @@ def test_zunion_zinter_zdiff(c):
     zset_of(c, "i2", [(b"m", "-inf")])
     assert c.call("ZUNION", "2", "i1", "i2", "WITHSCORES") == [b"m", b"0"]
     assert c.call("ZUNION", "1", "i1", "WEIGHTS", "0", "WITHSCORES") == [b"m", b"0"]
+    # ZINTER: a NaN product from a later input makes SUM 0, MIN/MAX ignore it
+    zset_of(c, "big", [(b"m", "inf"), (b"x", 1)])
+    zset_of(c, "small", [(b"m", 5)])
+    assert c.call("ZINTER", "2", "big", "small", "WEIGHTS", "0", "1", "WITHSCORES") == [b"m", b"0"]
+    assert c.call("ZINTER", "2", "big", "small", "WEIGHTS", "0", "1", "AGGREGATE", "MIN", "WITHSCORES") == [b"m", b"5"]
+    assert c.call("ZINTER", "2", "big", "small", "WEIGHTS", "0", "1", "AGGREGATE", "MAX", "WITHSCORES") == [b"m", b"5"]
 
 
 def test_sets_as_inputs(c):
@@ -705,6 +711,10 @@ def test_zscan_small_and_options(c):
     assert c.call("ZSCAN", "nokey", "0") == [b"0", []]
     assert c.call("ZSCAN", "nokey", "0", "BAD") == [b"0", []]
     assert c.call("ZSCAN", "z", "007") == c.call("ZSCAN", "z", "0")
+    assert c.call("ZSCAN", "z", "") == c.call("ZSCAN", "z", "0")
+    assert c.err("ZSCAN", "z", " 1") == "ERR invalid cursor"
+    assert c.err("ZSCAN", "z", "+") == "ERR invalid cursor"
+    assert c.err("ZSCAN", "z", "18446744073709551616") == "ERR invalid cursor"
     assert c.err("ZSCAN", "z", "x") == "ERR invalid cursor"
     assert c.err("ZSCAN", "z", "0", "COUNT", "0") == SYNTAX
     assert c.err("ZSCAN", "z", "0", "COUNT", "x") == NOT_INT
@@ -952,3 +962,99 @@ def test_wrong_type_key_then_becomes_zset(server, c):
     wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"))
     c.call("ZADD", "k", "1", "a")
     assert b.read_reply() == [b"k", b"a", b"1"]
+
+
+def test_new_key_event(server, c):
+    c.call("CONFIG", "SET", "notify-keyspace-events", "Ezn")
+    sub = server.client()
+    sub.send("PSUBSCRIBE", "__keyevent@*")
+    sub.read_reply()
+    c.call("ZADD", "z", "1", "a")
+    c.call("ZADD", "z", "2", "b")
+    c.call("ZINCRBY", "n", "1", "a")
+    c.call("ZUNIONSTORE", "d", "1", "z")
+    c.call("ZUNIONSTORE", "d", "1", "z")
+    assert events(sub, 7) == [
+        ("new", b"z"), ("zadd", b"z"), ("zadd", b"z"), ("new", b"n"), ("zincr", b"n"),
+        ("new", b"d"), ("zunionstore", b"d"),
+    ]
+    assert events(sub, 1) == [("zunionstore", b"d")]
+
+
+def test_keyspace_hits_and_misses(c):
+    def stats():
+        info = c.call("INFO", "stats").decode()
+        get = lambda f: int(info.split(f + ":")[1].split("\r\n")[0])  # noqa: E731
+        return get("keyspace_hits"), get("keyspace_misses")
+
+    c.call("ZADD", "z", "1", "a", "2", "b")
+    c.call("CONFIG", "RESETSTAT")
+    c.call("ZSCORE", "z", "a")
+    c.call("ZSCORE", "nokey", "a")
+    assert stats() == (1, 1)
+    c.call("ZADD", "z", "3", "c")
+    c.call("ZREM", "z", "c")
+    c.call("ZPOPMIN", "nokey")
+    c.call("ZREMRANGEBYRANK", "z", "5", "6")
+    assert stats() == (1, 1)
+    c.call("ZRANGE", "z", "0", "-1")
+    c.call("ZUNION", "2", "z", "nokey")
+    c.call("ZRANGESTORE", "dst", "z", "0", "0")
+    c.call("ZMSCORE", "nokey", "a")
+    c.call("ZCARD", "z")
+    c.call("ZSCAN", "z", "0")
+    c.call("ZRANDMEMBER", "nokey")
+    assert stats() == (6, 4)
+    c.call("ZUNIONSTORE", "d2", "2", "z", "nokey")
+    c.call("ZINTERCARD", "2", "z", "nokey")
+    c.call("ZMPOP", "1", "nokey", "MIN")
+    c.call("BZPOPMIN", "nokey", "0.01")
+    assert stats() == (8, 6)
+
+
+def test_negative_zero_scores(c):
+    # a listpack stores integer scores as integers: -0 comes back as 0
+    c.call("ZADD", "lp", "-0", "a")
+    assert c.call("ZSCORE", "lp", "a") == b"0"
+    c.call("CONFIG", "SET", "zset-max-listpack-entries", "2")
+    c.call("ZADD", "sl", "-0", "a", "1", "b", "2", "c")
+    assert c.call("OBJECT", "ENCODING", "sl") == b"skiplist"
+    assert c.call("ZSCORE", "sl", "a") == b"0"  # added while a listpack
+    c.call("ZADD", "sl", "-0", "d")
+    assert c.call("ZSCORE", "sl", "d") == b"-0"
+    # -0 and 0 are the same score: no update
+    assert c.call("ZADD", "sl", "CH", "0", "d") == 0
+    c.call("CONFIG", "SET", "zset-max-listpack-entries", "0")
+    c.call("ZADD", "src", "-0", "a", "-0", "b", "-0", "c")
+    c.call("CONFIG", "SET", "zset-max-listpack-entries", "2")
+    # ZRANGESTORE by rank knows the size: a skiplist from the start
+    assert c.call("ZRANGESTORE", "dst", "src", "0", "-1") == 3
+    assert c.call("ZRANGE", "dst", "0", "-1", "WITHSCORES") == [b"a", b"-0", b"b", b"-0", b"c", b"-0"]
+    # by score it starts as a listpack: the first two lose the sign
+    assert c.call("ZRANGESTORE", "dst", "src", "-inf", "+inf", "BYSCORE") == 3
+    assert c.call("ZRANGE", "dst", "0", "-1", "WITHSCORES") == [b"a", b"0", b"b", b"0", b"c", b"-0"]
+    assert c.call("ZRANGESTORE", "dst", "src", "-", "+", "BYLEX") == 3
+    assert c.call("ZRANGE", "dst", "0", "-1", "WITHSCORES") == [b"a", b"0", b"b", b"0", b"c", b"-0"]
+    # ZADD creating a key starts as a listpack
+    c.call("ZADD", "n", "-0", "a", "1", "b", "2", "c")
+    assert c.call("ZSCORE", "n", "a") == b"0"
+    assert c.call("ZUNION", "1", "src", "WITHSCORES") == [b"a", b"-0", b"b", b"-0", b"c", b"-0"]
+
+
+def test_waiters_ignore_keys_of_another_type(server, c):
+    b = server.client()
+    b.send("BZPOPMIN", "k", "0")
+    wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"))
+    c.call("RPUSH", "k", "x")  # a list: the BZPOPMIN waiter keeps waiting
+    l = server.client()
+    l.send("BLPOP", "z", "0")
+    wait_until(lambda: b"blocked_clients:2" in c.call("INFO", "clients"))
+    c.call("ZADD", "z", "1", "m")  # a sorted set: the BLPOP waiter keeps waiting
+    time.sleep(0.1)
+    assert b"blocked_clients:2" in c.call("INFO", "clients")
+    c.call("DEL", "k")
+    c.call("ZADD", "k", "2", "n")
+    assert b.read_reply() == [b"k", b"n", b"2"]
+    c.call("DEL", "z")
+    c.call("RPUSH", "z", "v")
+    assert l.read_reply() == [b"z", b"v"]

@@ -69,6 +69,11 @@ impl ZSetValue {
         ZSetValue::default()
     }
 
+    /// An empty `skiplist` sorted set.
+    pub fn new_skiplist() -> ZSetValue {
+        ZSetValue::Skiplist(Box::default())
+    }
+
     /// Builds a sorted set from distinct members with the encoding Redis
     /// gives a computed result (ZUNIONSTORE, ZRANGESTORE...): `listpack`
     /// when it fits the limits, else `skiplist`.

@@ -284,20 +284,98 @@ fn score_span(z: &ZSetValue, min: ScoreBound, max: ScoreBound) -> (usize, usize)
     (start, end.max(start))
 }
 
-fn lex_span(z: &ZSetValue, min: &LexBound, max: &LexBound) -> (usize, usize) {
-    let start = z.lower_bound(|_, m| match min {
-        LexBound::Min => false,
-        LexBound::Max => true,
-        LexBound::Inclusive(v) => m < &v[..],
-        LexBound::Exclusive(v) => m <= &v[..],
-    });
-    let end = z.lower_bound(|_, m| match max {
-        LexBound::Min => false,
-        LexBound::Max => true,
-        LexBound::Inclusive(v) => m <= &v[..],
-        LexBound::Exclusive(v) => m < &v[..],
-    });
-    (start, end.max(start))
+impl LexBound {
+    /// `member` is at or after this bound used as a minimum.
+    fn admits_from(&self, member: &[u8]) -> bool {
+        match self {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Inclusive(v) => member >= &v[..],
+            LexBound::Exclusive(v) => member > &v[..],
+        }
+    }
+
+    /// `member` is at or before this bound used as a maximum.
+    fn admits_to(&self, member: &[u8]) -> bool {
+        match self {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Inclusive(v) => member <= &v[..],
+            LexBound::Exclusive(v) => member < &v[..],
+        }
+    }
+
+    fn rank(&self) -> (u8, &[u8]) {
+        match self {
+            LexBound::Min => (0, b""),
+            LexBound::Inclusive(v) | LexBound::Exclusive(v) => (1, v),
+            LexBound::Max => (2, b""),
+        }
+    }
+
+    fn exclusive(&self) -> bool {
+        !matches!(self, LexBound::Inclusive(_))
+    }
+}
+
+/// The ranks `start..end` to emit for a lex range, LIMIT applied. With
+/// equal scores (the only case Redis defines) that is the members between
+/// the bounds. With mixed scores a `listpack` set answers exactly as Redis's
+/// listpack walk does: from the first member at or after `min` (the last at
+/// or before `max` when `rev`), skipping `offset` members unchecked, then
+/// while members stay in range.
+fn lex_span(
+    z: &ZSetValue,
+    min: &LexBound,
+    max: &LexBound,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> (usize, usize) {
+    let order = min.rank().cmp(&max.rank());
+    if order.is_gt() || (order.is_eq() && (min.exclusive() || max.exclusive())) {
+        return (0, 0);
+    }
+    let ZSetValue::Listpack(p) = z else {
+        let start = z.lower_bound(|_, m| !min.admits_from(m));
+        let end = z.lower_bound(|_, m| max.admits_to(m));
+        return apply_limit(start, end, rev, offset, limit);
+    };
+    let ms: Vec<&[u8]> = p.iter().map(|(m, _)| m).collect();
+    let (Some(first), Some(last)) = (ms.first(), ms.last()) else {
+        return (0, 0);
+    };
+    if offset < 0 || !min.admits_from(last) || !max.admits_to(first) {
+        return (0, 0);
+    }
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let room = |n: usize| limit < 0 || (n as u64) < limit as u64;
+    if rev {
+        let Some(e) = ms.iter().rposition(|m| max.admits_to(m)) else {
+            return (0, 0);
+        };
+        if !min.admits_from(ms[e]) || offset > e {
+            return (0, 0);
+        }
+        let top = e - offset;
+        let mut s = top + 1;
+        while s > 0 && room(top + 1 - s) && min.admits_from(ms[s - 1]) {
+            s -= 1;
+        }
+        return (s, top + 1);
+    }
+    let Some(s) = ms.iter().position(|m| min.admits_from(m)) else {
+        return (0, 0);
+    };
+    if !max.admits_to(ms[s]) || offset >= ms.len() - s {
+        return (0, 0);
+    }
+    let from = s + offset;
+    let mut e = from;
+    while e < ms.len() && room(e - from) && max.admits_to(ms[e]) {
+        e += 1;
+    }
+    (from, e)
 }
 
 // ---- key access ----
@@ -595,7 +673,7 @@ pub fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (min, max) = parse_lex_range(&args[2], &args[3])?;
     let n = if check_read(ctx, &args[1])? {
         peek(ctx.state, ctx.client.db, &args[1]).map_or(0, |z| {
-            let (s, e) = lex_span(z, &min, &max);
+            let (s, e) = lex_span(z, &min, &max, false, 0, -1);
             e - s
         })
     } else {
@@ -655,9 +733,14 @@ fn resolve_range(
             };
         }
         ParsedRange::Score(min, max) => score_span(z, *min, *max),
-        ParsedRange::Lex(min, max) => lex_span(z, min, max),
+        ParsedRange::Lex(min, max) => return lex_span(z, min, max, rev, offset, limit),
     };
-    // LIMIT: a negative offset gives nothing, a negative count everything.
+    apply_limit(lo, hi, rev, offset, limit)
+}
+
+/// Applies LIMIT to the ranks `lo..hi` of a range: a negative offset gives
+/// nothing, a negative count everything.
+fn apply_limit(lo: usize, hi: usize, rev: bool, offset: i64, limit: i64) -> (usize, usize) {
     if offset < 0 || lo >= hi {
         return (0, 0);
     }
@@ -761,16 +844,37 @@ fn zrange_generic(
         return Ok(());
     };
     let items = z.map_or_else(Vec::new, |z| z.range(lo, hi, rev));
-    store_result(ctx, dst, items, "zrangestore")
+    if items.is_empty() {
+        return store_value(ctx, dst, None, "zrangestore");
+    }
+    // As Redis: a rank range knows its size and starts as a skiplist when
+    // that is past the entries limit; other ranges start as a listpack. The
+    // elements are then added one by one (a listpack turns -0 into 0).
+    let limits = ctx.limits();
+    let mut value = if kind == RangeKind::Rank && items.len() > limits.zset_max_listpack_entries {
+        ZSetValue::new_skiplist()
+    } else {
+        ZSetValue::new()
+    };
+    for (m, s) in &items {
+        value.set(m, *s, &limits);
+    }
+    store_value(ctx, dst, Some(value), "zrangestore")
 }
 
 /// Stores a computed result at `dst` (deleting it when empty) and replies
-/// with its size, as ZRANGESTORE, ZUNIONSTORE... do.
+/// with its size, as ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE do: the result
+/// is a `listpack` when it fits the limits.
 fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>, event: &str) -> CmdResult {
-    let n = items.len();
-    if n > 0 {
-        let limits = ctx.limits();
-        let value = ZSetValue::from_members(items.iter().map(|(m, s)| (&m[..], *s)), &limits);
+    let limits = ctx.limits();
+    let value = (!items.is_empty())
+        .then(|| ZSetValue::from_members(items.iter().map(|(m, s)| (&m[..], *s)), &limits));
+    store_value(ctx, dst, value, event)
+}
+
+fn store_value(ctx: &mut Ctx, dst: &[u8], value: Option<ZSetValue>, event: &str) -> CmdResult {
+    let n = value.as_ref().map_or(0, |z| z.len());
+    if let Some(value) = value {
         ctx.set_key(dst, Value::ZSet(value), false);
         ctx.notify(ZSET, event, dst);
         ctx.dirty(1);
@@ -1318,7 +1422,9 @@ fn compute_set_op(
                         src.find(m)
                     };
                     match value {
-                        Some(v) => aggregate(&mut score, weighted(v, *w), how),
+                        // No NaN fix-up here (as Redis): a NaN product makes
+                        // SUM 0 and leaves MIN/MAX unchanged.
+                        Some(v) => aggregate(&mut score, v * *w, how),
                         None => {
                             all = false;
                             break;
@@ -1533,9 +1639,12 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A SCAN cursor as Redis's strtoul reads it (a sign and leading zeros are
-/// allowed; negative numbers wrap).
+/// allowed, negative numbers wrap, an empty cursor is 0).
 fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let err = || CmdError::from(errors::INVALID_CURSOR);
+    if arg.is_empty() {
+        return Ok(0);
+    }
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
