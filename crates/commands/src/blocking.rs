@@ -182,38 +182,18 @@ pub fn serve_blocked_clients(state: &mut State) {
                     .get(&id)
                     .and_then(|c| c.blocked.as_ref())
                     .and_then(|b| b.args.first());
+                // Like Redis, a key serves only the clients blocked for its
+                // type (a BZPOPMIN waiter ignores a list pushed to its key).
                 if wants.is_none_or(|cmd| wanted_type(cmd) != type_name) {
                     continue;
                 }
-                // Like Redis, a key serves only the clients blocked for its
-                // type (a BZPOPMIN waiter ignores a list pushed to its key).
-                let kind = state.dbs[key.0].peek(&key.1).map(|e| e.value.type_name());
                 let Some(mut client) = state.clients.remove(&id) else {
                     continue;
                 };
-                let wanted = client
-                    .blocked
-                    .as_ref()
-                    .and_then(|b| b.args.first())
-                    .and_then(|name| blocked_type(name));
-                if wanted.is_some_and(|w| Some(w) != kind) {
-                    state.clients.insert(id, client);
-                    continue;
-                }
                 serve_one(state, &mut client);
                 state.clients.insert(id, client);
             }
         }
-    }
-}
-
-/// The type of key a blocking command waits for.
-fn blocked_type(name: &[u8]) -> Option<&'static str> {
-    let name = name.to_ascii_lowercase();
-    match &name[..] {
-        b"blpop" | b"brpop" | b"blmove" | b"brpoplpush" | b"blmpop" => Some("list"),
-        b"bzpopmin" | b"bzpopmax" | b"bzmpop" => Some("zset"),
-        _ => None,
     }
 }
 
