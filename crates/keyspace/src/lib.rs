@@ -17,6 +17,7 @@ pub mod scanmap;
 pub mod set;
 pub mod slot;
 pub mod value;
+pub mod varint;
 pub mod zset;
 
 pub use db::{Db, ScanCursor, SharedSnapshotSink, SnapshotSink};

@@ -11,6 +11,8 @@
 //! indices; other access is linear, so callers keep these small (the
 //! `*-max-listpack-*` limits) and convert to a real table past them.
 
+use crate::varint::{read_varint, varint_len, write_varint};
+
 /// A sequence of byte strings packed into one buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
@@ -23,34 +25,6 @@ impl std::fmt::Debug for Listpack {
         f.debug_list()
             .entries(self.iter().map(String::from_utf8_lossy))
             .finish()
-    }
-}
-
-fn write_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-/// Reads a length at `pos`: (length, bytes the length took).
-fn read_len(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    loop {
-        let b = buf[i];
-        n |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (n, i - pos);
-        }
-        shift += 7;
     }
 }
 
@@ -93,28 +67,18 @@ fn read_back_len(buf: &[u8], end: usize) -> (usize, usize) {
 
 /// The bytes one entry takes, with its length and back-length.
 fn entry_size(item_len: usize) -> usize {
-    let body = encoded_len(item_len) + item_len;
-    body + encoded_len(body)
+    let body = varint_len(item_len) + item_len;
+    body + varint_len(body)
 }
 
 /// One entry as it is stored.
 fn encode_entry(item: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry_size(item.len()));
-    write_len(&mut out, item.len());
+    write_varint(&mut out, item.len());
     out.extend_from_slice(item);
     let body = out.len();
     write_back_len(&mut out, body);
     out
-}
-
-fn encoded_len(n: usize) -> usize {
-    let mut size = 1;
-    let mut v = n >> 7;
-    while v > 0 {
-        size += 1;
-        v >>= 7;
-    }
-    size
 }
 
 impl Listpack {
@@ -143,7 +107,7 @@ impl Listpack {
 
     pub fn push_back(&mut self, item: &[u8]) {
         let start = self.buf.len();
-        write_len(&mut self.buf, item.len());
+        write_varint(&mut self.buf, item.len());
         self.buf.extend_from_slice(item);
         let body = self.buf.len() - start;
         write_back_len(&mut self.buf, body);
@@ -164,7 +128,7 @@ impl Listpack {
         if index <= len / 2 {
             let mut pos = 0;
             for _ in 0..index {
-                let (n, w) = read_len(&self.buf, pos);
+                let (n, w) = read_varint(&self.buf, pos);
                 pos += entry_size_at(w, n);
             }
             pos
@@ -191,7 +155,7 @@ impl Listpack {
             return;
         }
         let at = self.offset_of(index);
-        let (n, w) = read_len(&self.buf, at);
+        let (n, w) = read_varint(&self.buf, at);
         self.buf.drain(at..at + entry_size_at(w, n));
         self.len -= 1;
     }
@@ -205,7 +169,7 @@ impl Listpack {
         let start = self.offset_of(index);
         let mut end = start;
         for _ in 0..count {
-            let (n, w) = read_len(&self.buf, end);
+            let (n, w) = read_varint(&self.buf, end);
             end += entry_size_at(w, n);
         }
         self.buf.drain(start..end);
@@ -218,7 +182,7 @@ impl Listpack {
             return;
         }
         let at = self.offset_of(index);
-        let (n, w) = read_len(&self.buf, at);
+        let (n, w) = read_varint(&self.buf, at);
         self.buf
             .splice(at..at + entry_size_at(w, n), encode_entry(item));
     }
@@ -229,7 +193,7 @@ impl Listpack {
             return None;
         }
         let at = self.offset_of(index);
-        let (n, w) = read_len(&self.buf, at);
+        let (n, w) = read_varint(&self.buf, at);
         Some(&self.buf[at + w..at + w + n])
     }
 
@@ -245,7 +209,7 @@ impl Listpack {
         let end = self.buf.len();
         let (body, w) = read_back_len(&self.buf, end);
         let start = end - w - body;
-        let (n, lw) = read_len(&self.buf, start);
+        let (n, lw) = read_varint(&self.buf, start);
         Some(&self.buf[start + lw..start + lw + n])
     }
 
@@ -302,7 +266,7 @@ impl<'a> Iterator for ListpackIter<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let (n, w) = read_len(self.buf, self.pos);
+        let (n, w) = read_varint(self.buf, self.pos);
         let start = self.pos + w;
         self.pos += entry_size_at(w, n);
         Some(&self.buf[start..start + n])
@@ -322,7 +286,7 @@ impl<'a> FromIterator<&'a [u8]> for Listpack {
 /// The size of an entry whose length prefix took `w` bytes and says `n`.
 fn entry_size_at(w: usize, n: usize) -> usize {
     let body = w + n;
-    body + encoded_len(body)
+    body + varint_len(body)
 }
 
 #[cfg(test)]

@@ -20,42 +20,7 @@ const F64_TAG: u8 = 0xF9;
 const DEC_TAG: u8 = 0xFA;
 const POW10: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
 
-pub fn write_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-/// (value, bytes it took) of the LEB128 number at `pos`.
-pub fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    loop {
-        let b = buf[i];
-        n |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (n, i - pos);
-        }
-        shift += 7;
-    }
-}
-
-pub fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
+pub use crate::varint::{read_varint, varint_len, write_varint};
 
 /// The score as an i64 when it is an integer that round-trips (never -0).
 fn as_integer(s: f64) -> Option<i64> {
