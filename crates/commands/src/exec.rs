@@ -235,12 +235,7 @@ fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
         ctx.client.multi_error = true;
     }
     if let Some(c) = command {
-        ctx.state
-            .stats
-            .commands
-            .entry(c.name.clone())
-            .or_default()
-            .rejected_calls += 1;
+        ctx.state.stats.command(&c.name).rejected_calls += 1;
     }
     ctx.state.stats.count_error(&err.0);
     ctx.reply.error(&err.0);
@@ -281,7 +276,9 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         }
     };
     let name = command.name.as_str();
-    ctx.client.last_command = command.name.clone();
+    // Reuses the buffer: no allocation per command.
+    ctx.client.last_command.clear();
+    ctx.client.last_command.push_str(&command.name);
 
     if ctx.state.loading_in_background && !command.is(flags::LOADING) {
         reject(&mut ctx, Some(command), errors::LOADING.into());
@@ -422,12 +419,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let started = Instant::now();
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed().as_micros() as u64;
-    let stats = ctx
-        .state
-        .stats
-        .commands
-        .entry(command.name.clone())
-        .or_default();
+    let stats = ctx.state.stats.command(&command.name);
     stats.calls += 1;
     stats.usec += elapsed_us;
     if ctx.state.config.latency_tracking {
@@ -476,6 +468,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         ctx.state.propagated.extend(chosen);
     } else if ctx.state.dirty > dirty_before
         && (command.is(flags::WRITE) || command.is(flags::MAY_REPLICATE))
+        && ctx.state.wants_propagation()
     {
         ctx.state.propagated.push(crate::propagate::Propagated {
             db: db_before,

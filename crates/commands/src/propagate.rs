@@ -26,11 +26,22 @@ pub fn argv(parts: &[&[u8]]) -> Vec<Bytes> {
     parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
 }
 
+impl crate::state::State {
+    /// True when something consumes propagated commands (the AOF now;
+    /// replicas later). Otherwise nothing is gathered: no copy per write.
+    pub fn wants_propagation(&self) -> bool {
+        self.aof.is_some() && !self.loading
+    }
+}
+
 impl Ctx<'_> {
     /// Replays `args` (in the client's database) instead of the command itself.
     /// May be called several times; each call adds one command.
     pub fn propagate(&mut self, args: Vec<Bytes>) {
         self.client.custom_propagation = true;
+        if !self.state.wants_propagation() {
+            return;
+        }
         self.state.pending_propagation.push(Propagated {
             db: self.client.db,
             args,
@@ -60,6 +71,9 @@ pub fn flush(state: &mut crate::state::State) {
 
 /// Replays the deletion of an expired or evicted key.
 pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]) {
+    if !state.wants_propagation() {
+        return;
+    }
     state.propagated.push(Propagated {
         db,
         args: argv(&[b"DEL", key]),

@@ -103,6 +103,16 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The counters of one command, created on its first use. Looks up by
+    /// `&str` first, so the common case allocates nothing.
+    pub fn command(&mut self, name: &str) -> &mut CommandStats {
+        if !self.commands.contains_key(name) {
+            self.commands
+                .insert(name.to_string(), CommandStats::default());
+        }
+        self.commands.get_mut(name).expect("inserted above")
+    }
+
     /// Counts an error reply under its prefix (the first word).
     pub fn count_error(&mut self, msg: &str) {
         self.total_error_replies += 1;
