@@ -24,6 +24,9 @@ pub enum TimeoutReply {
     NullArray,
     /// `$-1` (RESP2) / `_` (RESP3): BLMOVE, BRPOPLPUSH.
     Null,
+    /// WAIT: the number of replicas that acknowledged `offset`; served early
+    /// once `wanted` have.
+    ReplicaAcks { offset: u64, wanted: usize },
 }
 
 /// Why and until when a client waits.
@@ -126,6 +129,7 @@ fn write_timeout_reply(reply: &mut Reply, kind: TimeoutReply) {
     match kind {
         TimeoutReply::NullArray => reply.null_array(),
         TimeoutReply::Null => reply.null(),
+        TimeoutReply::ReplicaAcks { .. } => reply.int(0),
     }
 }
 
@@ -152,8 +156,37 @@ pub fn timeout_blocked(state: &mut State, client: &mut Client) -> Option<Vec<u8>
     let kind = client.blocked.as_ref()?.timeout_reply;
     unblock(state, client);
     let mut reply = Reply::new(client.resp3);
-    write_timeout_reply(&mut reply, kind);
+    match kind {
+        TimeoutReply::ReplicaAcks { offset, .. } => reply.int(state.repl.acked(offset) as i64),
+        _ => write_timeout_reply(&mut reply, kind),
+    }
     Some(reply.buf)
+}
+
+/// A master becoming a replica (or the reverse) releases every client
+/// blocked on keys with Redis's UNBLOCKED error.
+pub fn unblock_all_for_role_change(state: &mut State) {
+    let ids: Vec<u64> = state
+        .clients
+        .values()
+        .filter(|c| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| !matches!(b.timeout_reply, TimeoutReply::ReplicaAcks { .. }))
+        })
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        let Some(mut client) = state.clients.remove(&id) else {
+            continue;
+        };
+        unblock(state, &mut client);
+        let mut reply = Reply::new(client.resp3);
+        reply.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+        client.push.send_data(Bytes::from(reply.buf));
+        client.push.wake();
+        state.clients.insert(id, client);
+    }
 }
 
 /// Serves the clients waiting on keys that became ready, in arrival order,

@@ -189,6 +189,9 @@ pub enum Flow {
     Blocked {
         deadline_ms: Option<i64>,
     },
+    /// PSYNC/SYNC made the connection a replica: write what is buffered,
+    /// then hand the socket to the replica sender (`Client::repl.handoff`).
+    Replica,
 }
 
 fn unknown_command(args: &[Bytes]) -> CmdError {
@@ -323,6 +326,15 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    // Our master's stream (and AOF loading) obeys: no replica checks.
+    let obey = ctx.client.repl.is_master || ctx.state.loading;
+    if !obey {
+        if let Some(err) = crate::replication::refuse_command(ctx.state, command) {
+            reject(&mut ctx, Some(command), err.into());
+            return Flow::Continue;
+        }
+    }
+
     // A MONITOR connection is treated like a replica link: no keyspace access.
     let touches_keyspace =
         command.is(flags::WRITE) || command.is(flags::READONLY) || command.is(flags::MAY_REPLICATE);
@@ -369,8 +381,14 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Blocked { deadline_ms };
     }
     crate::blocking::serve_blocked_clients(ctx.state);
+    let offset_before = ctx.state.repl.offset;
     crate::propagate::flush(ctx.state);
-    if ctx.client.close_after_reply {
+    if ctx.state.repl.offset != offset_before {
+        ctx.client.write_offset = ctx.state.repl.offset;
+    }
+    if ctx.client.repl.handoff.is_some() {
+        Flow::Replica
+    } else if ctx.client.close_after_reply {
         Flow::Close
     } else {
         Flow::Continue

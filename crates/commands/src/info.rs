@@ -399,9 +399,9 @@ fn stats(state: &State, out: &mut String) {
     line(out, "instantaneous_input_repl_kbps", "0.00");
     line(out, "instantaneous_output_repl_kbps", "0.00");
     line(out, "rejected_connections", s.rejected_connections);
-    line(out, "sync_full", 0);
-    line(out, "sync_partial_ok", 0);
-    line(out, "sync_partial_err", 0);
+    line(out, "sync_full", state.repl.sync_full);
+    line(out, "sync_partial_ok", state.repl.sync_partial_ok);
+    line(out, "sync_partial_err", state.repl.sync_partial_err);
     line(out, "expired_keys", s.expired_keys);
     line(
         out,
@@ -458,22 +458,109 @@ fn stats(state: &State, out: &mut String) {
 }
 
 fn replication(state: &State, out: &mut String) {
+    use redust_replication::LinkState;
+    let repl = &state.repl;
+    let now = state.now_ms;
+    let secs_since = |ms: i64| (now - ms).max(0) / 1000;
     out.push_str("# Replication\r\n");
-    line(out, "role", "master");
-    line(out, "connected_slaves", 0);
+    match &repl.master {
+        None => line(out, "role", "master"),
+        Some(m) => {
+            let connected = m.state == LinkState::Connected;
+            line(out, "role", "slave");
+            line(out, "master_host", &m.host);
+            line(out, "master_port", m.port);
+            line(
+                out,
+                "master_link_status",
+                if connected { "up" } else { "down" },
+            );
+            let last_io = if connected {
+                secs_since(m.last_io_ms)
+            } else {
+                -1
+            };
+            line(out, "master_last_io_seconds_ago", last_io);
+            let transfer = m.state == LinkState::Transfer;
+            line(out, "master_sync_in_progress", transfer as u8);
+            line(out, "slave_read_repl_offset", m.read_offset);
+            line(out, "slave_repl_offset", repl.offset);
+            if transfer {
+                let total = m.transfer_size.max(0) as u64;
+                line(out, "master_sync_total_bytes", m.transfer_size);
+                line(out, "master_sync_read_bytes", m.transfer_read);
+                line(
+                    out,
+                    "master_sync_left_bytes",
+                    total.saturating_sub(m.transfer_read),
+                );
+                let perc = if total > 0 {
+                    m.transfer_read as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                };
+                line(out, "master_sync_perc", format!("{perc:.2}"));
+                line(
+                    out,
+                    "master_sync_last_io_seconds_ago",
+                    secs_since(m.transfer_last_io_ms),
+                );
+            }
+            if !connected {
+                line(
+                    out,
+                    "master_link_down_since_seconds",
+                    secs_since(m.down_since_ms),
+                );
+            }
+            line(out, "slave_priority", state.config.replica_priority);
+            line(out, "slave_read_only", state.config.replica_read_only as u8);
+            line(
+                out,
+                "replica_announced",
+                state.config.replica_announced as u8,
+            );
+        }
+    }
+    line(out, "connected_slaves", repl.replicas.len());
+    let cfg = &state.config;
+    if cfg.min_replicas_to_write > 0 && cfg.min_replicas_max_lag > 0 {
+        line(
+            out,
+            "min_slaves_good_slaves",
+            repl.good_replicas(now, cfg.min_replicas_max_lag as u64),
+        );
+    }
+    for (i, r) in repl.replicas.iter().enumerate() {
+        let _ = write!(
+            out,
+            "slave{}:ip={},port={},state={},offset={},lag={}\r\n",
+            i,
+            r.ip,
+            r.listening_port,
+            r.state.name(),
+            r.ack_offset,
+            secs_since(r.ack_ms)
+        );
+    }
     line(out, "master_failover_state", "no-failover");
-    line(out, "master_replid", &state.run_id);
+    line(out, "master_replid", &repl.replid);
+    line(out, "master_replid2", &repl.replid2);
+    line(out, "master_repl_offset", repl.offset);
+    line(out, "second_repl_offset", repl.second_offset);
+    let backlog = repl.buffer.as_ref();
+    line(out, "repl_backlog_active", backlog.is_some() as u8);
+    line(out, "repl_backlog_size", state.config.repl_backlog_size);
     line(
         out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000",
+        "repl_backlog_first_byte_offset",
+        backlog.map_or(0, |b| b.backlog_first_offset()),
     );
-    line(out, "master_repl_offset", 0);
-    line(out, "second_repl_offset", -1);
-    line(out, "repl_backlog_active", 0);
-    line(out, "repl_backlog_size", state.config.repl_backlog_size);
-    line(out, "repl_backlog_first_byte_offset", 0);
-    line(out, "repl_backlog_histlen", 0);
+    line(
+        out,
+        "repl_backlog_histlen",
+        backlog.map_or(0, |b| b.backlog_histlen()),
+    );
 }
 
 fn cpu(out: &mut String) {

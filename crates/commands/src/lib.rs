@@ -23,6 +23,7 @@ pub mod info;
 pub mod notify;
 pub mod persist;
 pub mod propagate;
+pub mod replication;
 pub mod spec;
 mod spec_data;
 pub mod state;

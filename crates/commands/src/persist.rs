@@ -10,7 +10,7 @@ use redust_keyspace::{
     EncodingLimits, Entry, HashValue, ListValue, NodeFill, SetValue, Value, ZSetValue,
 };
 use redust_persistence::{
-    AuxInfo, EntryMeta, RdbEvent, RdbReader, RdbValue, RdbWriter, WriterOptions,
+    AuxInfo, EntryMeta, RdbEvent, RdbReader, RdbValue, RdbWriter, ReplInfo, WriterOptions,
 };
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -112,7 +112,7 @@ fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
         redis_bits: 64,
         ctime: now_secs,
         used_mem: (state.used_memory)(),
-        repl: None,
+        repl: crate::replication::rdb_repl_info(state),
         aof_base: false,
     })?;
     let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
@@ -166,10 +166,13 @@ fn entry_is_empty(value: &Value) -> bool {
 }
 
 /// What a load found.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct LoadStats {
     pub keys_loaded: u64,
     pub keys_expired: u64,
+    /// The replication history the file was saved with (`repl-id`,
+    /// `repl-offset`, `repl-stream-db` aux fields), when it has one.
+    pub repl: Option<ReplInfo>,
 }
 
 /// Replaces the dataset with the file at `path`. Keys already expired are
@@ -206,6 +209,20 @@ pub fn read_rdb(
     verify_checksum: bool,
     now: i64,
 ) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
+    read_rdb_keeping(path, db_count, limits, verify_checksum, now, false)
+}
+
+/// `read_rdb`; with `keep_expired` (a replica loading its master's
+/// snapshot), keys past their expiry time are loaded too: the master's DEL
+/// removes them, as in Redis.
+pub fn read_rdb_keeping(
+    path: &Path,
+    db_count: usize,
+    limits: &EncodingLimits,
+    verify_checksum: bool,
+    now: i64,
+    keep_expired: bool,
+) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("Can't open {}: {}", path.display(), e))?;
     let reader = RdbReader::new(BufReader::with_capacity(1 << 16, file))
@@ -231,7 +248,7 @@ pub fn read_rdb(
                 db = n as usize;
             }
             RdbEvent::Entry(e) => {
-                if e.expire_ms.is_some_and(|at| at <= now) {
+                if !keep_expired && e.expire_ms.is_some_and(|at| at <= now) {
                     stats.keys_expired += 1;
                     continue;
                 }
@@ -248,8 +265,30 @@ pub fn read_rdb(
                 stats.keys_loaded += 1;
             }
             RdbEvent::End { .. } => break,
+            RdbEvent::Aux { key, value } => {
+                let text = String::from_utf8_lossy(&value).into_owned();
+                let repl = stats.repl.get_or_insert_with(|| ReplInfo {
+                    stream_db: -1,
+                    id: String::new(),
+                    offset: -1,
+                });
+                match key.as_slice() {
+                    b"repl-id" => repl.id = text,
+                    b"repl-offset" => repl.offset = text.parse().unwrap_or(-1),
+                    b"repl-stream-db" => repl.stream_db = text.parse().unwrap_or(-1),
+                    _ => {}
+                }
+            }
             _ => {}
         }
+    }
+    // Only a complete history counts (Redis checks the same three fields).
+    if stats
+        .repl
+        .as_ref()
+        .is_some_and(|r| r.id.len() != 40 || r.offset < 0 || r.stream_db < 0)
+    {
+        stats.repl = None;
     }
     Ok((dbs, stats))
 }
@@ -386,6 +425,8 @@ pub enum SnapshotPurpose {
     Rdb,
     /// BGREWRITEAOF: the new AOF base file with sequence `seq`.
     AofBase { seq: u64, base_name: String },
+    /// A full sync streamed to replicas' sockets (`repl-diskless-sync yes`).
+    ReplicaSockets,
 }
 
 /// A background save in progress (BGSAVE, BGREWRITEAOF).
@@ -398,6 +439,8 @@ pub struct BgSave {
     pub started_ms: i64,
     /// `dirty` when it began: what a successful save makes clean.
     pub dirty_at_start: u64,
+    /// Replicas waiting for this snapshot (full sync), by client id.
+    pub replicas: Vec<u64>,
 }
 
 /// Starts a background save: writes the header, marks every database's slots
@@ -425,7 +468,7 @@ pub fn snapshot_start(
             redis_bits: 64,
             ctime: state.now_ms / 1000,
             used_mem: (state.used_memory)(),
-            repl: None,
+            repl: crate::replication::rdb_repl_info(state),
             aof_base: matches!(purpose, SnapshotPurpose::AofBase { .. }),
         })?;
         Some(writer)
@@ -453,6 +496,7 @@ pub fn snapshot_start(
     let log = match purpose {
         SnapshotPurpose::Rdb => "Background saving started",
         SnapshotPurpose::AofBase { .. } => "Background append only file rewriting started",
+        SnapshotPurpose::ReplicaSockets => "Background RDB transfer started",
     };
     state.bgsave = Some(BgSave {
         purpose,
@@ -462,6 +506,7 @@ pub fn snapshot_start(
         final_path,
         started_ms: state.now_ms,
         dirty_at_start: state.dirty,
+        replicas: Vec::new(),
     });
     (state.log_notice)(log);
     Ok(())
@@ -528,6 +573,13 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
     };
     for db in state.dbs.iter_mut() {
         db.end_snapshot();
+    }
+    if bg.purpose == SnapshotPurpose::ReplicaSockets {
+        crate::replication::diskless_sync_done(state, &bg.replicas, result.is_ok());
+        return;
+    }
+    if !bg.replicas.is_empty() {
+        crate::replication::disk_sync_done(state, &bg.replicas, &bg.final_path, result.is_ok());
     }
     if let SnapshotPurpose::AofBase { seq, base_name } = bg.purpose {
         let done = match (result, state.aof.as_mut()) {

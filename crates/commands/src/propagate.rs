@@ -1,5 +1,5 @@
 //! Propagation: the commands that replay each change exactly, for the AOF
-//! (and later the replication stream).
+//! and the replication stream.
 //!
 //! Every write command propagates its own arguments by default (`call` does
 //! it when the dataset changed). Commands whose effect depends on the moment
@@ -30,7 +30,13 @@ impl crate::state::State {
     /// True when something consumes propagated commands (the AOF now;
     /// replicas later). Otherwise nothing is gathered: no copy per write.
     pub fn wants_propagation(&self) -> bool {
-        self.aof.is_some() && !self.loading
+        (self.aof.is_some() || self.feeds_replicas()) && !self.loading
+    }
+
+    /// A master with a backlog feeds the stream; a replica only passes on
+    /// its master's stream, byte for byte (see `replication`).
+    pub fn feeds_replicas(&self) -> bool {
+        self.repl.buffer.is_some() && self.repl.master.is_none()
     }
 }
 
@@ -66,6 +72,9 @@ pub fn flush(state: &mut crate::state::State) {
     }
     if let Some(aof) = state.aof.as_mut() {
         aof.feed(&commands);
+    }
+    if state.feeds_replicas() {
+        crate::replication::feed_commands(state, &commands);
     }
 }
 

@@ -119,6 +119,26 @@ pub struct Client {
     /// Query buffer size seen by the connection task, for CLIENT LIST.
     pub query_buffer_bytes: usize,
     pub push: PushHandle,
+    /// Replication roles of the connection (flags `S` and `M`).
+    pub repl: ClientReplRole,
+    /// The replication offset after this client's last write (WAIT).
+    pub write_offset: u64,
+}
+
+/// What REPLCONF told us before PSYNC, and whether the connection is a
+/// replica of ours or our master's link.
+#[derive(Default)]
+pub struct ClientReplRole {
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// PSYNC made this connection a replica: the connection task hands the
+    /// socket over to the replica sender with this.
+    pub handoff: Option<crate::replication::ReplicaHandoff>,
+    pub is_replica: bool,
+    /// The connection that brings our master's stream.
+    pub is_master: bool,
 }
 
 impl Client {
@@ -157,6 +177,8 @@ impl Client {
             close_after_reply: false,
             query_buffer_bytes: 0,
             push,
+            repl: ClientReplRole::default(),
+            write_offset: 0,
         }
     }
 
@@ -299,6 +321,12 @@ pub struct State {
     pub rdb_last_bgsave_secs: i64,
     /// When the last background save failed (0: it didn't), for the retry delay.
     pub rdb_last_bgsave_failed_ms: i64,
+    /// Replication ids, offsets, backlog, replicas, master link.
+    pub repl: redust_replication::Replication,
+    /// The sender side of each replica connection (by client id).
+    pub repl_links: HashMap<u64, crate::replication::ReplicaLink>,
+    /// Tells the server that the master to follow changed (REPLICAOF).
+    pub repl_hook: Option<fn()>,
 }
 
 /// Memory as the allocator reports it.
@@ -384,6 +412,9 @@ impl State {
             bgsave: None,
             rdb_last_bgsave_secs: -1,
             rdb_last_bgsave_failed_ms: 0,
+            repl: redust_replication::Replication::new(),
+            repl_links: HashMap::new(),
+            repl_hook: None,
         }
     }
 

@@ -93,7 +93,16 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
     let handle = client.push.clone();
     server.state.lock().clients.insert(id, client);
     let _ = stream.set_nodelay(true);
-    let reason = run(&server, &mut stream, id, &mut push_rx, &handle).await;
+    let reason = match run(&server, &mut stream, id, &mut push_rx, &handle).await {
+        Ended::Closed(reason) => reason,
+        // PSYNC made it a replica: the replica sender takes the socket.
+        Ended::Replica(rbuf) => {
+            crate::replica_conn::serve(&server, stream, id, rbuf, &handle).await;
+            let mut state = server.state.lock();
+            redust_commands::replication::replica_gone(&mut state, id);
+            None
+        }
+    };
     let mut state = server.state.lock();
     if let Some(mut client) = state.clients.remove(&id) {
         if let Some(r) = reason {
@@ -129,13 +138,45 @@ async fn write_or_killed(stream: &mut TcpStream, out: &[u8], kill: &tokio::sync:
     }
 }
 
-/// The connection loop. Returns why it closed, when worth logging.
+/// How the connection loop ended.
+enum Ended {
+    /// Closed; why, when worth logging.
+    Closed(Option<String>),
+    /// The connection is now a replica's; what it sent after PSYNC.
+    Replica(BytesMut),
+}
+
+impl From<Option<String>> for Ended {
+    fn from(reason: Option<String>) -> Ended {
+        Ended::Closed(reason)
+    }
+}
+
+/// The connection loop.
 async fn run(
     server: &Arc<Server>,
     stream: &mut TcpStream,
     id: u64,
     push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Push>,
     handle: &PushHandle,
+) -> Ended {
+    let mut replica = None;
+    let reason = run_client(server, stream, id, push_rx, handle, &mut replica).await;
+    match replica {
+        Some(rbuf) => Ended::Replica(rbuf),
+        None => reason.into(),
+    }
+}
+
+/// The connection loop proper. Returns why it closed, when worth logging;
+/// sets `replica` (to what is left unread) when PSYNC made it a replica.
+async fn run_client(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    id: u64,
+    push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Push>,
+    handle: &PushHandle,
+    replica: &mut Option<BytesMut>,
 ) -> Option<String> {
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
@@ -190,6 +231,13 @@ async fn run(
             match flow {
                 Flow::Close => {
                     write_or_killed(stream, &out, kill).await;
+                    return None;
+                }
+                Flow::Replica => {
+                    if !write_or_killed(stream, &out, kill).await {
+                        return Some("Client killed".into());
+                    }
+                    *replica = Some(rbuf.split());
                     return None;
                 }
                 Flow::Wait { until_ms } => wait_until = Some(until_ms),
@@ -351,6 +399,11 @@ fn execute_batch(
             Flow::Close => {
                 pending.clear();
                 flow = Flow::Close;
+                break;
+            }
+            Flow::Replica => {
+                pending.clear();
+                flow = Flow::Replica;
                 break;
             }
             Flow::Continue => {

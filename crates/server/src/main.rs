@@ -9,6 +9,8 @@ mod alloc;
 mod conn;
 mod daemon;
 mod log;
+mod master_link;
+mod replica_conn;
 mod saver;
 mod server;
 

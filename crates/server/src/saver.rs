@@ -10,6 +10,7 @@
 use crate::server::Server;
 use crate::{notice, warning};
 use redust_commands::persist::{self, BgSaveStep};
+use redust_commands::replication::SyncMsg;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,6 +52,18 @@ fn run(server: Arc<Server>) {
                     maybe_start_by_rule(&mut state);
                 }
                 None
+            } else if state
+                .bgsave
+                .as_ref()
+                .is_some_and(|b| b.purpose == persist::SnapshotPurpose::ReplicaSockets)
+            {
+                let targets = redust_commands::replication::diskless_targets(&state);
+                let step = persist::bgsave_step(&mut state, SLOTS_PER_STEP);
+                drop(state);
+                if let Some(step) = step {
+                    stream_to_replicas(&server, step, &targets);
+                }
+                continue;
             } else {
                 let temp = state
                     .bgsave
@@ -104,6 +117,44 @@ fn run(server: Arc<Server>) {
                 finish(&server, Err(e));
             }
         }
+    }
+}
+
+/// One step of a diskless full sync: the bytes go to every replica's task
+/// (waiting for the slowest, so nothing piles up here), then the end mark.
+fn stream_to_replicas(
+    server: &Server,
+    step: BgSaveStep,
+    targets: &[tokio::sync::mpsc::Sender<SyncMsg>],
+) {
+    let send_all = |bytes: Vec<u8>| -> bool {
+        if bytes.is_empty() {
+            return true;
+        }
+        let bytes = bytes::Bytes::from(bytes);
+        let mut delivered = false;
+        for t in targets {
+            delivered |= t.blocking_send(SyncMsg::Data(bytes.clone())).is_ok();
+        }
+        delivered
+    };
+    match step {
+        BgSaveStep::Continue(bytes) => {
+            let empty = bytes.is_empty();
+            if !send_all(bytes) {
+                finish(server, Err(std::io::Error::other("all replicas are gone")));
+            } else if empty {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        BgSaveStep::Finished(bytes) => {
+            send_all(bytes);
+            for t in targets {
+                let _ = t.blocking_send(SyncMsg::End);
+            }
+            finish(server, Ok(()));
+        }
+        BgSaveStep::Failed(e) => finish(server, Err(e)),
     }
 }
 

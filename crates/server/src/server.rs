@@ -134,6 +134,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
 /// Periodic work, `hz` times a second: active expiry, rate samples, memory peak.
 async fn cron(server: Arc<Server>) {
     let mut last_sample = 0i64;
+    let mut last_repl_ping = 0i64;
     loop {
         let hz = server.state.lock().config.hz.clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
@@ -142,10 +143,22 @@ async fn cron(server: Arc<Server>) {
             .map_or(0, |d| d.as_millis() as i64);
         let mut state = server.state.lock();
         state.now_ms = now;
-        redust_commands::expire::active_expire_cycle(&mut state);
+        // A replica never expires keys itself: its master's DELs do.
+        if state.repl.master.is_none() {
+            redust_commands::expire::active_expire_cycle(&mut state);
+        }
         redust_commands::propagate::flush(&mut state);
         crate::conn::write_aof(&mut state);
+        redust_commands::replication::send_getack_if_pending(&mut state);
         if now - last_sample >= 100 {
+            use redust_commands::replication;
+            replication::master_cron(&mut state);
+            replication::start_pending_syncs(&mut state);
+            let period_ms = state.config.repl_ping_replica_period.max(1) as i64 * 1000;
+            if now - last_repl_ping >= period_ms {
+                last_repl_ping = now;
+                replication::ping_replicas(&mut state);
+            }
             close_idle_clients(&mut state, now);
             last_sample = now;
             state.stats.net_input_bytes = server
@@ -181,7 +194,8 @@ fn close_idle_clients(state: &mut State, now: i64) {
         return;
     }
     for c in state.clients.values() {
-        let exempt = c.subscription_count() > 0 || c.monitor;
+        let exempt =
+            c.subscription_count() > 0 || c.monitor || c.repl.is_replica || c.repl.is_master;
         if !exempt && now - c.last_interaction_ms > timeout_ms {
             verbose!("Closing idle client");
             c.push.kill();
@@ -282,7 +296,10 @@ async fn finish_loading(server: Arc<Server>) {
         Ok(Ok((dbs, stats, aof_files))) => {
             let mut state = server.state.lock();
             redust_commands::persist::install(&mut state, dbs);
-            state.rdb_last_load = stats;
+            if let Some(info) = stats.repl.as_ref() {
+                redust_commands::replication::restore_history(&mut state, info);
+            }
+            state.rdb_last_load = stats.clone();
             state.loading_in_background = false;
             if let Some((dir, filename, files)) = aof_files {
                 notice!(
@@ -407,6 +424,10 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     state.used_memory = crate::alloc::used_memory;
     state.log_warning = |msg| warning!("{msg}");
     state.log_notice = |msg| notice!("{msg}");
+    state.repl_hook = Some(crate::master_link::master_changed);
+    if let Some((host, port)) = state.config.replicaof.clone() {
+        redust_commands::replication::set_master(&mut state, host, port, true);
+    }
     load_at_startup(&mut state);
     state.shutdown_hook = Some(shutdown_hook);
     state.config_hook = Some(config_hook);
@@ -423,6 +444,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     tokio::spawn(cron(server.clone()));
     tokio::spawn(finish_loading(server.clone()));
     crate::saver::spawn(server.clone());
+    tokio::spawn(crate::master_link::run(server.clone()));
     notice!("Ready to accept connections");
 
     let mut sigterm =

@@ -161,5 +161,11 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("memory|purge", server::memory),
     ("memory|help", server::memory),
     ("debug", server::debug),
-    ("wait", server::wait),
+    ("wait", crate::replication::wait),
+    ("replicaof", crate::replication::replicaof),
+    ("slaveof", crate::replication::replicaof),
+    ("replconf", crate::replication::replconf),
+    ("psync", crate::replication::psync),
+    ("sync", crate::replication::psync),
+    ("role", crate::replication::role),
 ];

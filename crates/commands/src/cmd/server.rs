@@ -671,18 +671,6 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    parse_i64(&args[1])?;
-    let timeout = parse_i64(&args[2])
-        .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;
-    if timeout < 0 {
-        return Err("ERR timeout is negative".into());
-    }
-    // No replicas yet: nothing can acknowledge.
-    ctx.reply.int(0);
-    Ok(())
-}
-
 // ---- DEBUG ----
 
 fn debug_allowed(ctx: &Ctx) -> bool {

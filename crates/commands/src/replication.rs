@@ -1,0 +1,771 @@
+//! Replication in the command layer: the commands (REPLICAOF, REPLCONF,
+//! PSYNC/SYNC, ROLE, WAIT), the checks replication adds before a command runs
+//! (NOREPLICAS, READONLY, MASTERDOWN), feeding the replication stream, and
+//! the start and end of full syncs.
+//!
+//! The bytes travel in the server crate: a replica connection's task sends
+//! the snapshot and then the stream from its position in the shared buffer
+//! (`redust_replication::ReplBuffer`); our own link to a master runs the
+//! handshake and applies the master's stream. This module is what those
+//! tasks call, with the state lock held.
+
+use crate::blocking::TimeoutReply;
+use crate::errors::{CmdError, CmdResult};
+use crate::exec::{flags, Command, Ctx};
+use crate::propagate::Propagated;
+use crate::state::State;
+use bytes::Bytes;
+use redust_persistence::ReplInfo;
+use redust_replication::{
+    LinkState, MasterLink, PsyncDecision, ReplicaRecord, ReplicaState, NULL_REPLID,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What the master side tells a replica connection's task about its full sync.
+#[derive(Debug)]
+pub enum SyncMsg {
+    /// Write `+FULLRESYNC <replid> <offset>`; for a diskless transfer also
+    /// the `$EOF:<mark>` header.
+    FullResync {
+        replid: String,
+        offset: u64,
+        eof_mark: Option<String>,
+    },
+    /// Snapshot bytes of a diskless transfer.
+    Data(Bytes),
+    /// The diskless snapshot is complete: write the mark; the stream follows.
+    End,
+    /// The snapshot is on disk: send this file with its length.
+    File(PathBuf),
+    /// The snapshot failed: close the connection (the replica retries).
+    Failed,
+}
+
+/// Capacity of a replica's snapshot channel: the saver waits for the
+/// slowest replica instead of buffering the whole snapshot.
+const SYNC_CHANNEL_CHUNKS: usize = 16;
+
+/// The master side's handles on a replica connection's task.
+pub struct ReplicaLink {
+    pub sync: tokio::sync::mpsc::Sender<SyncMsg>,
+    /// Woken when the stream grows.
+    pub stream: Arc<tokio::sync::Notify>,
+}
+
+/// What the connection task takes over when PSYNC makes it a replica.
+pub struct ReplicaHandoff {
+    pub sync: tokio::sync::mpsc::Receiver<SyncMsg>,
+    pub stream: Arc<tokio::sync::Notify>,
+}
+
+// ---- the stream ----
+
+/// RESP for one command, appended to `out`.
+fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
+    crate::aof::encode_command(out, args);
+}
+
+/// Appends commands a top-level command propagated to the stream, with
+/// SELECT when the database changes.
+pub fn feed_commands(state: &mut State, commands: &[Propagated]) {
+    let mut out = Vec::new();
+    for c in commands {
+        if state.repl.stream_db != Some(c.db) {
+            let db = Bytes::from(c.db.to_string());
+            encode(&mut out, &[Bytes::from_static(b"SELECT"), db]);
+            state.repl.stream_db = Some(c.db);
+        }
+        encode(&mut out, &c.args);
+    }
+    feed_raw(state, &out);
+}
+
+/// Appends bytes to the stream and wakes the replica senders.
+pub fn feed_raw(state: &mut State, data: &[u8]) {
+    if data.is_empty() || state.repl.buffer.is_none() {
+        return;
+    }
+    state.repl.feed(data);
+    wake_senders(state);
+}
+
+pub fn wake_senders(state: &State) {
+    for link in state.repl_links.values() {
+        link.stream.notify_one();
+    }
+}
+
+/// A master's periodic PING in the stream (`repl-ping-replica-period`).
+pub fn ping_replicas(state: &mut State) {
+    if state.repl.master.is_none() && !state.repl.replicas.is_empty() {
+        feed_raw(state, b"*1\r\n$4\r\nPING\r\n");
+    }
+}
+
+/// Sends `REPLCONF GETACK *` if a WAIT asked for acknowledgements.
+pub fn send_getack_if_pending(state: &mut State) {
+    if std::mem::take(&mut state.repl.getack_pending) && state.feeds_replicas() {
+        feed_raw(
+            state,
+            b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n",
+        );
+    }
+}
+
+/// The replication history to record in an RDB file, if there is one.
+pub fn rdb_repl_info(state: &State) -> Option<ReplInfo> {
+    let repl = &state.repl;
+    if repl.buffer.is_none() && repl.master.is_none() {
+        return None;
+    }
+    Some(ReplInfo {
+        stream_db: repl.stream_db.unwrap_or(0) as i64,
+        id: repl.replid.clone(),
+        offset: repl.offset as i64,
+    })
+}
+
+/// After loading an RDB at start-up: a replica resumes its recorded history
+/// (so it can ask its master for a partial resync); a master keeps it as its
+/// secondary id, so that replicas that were in sync can continue.
+pub fn restore_history(state: &mut State, info: &ReplInfo) {
+    let repl = &mut state.repl;
+    if repl.master.is_some() {
+        repl.replid = info.id.clone();
+        repl.offset = info.offset as u64;
+        repl.psync_possible = true;
+        repl.stream_db = Some(info.stream_db as usize);
+    } else {
+        repl.replid2 = info.id.clone();
+        repl.second_offset = info.offset + 1;
+        repl.offset = info.offset as u64;
+        repl.buffer = None;
+        repl.ensure_backlog(state.config.repl_backlog_size);
+        repl.no_replicas_since_ms = state.now_ms;
+    }
+}
+
+// ---- checks before a command runs ----
+
+/// The error replication makes a command fail with, if any, in Redis's
+/// order: NOREPLICAS, READONLY, MASTERDOWN.
+pub fn refuse_command(state: &State, command: &Command) -> Option<&'static str> {
+    let write = command.is(flags::WRITE);
+    let cfg = &state.config;
+    if write
+        && state.repl.master.is_none()
+        && cfg.min_replicas_to_write > 0
+        && cfg.min_replicas_max_lag > 0
+        && state
+            .repl
+            .good_replicas(state.now_ms, cfg.min_replicas_max_lag as u64)
+            < cfg.min_replicas_to_write as usize
+    {
+        return Some("NOREPLICAS Not enough good replicas to write.");
+    }
+    let link = state.repl.master.as_ref()?;
+    if write && cfg.replica_read_only {
+        return Some("READONLY You can't write against a read only replica.");
+    }
+    if link.state != LinkState::Connected
+        && !cfg.replica_serve_stale_data
+        && !command.is(flags::STALE)
+    {
+        return Some(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        );
+    }
+    None
+}
+
+// ---- role changes ----
+
+/// Starts following `host:port`: REPLICAOF, or `replicaof` at start-up
+/// (`at_startup`: our own history is then nothing to continue, unless the
+/// RDB file brings one).
+pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) {
+    let was_master = state.repl.master.is_none() && !at_startup;
+    let generation = state.repl.master.as_ref().map_or(0, |m| m.generation) + 1;
+    if was_master {
+        // Our own history is what we ask the new master to continue.
+        state.repl.psync_possible = true;
+        crate::blocking::unblock_all_for_role_change(state);
+        // The replicas of a master that becomes a replica keep their links:
+        // they get our new master's stream through us.
+    }
+    (state.log_notice)(&format!("Connecting to MASTER {host}:{port}"));
+    state.repl.master = Some(MasterLink {
+        host,
+        port,
+        state: LinkState::Connect,
+        last_io_ms: state.now_ms,
+        down_since_ms: state.now_ms,
+        transfer_size: -1,
+        transfer_read: 0,
+        transfer_last_io_ms: 0,
+        read_offset: state.repl.offset,
+        generation,
+    });
+    for db in state.dbs.iter_mut() {
+        db.delete_expired = false;
+    }
+    if let Some(hook) = state.repl_hook {
+        hook();
+    }
+}
+
+/// Stops following a master (REPLICAOF NO ONE): a new history starts, the
+/// old id stays valid for our replicas up to here.
+pub fn unset_master(state: &mut State) {
+    if state.repl.master.take().is_none() {
+        return;
+    }
+    state.repl.shift_replid();
+    state.repl.stream_db = None;
+    state.repl.ensure_backlog(state.config.repl_backlog_size);
+    // Replicas must learn the new id; they come back with a partial resync.
+    disconnect_replicas(state);
+    kill_master_client(state);
+    for db in state.dbs.iter_mut() {
+        db.delete_expired = true;
+    }
+    if let Some(hook) = state.repl_hook {
+        hook();
+    }
+}
+
+/// Closes every replica connection (their tasks clean up).
+pub fn disconnect_replicas(state: &mut State) {
+    for r in &state.repl.replicas {
+        if let Some(c) = state.clients.get(&r.client_id) {
+            c.push.kill();
+        } else if let Some(h) = state.handles.get(&r.client_id) {
+            h.0.kill();
+        }
+    }
+}
+
+fn kill_master_client(state: &mut State) {
+    for c in state.clients.values() {
+        if c.repl.is_master {
+            c.push.kill();
+        }
+    }
+}
+
+/// The `ip:port` Redis logs for a replica.
+fn replica_name(ip: &str, port: u16) -> String {
+    format!("{ip}:{port}")
+}
+
+// ---- commands ----
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.state.config.cluster_enabled {
+        return Err("ERR REPLICAOF not allowed in cluster mode.".into());
+    }
+    let who = format!(
+        "id={} addr={} laddr={} fd={} name={}",
+        ctx.client.id,
+        ctx.client.addr,
+        ctx.client.laddr,
+        ctx.client.fd,
+        lossy(ctx.client.name.as_deref().unwrap_or(b""))
+    );
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        if ctx.state.repl.master.is_some() {
+            unset_master(ctx.state);
+            ctx.state.config.replicaof = None;
+            (ctx.state.log_notice)(&format!("MASTER MODE enabled (user request from '{who}')"));
+        }
+        ctx.reply.ok();
+        return Ok(());
+    }
+    if ctx.client.repl.is_replica {
+        return Err("ERR Command is not valid when client is a replica.".into());
+    }
+    let port = crate::args::parse_i64(&args[2])
+        .ok()
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or_else(|| CmdError::from("ERR Invalid master port"))? as u16;
+    let host = lossy(&args[1]);
+    if let Some(m) = &ctx.state.repl.master {
+        if m.host.eq_ignore_ascii_case(&host) && m.port == port {
+            (ctx.state.log_notice)(
+                "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.",
+            );
+            ctx.reply.simple("OK Already connected to specified master");
+            return Ok(());
+        }
+    }
+    set_master(ctx.state, host.clone(), port, false);
+    ctx.state.config.replicaof = Some((host.clone(), port));
+    (ctx.state.log_notice)(&format!(
+        "REPLICAOF {host}:{port} enabled (user request from '{who}')"
+    ));
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(crate::errors::SYNTAX.into());
+    }
+    let mut i = 1;
+    while i + 1 < args.len() {
+        let (opt, val) = (&args[i], &args[i + 1]);
+        let lower = opt.to_ascii_lowercase();
+        match lower.as_slice() {
+            b"listening-port" => {
+                let port = crate::args::parse_i64(val)
+                    .ok()
+                    .filter(|p| (0..=65535).contains(p))
+                    .ok_or_else(|| CmdError::from("ERR value is out of range"))?;
+                ctx.client.repl.listening_port = port as u16;
+            }
+            b"ip-address" => {
+                if val.len() >= 46 {
+                    return Err(format!(
+                        "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                        val.len()
+                    )
+                    .into());
+                }
+                ctx.client.repl.announced_ip = Some(lossy(val));
+            }
+            b"capa" => {
+                if val.eq_ignore_ascii_case(b"eof") {
+                    ctx.client.repl.capa_eof = true;
+                } else if val.eq_ignore_ascii_case(b"psync2") {
+                    ctx.client.repl.capa_psync2 = true;
+                }
+            }
+            b"ack" | b"fack" => {
+                // Acknowledgements arrive on the replica's own task; a
+                // normal client sending them gets no reply, as in Redis.
+                if lower.as_slice() == b"ack" && ctx.client.repl.is_replica {
+                    if let Ok(off) = crate::args::parse_i64(val) {
+                        replica_acked(ctx.state, ctx.client.id, off.max(0) as u64);
+                    }
+                }
+                return Ok(());
+            }
+            b"getack" => {
+                if ctx.client.repl.is_master {
+                    // Answered by our master link with the applied offset.
+                    return Ok(());
+                }
+            }
+            b"rdb-only" | b"rdb-filter-only" => {}
+            _ => return Err(format!("ERR Unrecognized REPLCONF option: {}", lossy(opt)).into()),
+        }
+        i += 2;
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// `PSYNC <replid> <offset>` (and SYNC, the pre-2.8 form): decides partial
+/// or full sync and turns the connection into a replica.
+pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.client.repl.is_replica {
+        return Ok(());
+    }
+    if let Some(m) = &ctx.state.repl.master {
+        if m.state != LinkState::Connected {
+            return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
+        }
+    }
+    let is_psync = args[0].eq_ignore_ascii_case(b"psync");
+    let (replid, position) = if is_psync {
+        let pos = crate::args::parse_i64(&args[2])?;
+        (lossy(&args[1]), pos)
+    } else {
+        ("?".to_string(), -1)
+    };
+    let ip = ctx.client.repl.announced_ip.clone().unwrap_or_else(|| {
+        ctx.client
+            .addr
+            .rsplit_once(':')
+            .map_or(String::new(), |(ip, _)| ip.to_string())
+    });
+    let port = ctx.client.repl.listening_port;
+    let name = replica_name(&ip, port);
+    (ctx.state.log_notice)(&format!("Replica {name} asks for synchronization"));
+    let now = ctx.state.now_ms;
+    let mut record = ReplicaRecord {
+        client_id: ctx.client.id,
+        ip,
+        listening_port: port,
+        state: ReplicaState::WaitBgsave,
+        position: 0,
+        ack_offset: 0,
+        ack_ms: now,
+        capa_eof: ctx.client.repl.capa_eof && is_psync,
+        capa_psync2: ctx.client.repl.capa_psync2,
+        soft_limit_since_ms: 0,
+    };
+    let decision = if is_psync {
+        ctx.state.repl.psync_decision(&replid, position)
+    } else {
+        PsyncDecision::Full(None)
+    };
+    match decision {
+        PsyncDecision::Continue => {
+            record.state = ReplicaState::Online;
+            record.position = position as u64;
+            let backlog_bytes = ctx.state.repl.offset + 1 - position as u64;
+            ctx.state.repl.sync_partial_ok += 1;
+            if record.capa_psync2 {
+                let line = format!("CONTINUE {}", ctx.state.repl.replid);
+                ctx.reply.simple(&line);
+            } else {
+                ctx.reply.simple("CONTINUE");
+            }
+            (ctx.state.log_notice)(&format!(
+                "Partial resynchronization request from {name} accepted. Sending {backlog_bytes} bytes of backlog starting from offset {position}."
+            ));
+        }
+        PsyncDecision::Full(reason) => {
+            match reason {
+                Some(r) => {
+                    (ctx.state.log_notice)(&format!("Partial resynchronization not accepted: {r}"));
+                    ctx.state.repl.sync_partial_err += 1;
+                }
+                None => (ctx.state.log_notice)(&format!("Full resync requested by replica {name}")),
+            }
+            ctx.state.repl.sync_full += 1;
+            if ctx.state.repl.buffer.is_none() {
+                if ctx.state.repl.master.is_none() {
+                    // A fresh history for the first replica, as Redis does.
+                    ctx.state.repl.replid = redust_replication::random_replid();
+                    ctx.state.repl.replid2 = NULL_REPLID.to_string();
+                    ctx.state.repl.second_offset = -1;
+                }
+                ctx.state
+                    .repl
+                    .ensure_backlog(ctx.state.config.repl_backlog_size);
+                let (a, b) = (
+                    ctx.state.repl.replid.clone(),
+                    ctx.state.repl.replid2.clone(),
+                );
+                (ctx.state.log_notice)(&format!(
+                    "Replication backlog created, my new replication IDs are '{a}' and '{b}'"
+                ));
+            }
+            if ctx.state.config.repl_diskless_sync && record.capa_eof {
+                (ctx.state.log_notice)("Delay next BGSAVE for diskless SYNC");
+            }
+        }
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(SYNC_CHANNEL_CHUNKS);
+    let stream = Arc::new(tokio::sync::Notify::new());
+    ctx.state.repl_links.insert(
+        ctx.client.id,
+        ReplicaLink {
+            sync: tx,
+            stream: stream.clone(),
+        },
+    );
+    ctx.state.repl.replicas.push(record);
+    ctx.client.repl.is_replica = true;
+    ctx.client.repl.handoff = Some(ReplicaHandoff { sync: rx, stream });
+    ctx.propagate_nothing();
+    Ok(())
+}
+
+/// A replica acknowledged `offset`: record it and serve WAITs it satisfies.
+pub fn replica_acked(state: &mut State, client_id: u64, offset: u64) {
+    let now = state.now_ms;
+    if let Some(r) = state.repl.replica_mut(client_id) {
+        r.ack_offset = r.ack_offset.max(offset);
+        r.ack_ms = now;
+    }
+    serve_waiting_clients(state);
+}
+
+/// Answers the WAITs whose replicas have acknowledged enough.
+pub fn serve_waiting_clients(state: &mut State) {
+    if state.blocked_clients == 0 {
+        return;
+    }
+    let ready: Vec<(u64, i64)> = state
+        .clients
+        .values()
+        .filter_map(|c| match c.blocked.as_ref()?.timeout_reply {
+            TimeoutReply::ReplicaAcks { offset, wanted } => {
+                let acked = state.repl.acked(offset);
+                (acked >= wanted).then_some((c.id, acked as i64))
+            }
+            _ => None,
+        })
+        .collect();
+    for (id, acked) in ready {
+        let Some(mut client) = state.clients.remove(&id) else {
+            continue;
+        };
+        crate::blocking::unblock(state, &mut client);
+        let mut reply = redust_resp::Reply::new(client.resp3);
+        reply.int(acked);
+        client.push.send_data(Bytes::from(reply.buf));
+        client.push.wake();
+        state.clients.insert(id, client);
+    }
+}
+
+pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.state.repl.master.is_some() {
+        return Err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into());
+    }
+    let wanted = crate::args::parse_i64(&args[1])?;
+    let timeout = crate::args::parse_i64(&args[2])
+        .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    let offset = ctx.client.write_offset;
+    let acked = ctx.state.repl.acked(offset);
+    if acked as i64 >= wanted || ctx.client.multi.is_some() || ctx.client.exec_queue_len.is_some() {
+        ctx.reply.int(acked as i64);
+        return Ok(());
+    }
+    let deadline = (timeout > 0).then(|| ctx.state.now_ms + timeout);
+    ctx.block(
+        Vec::new(),
+        deadline,
+        TimeoutReply::ReplicaAcks {
+            offset,
+            wanted: wanted.max(0) as usize,
+        },
+    );
+    ctx.state.repl.getack_pending = true;
+    send_getack_if_pending(ctx.state);
+    Ok(())
+}
+
+pub fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let repl = &ctx.state.repl;
+    match &repl.master {
+        None => {
+            ctx.reply.array(3);
+            ctx.reply.bulk(b"master");
+            ctx.reply.int(repl.offset as i64);
+            let online: Vec<&ReplicaRecord> = repl
+                .replicas
+                .iter()
+                .filter(|r| r.state == ReplicaState::Online)
+                .collect();
+            ctx.reply.array(online.len());
+            for r in online {
+                ctx.reply.array(3);
+                ctx.reply.bulk(r.ip.as_bytes());
+                ctx.reply.bulk(r.listening_port.to_string().as_bytes());
+                ctx.reply.bulk(r.ack_offset.to_string().as_bytes());
+            }
+        }
+        Some(m) => {
+            ctx.reply.array(5);
+            ctx.reply.bulk(b"slave");
+            ctx.reply.bulk(m.host.as_bytes());
+            ctx.reply.int(m.port as i64);
+            ctx.reply.bulk(m.state.role_name().as_bytes());
+            let offset = if m.state == LinkState::Connected {
+                repl.offset as i64
+            } else {
+                -1
+            };
+            ctx.reply.int(offset);
+        }
+    }
+    Ok(())
+}
+
+// ---- full syncs (called by the server's cron) ----
+
+/// Starts a snapshot for the replicas waiting for one, when no other
+/// snapshot runs and the diskless delay has passed.
+pub fn start_pending_syncs(state: &mut State) {
+    if state.bgsave.is_some() {
+        return;
+    }
+    let waiting: Vec<&ReplicaRecord> = state
+        .repl
+        .replicas
+        .iter()
+        .filter(|r| r.state == ReplicaState::WaitBgsave)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let diskless = state.config.repl_diskless_sync && waiting.iter().all(|r| r.capa_eof);
+    if diskless {
+        let delay_ms = state.config.repl_diskless_sync_delay as i64 * 1000;
+        let oldest = waiting.iter().map(|r| r.ack_ms).min().unwrap_or(0);
+        let max = state.config.repl_diskless_sync_max_replicas as usize;
+        let enough = max > 0 && waiting.len() >= max;
+        if !enough && state.now_ms - oldest < delay_ms {
+            return;
+        }
+    }
+    let targets: Vec<u64> = waiting.iter().map(|r| r.client_id).collect();
+    // The snapshot is the data at this offset; the stream after it follows,
+    // starting with a SELECT.
+    state.repl.stream_db = None;
+    let offset = state.repl.offset;
+    let replid = state.repl.replid.clone();
+    let purpose = if diskless {
+        crate::persist::SnapshotPurpose::ReplicaSockets
+    } else {
+        crate::persist::SnapshotPurpose::Rdb
+    };
+    (state.log_notice)(&format!(
+        "Starting BGSAVE for SYNC with target: {}",
+        if diskless { "replicas sockets" } else { "disk" }
+    ));
+    let path = crate::persist::rdb_path(state);
+    if let Err(e) = crate::persist::snapshot_start(state, purpose, path) {
+        (state.log_warning)(&format!("BGSAVE for replication failed: {e}"));
+        for id in &targets {
+            fail_sync(state, *id);
+        }
+        return;
+    }
+    if let Some(bg) = state.bgsave.as_mut() {
+        bg.replicas = targets.clone();
+    }
+    for id in targets {
+        let eof_mark = diskless.then(|| redust_replication::random_replid());
+        if let Some(r) = state.repl.replica_mut(id) {
+            r.state = ReplicaState::SendBulk;
+            r.position = offset + 1;
+        }
+        if let Some(link) = state.repl_links.get(&id) {
+            let _ = link.sync.try_send(SyncMsg::FullResync {
+                replid: replid.clone(),
+                offset,
+                eof_mark,
+            });
+        }
+    }
+}
+
+fn fail_sync(state: &mut State, id: u64) {
+    if let Some(link) = state.repl_links.get(&id) {
+        let _ = link.sync.try_send(SyncMsg::Failed);
+    }
+}
+
+/// The senders of the replicas a diskless snapshot streams to (the saver
+/// thread sends to them without the lock).
+pub fn diskless_targets(state: &State) -> Vec<tokio::sync::mpsc::Sender<SyncMsg>> {
+    let Some(bg) = state.bgsave.as_ref() else {
+        return Vec::new();
+    };
+    bg.replicas
+        .iter()
+        .filter_map(|id| state.repl_links.get(id).map(|l| l.sync.clone()))
+        .collect()
+}
+
+/// A diskless snapshot ended (its bytes and end marks are already sent).
+pub fn diskless_sync_done(state: &mut State, replicas: &[u64], ok: bool) {
+    if ok {
+        (state.log_notice)(&format!(
+            "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
+            replicas
+                .iter()
+                .filter(|id| state.repl_links.contains_key(id))
+                .count()
+        ));
+    } else {
+        (state.log_warning)("Background transfer error");
+        for id in replicas {
+            fail_sync(state, *id);
+        }
+    }
+}
+
+/// A disk snapshot for replicas ended: they send the file, or give up.
+pub fn disk_sync_done(state: &mut State, replicas: &[u64], path: &Path, ok: bool) {
+    for id in replicas {
+        if let Some(link) = state.repl_links.get(id) {
+            let msg = if ok {
+                SyncMsg::File(path.to_path_buf())
+            } else {
+                SyncMsg::Failed
+            };
+            let _ = link.sync.try_send(msg);
+        }
+    }
+}
+
+/// A replica's transfer completed: it gets the live stream from now on.
+pub fn replica_online(state: &mut State, client_id: u64) {
+    let now = state.now_ms;
+    let Some(r) = state.repl.replica_mut(client_id) else {
+        return;
+    };
+    r.state = ReplicaState::Online;
+    r.ack_ms = now;
+    let name = replica_name(&r.ip, r.listening_port);
+    (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+}
+
+/// A replica connection closed.
+pub fn replica_gone(state: &mut State, client_id: u64) {
+    let Some(r) = state.repl.replica(client_id) else {
+        return;
+    };
+    let name = replica_name(&r.ip, r.listening_port);
+    (state.log_notice)(&format!("Connection with replica {name} lost."));
+    state.repl.remove_replica(client_id, state.now_ms);
+    state.repl_links.remove(&client_id);
+    state.repl.trim();
+}
+
+/// Master-side housekeeping, once per cron tick: replicas silent for longer
+/// than `repl-timeout` are dropped, the backlog is freed after
+/// `repl-backlog-ttl` without replicas, and the stream is trimmed.
+pub fn master_cron(state: &mut State) {
+    let now = state.now_ms;
+    let timeout_ms = state.config.repl_timeout as i64 * 1000;
+    for r in &state.repl.replicas {
+        if r.state == ReplicaState::Online && now - r.ack_ms > timeout_ms {
+            let name = replica_name(&r.ip, r.listening_port);
+            (state.log_warning)(&format!(
+                "Disconnecting timedout replica (streaming sync): {name}"
+            ));
+            if let Some(h) = state.handles.get(&r.client_id) {
+                h.0.kill();
+            }
+        }
+    }
+    let ttl = state.config.repl_backlog_ttl as i64 * 1000;
+    if state.repl.master.is_none()
+        && state.repl.replicas.is_empty()
+        && state.repl.buffer.is_some()
+        && ttl > 0
+        && now - state.repl.no_replicas_since_ms > ttl
+    {
+        // A new id: a replica can't continue a history whose bytes are gone.
+        state.repl.replid = redust_replication::random_replid();
+        state.repl.replid2 = NULL_REPLID.to_string();
+        state.repl.second_offset = -1;
+        state.repl.free_backlog();
+        (state.log_notice)(&format!(
+            "Replication backlog freed after {} seconds without connected replicas.",
+            state.config.repl_backlog_ttl
+        ));
+    }
+    if let Some(b) = state.repl.buffer.as_mut() {
+        if b.backlog_size() != state.config.repl_backlog_size {
+            b.set_backlog_size(state.config.repl_backlog_size);
+        }
+    }
+    state.repl.trim();
+}

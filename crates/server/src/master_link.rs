@@ -1,0 +1,666 @@
+//! Our link to a master, while we are a replica (REPLICAOF, `replicaof`).
+//!
+//! One supervisor task follows `State::repl.master`: for each attempt it
+//! connects, runs Redis's handshake (PING, AUTH, REPLCONF listening-port and
+//! capa, PSYNC), then either continues from its offset (`+CONTINUE`) or
+//! receives a full snapshot (`+FULLRESYNC`, `$<len>` or `$EOF:<mark>`),
+//! which is written to a temp file and loaded into fresh databases without
+//! the lock, so clients keep reading the old data meanwhile; the swap is
+//! one step under the lock. Then it applies the master's stream as the
+//! master client, passes the same bytes on to our own replicas, and sends
+//! `REPLCONF ACK <offset>` every second. A lost link is retried every second
+//! with a partial resync.
+
+use crate::server::Server;
+use crate::{notice, warning};
+use bytes::{Bytes, BytesMut};
+use redust_commands::replication;
+use redust_replication::LinkState;
+use redust_resp::{parse_request, ParseLimits, Reply};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+static CHANGED: OnceLock<Notify> = OnceLock::new();
+
+fn changed() -> &'static Notify {
+    CHANGED.get_or_init(Notify::new)
+}
+
+/// `State::repl_hook`: the master to follow changed.
+pub fn master_changed() {
+    changed().notify_one();
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The generation of the master we should follow now, if any.
+fn current_target(server: &Server) -> Option<(String, u16, u64)> {
+    let state = server.state.lock();
+    if state.loading_in_background {
+        return None;
+    }
+    let m = state.repl.master.as_ref()?;
+    Some((m.host.clone(), m.port, m.generation))
+}
+
+fn current_generation(server: &Server) -> Option<u64> {
+    server
+        .state
+        .lock()
+        .repl
+        .master
+        .as_ref()
+        .map(|m| m.generation)
+}
+
+/// The supervisor: one link attempt at a time, stopped when the master changes.
+pub async fn run(server: Arc<Server>) {
+    loop {
+        let Some((host, port, generation)) = current_target(&server) else {
+            tokio::select! {
+                _ = changed().notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            continue;
+        };
+        let mut link = tokio::spawn(link_once(server.clone(), host, port, generation));
+        loop {
+            tokio::select! {
+                _ = &mut link => break,
+                _ = changed().notified() => {
+                    if current_generation(&server) != Some(generation) {
+                        link.abort();
+                        let _ = (&mut link).await;
+                        break;
+                    }
+                }
+            }
+        }
+        link_lost(&server, generation);
+        // Redis retries from its once-a-second cron.
+        tokio::select! {
+            _ = changed().notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Marks the link down (if it is still the current one) and drops the
+/// master client.
+fn link_lost(server: &Server, generation: u64) {
+    let mut state = server.state.lock();
+    state.now_ms = now_ms();
+    let ids: Vec<u64> = state
+        .clients
+        .values()
+        .filter(|c| c.repl.is_master)
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        if let Some(mut c) = state.clients.remove(&id) {
+            state.disconnect(&mut c);
+        }
+    }
+    let now = state.now_ms;
+    if let Some(m) = state.repl.master.as_mut() {
+        if m.generation == generation && m.state != LinkState::Connect {
+            if m.state == LinkState::Connected {
+                notice!("Connection with master lost.");
+                notice!("* Caching the disconnected master state.");
+                state.repl.psync_possible = true;
+            }
+            if let Some(m) = state.repl.master.as_mut() {
+                if m.state == LinkState::Connected {
+                    m.down_since_ms = now;
+                }
+                m.state = LinkState::Connect;
+            }
+        }
+    }
+}
+
+fn set_link_state(server: &Server, generation: u64, link: LinkState) -> bool {
+    let mut state = server.state.lock();
+    match state.repl.master.as_mut() {
+        Some(m) if m.generation == generation => {
+            m.state = link;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A connection to the master with its read buffer.
+struct Conn {
+    stream: TcpStream,
+    rbuf: BytesMut,
+    timeout: Duration,
+}
+
+impl Conn {
+    async fn send(&mut self, args: &[&[u8]]) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+        redust_commands::aof::encode_command(&mut out, &args);
+        self.stream.write_all(&out).await
+    }
+
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        match tokio::time::timeout(self.timeout, self.stream.read_buf(&mut self.rbuf)).await {
+            Ok(Ok(0)) => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed by the master",
+            )),
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timeout reading from the master",
+            )),
+        }
+    }
+
+    /// One line without its `\r\n` (a bare `\n` keepalive gives "").
+    async fn line(&mut self) -> std::io::Result<String> {
+        loop {
+            if let Some(pos) = self.rbuf.iter().position(|&c| c == b'\n') {
+                let raw = self.rbuf.split_to(pos + 1);
+                let text = String::from_utf8_lossy(&raw[..pos]);
+                return Ok(text.trim_end_matches('\r').to_string());
+            }
+            if self.rbuf.len() > 64 * 1024 {
+                return Err(std::io::Error::other("reply line too long"));
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// The next line that is not a keepalive newline.
+    async fn reply(&mut self) -> std::io::Result<String> {
+        loop {
+            let l = self.line().await?;
+            if !l.is_empty() {
+                return Ok(l);
+            }
+        }
+    }
+}
+
+/// One attempt: connect, handshake, sync, stream until the link breaks.
+async fn link_once(server: Arc<Server>, host: String, port: u16, generation: u64) {
+    if let Err(e) = link_inner(&server, &host, port, generation).await {
+        warning!("{e}");
+    }
+}
+
+struct LinkSettings {
+    masterauth: Option<Vec<u8>>,
+    masteruser: Option<String>,
+    listening_port: u16,
+    announce_ip: Option<String>,
+    timeout: Duration,
+    psync: (String, i64),
+}
+
+fn link_settings(server: &Server) -> LinkSettings {
+    let state = server.state.lock();
+    let cfg = &state.config;
+    let psync = if state.repl.psync_possible {
+        (state.repl.replid.clone(), state.repl.offset as i64 + 1)
+    } else {
+        ("?".to_string(), -1)
+    };
+    LinkSettings {
+        masterauth: cfg.masterauth.clone(),
+        masteruser: cfg.masteruser.clone(),
+        listening_port: if cfg.replica_announce_port > 0 {
+            cfg.replica_announce_port
+        } else {
+            state.tcp_port
+        },
+        announce_ip: cfg.replica_announce_ip.clone(),
+        timeout: Duration::from_secs(cfg.repl_timeout.max(1) as u64),
+        psync,
+    }
+}
+
+async fn link_inner(
+    server: &Arc<Server>,
+    host: &str,
+    port: u16,
+    generation: u64,
+) -> Result<(), String> {
+    if !set_link_state(server, generation, LinkState::Connecting) {
+        return Ok(());
+    }
+    notice!("MASTER <-> REPLICA sync started");
+    let settings = link_settings(server);
+    let connect = TcpStream::connect((host, port));
+    let stream = match tokio::time::timeout(settings.timeout, connect).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(format!("Error condition on socket for SYNC: {e}")),
+        Err(_) => return Err("Timeout connecting to the MASTER...".into()),
+    };
+    let _ = stream.set_nodelay(true);
+    notice!("Non blocking connect for SYNC fired the event.");
+    set_link_state(server, generation, LinkState::Handshake);
+    let mut conn = Conn {
+        stream,
+        rbuf: BytesMut::with_capacity(64 * 1024),
+        timeout: settings.timeout,
+    };
+    let io = |e: std::io::Error| format!("Error condition on socket for SYNC: {e}");
+
+    conn.send(&[b"PING"]).await.map_err(io)?;
+    let pong = conn.reply().await.map_err(io)?;
+    // A master that wants AUTH first still proves it is alive.
+    let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
+    if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
+        return Err(format!("Error reply to PING from master: '{pong}'"));
+    }
+    notice!("Master replied to PING, replication can continue...");
+
+    if let Some(pass) = &settings.masterauth {
+        match &settings.masteruser {
+            Some(user) => conn.send(&[b"AUTH", user.as_bytes(), pass]).await,
+            None => conn.send(&[b"AUTH", pass]).await,
+        }
+        .map_err(io)?;
+        let r = conn.reply().await.map_err(io)?;
+        if r.starts_with('-') {
+            return Err(format!("Unable to AUTH to MASTER: {r}"));
+        }
+    }
+    let port_text = settings.listening_port.to_string();
+    conn.send(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
+        .await
+        .map_err(io)?;
+    let r = conn.reply().await.map_err(io)?;
+    if r.starts_with('-') {
+        notice!("(Non critical) Master does not understand REPLCONF listening-port: {r}");
+    }
+    if let Some(ip) = &settings.announce_ip {
+        conn.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
+            .await
+            .map_err(io)?;
+        let r = conn.reply().await.map_err(io)?;
+        if r.starts_with('-') {
+            notice!("(Non critical) Master does not understand REPLCONF ip-address: {r}");
+        }
+    }
+    conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await
+        .map_err(io)?;
+    let r = conn.reply().await.map_err(io)?;
+    if r.starts_with('-') {
+        notice!("(Non critical) Master does not understand REPLCONF capa: {r}");
+    }
+
+    let (replid, offset) = &settings.psync;
+    if replid == "?" {
+        notice!("Partial resynchronization not possible (no cached master)");
+    } else {
+        notice!("Trying a partial resynchronization (request {replid}:{offset}).");
+    }
+    let offset_text = offset.to_string();
+    conn.send(&[b"PSYNC", replid.as_bytes(), offset_text.as_bytes()])
+        .await
+        .map_err(io)?;
+    let reply = conn.reply().await.map_err(io)?;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
+        let mut parts = rest.split_whitespace();
+        let (Some(id), Some(off)) = (parts.next(), parts.next().and_then(|o| o.parse().ok()))
+        else {
+            return Err(format!(
+                "Master replied with wrong +FULLRESYNC syntax: {reply}"
+            ));
+        };
+        notice!("Full resync from master: {id}:{off}");
+        full_sync(server, &mut conn, generation, id, off).await?;
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        notice!("Successful partial resynchronization with master.");
+        let mut state = server.state.lock();
+        if let Some(new_id) = rest.split_whitespace().next() {
+            if new_id.len() == 40 && new_id != state.repl.replid {
+                state.repl.master_changed_replid(new_id);
+                notice!("Master replication ID changed to {new_id}");
+                // Our replicas must learn the new id (they come back partially).
+                replication::disconnect_replicas(&mut state);
+            }
+        }
+        let size = state.config.repl_backlog_size;
+        state.repl.ensure_backlog(size);
+        notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+    } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
+        return Err(format!(
+            "Master is currently unable to PSYNC but should be in the future: {reply}"
+        ));
+    } else {
+        return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
+    }
+    stream_from_master(server, conn, generation).await
+}
+
+/// Receives the snapshot after `+FULLRESYNC`, loads it and adopts the master's history.
+async fn full_sync(
+    server: &Arc<Server>,
+    conn: &mut Conn,
+    generation: u64,
+    replid: &str,
+    offset: u64,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("I/O error trying to sync with MASTER: {e}");
+    set_link_state(server, generation, LinkState::Transfer);
+    // Newlines keep the link alive while the master prepares the snapshot.
+    let header = conn.reply().await.map_err(io)?;
+    let Some(spec) = header.strip_prefix('$') else {
+        return Err(format!(
+            "Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?"
+        ));
+    };
+    let (size, mark) = match spec.strip_prefix("EOF:") {
+        Some(m) if m.len() == 40 => (-1i64, Some(m.as_bytes().to_vec())),
+        Some(_) => return Err("Bad EOF mark from MASTER".into()),
+        None => (
+            spec.parse::<i64>()
+                .map_err(|_| "Bad bulk length from MASTER")?,
+            None,
+        ),
+    };
+    if mark.is_some() {
+        notice!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+    } else {
+        notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
+    }
+    let (dir, final_path, db_count, limits, verify, backlog) = {
+        let mut state = server.state.lock();
+        let now = now_ms();
+        if let Some(m) = state.repl.master.as_mut() {
+            m.transfer_size = size;
+            m.transfer_read = 0;
+            m.transfer_last_io_ms = now;
+        }
+        (
+            state.config.dir.clone(),
+            redust_commands::persist::rdb_path(&state),
+            state.dbs.len(),
+            redust_commands::db_ops::encoding_limits(&state.config),
+            state.config.rdbchecksum,
+            state.config.repl_backlog_size,
+        )
+    };
+    let temp = dir.join(format!(
+        "temp-{}.{}.rdb",
+        now_ms() / 1000,
+        std::process::id()
+    ));
+    let result = receive_payload(server, conn, &temp, size, mark.as_deref()).await;
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io(e));
+    }
+    notice!("MASTER <-> REPLICA sync: Flushing old data");
+    notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+    let path = temp.clone();
+    let now = now_ms();
+    let loaded = tokio::task::spawn_blocking(move || {
+        redust_commands::persist::read_rdb_keeping(&path, db_count, &limits, verify, now, true)
+    })
+    .await
+    .map_err(|_| "the loader failed".to_string())
+    .and_then(|r| r);
+    let (dbs, stats) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            warning!("{e}");
+            return Err(
+                "Failed trying to load the MASTER synchronization DB from disk, check server logs."
+                    .into(),
+            );
+        }
+    };
+    {
+        let mut state = server.state.lock();
+        state.now_ms = now_ms();
+        if state.repl.master.as_ref().map(|m| m.generation) != Some(generation) {
+            let _ = std::fs::remove_file(&temp);
+            return Ok(());
+        }
+        redust_commands::persist::install(&mut state, dbs);
+        state.repl.adopt_master_history(replid, offset, backlog);
+        // Our replicas followed the old history: they must sync again.
+        replication::disconnect_replicas(&mut state);
+        notice!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            stats.keys_loaded,
+            stats.keys_expired
+        );
+        state.rdb_last_load = stats;
+        if let Some(m) = state.repl.master.as_mut() {
+            m.read_offset = offset;
+        }
+        // The received snapshot becomes our RDB file, as in Redis.
+        let renamed = std::fs::rename(&temp, &final_path).and_then(|_| {
+            let d = final_path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::File::open(d)?.sync_all()
+        });
+        if let Err(e) = renamed {
+            warning!("Failed trying to rename the temp DB into the final DB: {e}");
+            let _ = std::fs::remove_file(&temp);
+        }
+        if state.aof.is_some() {
+            // The AOF must hold the new dataset: rewrite it.
+            state.aof_rewrite_scheduled = true;
+        }
+    }
+    notice!("MASTER <-> REPLICA sync: Finished with success");
+    Ok(())
+}
+
+/// Writes the RDB payload to `temp`: `size` bytes, or up to the EOF `mark`.
+async fn receive_payload(
+    server: &Arc<Server>,
+    conn: &mut Conn,
+    temp: &std::path::Path,
+    size: i64,
+    mark: Option<&[u8]>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(temp)?;
+    let mut read: u64 = 0;
+    loop {
+        let done = match mark {
+            None => {
+                let want = (size as u64 - read) as usize;
+                let take = want.min(conn.rbuf.len());
+                file.write_all(&conn.rbuf.split_to(take))?;
+                read += take as u64;
+                read == size as u64
+            }
+            Some(mark) => {
+                // Hold back the last bytes: they may be the start of the mark.
+                if conn.rbuf.ends_with(mark) {
+                    let body = conn.rbuf.len() - mark.len();
+                    file.write_all(&conn.rbuf[..body])?;
+                    read += body as u64;
+                    conn.rbuf.clear();
+                    true
+                } else {
+                    let safe = conn.rbuf.len().saturating_sub(mark.len());
+                    file.write_all(&conn.rbuf.split_to(safe))?;
+                    read += safe as u64;
+                    false
+                }
+            }
+        };
+        {
+            let mut state = server.state.lock();
+            let now = now_ms();
+            if let Some(m) = state.repl.master.as_mut() {
+                m.transfer_read = read;
+                m.transfer_last_io_ms = now;
+                m.last_io_ms = now;
+            }
+        }
+        if done {
+            break;
+        }
+        let n = conn.fill().await?;
+        server
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+    file.sync_all()
+}
+
+/// Applies the master's stream until the link breaks.
+async fn stream_from_master(
+    server: &Arc<Server>,
+    mut conn: Conn,
+    generation: u64,
+) -> Result<(), String> {
+    let addr = conn
+        .stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let laddr = conn
+        .stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let fd = {
+        use std::os::fd::AsRawFd;
+        conn.stream.as_raw_fd()
+    };
+    let (client_id, kill) = {
+        let mut state = server.state.lock();
+        let now = now_ms();
+        state.now_ms = now;
+        let (mut client, _rx) = state.connect(addr, laddr, fd, now);
+        client.repl.is_master = true;
+        client.authenticated = true;
+        client.db = state.repl.stream_db.unwrap_or(0);
+        let id = client.id;
+        let kill = client.push.kill_notify.clone();
+        state.clients.insert(id, client);
+        let Some(m) = state.repl.master.as_mut() else {
+            return Ok(());
+        };
+        if m.generation != generation {
+            return Ok(());
+        }
+        m.state = LinkState::Connected;
+        m.last_io_ms = now;
+        state.repl.psync_possible = true;
+        (id, kill)
+    };
+    let _ = client_id;
+    let mut ack_timer = tokio::time::interval(Duration::from_secs(1));
+    let timeout = conn.timeout;
+    let mut last_io = std::time::Instant::now();
+    loop {
+        if !conn.rbuf.is_empty() {
+            let ack_now = apply_stream(server, &mut conn.rbuf, client_id)?;
+            if let Some(offset) = ack_now {
+                send_ack(&mut conn, offset)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        tokio::select! {
+            r = conn.stream.read_buf(&mut conn.rbuf) => {
+                match r {
+                    Ok(0) => return Err("Connection with master lost.".into()),
+                    Err(e) => return Err(format!("Connection with master lost: {e}")),
+                    Ok(n) => {
+                        last_io = std::time::Instant::now();
+                        server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        let mut state = server.state.lock();
+                        let now = now_ms();
+                        if let Some(m) = state.repl.master.as_mut() {
+                            m.read_offset += n as u64;
+                            m.last_io_ms = now;
+                        }
+                    }
+                }
+            }
+            _ = ack_timer.tick() => {
+                if last_io.elapsed() > timeout {
+                    return Err("MASTER timeout: no data nor PING received...".into());
+                }
+                let offset = server.state.lock().repl.offset;
+                send_ack(&mut conn, offset).await.map_err(|e| e.to_string())?;
+            }
+            _ = kill.notified() => return Err("Connection with master lost.".into()),
+        }
+    }
+}
+
+async fn send_ack(conn: &mut Conn, offset: u64) -> std::io::Result<()> {
+    let text = offset.to_string();
+    conn.send(&[b"REPLCONF", b"ACK", text.as_bytes()]).await
+}
+
+/// Runs every whole command in `rbuf` as the master client, and passes the
+/// same bytes on to our own replicas. Returns the offset to acknowledge
+/// now if the master asked (`REPLCONF GETACK`).
+fn apply_stream(
+    server: &Server,
+    rbuf: &mut BytesMut,
+    client_id: u64,
+) -> Result<Option<u64>, String> {
+    let raw = rbuf.to_vec();
+    let mut used = 0usize;
+    let mut ack = None;
+    let mut state = server.state.lock();
+    state.now_ms = now_ms();
+    let Some(mut client) = state.clients.remove(&client_id) else {
+        return Err("Connection with master lost.".into());
+    };
+    let limits = ParseLimits {
+        max_bulk_bytes: i64::MAX,
+        authenticated: true,
+    };
+    let mut reply = Reply::new(false);
+    let result = loop {
+        let before = rbuf.len();
+        match parse_request(rbuf, limits) {
+            Ok(Some(req)) => {
+                let n = before - rbuf.len();
+                let args = req.args;
+                let getack = args.len() >= 2
+                    && args[0].eq_ignore_ascii_case(b"replconf")
+                    && args[1].eq_ignore_ascii_case(b"getack");
+                if getack {
+                    ack = Some(state.repl.offset);
+                } else if !args.is_empty() {
+                    redust_commands::execute(&mut state, &mut client, &args, &mut reply);
+                    reply.buf.clear();
+                }
+                replication::feed_raw(&mut state, &raw[used..used + n]);
+                if state.repl.buffer.is_none() {
+                    state.repl.offset += n as u64;
+                }
+                used += n;
+            }
+            Ok(None) => break Ok(ack),
+            Err(e) => break Err(format!("Protocol error from master: {}", e.0)),
+        }
+    };
+    state.repl.stream_db = Some(client.db);
+    state.clients.insert(client_id, client);
+    crate::conn::write_aof(&mut state);
+    result
+}

@@ -1,0 +1,296 @@
+//! A replica's connection, on the master side, once PSYNC has made it one.
+//!
+//! The task sends the full-sync snapshot when there is one (`+FULLRESYNC`,
+//! then the RDB as `$<len>` from disk or `$EOF:<mark>` streamed), then the
+//! replication stream from the replica's position in the shared buffer,
+//! waking whenever the stream grows. A second task reads what the replica
+//! sends: `REPLCONF ACK <offset>` once a second. Both end when the replica
+//! goes away or is killed (CLIENT KILL, timeouts, output-buffer limits).
+
+use crate::server::Server;
+use crate::{notice, warning};
+use bytes::BytesMut;
+use redust_commands::replication::{self, SyncMsg};
+use redust_commands::state::PushHandle;
+use redust_replication::ReplicaState;
+use redust_resp::{parse_request, ParseLimits};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+/// Stream bytes taken from the buffer per write.
+const STREAM_WRITE_BYTES: usize = 256 * 1024;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Serves replica `id` until its connection ends.
+pub async fn serve(
+    server: &Arc<Server>,
+    stream: TcpStream,
+    id: u64,
+    rbuf: BytesMut,
+    handle: &PushHandle,
+) {
+    let handoff = {
+        let mut state = server.state.lock();
+        state
+            .clients
+            .get_mut(&id)
+            .and_then(|c| c.repl.handoff.take())
+    };
+    let Some(mut handoff) = handoff else {
+        return;
+    };
+    let (reader, mut writer) = stream.into_split();
+    let acks = tokio::spawn(read_acks(server.clone(), reader, id, rbuf, handle.clone()));
+    let kill = handle.kill_notify.clone();
+    let online = server
+        .state
+        .lock()
+        .repl
+        .replica(id)
+        .is_some_and(|r| r.state == ReplicaState::Online);
+    let ok = online || send_snapshot(server, &mut writer, &mut handoff.sync, &kill).await;
+    if ok {
+        if !online {
+            let mut state = server.state.lock();
+            state.now_ms = now_ms();
+            replication::replica_online(&mut state, id);
+        }
+        send_stream(server, &mut writer, id, &handoff.stream, &kill).await;
+    }
+    acks.abort();
+}
+
+/// Writes `data`, giving up when the replica is killed.
+async fn write(writer: &mut OwnedWriteHalf, data: &[u8], kill: &tokio::sync::Notify) -> bool {
+    tokio::select! {
+        r = writer.write_all(data) => r.is_ok(),
+        _ = kill.notified() => false,
+    }
+}
+
+/// The full sync: waits for the snapshot to start (sending a newline every
+/// second meanwhile, as Redis does, so the replica's timeout doesn't fire),
+/// then sends it. Returns whether the replica now has it.
+async fn send_snapshot(
+    server: &Arc<Server>,
+    writer: &mut OwnedWriteHalf,
+    sync: &mut tokio::sync::mpsc::Receiver<SyncMsg>,
+    kill: &tokio::sync::Notify,
+) -> bool {
+    let mut mark: Option<String> = None;
+    let mut sent = 0u64;
+    loop {
+        let msg = tokio::select! {
+            m = sync.recv() => m,
+            _ = kill.notified() => return false,
+            _ = tokio::time::sleep(Duration::from_secs(1)), if mark.is_none() => {
+                if !write(writer, b"\n", kill).await {
+                    return false;
+                }
+                continue;
+            }
+        };
+        let Some(msg) = msg else {
+            return false;
+        };
+        match msg {
+            SyncMsg::FullResync {
+                replid,
+                offset,
+                eof_mark,
+            } => {
+                let mut head = format!("+FULLRESYNC {replid} {offset}\r\n");
+                if let Some(m) = &eof_mark {
+                    head.push_str(&format!("$EOF:{m}\r\n"));
+                }
+                mark = eof_mark;
+                if !write(writer, head.as_bytes(), kill).await {
+                    return false;
+                }
+            }
+            SyncMsg::Data(bytes) => {
+                sent += bytes.len() as u64;
+                if !write(writer, &bytes, kill).await {
+                    return false;
+                }
+            }
+            SyncMsg::End => {
+                let Some(m) = mark.take() else {
+                    return false;
+                };
+                if !write(writer, m.as_bytes(), kill).await {
+                    return false;
+                }
+                server.net_output_bytes.fetch_add(sent, Ordering::Relaxed);
+                return true;
+            }
+            SyncMsg::File(path) => return send_file(server, writer, &path, kill).await,
+            SyncMsg::Failed => return false,
+        }
+    }
+}
+
+/// Sends the RDB file at `path` as `$<len>\r\n<bytes>`.
+async fn send_file(
+    server: &Arc<Server>,
+    writer: &mut OwnedWriteHalf,
+    path: &std::path::Path,
+    kill: &tokio::sync::Notify,
+) -> bool {
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) => {
+            warning!("SYNC failed. Can't open/stat DB after BGSAVE: {e}");
+            return false;
+        }
+    };
+    let len = match file.metadata().await {
+        Ok(m) => m.len(),
+        Err(_) => return false,
+    };
+    if !write(writer, format!("${len}\r\n").as_bytes(), kill).await {
+        return false;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = match file.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n.min(left as usize),
+        };
+        if !write(writer, &buf[..n], kill).await {
+            return false;
+        }
+        left -= n as u64;
+    }
+    server.net_output_bytes.fetch_add(len, Ordering::Relaxed);
+    true
+}
+
+/// Sends the stream from the replica's position, as it grows.
+async fn send_stream(
+    server: &Arc<Server>,
+    writer: &mut OwnedWriteHalf,
+    id: u64,
+    wake: &tokio::sync::Notify,
+    kill: &tokio::sync::Notify,
+) {
+    let mut buf = Vec::with_capacity(STREAM_WRITE_BYTES);
+    loop {
+        buf.clear();
+        {
+            let mut state = server.state.lock();
+            let now = now_ms();
+            let limit = state.config.client_output_buffer_limit.replica;
+            let repl = &mut state.repl;
+            let Some(buffer) = repl.buffer.as_ref() else {
+                return;
+            };
+            let end = buffer.end_offset();
+            let Some(position) = repl.replica(id).map(|r| r.position) else {
+                return;
+            };
+            if !buffer.holds(position) {
+                warning!("Replica fell behind the replication stream; closing its connection.");
+                return;
+            }
+            let n = buffer.read(position, STREAM_WRITE_BYTES, &mut buf);
+            let pending = end + 1 - position;
+            let Some(record) = repl.replica_mut(id) else {
+                return;
+            };
+            record.position += n as u64;
+            // The replica output-buffer limit applies to what it has not
+            // been sent yet (Redis counts the same bytes).
+            let over_hard = limit.hard > 0 && pending > limit.hard;
+            let over_soft = limit.soft > 0 && pending > limit.soft;
+            if !over_soft {
+                record.soft_limit_since_ms = 0;
+            } else if record.soft_limit_since_ms == 0 {
+                record.soft_limit_since_ms = now;
+            }
+            let soft_expired =
+                over_soft && now - record.soft_limit_since_ms >= limit.soft_seconds as i64 * 1000;
+            if over_hard || soft_expired {
+                let name = format!("{}:{}", record.ip, record.listening_port);
+                state.stats.client_outbuf_limit_disconnections += 1;
+                drop(state);
+                warning!("Client {name} (replica) scheduled to be closed ASAP for overcoming of output buffer limits.");
+                return;
+            }
+            repl.trim();
+        }
+        if buf.is_empty() {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = kill.notified() => return,
+                _ = tokio::time::sleep(Duration::from_millis(1000)) => {}
+            }
+            continue;
+        }
+        if !write(writer, &buf, kill).await {
+            return;
+        }
+        server
+            .net_output_bytes
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Reads what the replica sends (REPLCONF ACK); its end ends the connection.
+async fn read_acks(
+    server: Arc<Server>,
+    mut reader: OwnedReadHalf,
+    id: u64,
+    mut rbuf: BytesMut,
+    handle: PushHandle,
+) {
+    loop {
+        loop {
+            match parse_request(&mut rbuf, ParseLimits::default()) {
+                Ok(Some(req)) => {
+                    let args = req.args;
+                    let is_ack = args.len() >= 3
+                        && args[0].eq_ignore_ascii_case(b"replconf")
+                        && args[1].eq_ignore_ascii_case(b"ack");
+                    if is_ack {
+                        let offset = std::str::from_utf8(&args[2])
+                            .ok()
+                            .and_then(|s| s.parse::<u64>().ok());
+                        if let Some(offset) = offset {
+                            let mut state = server.state.lock();
+                            state.now_ms = now_ms();
+                            replication::replica_acked(&mut state, id, offset);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    notice!("Protocol error from replica; closing its connection.");
+                    handle.kill();
+                    return;
+                }
+            }
+        }
+        match reader.read_buf(&mut rbuf).await {
+            Ok(0) | Err(_) => {
+                handle.kill();
+                return;
+            }
+            Ok(n) => {
+                server
+                    .net_input_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
