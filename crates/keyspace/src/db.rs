@@ -68,6 +68,9 @@ pub struct Db {
     pub expired_keys: Vec<Vec<u8>>,
     /// When false (a replica), expired keys are hidden but not deleted.
     pub delete_expired: bool,
+    /// While a replica applies its master's stream: keys are never treated
+    /// as expired (the master decides, and sends DEL), as in Redis.
+    pub ignore_expiry: bool,
     /// Running average TTL seen by active expiry, for INFO keyspace.
     pub avg_ttl_ms: u64,
     snapshot: Option<Box<SnapshotProgress>>,
@@ -203,7 +206,7 @@ impl Db {
     /// Deletes `key` if it has expired (lazy expiry). Returns true if the key is
     /// logically gone (deleted, or hidden when `delete_expired` is off).
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
-        if !self.is_expired(key, now_ms) {
+        if self.ignore_expiry || !self.is_expired(key, now_ms) {
             return false;
         }
         if self.delete_expired {

@@ -195,8 +195,10 @@ impl Conn {
 
 /// One attempt: connect, handshake, sync, stream until the link breaks.
 async fn link_once(server: Arc<Server>, host: String, port: u16, generation: u64) {
-    if let Err(e) = link_inner(&server, &host, port, generation).await {
-        warning!("{e}");
+    match link_inner(&server, &host, port, generation).await {
+        // A lost link is logged by `link_lost`.
+        Err(e) if !e.is_empty() => warning!("{e}"),
+        _ => {}
     }
 }
 
@@ -582,8 +584,7 @@ async fn stream_from_master(
         tokio::select! {
             r = conn.stream.read_buf(&mut conn.rbuf) => {
                 match r {
-                    Ok(0) => return Err("Connection with master lost.".into()),
-                    Err(e) => return Err(format!("Connection with master lost: {e}")),
+                    Ok(0) | Err(_) => return Err(String::new()),
                     Ok(n) => {
                         last_io = std::time::Instant::now();
                         server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -603,7 +604,7 @@ async fn stream_from_master(
                 let offset = server.state.lock().repl.offset;
                 send_ack(&mut conn, offset).await.map_err(|e| e.to_string())?;
             }
-            _ = kill.notified() => return Err("Connection with master lost.".into()),
+            _ = kill.notified() => return Err(String::new()),
         }
     }
 }
@@ -627,13 +628,16 @@ fn apply_stream(
     let mut state = server.state.lock();
     state.now_ms = now_ms();
     let Some(mut client) = state.clients.remove(&client_id) else {
-        return Err("Connection with master lost.".into());
+        return Err(String::new());
     };
     let limits = ParseLimits {
         max_bulk_bytes: i64::MAX,
         authenticated: true,
     };
     let mut reply = Reply::new(false);
+    for db in state.dbs.iter_mut() {
+        db.ignore_expiry = true;
+    }
     let result = loop {
         let before = rbuf.len();
         match parse_request(rbuf, limits) {
@@ -659,6 +663,9 @@ fn apply_stream(
             Err(e) => break Err(format!("Protocol error from master: {}", e.0)),
         }
     };
+    for db in state.dbs.iter_mut() {
+        db.ignore_expiry = false;
+    }
     state.repl.stream_db = Some(client.db);
     state.clients.insert(client_id, client);
     crate::conn::write_aof(&mut state);

@@ -179,6 +179,12 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 pub fn client_info_line(state: &State, c: &Client) -> String {
     let now = state.now_ms;
     let mut flags = String::new();
+    if c.repl.is_replica && !c.monitor {
+        flags.push('S');
+    }
+    if c.repl.is_master {
+        flags.push('M');
+    }
     if c.monitor {
         flags.push('O');
     }
@@ -242,7 +248,11 @@ fn all_clients<'a>(state: &'a State, me: &'a Client) -> Vec<&'a Client> {
 }
 
 fn client_type(c: &Client) -> &'static str {
-    if c.subscription_count() > 0 {
+    if c.repl.is_master {
+        "master"
+    } else if c.repl.is_replica && !c.monitor {
+        "replica"
+    } else if c.subscription_count() > 0 {
         "pubsub"
     } else {
         "normal"
