@@ -31,6 +31,8 @@ pub enum SyncMsg {
         replid: String,
         offset: u64,
         eof_mark: Option<String>,
+        /// False for a SYNC (pre-PSYNC) replica: no `+FULLRESYNC` line.
+        announce: bool,
     },
     /// Snapshot bytes of a diskless transfer.
     Data(Bytes),
@@ -409,6 +411,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         capa_eof: ctx.client.repl.capa_eof && is_psync,
         capa_psync2: ctx.client.repl.capa_psync2,
         soft_limit_since_ms: 0,
+        psync: is_psync,
     };
     let decision = if is_psync {
         ctx.state.repl.psync_decision(&replid, position)
@@ -649,6 +652,7 @@ pub fn start_pending_syncs(state: &mut State) {
                 replid: replid.clone(),
                 offset,
                 eof_mark,
+                announce: state.repl.replica(id).is_some_and(|r| r.psync),
             });
         }
     }

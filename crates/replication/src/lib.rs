@@ -63,6 +63,8 @@ pub struct ReplicaRecord {
     pub capa_eof: bool,
     /// It understands `+CONTINUE <new id>` (`REPLCONF capa psync2`).
     pub capa_psync2: bool,
+    /// It asked with PSYNC (not the old SYNC, which gets no `+FULLRESYNC`).
+    pub psync: bool,
     /// When the stream it has not been sent first passed the soft
     /// output-buffer limit, ms (0 = below it).
     pub soft_limit_since_ms: i64,
@@ -357,6 +359,7 @@ mod tests {
             capa_eof: true,
             capa_psync2: true,
             soft_limit_since_ms: 0,
+            psync: true,
         };
         r.replicas.push(rec(1, ReplicaState::Online, 10, 10_000));
         r.replicas.push(rec(2, ReplicaState::Online, 5, 2_000));

@@ -107,8 +107,12 @@ async fn send_snapshot(
                 replid,
                 offset,
                 eof_mark,
+                announce,
             } => {
-                let mut head = format!("+FULLRESYNC {replid} {offset}\r\n");
+                let mut head = String::new();
+                if announce {
+                    head.push_str(&format!("+FULLRESYNC {replid} {offset}\r\n"));
+                }
                 if let Some(m) = &eof_mark {
                     head.push_str(&format!("$EOF:{m}\r\n"));
                 }

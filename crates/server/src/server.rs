@@ -418,6 +418,57 @@ fn switch_aof(state: &mut State) {
     }
 }
 
+/// Before exiting, a master gives its replicas up to `shutdown-timeout`
+/// seconds to acknowledge everything (writes are paused meanwhile), as
+/// Redis 7.0 does, so that a clean restart loses nothing they could have had.
+async fn wait_for_replicas(server: &Server) {
+    let deadline = {
+        let mut state = server.state.lock();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        state.now_ms = now;
+        let timeout_ms = state.config.shutdown_timeout as i64 * 1000;
+        if state.repl.replicas.is_empty() || timeout_ms == 0 {
+            return;
+        }
+        notice!("Waiting for replicas before shutting down.");
+        state.pause = Some(redust_commands::state::Pause {
+            until_ms: now + timeout_ms,
+            writes_only: true,
+        });
+        // Everything written so far; the GETACK itself need not be acknowledged.
+        let target = state.repl.offset;
+        state.repl.getack_pending = true;
+        redust_commands::replication::send_getack_if_pending(&mut state);
+        (
+            std::time::Instant::now() + Duration::from_millis(timeout_ms as u64),
+            target,
+        )
+    };
+    let (deadline, target) = deadline;
+    loop {
+        {
+            let state = server.state.lock();
+            let lagging = state
+                .repl
+                .replicas
+                .iter()
+                .filter(|r| r.ack_offset < target)
+                .count();
+            if lagging == 0 {
+                notice!("Lagging replica(s) caught up.");
+                return;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            warning!("Lagging replica(s) did not catch up within shutdown-timeout; shutting down anyway.");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
 pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
     state.memory_probe = daemon::memory_probe;
@@ -460,6 +511,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         }
     }
     warning!("User requested shutdown...");
+    wait_for_replicas(&server).await;
     {
         // SIGTERM/SIGINT: save like SHUTDOWN does (the command already saved).
         let mut state = server.state.lock();
