@@ -492,11 +492,11 @@ async fn receive_payload(
             }
             Some(mark) => {
                 // Hold back the last bytes: they may be the start of the mark.
-                if conn.rbuf.ends_with(mark) {
-                    let body = conn.rbuf.len() - mark.len();
+                // What follows the mark (if anything) is the stream.
+                if let Some(body) = conn.rbuf.windows(mark.len()).position(|w| w == mark) {
                     file.write_all(&conn.rbuf[..body])?;
                     read += body as u64;
-                    conn.rbuf.clear();
+                    let _ = conn.rbuf.split_to(body + mark.len());
                     true
                 } else {
                     let safe = conn.rbuf.len().saturating_sub(mark.len());

@@ -49,7 +49,15 @@ pub async fn serve(
         return;
     };
     let (reader, mut writer) = stream.into_split();
-    let acks = tokio::spawn(read_acks(server.clone(), reader, id, rbuf, handle.clone()));
+    let acked = Arc::new(tokio::sync::Notify::new());
+    let acks = tokio::spawn(read_acks(
+        server.clone(),
+        reader,
+        id,
+        rbuf,
+        handle.clone(),
+        acked.clone(),
+    ));
     let kill = handle.kill_notify.clone();
     let online = server
         .state
@@ -57,7 +65,28 @@ pub async fn serve(
         .repl
         .replica(id)
         .is_some_and(|r| r.state == ReplicaState::Online);
-    let ok = online || send_snapshot(server, &mut writer, &mut handoff.sync, &kill).await;
+    let ok = online
+        || match send_snapshot(server, &mut writer, &mut handoff.sync, &kill).await {
+            Sent::Failed => false,
+            Sent::File => true,
+            // After a streamed snapshot the replica can't tell the stream from
+            // the payload's end until it has loaded: its first ACK says so.
+            Sent::Socket => {
+                let name = {
+                    let state = server.state.lock();
+                    state
+                        .repl
+                        .replica(id)
+                        .map(|r| format!("{}:{}", r.ip, r.listening_port))
+                        .unwrap_or_default()
+                };
+                notice!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
+                tokio::select! {
+                    _ = acked.notified() => true,
+                    _ = kill.notified() => false,
+                }
+            }
+        };
     if ok {
         if !online {
             let mut state = server.state.lock();
@@ -77,6 +106,15 @@ async fn write(writer: &mut OwnedWriteHalf, data: &[u8], kill: &tokio::sync::Not
     }
 }
 
+/// How a full sync's snapshot went.
+enum Sent {
+    Failed,
+    /// From the RDB file, with its length.
+    File,
+    /// Streamed, with the EOF mark.
+    Socket,
+}
+
 /// The full sync: waits for the snapshot to start (sending a newline every
 /// second meanwhile, as Redis does, so the replica's timeout doesn't fire),
 /// then sends it. Returns whether the replica now has it.
@@ -85,22 +123,22 @@ async fn send_snapshot(
     writer: &mut OwnedWriteHalf,
     sync: &mut tokio::sync::mpsc::Receiver<SyncMsg>,
     kill: &tokio::sync::Notify,
-) -> bool {
+) -> Sent {
     let mut mark: Option<String> = None;
     let mut sent = 0u64;
     loop {
         let msg = tokio::select! {
             m = sync.recv() => m,
-            _ = kill.notified() => return false,
+            _ = kill.notified() => return Sent::Failed,
             _ = tokio::time::sleep(Duration::from_secs(1)), if mark.is_none() => {
                 if !write(writer, b"\n", kill).await {
-                    return false;
+                    return Sent::Failed;
                 }
                 continue;
             }
         };
         let Some(msg) = msg else {
-            return false;
+            return Sent::Failed;
         };
         match msg {
             SyncMsg::FullResync {
@@ -118,27 +156,33 @@ async fn send_snapshot(
                 }
                 mark = eof_mark;
                 if !write(writer, head.as_bytes(), kill).await {
-                    return false;
+                    return Sent::Failed;
                 }
             }
             SyncMsg::Data(bytes) => {
                 sent += bytes.len() as u64;
                 if !write(writer, &bytes, kill).await {
-                    return false;
+                    return Sent::Failed;
                 }
             }
             SyncMsg::End => {
                 let Some(m) = mark.take() else {
-                    return false;
+                    return Sent::Failed;
                 };
                 if !write(writer, m.as_bytes(), kill).await {
-                    return false;
+                    return Sent::Failed;
                 }
                 server.net_output_bytes.fetch_add(sent, Ordering::Relaxed);
-                return true;
+                return Sent::Socket;
             }
-            SyncMsg::File(path) => return send_file(server, writer, &path, kill).await,
-            SyncMsg::Failed => return false,
+            SyncMsg::File(path) => {
+                return if send_file(server, writer, &path, kill).await {
+                    Sent::File
+                } else {
+                    Sent::Failed
+                };
+            }
+            SyncMsg::Failed => return Sent::Failed,
         }
     }
 }
@@ -257,6 +301,7 @@ async fn read_acks(
     id: u64,
     mut rbuf: BytesMut,
     handle: PushHandle,
+    acked: Arc<tokio::sync::Notify>,
 ) {
     loop {
         loop {
@@ -274,6 +319,7 @@ async fn read_acks(
                             let mut state = server.state.lock();
                             state.now_ms = now_ms();
                             replication::replica_acked(&mut state, id, offset);
+                            acked.notify_one();
                         }
                     }
                 }
