@@ -483,8 +483,18 @@ fn replication(state: &State, out: &mut String) {
             line(out, "master_last_io_seconds_ago", last_io);
             let transfer = m.state == LinkState::Transfer;
             line(out, "master_sync_in_progress", transfer as u8);
-            line(out, "slave_read_repl_offset", m.read_offset);
-            line(out, "slave_repl_offset", repl.offset);
+            // Without a master or a cached one, Redis shows 1.
+            let known = connected || repl.psync_possible;
+            line(
+                out,
+                "slave_read_repl_offset",
+                if known { m.read_offset } else { 1 },
+            );
+            line(
+                out,
+                "slave_repl_offset",
+                if known { repl.offset } else { 1 },
+            );
             if transfer {
                 let total = m.transfer_size.max(0) as u64;
                 line(out, "master_sync_total_bytes", m.transfer_size);
@@ -507,11 +517,12 @@ fn replication(state: &State, out: &mut String) {
                 );
             }
             if !connected {
-                line(
-                    out,
-                    "master_link_down_since_seconds",
-                    secs_since(m.down_since_ms),
-                );
+                let down = if m.down_since_ms == 0 {
+                    -1
+                } else {
+                    secs_since(m.down_since_ms)
+                };
+                line(out, "master_link_down_since_seconds", down);
             }
             line(out, "slave_priority", state.config.replica_priority);
             line(out, "slave_read_only", state.config.replica_read_only as u8);

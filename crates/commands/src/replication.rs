@@ -202,7 +202,8 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
         port,
         state: LinkState::Connect,
         last_io_ms: state.now_ms,
-        down_since_ms: state.now_ms,
+        // Never up yet (INFO shows -1).
+        down_since_ms: 0,
         transfer_size: -1,
         transfer_read: 0,
         transfer_last_io_ms: 0,
@@ -357,12 +358,9 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 }
                 return Ok(());
             }
-            b"getack" => {
-                if ctx.client.repl.is_master {
-                    // Answered by our master link with the applied offset.
-                    return Ok(());
-                }
-            }
+            // Answered by our master link with the applied offset; nothing
+            // for anyone else, as in Redis.
+            b"getack" => return Ok(()),
             b"rdb-only" | b"rdb-filter-only" => {}
             _ => return Err(format!("ERR Unrecognized REPLCONF option: {}", lossy(opt)).into()),
         }

@@ -449,14 +449,25 @@ async fn full_sync(
         if let Some(m) = state.repl.master.as_mut() {
             m.read_offset = offset;
         }
-        // The received snapshot becomes our RDB file, as in Redis.
-        let renamed = std::fs::rename(&temp, &final_path).and_then(|_| {
-            let d = final_path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            std::fs::File::open(d)?.sync_all()
-        });
+        // With `repl-diskless-load disabled` the received snapshot becomes
+        // our RDB file, as in Redis; otherwise Redis never writes it.
+        let keep_file =
+            state.config.repl_diskless_load == redust_config::ReplDisklessLoad::Disabled;
+        if !keep_file {
+            notice!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+            let _ = std::fs::remove_file(&temp);
+        }
+        let renamed = if !keep_file {
+            Ok(())
+        } else {
+            std::fs::rename(&temp, &final_path).and_then(|_| {
+                let d = final_path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                std::fs::File::open(d)?.sync_all()
+            })
+        };
         if let Err(e) = renamed {
             warning!("Failed trying to rename the temp DB into the final DB: {e}");
             let _ = std::fs::remove_file(&temp);

@@ -134,7 +134,10 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
 /// Periodic work, `hz` times a second: active expiry, rate samples, memory peak.
 async fn cron(server: Arc<Server>) {
     let mut last_sample = 0i64;
-    let mut last_repl_ping = 0i64;
+    // The first PING goes out one period after start, as Redis's cron does.
+    let mut last_repl_ping = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     loop {
         let hz = server.state.lock().config.hz.clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
@@ -207,6 +210,19 @@ fn shutdown_hook() {
     request_shutdown();
 }
 
+/// Redis's smallest backlog (CONFIG_REPL_BACKLOG_MIN_SIZE); smaller settings become it.
+const REPL_BACKLOG_MIN_SIZE: u64 = 16 * 1024;
+
+fn clamp_backlog_size(state: &mut State) {
+    if state.config.repl_backlog_size < REPL_BACKLOG_MIN_SIZE {
+        state.config.repl_backlog_size = REPL_BACKLOG_MIN_SIZE;
+    }
+    let size = state.config.repl_backlog_size;
+    if let Some(b) = state.repl.buffer.as_mut() {
+        b.set_backlog_size(size);
+    }
+}
+
 fn config_hook(state: &mut State, changed: &[&'static str]) {
     if changed.contains(&"dir") {
         if let Err(e) = std::env::set_current_dir(&state.config.dir) {
@@ -225,6 +241,9 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
     }
     if changed.contains(&"appendonly") {
         switch_aof(state);
+    }
+    if changed.contains(&"repl-backlog-size") {
+        clamp_backlog_size(state);
     }
     if changed.contains(&"loglevel") {
         crate::log::set_level(crate::log::Level::from_name(state.config.loglevel.name()));
@@ -476,6 +495,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     state.log_warning = |msg| warning!("{msg}");
     state.log_notice = |msg| notice!("{msg}");
     state.repl_hook = Some(crate::master_link::master_changed);
+    clamp_backlog_size(&mut state);
     if let Some((host, port)) = state.config.replicaof.clone() {
         redust_commands::replication::set_master(&mut state, host, port, true);
     }
