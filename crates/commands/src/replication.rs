@@ -100,7 +100,8 @@ pub fn wake_senders(state: &State) {
 
 /// A master's periodic PING in the stream (`repl-ping-replica-period`).
 pub fn ping_replicas(state: &mut State) {
-    if state.repl.master.is_none() && !state.repl.replicas.is_empty() {
+    // Not while shutting down: the RDB being saved records the offset.
+    if state.repl.master.is_none() && !state.repl.replicas.is_empty() && state.shutdown.is_none() {
         feed_raw(state, b"*1\r\n$4\r\nPING\r\n");
     }
 }
