@@ -554,7 +554,13 @@ fn replication(state: &State, out: &mut String) {
             secs_since(r.ack_ms)
         );
     }
-    line(out, "master_failover_state", "no-failover");
+    line(
+        out,
+        "master_failover_state",
+        repl.failover
+            .as_ref()
+            .map_or("no-failover", |f| f.state_name()),
+    );
     line(out, "master_replid", &repl.replid);
     line(out, "master_replid2", &repl.replid2);
     line(out, "master_repl_offset", repl.offset);

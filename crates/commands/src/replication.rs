@@ -101,7 +101,12 @@ pub fn wake_senders(state: &State) {
 /// A master's periodic PING in the stream (`repl-ping-replica-period`).
 pub fn ping_replicas(state: &mut State) {
     // Not while shutting down: the RDB being saved records the offset.
-    if state.repl.master.is_none() && !state.repl.replicas.is_empty() && state.shutdown.is_none() {
+    // Nor during a FAILOVER: the target must catch up with a still stream.
+    if state.repl.master.is_none()
+        && !state.repl.replicas.is_empty()
+        && state.shutdown.is_none()
+        && state.repl.failover.is_none()
+    {
         feed_raw(state, b"*1\r\n$4\r\nPING\r\n");
     }
 }
@@ -378,11 +383,24 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     if let Some(m) = &ctx.state.repl.master {
-        if m.state != LinkState::Connected {
+        let failover = args.len() > 3 && args[3].eq_ignore_ascii_case(b"failover");
+        if m.state != LinkState::Connected && !failover {
             return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
         }
     }
     let is_psync = args[0].eq_ignore_ascii_case(b"psync");
+    // `PSYNC <replid> <offset> FAILOVER`: our master hands over to us.
+    if is_psync && args.len() > 3 && args[3].eq_ignore_ascii_case(b"failover") {
+        if args[1][..] != *ctx.state.repl.replid.as_bytes() {
+            return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
+        }
+        unset_master(ctx.state);
+        ctx.state.config.replicaof = None;
+        let who = format!("id={} addr={}", ctx.client.id, ctx.client.addr);
+        (ctx.state.log_notice)(&format!(
+            "MASTER MODE enabled (failover request from '{who}')"
+        ));
+    }
     let (replid, position) = if is_psync {
         let pos = crate::args::parse_i64(&args[2])?;
         (lossy(&args[1]), pos)
@@ -771,4 +789,193 @@ pub fn master_cron(state: &mut State) {
         }
     }
     state.repl.trim();
+}
+
+// ---- FAILOVER ----
+
+/// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]`: writes pause
+/// until a replica has everything, then this master follows it and asks
+/// it (`PSYNC .. FAILOVER`) to take over.
+pub fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (mut target, mut force, mut abort, mut timeout) = (None, false, false, None);
+    let mut i = 1;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"to") && i + 2 < args.len() && target.is_none() {
+            let port = crate::args::parse_i64(&args[i + 2])
+                .ok()
+                .filter(|p| (0..=65535).contains(p))
+                .ok_or_else(|| CmdError::from("ERR Invalid port"))?;
+            target = Some((lossy(&args[i + 1]), port as u16));
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"force") && !force {
+            force = true;
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"abort") && !abort {
+            abort = true;
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"timeout") && i + 1 < args.len() && timeout.is_none() {
+            let t = crate::args::parse_i64(&args[i + 1])?;
+            if t <= 0 {
+                return Err("ERR FAILOVER timeout must be greater than 0".into());
+            }
+            timeout = Some(t);
+            i += 2;
+        } else {
+            return Err(crate::errors::SYNTAX.into());
+        }
+    }
+    if abort {
+        if target.is_some() || force || timeout.is_some() {
+            return Err(crate::errors::SYNTAX.into());
+        }
+        if ctx.state.repl.failover.is_none() {
+            return Err("ERR No failover in progress.".into());
+        }
+        abort_failover(ctx.state, "Failover manually aborted");
+        ctx.reply.ok();
+        return Ok(());
+    }
+    if force && (target.is_none() || timeout.is_none()) {
+        return Err(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.".into(),
+        );
+    }
+    if ctx.state.config.cluster_enabled {
+        return Err("ERR FAILOVER not allowed in cluster mode.".into());
+    }
+    if ctx.state.repl.master.is_some() {
+        return Err("ERR FAILOVER is not valid when server is a replica.".into());
+    }
+    if ctx.state.repl.replicas.is_empty() {
+        return Err("ERR FAILOVER requires connected replicas.".into());
+    }
+    if ctx.state.repl.failover.is_some() {
+        return Err("ERR FAILOVER already in progress.".into());
+    }
+    if let Some((host, port)) = &target {
+        let known =
+            ctx.state.repl.replicas.iter().any(|r| {
+                r.state == ReplicaState::Online && r.ip == *host && r.listening_port == *port
+            });
+        if !known {
+            return Err("ERR FAILOVER target HOST and PORT is not a replica.".into());
+        }
+        (ctx.state.log_notice)(&format!("FAILOVER requested to {host}:{port}."));
+    } else {
+        (ctx.state.log_notice)("FAILOVER requested to any replica.");
+    }
+    ctx.state.repl.failover = Some(redust_replication::Failover {
+        target,
+        deadline_ms: timeout.map(|t| ctx.state.now_ms + t),
+        force,
+        in_progress: false,
+    });
+    // Writes wait (as CLIENT PAUSE WRITE) until the switch is over.
+    ctx.state.pause = Some(crate::state::Pause {
+        until_ms: i64::MAX,
+        writes_only: true,
+    });
+    ctx.state.repl.getack_pending = true;
+    send_getack_if_pending(ctx.state);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn failover_target_name(f: &redust_replication::Failover) -> String {
+    match &f.target {
+        Some((h, p)) => format!("{h}:{p}"),
+        None => "any replica".into(),
+    }
+}
+
+fn end_failover_pause(state: &mut State) {
+    state.repl.failover = None;
+    state.pause = None;
+    for (h, _) in state.handles.values() {
+        h.wake();
+    }
+}
+
+/// Gives up a FAILOVER; if we already follow the target, we become a
+/// master again.
+pub fn abort_failover(state: &mut State, why: &str) {
+    let Some(f) = state.repl.failover.clone() else {
+        return;
+    };
+    if f.in_progress {
+        unset_master(state);
+        state.config.replicaof = None;
+    }
+    (state.log_notice)(&format!(
+        "FAILOVER to {} aborted: {why}",
+        failover_target_name(&f)
+    ));
+    end_failover_pause(state);
+}
+
+/// Drives a FAILOVER, once per cron tick.
+pub fn failover_cron(state: &mut State) {
+    let Some(f) = state.repl.failover.clone() else {
+        return;
+    };
+    let now = state.now_ms;
+    if f.in_progress {
+        if f.deadline_ms.is_some_and(|d| now > d) {
+            abort_failover(state, "Failover target rejected psync request");
+        }
+        return;
+    }
+    let offset = state.repl.offset;
+    let synced = state
+        .repl
+        .replicas
+        .iter()
+        .filter(|r| r.state == ReplicaState::Online)
+        .filter(|r| match &f.target {
+            Some((h, p)) => r.ip == *h && r.listening_port == *p,
+            None => true,
+        })
+        .find(|r| r.ack_offset >= offset)
+        .map(|r| (r.ip.clone(), r.listening_port));
+    let chosen = match (synced, f.deadline_ms) {
+        (Some(t), _) => Some(t),
+        (None, Some(d)) if now > d => {
+            if f.force {
+                f.target.clone()
+            } else {
+                abort_failover(state, "Replica never caught up before timeout");
+                return;
+            }
+        }
+        // The replica's once-a-second ACK tells us (a GETACK now would
+        // itself be a byte it has not acknowledged).
+        _ => return,
+    };
+    let Some((host, port)) = chosen else {
+        return;
+    };
+    (state.log_notice)(&format!(
+        "Failover target {host}:{port} is synced, failing over."
+    ));
+    if let Some(fo) = state.repl.failover.as_mut() {
+        fo.in_progress = true;
+        fo.target = Some((host.clone(), port));
+        // The handshake gets its own time to finish.
+        fo.deadline_ms = Some(now + 10_000.max(state.config.repl_timeout as i64 * 1000));
+    }
+    set_master(state, host.clone(), port, false);
+    state.config.replicaof = Some((host, port));
+}
+
+/// Our link to the failover target is up: the switch is complete.
+pub fn failover_link_up(state: &mut State) {
+    if state.repl.failover.as_ref().is_some_and(|f| f.in_progress) {
+        end_failover_pause(state);
+    }
+}
+
+/// Whether our PSYNC must ask the master to take over (`FAILOVER`).
+pub fn failover_psync(state: &State) -> bool {
+    state.repl.failover.as_ref().is_some_and(|f| f.in_progress)
 }

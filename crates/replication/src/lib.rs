@@ -113,6 +113,28 @@ impl LinkState {
     }
 }
 
+/// A FAILOVER in progress (Redis 7.0's coordinated switch).
+#[derive(Clone, Debug)]
+pub struct Failover {
+    /// `TO host port`; `None`: the first replica that catches up.
+    pub target: Option<(String, u16)>,
+    pub deadline_ms: Option<i64>,
+    pub force: bool,
+    /// False while waiting for the target to catch up; true once we follow it.
+    pub in_progress: bool,
+}
+
+impl Failover {
+    /// INFO's `master_failover_state`.
+    pub fn state_name(&self) -> &'static str {
+        if self.in_progress {
+            "failover-in-progress"
+        } else {
+            "waiting-for-sync"
+        }
+    }
+}
+
 /// The answer to `PSYNC <replid> <offset>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PsyncDecision {
@@ -148,6 +170,7 @@ pub struct Replication {
     /// Whether `replid`/`offset` are a history a master may continue (a
     /// `PSYNC <replid> <offset+1>`), rather than `PSYNC ? -1`.
     pub psync_possible: bool,
+    pub failover: Option<Failover>,
 }
 
 impl Default for Replication {
@@ -173,6 +196,7 @@ impl Replication {
             no_replicas_since_ms: 0,
             getack_pending: false,
             psync_possible: false,
+            failover: None,
         }
     }
 

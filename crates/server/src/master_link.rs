@@ -209,6 +209,8 @@ struct LinkSettings {
     announce_ip: Option<String>,
     timeout: Duration,
     psync: (String, i64),
+    /// Our FAILOVER hands over to this master.
+    failover: bool,
 }
 
 fn link_settings(server: &Server) -> LinkSettings {
@@ -230,6 +232,7 @@ fn link_settings(server: &Server) -> LinkSettings {
         announce_ip: cfg.replica_announce_ip.clone(),
         timeout: Duration::from_secs(cfg.repl_timeout.max(1) as u64),
         psync,
+        failover: replication::failover_psync(&state),
     }
 }
 
@@ -312,9 +315,19 @@ async fn link_inner(
         notice!("Trying a partial resynchronization (request {replid}:{offset}).");
     }
     let offset_text = offset.to_string();
-    conn.send(&[b"PSYNC", replid.as_bytes(), offset_text.as_bytes()])
+    if settings.failover {
+        conn.send(&[
+            b"PSYNC",
+            replid.as_bytes(),
+            offset_text.as_bytes(),
+            b"FAILOVER",
+        ])
         .await
-        .map_err(io)?;
+    } else {
+        conn.send(&[b"PSYNC", replid.as_bytes(), offset_text.as_bytes()])
+            .await
+    }
+    .map_err(io)?;
     let reply = conn.reply().await.map_err(io)?;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut parts = rest.split_whitespace();
@@ -577,6 +590,7 @@ async fn stream_from_master(
         m.state = LinkState::Connected;
         m.last_io_ms = now;
         state.repl.psync_possible = true;
+        replication::failover_link_up(&mut state);
         (id, kill)
     };
     let _ = client_id;

@@ -157,6 +157,7 @@ async fn cron(server: Arc<Server>) {
             use redust_commands::replication;
             replication::master_cron(&mut state);
             replication::start_pending_syncs(&mut state);
+            replication::failover_cron(&mut state);
             let period_ms = state.config.repl_ping_replica_period.max(1) as i64 * 1000;
             if now - last_repl_ping >= period_ms {
                 last_repl_ping = now;

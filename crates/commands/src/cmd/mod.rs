@@ -168,4 +168,5 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("psync", crate::replication::psync),
     ("sync", crate::replication::psync),
     ("role", crate::replication::role),
+    ("failover", crate::replication::failover),
 ];
