@@ -269,6 +269,9 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         reply,
     };
     ctx.client.last_interaction_ms = ctx.state.now_ms;
+    if std::mem::take(&mut ctx.client.postponed) {
+        ctx.state.blocked_clients = ctx.state.blocked_clients.saturating_sub(1);
+    }
     // The checks below follow the order of Redis's processCommand.
     let command = match resolve(&table, args) {
         Ok(c) => c,
@@ -356,6 +359,8 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     }
 
     if let Some(until_ms) = pause_applies(ctx.state, command) {
+        ctx.client.postponed = true;
+        ctx.state.blocked_clients += 1;
         return Flow::Wait { until_ms };
     }
 

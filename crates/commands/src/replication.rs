@@ -802,11 +802,8 @@ pub fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     while i < args.len() {
         let a = &args[i];
         if a.eq_ignore_ascii_case(b"to") && i + 2 < args.len() && target.is_none() {
-            let port = crate::args::parse_i64(&args[i + 2])
-                .ok()
-                .filter(|p| (0..=65535).contains(p))
-                .ok_or_else(|| CmdError::from("ERR Invalid port"))?;
-            target = Some((lossy(&args[i + 1]), port as u16));
+            let port = crate::args::parse_i64(&args[i + 2])?;
+            target = Some((lossy(&args[i + 1]), port.clamp(0, 65535) as u16));
             i += 3;
         } else if a.eq_ignore_ascii_case(b"force") && !force {
             force = true;

@@ -123,6 +123,8 @@ pub struct Client {
     pub repl: ClientReplRole,
     /// The replication offset after this client's last write (WAIT).
     pub write_offset: u64,
+    /// Waiting for a pause to end (counted in `blocked_clients`, as Redis does).
+    pub postponed: bool,
 }
 
 /// What REPLCONF told us before PSYNC, and whether the connection is a
@@ -179,6 +181,7 @@ impl Client {
             push,
             repl: ClientReplRole::default(),
             write_offset: 0,
+            postponed: false,
         }
     }
 
@@ -438,6 +441,9 @@ impl State {
 
     /// Forgets a connection that has closed: its subscriptions, watches, handle.
     pub fn disconnect(&mut self, client: &mut Client) {
+        if std::mem::take(&mut client.postponed) {
+            self.blocked_clients = self.blocked_clients.saturating_sub(1);
+        }
         crate::blocking::unblock(self, client);
         crate::cmd::pubsub::unsubscribe_all(self, client);
         crate::cmd::multi::unwatch_all(self, client);
