@@ -4,8 +4,9 @@ A writer thread writes continuously (mixed types: INCR, LPUSH/LTRIM, HSET, ZADD,
 EXPIRE, short-lived keys, DEL, MULTI/EXEC, two dbs) to a SERVER_BIN master while its
 replicas (SERVER_BIN, one of them chained behind another) are killed -9 and restarted,
 paused with SIGSTOP and resumed, and have their links cut with CLIENT KILL from either
-side. The master's backlog is small, so some reconnections need a full sync and others
-resume with a partial one. At the end the writer stops, every replica catches up to the
+side. The master's backlog (2 MB) is small for the write rate, so some reconnections need a
+full sync and others resume with a partial one. REPL_CHAOS_SEED replays a run (the seed is in
+the failure message), REPL_CHAOS_SECONDS sets its length (default 20). At the end the writer stops, every replica catches up to the
 master's offset, and every DEBUG DIGEST equals the master's.
 """
 
