@@ -45,7 +45,13 @@ Errors / replies
         default) writes to replicas are just local and are not propagated.
   WAIT 0 -1 -> ERR timeout is negative; WAIT n x -> ERR timeout is not an integer or out
         of range; WAIT with no replicas -> 0 after the timeout; inside MULTI WAIT does not
-        block
+        block. WAIT counts replicas that acked the CALLING client's last write offset: a
+        client that wrote nothing gets the number of connected acked replicas at once,
+        WAIT 0 0 answers at once with that count; when it has to block, the master sends
+        REPLCONF GETACK * to the replicas.
+  min-replicas-to-write: a write queued in MULTI gets NOREPLICAS at once, EXEC then says
+        EXECABORT Transaction discarded because of previous errors.
+  a write queued in MULTI on a read-only replica: READONLY at once, EXEC -> EXECABORT
   REPLCONF bogus x -> ERR Unrecognized REPLCONF option: bogus
   REPLCONF GETACK / ACK from a normal client: no reply at all
   CONFIG SET repl-backlog-size 1 -> OK, clamped to 16384 (CONFIG GET and INFO show 16384)
@@ -59,6 +65,10 @@ FAILOVER (7.0)
   TIMEOUT 0 or negative:    ERR FAILOVER timeout must be greater than 0
   FORCE without TO+TIMEOUT: ERR FAILOVER with force option requires both a timeout and
                             target HOST and IP.
+  FAILOVER [TIMEOUT ms] without TO picks any replica that has acked the master offset.
+  If nothing is unacknowledged it goes straight to failover-in-progress (where TIMEOUT no
+  longer applies); with unacknowledged writes it waits, and TIMEOUT without FORCE aborts:
+  "FAILOVER to any replica aborted: Replica never caught up before timeout".
   master_failover_state: no-failover -> waiting-for-sync (writes are paused: a writing
   client blocks; reads go on) -> failover-in-progress -> no-failover with role:slave of
   the target; the target becomes master and the old master resyncs to it by PSYNC
@@ -69,10 +79,18 @@ FAILOVER (7.0)
 Promotion (REPLICAOF NO ONE): new master_replid, master_replid2 = old replid,
   second_repl_offset = master_repl_offset + 1, writes accepted, ROLE ["master", off, []].
   A sibling re-pointed at it gets +CONTINUE (sync_partial_ok on the new master);
-  a chained replica logs "Master replication ID changed to <new id>".
+  a chained replica logs "Master replication ID changed to <new id>". The promotion
+  disconnects the promoted server's own replicas, which come back by partial resync
+  (so sync_partial_ok on it goes up by one per sub-replica too).
+Backlog: created with the first replica (new replid, first_byte_offset 1); Redis trims it
+  by whole blocks, so repl_backlog_histlen may exceed repl-backlog-size a little; a replica
+  reconnecting past it gets a full sync (sync_full+1, sync_partial_err+1).
 Restarts: a replica that saved its RDB (SHUTDOWN SAVE; also the RDB it received at sync
   when repl-diskless-load is disabled) resumes with a partial resync; a master restarted
-  from its own SHUTDOWN SAVE RDB keeps its replid (as replid2) and accepts PSYNC.
+  from its own SHUTDOWN SAVE RDB keeps its replid (as replid2, second_repl_offset =
+  offset + 1, with a fresh replid) and accepts PSYNC from its replicas (sync_full 0).
+  SHUTDOWN on a master with replicas first waits for them (shutdown-timeout 10 s; it
+  sends REPLCONF GETACK *) and logs "Waiting for replicas before shutting down.".
 Replica and expiry: the replica never expires keys itself; a key past its TTL whose DEL
   has not arrived reads as nil (GET nil, EXISTS 0, TTL -2, not in KEYS) but still counts
   in DBSIZE and INFO keyspace; the master's DEL removes it; expired_keys stays 0 there.
@@ -93,9 +111,12 @@ Wire (server-under-test master, RawConn as replica)
   key expired on the master -> DEL; INCRBYFLOAT -> SET k v KEEPTTL; SPOP -> SREM;
   BLPOP -> LPOP; MULTI/EXEC stays MULTI .. EXEC; read-only MULTI/EXEC, SPOP of a
   missing key, GET: nothing.
-Replica side of GETACK: a replica answers "REPLCONF GETACK *" with
-  "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$<n>\r\n<offset>\r\n" where offset counts every
-  byte of the stream processed before the GETACK (not the GETACK itself).
+Replica side: its handshake is PING, REPLCONF listening-port <its port>, REPLCONF capa eof
+  capa psync2, PSYNC ? -1 (or PSYNC <replid> <offset+1> with a cached master); it answers
+  "REPLCONF GETACK *" with "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$<n>\r\n<offset>\r\n"
+  where offset counts every byte of the stream processed before the GETACK (not the GETACK
+  itself), and sends the same ACK on its own about once a second; after +FULLRESYNC
+  <id> <off> its slave_repl_offset / ROLE offset continue from <off>.
 Log lines (master): "Replica <ip>:<port> asks for synchronization",
   "Full resync requested by replica <ip>:<port>",
   "Synchronization with replica <ip>:<port> succeeded",
@@ -750,8 +771,9 @@ def test_master_restarted_with_persistence(server_factory):
     fill_every_type(mc, big=False)
     wait_in_sync(mc, [c1, c2])
     digest = mc.call("DEBUG", "DIGEST")
+    before = repl_info(mc)
     closer = m.client()  # a fresh client (see the Redis 7.0.15 SHUTDOWN bug in the header)
-    closer.send("SHUTDOWN", "SAVE")
+    closer.send("SHUTDOWN", "SAVE")  # waits for the replicas to catch up, then saves
     m.wait_exit(20)
     for c in (c1, c2):
         wait_until(lambda: repl_info(c)["master_link_status"] == "down", 10)
@@ -759,8 +781,16 @@ def test_master_restarted_with_persistence(server_factory):
     m.start(port=m.port)
     mc = m.client()
     assert mc.call("DEBUG", "DIGEST") == digest
+    # The RDB carried the replication id and offset: the old id is kept as replid2.
+    after = repl_info(mc)
+    assert after["master_replid2"] == before["master_replid"]
+    # (SHUTDOWN sent REPLCONF GETACK * to the replicas first: the offset moved a bit)
+    assert int(after["master_repl_offset"]) >= int(before["master_repl_offset"])
+    assert int(after["second_repl_offset"]) == int(after["master_repl_offset"]) + 1
     wait_link_up(c1)
     wait_link_up(c2)
+    wait_until(lambda: stat(mc, "sync_partial_ok") == 2, 10)  # both resumed by PSYNC
+    assert stat(mc, "sync_full") == 0
     mc.call("SET", "after-restart", "1")
     wait_in_sync(mc, [c1, c2])
     digest = mc.call("DEBUG", "DIGEST")
@@ -1431,7 +1461,12 @@ def test_replica_answers_getack_with_its_processed_offset(server_factory):
         stream = encode_command("SELECT", "0") + encode_command("SET", "k", "v")
         getack = encode_command("REPLCONF", "GETACK", "*")
         conn.sendall(stream + getack)
-        ack = fake.command()[0]
+        # The replica also acks on its own once a second: skip those sent before the stream.
+        while True:
+            ack = fake.command()[0]
+            assert ack[:2] == [b"REPLCONF", b"ACK"], ack
+            if ack[2] != b"100":
+                break
         assert ack == [b"REPLCONF", b"ACK", str(100 + len(stream)).encode()]
         assert rc.call("GET", "k") == b"v"
         info = repl_info(rc)
