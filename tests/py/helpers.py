@@ -14,6 +14,8 @@ import redis
 SERVER_BIN = os.environ.get("REDUST_SERVER", "/work/main/target/release/redust-server")
 REDIS_CLI = os.environ.get("REDIS_CLI") or shutil.which("redis-cli") or "/usr/bin/redis-cli"
 HOST = "127.0.0.1"
+# The reference implementation used as the other end in interop tests (replication).
+REDIS_PEER = os.environ.get("REDIS_PEER", "/usr/bin/redis-server")
 
 
 # ---------------------------------------------------------------------------
@@ -628,3 +630,65 @@ def run_server_expect_exit(args=(), config=None, timeout=10.0, base_args=True):
         return rc, s.log()
     finally:
         s.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# replication helpers (test_replication*.py)
+# ---------------------------------------------------------------------------
+
+# Every server in the replication tests gets these: full syncs start at once
+# (Redis 7.0 defaults to repl-diskless-sync yes with a 5 s delay), DEBUG DIGEST works.
+REPL_ARGS = ["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]
+
+
+def repl_info(client):
+    """INFO replication as a dict (insertion order = the order the server printed)."""
+    return parse_info(client.call("INFO", "replication"))[1]
+
+
+def stat(client, field):
+    return int(parse_info(client.call("INFO", "stats"))[1][field])
+
+
+def parse_slave_line(value):
+    """'ip=127.0.0.1,port=1,state=online,offset=5,lag=0' -> ordered dict."""
+    out = {}
+    for part in value.split(","):
+        k, _, v = part.partition("=")
+        out[k] = v
+    return out
+
+
+def wait_link_up(replica, timeout=20):
+    wait_until(lambda: repl_info(replica)["master_link_status"] == "up", timeout,
+               msg="replica link to master not up")
+
+
+def wait_online(master, n, timeout=20):
+    """Wait until the master lists ``n`` replicas, all in state=online."""
+
+    def ok():
+        info = repl_info(master)
+        if int(info["connected_slaves"]) != n:
+            return False
+        return all(parse_slave_line(info["slave%d" % i])["state"] == "online" for i in range(n))
+
+    wait_until(ok, timeout, msg="master does not have %d online replicas" % n)
+
+
+def wait_in_sync(master, replicas, timeout=20):
+    """Wait until every replica has processed the master's whole stream.
+
+    Compares the master's master_repl_offset with each replica's slave_repl_offset
+    (both read fresh on each poll: the master's PINGs move its offset too).
+    """
+
+    def ok():
+        want = int(repl_info(master)["master_repl_offset"])
+        for r in replicas:
+            info = repl_info(r)
+            if info.get("master_link_status") != "up" or int(info["slave_repl_offset"]) != want:
+                return False
+        return int(repl_info(master)["master_repl_offset"]) == want
+
+    wait_until(ok, timeout, interval=0.02, msg="replicas did not catch up with the master offset")
