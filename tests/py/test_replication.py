@@ -538,7 +538,13 @@ def test_masteruser_with_an_acl_user(server_factory):
     m = start(server_factory, "--requirepass", "sekret")
     mc = m.client()
     mc.call("AUTH", "sekret")
-    assert mc.call("ACL", "SETUSER", "repl", "on", ">replpw", "+psync", "+replconf", "+ping") == "OK"
+    try:
+        setuser = mc.call("ACL", "SETUSER", "repl", "on", ">replpw", "+psync", "+replconf", "+ping")
+    except RespError as e:
+        if "unknown command" in e.msg:
+            pytest.skip("the server under test has no ACL users yet (masteruser needs one)")
+        raise
+    assert setuser == "OK"
     r = start_replica(server_factory, m, "--masteruser", "repl", "--masterauth", "replpw")
     rc = r.client()
     wait_link_up(rc)
