@@ -322,7 +322,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(crate::errors::SYNTAX.into());
     }
     let mut i = 1;
@@ -659,7 +659,7 @@ pub fn start_pending_syncs(state: &mut State) {
         bg.replicas = targets.clone();
     }
     for id in targets {
-        let eof_mark = diskless.then(|| redust_replication::random_replid());
+        let eof_mark = diskless.then(redust_replication::random_replid);
         if let Some(r) = state.repl.replica_mut(id) {
             r.state = ReplicaState::SendBulk;
             r.position = offset + 1;
