@@ -173,7 +173,7 @@ pub fn serve_blocked_clients(state: &mut State) {
                 let now = state.now_ms;
                 let Some(type_name) = state.dbs[key.0]
                     .get(&key.1, now)
-                    .map(|e| e.value.type_name())
+                    .map(|e| e.value().type_name())
                 else {
                     break;
                 };
