@@ -9,6 +9,7 @@ p50/p99 latency for both and the redust/Redis ratios, then the memory comparison
     python3 bench/run.py                 # everything (a few minutes)
     python3 bench/run.py --quick         # fewer requests, for a smoke run
     python3 bench/run.py --only set,get  # a subset of the load list
+    python3 bench/run.py --only-memory   # just the used_memory per key rows
 
 The load generator is redis-benchmark (redis-tools), not ours.
 """
@@ -106,56 +107,66 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--memory-keys", type=int, default=1000000)
+    ap.add_argument("--only-memory", action="store_true", help="skip the throughput loads")
     args = ap.parse_args()
     if args.quick:
         args.requests, args.memory_keys = 20000, 100000
     only = [x for x in args.only.split(",") if x]
 
     with tempfile.TemporaryDirectory() as work:
+        if not args.only_memory:
+            throughput(args, only, work)
+        memory(args, work)
+
+
+def throughput(args, only, work):
+    ours = Server("redust", args.redust, work)
+    theirs = Server("redis", args.redis, work)
+    try:
+        print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for name, extra in LOADS.items():
+            if only and not any(o in name for o in only):
+                continue
+            # Alternate which server goes first, so slow drift hits both alike.
+            a = benchmark(ours.port, args.requests, extra)
+            b = benchmark(theirs.port, args.requests, extra)
+            a2 = benchmark(ours.port, args.requests, extra)
+            b2 = benchmark(theirs.port, args.requests, extra)
+            for test in a:
+                if test not in b:
+                    continue
+                ra = max(a[test][0], a2[test][0])
+                rb = max(b[test][0], b2[test][0])
+                pa = min(a[test], a2[test], key=lambda r: r[2])
+                pb = min(b[test], b2[test], key=lambda r: r[2])
+                print("| %s | %s | %.0f | %.0f | %.2f | %.3f/%.3f | %.3f/%.3f |" % (
+                    name, test, ra, rb, ra / rb, pa[1], pa[2], pb[1], pb[2]))
+                sys.stdout.flush()
+            cli(ours.port, "FLUSHALL")
+            cli(theirs.port, "FLUSHALL")
+    finally:
+        ours.stop()
+        theirs.stop()
+    print()
+
+
+def memory(args, work):
+    print("| memory: %d keys | redust used_memory/key | redis used_memory/key | ratio | redust RSS MB | redis RSS MB |"
+          % args.memory_keys)
+    print("|---|---|---|---|---|---|")
+    for kind in ("strings", "hashes"):
         ours = Server("redust", args.redust, work)
         theirs = Server("redis", args.redis, work)
         try:
-            print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms |")
-            print("|---|---|---|---|---|---|---|")
-            for name, extra in LOADS.items():
-                if only and not any(o in name for o in only):
-                    continue
-                # Alternate which server goes first, so slow drift hits both alike.
-                a = benchmark(ours.port, args.requests, extra)
-                b = benchmark(theirs.port, args.requests, extra)
-                a2 = benchmark(ours.port, args.requests, extra)
-                b2 = benchmark(theirs.port, args.requests, extra)
-                for test in a:
-                    if test not in b:
-                        continue
-                    ra = max(a[test][0], a2[test][0])
-                    rb = max(b[test][0], b2[test][0])
-                    pa = min(a[test], a2[test], key=lambda r: r[2])
-                    pb = min(b[test], b2[test], key=lambda r: r[2])
-                    print("| %s | %s | %.0f | %.0f | %.2f | %.3f/%.3f | %.3f/%.3f |" % (
-                        name, test, ra, rb, ra / rb, pa[1], pa[2], pb[1], pb[2]))
-                    sys.stdout.flush()
-                cli(ours.port, "FLUSHALL")
-                cli(theirs.port, "FLUSHALL")
+            ua, ra = load_and_measure(ours, kind, args.memory_keys, work)
+            ub, rb = load_and_measure(theirs, kind, args.memory_keys, work)
+            print("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |" % (
+                kind, ua / args.memory_keys, ub / args.memory_keys, ua / ub, ra / 1e6, rb / 1e6))
+            sys.stdout.flush()
         finally:
             ours.stop()
             theirs.stop()
-
-        print()
-        print("| memory: %d keys | redust used_memory/key | redis used_memory/key | ratio | redust RSS MB | redis RSS MB |"
-              % args.memory_keys)
-        print("|---|---|---|---|---|---|")
-        for kind in ("strings", "hashes"):
-            ours = Server("redust", args.redust, work)
-            theirs = Server("redis", args.redis, work)
-            try:
-                ua, ra = load_and_measure(ours, kind, args.memory_keys, work)
-                ub, rb = load_and_measure(theirs, kind, args.memory_keys, work)
-                print("| %s | %.1f | %.1f | %.2f | %.1f | %.1f |" % (
-                    kind, ua / args.memory_keys, ub / args.memory_keys, ua / ub, ra / 1e6, rb / 1e6))
-            finally:
-                ours.stop()
-                theirs.stop()
 
 
 if __name__ == "__main__":

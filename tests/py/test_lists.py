@@ -222,6 +222,50 @@ def test_waiter_survives_key_deleted_or_changing_type(server, c):
     assert got["v"] == [b"k", b"x"]
 
 
+def test_waiter_on_several_keys_is_served_from_the_key_that_became_ready(server, c):
+    # k2 gets data before k1 in one transaction: Redis serves the waiter from
+    # k2, the first ready key, not from k1, the first key of its command.
+    got = {}
+    t = threading.Thread(target=lambda: got.update(v=server.client().call("BLPOP", "k1", "k2", "5")))
+    t.start()
+    wait_until(lambda: _info(c, "clients")["blocked_clients"] == "1", 5)
+    c.call("MULTI")
+    c.call("RPUSH", "k2", "from-k2")
+    c.call("RPUSH", "k1", "from-k1")
+    c.call("EXEC")
+    t.join(5)
+    assert got["v"] == [b"k2", b"from-k2"]
+    assert c.call("LRANGE", "k1", "0", "-1") == [b"from-k1"]
+    assert c.call("EXISTS", "k2") == 0
+
+
+def test_blmpop_waiter_is_served_from_the_ready_key_only(server, c):
+    w = server.client()
+    w.send("BLMPOP", "5", "3", "a", "b", "c", "RIGHT", "COUNT", "5")
+    wait_until(lambda: _info(c, "clients")["blocked_clients"] == "1", 5)
+    c.call("MULTI")
+    c.call("RPUSH", "c", "c1", "c2")
+    c.call("RPUSH", "a", "a1")
+    c.call("EXEC")
+    assert w.read_reply() == [b"c", [b"c2", b"c1"]]
+    assert c.call("LRANGE", "a", "0", "-1") == [b"a1"]
+
+
+def test_waiter_is_served_past_a_key_of_another_type(server, c):
+    # Run again as "BLPOP s k 5", the command would fail on the string at s.
+    c.call("SET", "s", "string")
+    got = {}
+    t = threading.Thread(target=lambda: got.update(v=server.client().call("BLPOP", "nolist", "k", "5")))
+    t.start()
+    wait_until(lambda: _info(c, "clients")["blocked_clients"] == "1", 5)
+    c.call("MULTI")
+    c.call("RPUSH", "k", "x")
+    c.call("RENAME", "s", "nolist")
+    c.call("EXEC")
+    t.join(5)
+    assert got["v"] == [b"k", b"x"]
+
+
 def test_blmove_waiter_is_served_and_pushes_to_destination(server, c):
     got = {}
     t = threading.Thread(target=lambda: got.update(v=server.client().call("BLMOVE", "src", "dst", "RIGHT", "LEFT", "5")))

@@ -915,6 +915,30 @@ def test_bzpopmin_fifo_several_clients(server, c):
     assert clients[2].read_reply() == [b"z", b"c", b"9"]
 
 
+def test_bzpopmin_on_several_keys_serves_the_key_that_became_ready(server, c):
+    b = server.client()
+    b.send("BZPOPMIN", "z1", "z2", "0")
+    wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"))
+    c.call("MULTI")
+    c.call("ZADD", "z2", "2", "two")
+    c.call("ZADD", "z1", "1", "one")
+    c.call("EXEC")
+    assert b.read_reply() == [b"z2", b"two", b"2"]
+    assert c.call("ZRANGE", "z1", "0", "-1") == [b"one"]
+
+
+def test_bzmpop_on_several_keys_serves_the_key_that_became_ready(server, c):
+    b = server.client()
+    b.send("BZMPOP", "0", "2", "k1", "k2", "MAX", "COUNT", "10")
+    wait_until(lambda: b"blocked_clients:1" in c.call("INFO", "clients"))
+    c.call("MULTI")
+    c.call("ZADD", "k2", "1", "x", "2", "y")
+    c.call("ZADD", "k1", "5", "z")
+    c.call("EXEC")
+    assert b.read_reply() == [b"k2", [[b"y", b"2"], [b"x", b"1"]]]
+    assert c.call("ZCARD", "k1") == 1
+
+
 def test_bzpopmax_timeout(server, c):
     b = server.client()
     t0 = time.monotonic()

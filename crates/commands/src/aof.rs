@@ -423,10 +423,10 @@ const ITEMS_PER_COMMAND: usize = 64;
 pub fn rewrite_key(
     out: &mut Vec<u8>,
     key: &[u8],
-    value: &redust_keyspace::Value,
+    value: redust_keyspace::ValueRef,
     expire_ms: Option<i64>,
 ) {
-    use redust_keyspace::Value;
+    use redust_keyspace::ValueRef as Value;
     let k = Bytes::copy_from_slice(key);
     let mut batched = |name: &'static [u8], items: Vec<Vec<Bytes>>| {
         for chunk in items.chunks(ITEMS_PER_COMMAND) {

@@ -8,7 +8,9 @@
 //! still held, `serve_blocked_clients` re-runs the blocked commands of the
 //! waiters of each ready key in arrival order, exactly as Redis's
 //! handleClientsBlockedOnKeys does, and sends their replies through their
-//! push channels. Timeouts are handled by the waiting connection task
+//! push channels. The re-run names only the ready key (`args_for_key`), so a
+//! client waiting on several keys pops from the key that became ready, as in
+//! Redis, not from the first non-empty key of its list. Timeouts are handled by the waiting connection task
 //! (`timeout_blocked`). Inside MULTI a blocking command never blocks: it
 //! answers as if it had timed out.
 
@@ -206,7 +208,7 @@ pub fn serve_blocked_clients(state: &mut State) {
                 let now = state.now_ms;
                 let Some(type_name) = state.dbs[key.0]
                     .get(&key.1, now)
-                    .map(|e| e.value.type_name())
+                    .map(|e| e.value().type_name())
                 else {
                     break;
                 };
@@ -223,17 +225,54 @@ pub fn serve_blocked_clients(state: &mut State) {
                 let Some(mut client) = state.clients.remove(&id) else {
                     continue;
                 };
-                serve_one(state, &mut client);
+                serve_one(state, &mut client, &key.1);
                 state.clients.insert(id, client);
             }
         }
     }
 }
 
-fn serve_one(state: &mut State, client: &mut Client) {
-    let Some(args) = client.blocked.as_ref().map(|b| b.args.clone()) else {
+/// The blocked command `args` rewritten to name only `key`, the key that
+/// became ready: `BLPOP k1 k2 0` served by `k2` runs as `BLPOP k2 0`,
+/// `BLMPOP 0 2 k1 k2 LEFT` as `BLMPOP 0 1 k2 LEFT`. Commands with one source
+/// key (BLMOVE, BRPOPLPUSH) run as they are.
+fn args_for_key(args: &[Bytes], key: &[u8]) -> Vec<Bytes> {
+    let key = Bytes::copy_from_slice(key);
+    match args[0].to_ascii_lowercase().as_slice() {
+        b"blpop" | b"brpop" | b"bzpopmin" | b"bzpopmax" if args.len() >= 3 => {
+            vec![args[0].clone(), key, args[args.len() - 1].clone()]
+        }
+        b"blmpop" | b"bzmpop" if args.len() >= 4 => {
+            // CMD timeout numkeys key... rest (validated when it blocked).
+            let numkeys = std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok());
+            match numkeys {
+                Some(n) if 3 + n <= args.len() => {
+                    let mut out = vec![
+                        args[0].clone(),
+                        args[1].clone(),
+                        Bytes::from_static(b"1"),
+                        key,
+                    ];
+                    out.extend_from_slice(&args[3 + n..]);
+                    out
+                }
+                _ => args.to_vec(),
+            }
+        }
+        _ => args.to_vec(),
+    }
+}
+
+/// Serves `client`, blocked on `key` (among others), which has data of the
+/// type it waits for: re-runs its command on that key alone and sends the
+/// reply. If it still finds nothing, it keeps waiting on all its keys.
+fn serve_one(state: &mut State, client: &mut Client, key: &[u8]) {
+    let Some(blocked) = client.blocked.clone() else {
         return;
     };
+    let args = args_for_key(&blocked.args, key);
     unblock(state, client);
     let table = state.commands.clone();
     let Ok(command) = exec::resolve(&table, &args) else {
@@ -250,13 +289,55 @@ fn serve_one(state: &mut State, client: &mut Client) {
         exec::call(&mut ctx, command, &args);
     }
     client.serving_blocked = false;
-    if let Some(b) = client.blocked.as_mut() {
-        // Still nothing for it (another waiter took the data): wait again.
-        b.args = args;
+    if client.blocked.is_some() {
+        // Still nothing for it: wait again, on every key it waited on, until
+        // the same deadline.
+        unblock(state, client);
+        for k in &blocked.keys {
+            state
+                .blocking_keys
+                .entry((blocked.db, k.clone()))
+                .or_default()
+                .push_back(client.id);
+        }
+        state.blocked_clients += 1;
+        client.blocked = Some(blocked);
         return;
     }
     if !reply.buf.is_empty() {
         client.push.send_data(Bytes::from(reply.buf));
     }
     client.push.wake();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn served_commands_name_only_the_ready_key() {
+        let cases = [
+            ("BLPOP a b 0", "BLPOP b 0"),
+            ("bzpopmax a b c 1.5", "bzpopmax c 1.5"),
+            ("BLMPOP 0 3 a b c LEFT COUNT 2", "BLMPOP 0 1 b LEFT COUNT 2"),
+            ("BZMPOP 1 2 a b MIN", "BZMPOP 1 1 b MIN"),
+            ("BLMOVE b d LEFT RIGHT 0", "BLMOVE b d LEFT RIGHT 0"),
+        ];
+        for (blocked, served) in cases {
+            let words: Vec<&str> = blocked.split(' ').collect();
+            let key = if blocked.contains(" c 1.5") { "c" } else { "b" };
+            assert_eq!(
+                args_for_key(&args(&words), key.as_bytes()),
+                args(&served.split(' ').collect::<Vec<_>>()),
+                "{blocked}"
+            );
+        }
+    }
 }

@@ -41,7 +41,9 @@ impl Ctx<'_> {
         }
     }
 
-    fn touch_clock(&mut self, db: usize, key: &[u8]) {
+    /// How an access now changes a key's clock: the LRU clock, or one LFU
+    /// step (decay, then a logarithmic increment).
+    fn clock_update(&mut self) -> impl Fn(u32) -> u32 {
         let now = self.state.now_ms;
         let lfu = self.state.config.maxmemory_policy.is_lfu();
         let (log_factor, decay) = (
@@ -53,36 +55,52 @@ impl Ctx<'_> {
         } else {
             0.0
         };
-        if let Some(e) = self.state.dbs[db].get_mut(key, now) {
-            e.lru = if lfu {
-                lru::lfu_touch(e.lru, now, log_factor, decay, r)
+        move |old| {
+            if lfu {
+                lru::lfu_touch(old, now, log_factor, decay, r)
             } else {
                 lru::lru_clock(now)
-            };
+            }
         }
     }
 
-    /// The live entry under `key` for reading; counts a keyspace hit or miss.
+    /// The live entry under `key` for reading (Redis's `lookupKeyRead`):
+    /// lazy expiry, a keyspace hit or miss (and the `keymiss` event), and
+    /// the access clock. One table lookup unless `keymiss` events are on.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let db = self.client.db;
         let now = self.state.now_ms;
-        if self.state.dbs[db].get(key, now).is_none() {
+        let clock = self.clock_update();
+        if self.state.config.notify_keyspace_events & notify::KEY_MISS != 0
+            && !self.state.dbs[db].contains(key, now)
+        {
             self.state.stats.keyspace_misses += 1;
             notify::notify(self.state, notify::KEY_MISS, "keymiss", key, db);
             return None;
         }
-        self.state.stats.keyspace_hits += 1;
-        self.touch_clock(db, key);
-        self.state.dbs[db].get_mut(key, now)
+        let state = &mut *self.state;
+        match state.dbs[db].get_mut(key, now) {
+            Some(e) => {
+                state.stats.keyspace_hits += 1;
+                e.set_lru(clock(e.lru()));
+                Some(e)
+            }
+            None => {
+                state.stats.keyspace_misses += 1;
+                None
+            }
+        }
     }
 
-    /// The live entry under `key` for writing (no hit/miss counting).
+    /// The live entry under `key` for writing (Redis's `lookupKeyWrite`):
+    /// lazy expiry and the access clock, no hit/miss counting.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let db = self.client.db;
         let now = self.state.now_ms;
-        self.state.dbs[db].get(key, now)?;
-        self.touch_clock(db, key);
-        self.state.dbs[db].get_mut(key, now)
+        let clock = self.clock_update();
+        let e = self.state.dbs[db].get_mut(key, now)?;
+        e.set_lru(clock(e.lru()));
+        Some(e)
     }
 
     /// True if `key` exists (after lazy expiry), without touching counters.
@@ -95,7 +113,7 @@ impl Ctx<'_> {
     pub fn read_string(&mut self, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, CmdError> {
         match self.lookup_read(key) {
             None => Ok(None),
-            Some(e) => match e.value.string_bytes() {
+            Some(e) => match e.value().string_bytes() {
                 Some(b) => Ok(Some(b)),
                 None => Err(WRONGTYPE.into()),
             },
@@ -106,11 +124,22 @@ impl Ctx<'_> {
     /// drops the TTL unless `keep_ttl`, and signals the key as modified.
     /// Returns true if the key was new.
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
-        let lru = self.new_lru();
+        let entry = Entry::new(key, value, self.new_lru());
+        self.store(key, entry, keep_ttl)
+    }
+
+    /// `set_key` for a string given as bytes (SET, MSET): encoded as Redis
+    /// encodes fresh strings, copied once, into the key's entry.
+    pub fn set_string(&mut self, key: &[u8], data: &[u8], keep_ttl: bool) -> bool {
+        let entry = Entry::new_string(key, data, self.new_lru());
+        self.store(key, entry, keep_ttl)
+    }
+
+    fn store(&mut self, key: &[u8], entry: Entry, keep_ttl: bool) -> bool {
         let db = self.client.db;
         let now = self.state.now_ms;
         self.state.dbs[db].expire_if_needed(key, now);
-        let old = self.state.dbs[db].insert(key, Entry::new(value, lru));
+        let old = self.state.dbs[db].insert(entry);
         if !keep_ttl && old.is_some() {
             self.state.dbs[db].persist(key);
         }

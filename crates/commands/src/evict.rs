@@ -111,8 +111,8 @@ fn pick_victim(state: &mut State) -> Option<(usize, Vec<u8>)> {
             let Some(entry) = d.peek(&key) else { continue };
             let score = match policy {
                 MaxmemoryPolicy::VolatileTtl => u64::MAX - at.unwrap_or(i64::MAX).max(0) as u64,
-                _ if lfu => 255 - lru::lfu_decayed_counter(entry.lru, now, decay) as u64,
-                _ => lru::lru_idle_ms(entry.lru, now),
+                _ if lfu => 255 - lru::lfu_decayed_counter(entry.lru(), now, decay) as u64,
+                _ => lru::lru_idle_ms(entry.lru(), now),
             };
             let pool = &mut state.evict_pool;
             if pool.iter().any(|(_, d2, k2)| *d2 == db && *k2 == key) {

@@ -7,7 +7,7 @@
 
 use crate::state::State;
 use redust_keyspace::{
-    EncodingLimits, Entry, HashValue, ListValue, NodeFill, SetValue, Value, ZSetValue,
+    EncodingLimits, Entry, HashValue, ListValue, NodeFill, SetValue, Value, ValueRef, ZSetValue,
 };
 use redust_persistence::{
     AuxInfo, EntryMeta, RdbEvent, RdbReader, RdbValue, RdbWriter, ReplInfo, WriterOptions,
@@ -16,12 +16,16 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// The codec's view of one of our values.
-pub fn value_to_rdb(value: &Value) -> RdbValue {
+pub fn value_to_rdb(value: ValueRef) -> RdbValue {
     match value {
-        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),
-        Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
-        Value::Set(s) => RdbValue::Set(s.members().into_iter().map(|m| m.into_owned()).collect()),
-        Value::ZSet(z) => RdbValue::ZSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        ValueRef::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),
+        ValueRef::Hash(h) => {
+            RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
+        }
+        ValueRef::Set(s) => {
+            RdbValue::Set(s.members().into_iter().map(|m| m.into_owned()).collect())
+        }
+        ValueRef::ZSet(z) => RdbValue::ZSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
         v => RdbValue::String(v.string_bytes().map(|b| b.into_owned()).unwrap_or_default()),
     }
 }
@@ -44,7 +48,7 @@ pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
                 h.set(f, v, limits);
             }
             h.shrink_to_fit();
-            Value::Hash(Box::new(h))
+            Value::Hash(h)
         }
         RdbValue::ZSet(pairs) => Value::ZSet(zset_from_pairs(pairs, limits)),
     }
@@ -126,22 +130,22 @@ fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
         writer.resize_db(db.len() as u64, db.expires_len() as u64)?;
         let mut failure = None;
         db.for_each(|key, entry| {
-            if failure.is_some() || entry_is_empty(&entry.value) {
+            if failure.is_some() || entry_is_empty(entry.value()) {
                 return;
             }
             let meta = EntryMeta {
                 expire_ms: db.expire_at(key),
                 lru_idle: lru_policy
-                    .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru, state.now_ms) / 1000),
+                    .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru(), state.now_ms) / 1000),
                 lfu_freq: lfu.then(|| {
                     redust_keyspace::lru::lfu_decayed_counter(
-                        entry.lru,
+                        entry.lru(),
                         state.now_ms,
                         state.config.lfu_decay_time,
                     )
                 }),
             };
-            if let Err(e) = writer.write_entry(key, &value_to_rdb(&entry.value), &meta) {
+            if let Err(e) = writer.write_entry(key, &value_to_rdb(entry.value()), &meta) {
                 failure = Some(e);
             }
         });
@@ -155,12 +159,12 @@ fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn entry_is_empty(value: &Value) -> bool {
+fn entry_is_empty(value: ValueRef) -> bool {
     match value {
-        Value::List(l) => l.is_empty(),
-        Value::Hash(h) => h.is_empty(),
-        Value::Set(s) => s.is_empty(),
-        Value::ZSet(z) => z.is_empty(),
+        ValueRef::List(l) => l.is_empty(),
+        ValueRef::Hash(h) => h.is_empty(),
+        ValueRef::Set(s) => s.is_empty(),
+        ValueRef::ZSet(z) => z.is_empty(),
         _ => false,
     }
 }
@@ -258,7 +262,7 @@ pub fn read_rdb_keeping(
                     Some(f) => (redust_keyspace::lru::lfu_init(now) & !0xFF) | f as u32,
                     None => lru,
                 };
-                dbs[db].insert(&e.key, Entry::new(rdb_to_value(e.value, &limits), lru));
+                dbs[db].insert(Entry::new(&e.key, rdb_to_value(e.value, &limits), lru));
                 if let Some(at) = e.expire_ms {
                     dbs[db].set_expire(&e.key, at);
                 }
@@ -371,8 +375,8 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
                 self.current_db = Some(db);
             }
             for (key, entry, expire_ms) in entries {
-                if !entry_is_empty(&entry.value) {
-                    crate::aof::rewrite_key(&mut out, key, &entry.value, expire_ms);
+                if !entry_is_empty(entry.value()) {
+                    crate::aof::rewrite_key(&mut out, key, entry.value(), expire_ms);
                 }
             }
             if let Err(e) = buf.write_all(&out) {
@@ -392,23 +396,23 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
                 self.current_db = Some(db);
             }
             for (key, entry, expire_ms) in entries {
-                if entry_is_empty(&entry.value) {
+                if entry_is_empty(entry.value()) {
                     continue;
                 }
                 let meta = EntryMeta {
                     expire_ms,
-                    lru_idle: self
-                        .lru
-                        .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru, self.now_ms) / 1000),
+                    lru_idle: self.lru.then(|| {
+                        redust_keyspace::lru::lru_idle_ms(entry.lru(), self.now_ms) / 1000
+                    }),
                     lfu_freq: self.lfu.then(|| {
                         redust_keyspace::lru::lfu_decayed_counter(
-                            entry.lru,
+                            entry.lru(),
                             self.now_ms,
                             self.lfu_decay_time,
                         )
                     }),
                 };
-                writer.write_entry(key, &value_to_rdb(&entry.value), &meta)?;
+                writer.write_entry(key, &value_to_rdb(entry.value()), &meta)?;
             }
             Ok(())
         };

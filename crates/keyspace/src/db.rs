@@ -1,9 +1,11 @@
 //! One database: a table per hash slot, the expiry index, and sampling.
 //!
-//! Keys live in per-slot `IndexMap`s (created on a slot's first key), so that a
-//! slot can be walked, counted, snapshotted or migrated on its own, and so that
-//! a uniformly random key can be drawn in O(log n) through a Fenwick tree of
-//! slot sizes (RANDOMKEY, eviction sampling). Expiry times live in a separate
+//! Keys live in per-slot tables (`SlotTable`, created on a slot's first key),
+//! so that a slot can be walked, counted, snapshotted or migrated on its own,
+//! and so that a uniformly random key can be drawn in O(log n): a Fenwick tree
+//! of slot sizes picks the slot, the slot's table a random entry in it
+//! (RANDOMKEY, eviction sampling). Each key is one `Entry` (key, access clock
+//! and value in one allocation). Expiry times live in a separate
 //! index, like Redis's `expires` dict, so active expiry samples only volatile
 //! keys.
 //!
@@ -19,8 +21,10 @@
 //! count, notify and propagate the deletions. Eviction and active expiry use
 //! the sampling functions here but decide in the caller.
 
+use crate::entry::Entry;
 use crate::slot::{key_hash_slot, SLOT_COUNT};
-use crate::value::{alloc_size, Entry};
+use crate::table::{table_hash, SlotTable};
+use crate::value::alloc_size;
 use indexmap::IndexMap;
 use rand::Rng;
 
@@ -51,7 +55,6 @@ struct SnapshotProgress {
     next: usize,
     sink: SharedSnapshotSink,
 }
-type SlotTable = IndexMap<Box<[u8]>, Entry, Hasher>;
 
 /// A SCAN cursor: the next slot to visit; 0 starts and ends a scan.
 pub type ScanCursor = u64;
@@ -100,12 +103,6 @@ impl Db {
         self.slots.get(key_hash_slot(key))?.as_deref()
     }
 
-    fn table_mut(&mut self, key: &[u8]) -> Option<&mut SlotTable> {
-        let slot = key_hash_slot(key);
-        self.guard(slot);
-        self.slots.get_mut(slot)?.as_deref_mut()
-    }
-
     /// Starts a snapshot: every slot that has keys now is pending.
     pub fn begin_snapshot(&mut self, index: usize, sink: SharedSnapshotSink) {
         let mut pending = vec![0u64; SLOT_COUNT / 64];
@@ -152,16 +149,14 @@ impl Db {
             return;
         };
         let expires = &self.expires;
-        let mut entries = table.iter().map(|(k, e)| {
-            (
-                &**k,
-                e,
-                if expires.is_empty() {
-                    None
-                } else {
-                    expires.get(k).copied()
-                },
-            )
+        let mut entries = table.iter().map(|e| {
+            let key = e.key();
+            let at = if expires.is_empty() {
+                None
+            } else {
+                expires.get(key).copied()
+            };
+            (key, e, at)
         });
         let mut sink = snap.sink.lock().unwrap_or_else(|p| p.into_inner());
         sink.save_slot(snap.index, &mut entries);
@@ -195,7 +190,7 @@ impl Db {
 
     /// The entry under `key` regardless of expiry, without touching anything.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.table(key)?.get(key)
+        self.table(key)?.get(key, table_hash(key))
     }
 
     /// True if `key` exists and its time has passed.
@@ -224,36 +219,42 @@ impl Db {
         self.peek(key)
     }
 
-    /// The live entry under `key`, mutable, after lazy expiry.
+    /// The live entry under `key`, mutable, after lazy expiry. The entry
+    /// must keep its key (change it through `Entry::set_value` and friends).
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
-        self.table_mut(key)?.get_mut(key)
+        let slot = key_hash_slot(key);
+        self.guard(slot);
+        self.slots
+            .get_mut(slot)?
+            .as_deref_mut()?
+            .get_mut(key, table_hash(key))
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
         self.get(key, now_ms).is_some()
     }
 
-    /// Stores `entry` under `key`, replacing any old entry but keeping its TTL
-    /// (callers that overwrite, like SET without KEEPTTL, call `persist` too).
-    /// Returns the old entry.
-    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+    /// Stores `entry` under its key, replacing any old entry but keeping its
+    /// TTL (callers that overwrite, like SET without KEEPTTL, call `persist`
+    /// too). Returns the old entry.
+    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
+        let key = entry.key();
         let slot = key_hash_slot(key);
+        let hash = table_hash(key);
         self.guard(slot);
         if self.slots.is_empty() {
             self.slots.resize_with(SLOT_COUNT, || None);
         }
-        let table = self.slots[slot]
-            .get_or_insert_with(|| Box::new(SlotTable::with_hasher(Hasher::default())));
-        if let Some(existing) = table.get_mut(key) {
-            return Some(std::mem::replace(existing, entry));
+        let table = self.slots[slot].get_or_insert_with(Box::default);
+        let old = table.insert(entry, hash);
+        if old.is_none() {
+            self.len += 1;
+            self.sizes.add(slot, 1);
         }
-        table.insert(key.into(), entry);
-        self.len += 1;
-        self.sizes.add(slot, 1);
-        None
+        old
     }
 
     /// Deletes `key` and its TTL. Returns the entry it had.
@@ -261,7 +262,7 @@ impl Db {
         let slot = key_hash_slot(key);
         self.guard(slot);
         let table = self.slots.get_mut(slot)?.as_deref_mut()?;
-        let entry = table.swap_remove(key)?;
+        let entry = table.remove(key, table_hash(key))?;
         if table.is_empty() {
             self.slots[slot] = None;
         }
@@ -318,8 +319,8 @@ impl Db {
     /// Calls `visit` for every key, in slot order.
     pub fn for_each(&self, mut visit: impl FnMut(&[u8], &Entry)) {
         for table in self.slots.iter().flatten() {
-            for (k, e) in table.iter() {
-                visit(k, e);
+            for e in table.iter() {
+                visit(e.key(), e);
             }
         }
     }
@@ -350,8 +351,8 @@ impl Db {
         let mut visited = 0usize;
         while slot < SLOT_COUNT {
             if let Some(table) = self.slots[slot].as_deref() {
-                for (k, e) in table.iter() {
-                    visit(k, e);
+                for e in table.iter() {
+                    visit(e.key(), e);
                 }
                 visited += table.len();
             }
@@ -372,10 +373,12 @@ impl Db {
         if self.len == 0 {
             return None;
         }
+        // A slot with the chance of its share of the keys, then a key of
+        // the slot with equal chances: every key equally likely.
         let nth = rng.gen_range(0..self.len);
-        let (slot, index) = self.sizes.find(nth)?;
+        let (slot, _) = self.sizes.find(nth)?;
         let table = self.slots.get(slot)?.as_deref()?;
-        table.get_index(index).map(|(k, _)| &**k)
+        table.random(rng).map(|e| e.key())
     }
 
     /// A uniformly random key that has a TTL, with its expiry time.
@@ -387,16 +390,33 @@ impl Db {
         self.expires.get_index(i).map(|(k, &at)| (&**k, at))
     }
 
+    /// Bytes of the key tables themselves (slot index, buckets, control
+    /// bytes, Fenwick tree), not of the entries they point to.
+    pub fn table_memory_bytes(&self) -> usize {
+        let index =
+            alloc_size(self.slots.capacity() * std::mem::size_of::<Option<Box<SlotTable>>>())
+                + alloc_size(self.sizes.tree.capacity() * std::mem::size_of::<i64>());
+        let tables: usize = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|t| alloc_size(std::mem::size_of::<SlotTable>()) + t.memory_bytes())
+            .sum();
+        index + tables
+    }
+
     /// Approximate bytes held for `key` and its entry (MEMORY USAGE, eviction).
     pub fn key_memory_bytes(&self, key: &[u8]) -> Option<usize> {
-        let entry = self.peek(key)?;
-        let table_slot = std::mem::size_of::<(Box<[u8]>, Entry, u64)>() + 9;
+        let table = self.table(key)?;
+        let entry = table.get(key, table_hash(key))?;
+        // The key's share of its slot's table.
+        let bucket = table.memory_bytes().div_ceil(table.len());
         let ttl = if self.expire_at(key).is_some() {
             alloc_size(key.len()) + 34
         } else {
             0
         };
-        Some(table_slot + alloc_size(key.len()) + entry.value.memory_bytes() + ttl)
+        Some(bucket + entry.memory_bytes() + ttl)
     }
 }
 
@@ -445,20 +465,20 @@ impl SlotSizes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
+    use crate::value::{Value, ValueRef};
     use std::collections::HashSet;
 
-    fn entry(v: &str) -> Entry {
-        Entry::new(Value::string(v.as_bytes()), 0)
+    fn entry(key: &[u8], v: &str) -> Entry {
+        Entry::new_string(key, v.as_bytes(), 0)
     }
 
     #[test]
     fn insert_get_remove() {
         let mut db = Db::new();
-        assert!(db.insert(b"a", entry("1")).is_none());
-        assert!(db.insert(b"a", entry("2")).is_some());
+        assert!(db.insert(entry(b"a", "1")).is_none());
+        assert!(db.insert(entry(b"a", "2")).is_some());
         assert_eq!(db.len(), 1);
-        assert_eq!(db.get(b"a", 0).unwrap().value, Value::Int(2));
+        assert_eq!(db.get(b"a", 0).unwrap().value(), ValueRef::Int(2));
         assert!(db.remove(b"a").is_some());
         assert!(db.is_empty());
         assert!(db.get(b"a", 0).is_none());
@@ -467,7 +487,7 @@ mod tests {
     #[test]
     fn lazy_expiry_deletes_and_records() {
         let mut db = Db::new();
-        db.insert(b"k", entry("v"));
+        db.insert(entry(b"k", "v"));
         db.set_expire(b"k", 100);
         assert!(db.get(b"k", 99).is_some());
         assert!(db.get(b"k", 100).is_none());
@@ -480,7 +500,7 @@ mod tests {
     fn replicas_hide_but_keep_expired_keys() {
         let mut db = Db::new();
         db.delete_expired = false;
-        db.insert(b"k", entry("v"));
+        db.insert(entry(b"k", "v"));
         db.set_expire(b"k", 100);
         assert!(db.get(b"k", 200).is_none());
         assert_eq!(db.len(), 1);
@@ -490,7 +510,7 @@ mod tests {
     fn scan_visits_every_key_once() {
         let mut db = Db::new();
         for i in 0..5000 {
-            db.insert(format!("key:{i}").as_bytes(), entry("x"));
+            db.insert(entry(format!("key:{i}").as_bytes(), "x"));
         }
         let mut seen = HashSet::new();
         let mut cursor = 0;
@@ -507,7 +527,7 @@ mod tests {
     fn random_key_reaches_every_key() {
         let mut db = Db::new();
         for i in 0..20 {
-            db.insert(format!("k{i}").as_bytes(), entry("x"));
+            db.insert(entry(format!("k{i}").as_bytes(), "x"));
         }
         let mut rng = rand::thread_rng();
         let mut seen = HashSet::new();
@@ -527,7 +547,7 @@ mod tests {
             entries: &mut dyn Iterator<Item = (&[u8], &Entry, Option<i64>)>,
         ) {
             for (k, e, exp) in entries {
-                self.0.push((db, k.to_vec(), e.value.clone(), exp));
+                self.0.push((db, k.to_vec(), e.value().to_value(), exp));
             }
         }
     }
@@ -536,15 +556,15 @@ mod tests {
     fn snapshot_sees_the_data_as_it_was_when_it_began() {
         let mut db = Db::new();
         for i in 0..500 {
-            db.insert(format!("k{i}").as_bytes(), entry(&i.to_string()));
+            db.insert(entry(format!("k{i}").as_bytes(), &i.to_string()));
         }
         db.set_expire(b"k7", 123_456);
         let recorder = std::sync::Arc::new(std::sync::Mutex::new(Recorder(Vec::new())));
         db.begin_snapshot(3, recorder.clone());
         // Writes while the snapshot runs: overwrite, delete, add, expire, persist.
-        db.insert(b"k1", entry("changed"));
+        db.insert(entry(b"k1", "changed"));
         db.remove(b"k2");
-        db.insert(b"new", entry("x"));
+        db.insert(entry(b"new", "x"));
         db.persist(b"k7");
         db.set_expire(b"k8", 1);
         db.save_pending_slots(10);
@@ -566,16 +586,64 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The database against a `HashMap`: every write, then reads, a
+        /// full SCAN and random keys agree with the model, while slots
+        /// appear, grow, shrink and disappear.
+        #[test]
+        fn behaves_like_a_hash_map(ops in proptest::collection::vec((0u8..5, 0u16..2000, proptest::num::i64::ANY), 0..3000)) {
+            use std::collections::HashMap;
+            let mut db = Db::new();
+            let mut model: HashMap<Vec<u8>, Value> = HashMap::new();
+            let mut rng = rand::thread_rng();
+            for (op, k, v) in ops {
+                // A hash tag puts a third of the keys in one slot, so that
+                // slot's table grows large.
+                let key = if k % 3 == 0 { format!("{{tag}}{k}") } else { format!("key:{k}") }.into_bytes();
+                match op {
+                    0 | 1 => {
+                        let value = Value::Int(v);
+                        let old = db.insert(Entry::new(&key, value.clone(), 0)).map(|e| e.into_value());
+                        proptest::prop_assert_eq!(old, model.insert(key, value));
+                    }
+                    2 | 3 => {
+                        let old = db.remove(&key).map(|e| e.into_value());
+                        proptest::prop_assert_eq!(old, model.remove(&key));
+                    }
+                    _ => {
+                        let got = db.get(&key, 0).map(|e| e.value().to_value());
+                        proptest::prop_assert_eq!(got.as_ref(), model.get(&key));
+                        if let Some(r) = db.random_key(&mut rng) {
+                            proptest::prop_assert!(model.contains_key(r));
+                        } else {
+                            proptest::prop_assert!(model.is_empty());
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(db.len(), model.len());
+            }
+            let mut seen = HashMap::new();
+            let mut cursor = 0;
+            loop {
+                cursor = db.scan(cursor, 7, |k, e| {
+                    assert!(seen.insert(k.to_vec(), e.value().to_value()).is_none());
+                });
+                if cursor == 0 {
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(seen, model);
+        }
+
         #[test]
         fn fenwick_find_agrees_with_linear_count(keys in proptest::collection::hash_set("[a-z]{1,6}", 1..200)) {
             let mut db = Db::new();
-            for k in &keys { db.insert(k.as_bytes(), entry("v")); }
+            for k in &keys { db.insert(entry(k.as_bytes(), "v")); }
             let mut all = Vec::new();
             db.for_each(|k, _| all.push(k.to_vec()));
             for (nth, k) in all.iter().enumerate() {
                 let (slot, idx) = db.sizes.find(nth).unwrap();
                 let table = db.slots[slot].as_deref().unwrap();
-                proptest::prop_assert_eq!(&**table.get_index(idx).unwrap().0, &k[..]);
+                proptest::prop_assert_eq!(table.iter().nth(idx).unwrap().key(), &k[..]);
             }
         }
     }

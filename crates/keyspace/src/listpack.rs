@@ -4,20 +4,27 @@
 //! node) are stored the way Redis's listpack does, for the same reason: one
 //! buffer instead of a node and two allocations per element costs a fraction
 //! of the memory, and a linear scan over a few hundred bytes is as fast as a
-//! hash lookup. The layout is our own: each entry is a LEB128 length, the
-//! bytes, then a back-length (the size of the first two, written so it reads
-//! backwards), so the last entry is found without walking the rest: pops and
-//! reads at the tail are O(1), as with Redis's listpack. Positions are entry
-//! indices; other access is linear, so callers keep these small (the
-//! `*-max-listpack-*` limits) and convert to a real table past them.
+//! hash lookup. The layout is our own: the entry count (u32, little-endian),
+//! then the entries, each a LEB128 length, the bytes, then a back-length (the
+//! size of the first two, written so it reads backwards), so the last entry
+//! is found without walking the rest: pops and reads at the tail are O(1), as
+//! with Redis's listpack. An empty listpack holds no bytes at all. The buffer
+//! is a `ThinBuf`, so a `Listpack` is one pointer (what lets a small hash
+//! fit in its key's entry). Positions are entry indices; other access is
+//! linear, so callers keep these small (the `*-max-listpack-*` limits) and
+//! convert to a real table past them.
 
-use crate::varint::{read_varint, varint_len, write_varint};
+use crate::raw::thinbuf::ThinBuf;
+use crate::varint::{read_varint, varint_len};
+
+/// Bytes of the entry count at the front of a non-empty buffer.
+const HEAD: usize = 4;
 
 /// A sequence of byte strings packed into one buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: u32,
+    /// Empty, or the count then the entries (see the module doc).
+    buf: ThinBuf,
 }
 
 impl std::fmt::Debug for Listpack {
@@ -28,9 +35,25 @@ impl std::fmt::Debug for Listpack {
     }
 }
 
-/// Appends `n` so that it can be read backwards from the byte after it: the
-/// last byte holds the low 7 bits, with the high bit set while more precede.
-fn write_back_len(out: &mut Vec<u8>, n: usize) {
+/// Writes `n` as LEB128 into `out`; returns the bytes used.
+fn put_varint(out: &mut [u8], mut n: usize) -> usize {
+    let mut i = 0;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out[i] = byte;
+            return i + 1;
+        }
+        out[i] = byte | 0x80;
+        i += 1;
+    }
+}
+
+/// Writes `n` into `out` so that it can be read backwards from the byte
+/// after it: the last byte holds the low 7 bits, with the high bit set while
+/// more precede. Returns the bytes used.
+fn put_back_len(out: &mut [u8], n: usize) -> usize {
     let mut groups = [0u8; 10];
     let mut count = 0;
     let mut v = n;
@@ -45,8 +68,9 @@ fn write_back_len(out: &mut Vec<u8>, n: usize) {
     // Highest group first; every byte but the first one written says "more before me".
     for i in (0..count).rev() {
         let more = if i + 1 < count { 0x80 } else { 0 };
-        out.push(groups[i] | more);
+        out[count - 1 - i] = groups[i] | more;
     }
+    count
 }
 
 /// Reads a back-length ending just before `end`: (value, bytes it took).
@@ -71,13 +95,33 @@ fn entry_size(item_len: usize) -> usize {
     body + varint_len(body)
 }
 
+/// An entry's framing: its length prefix and its back-length.
+struct Frame {
+    head: [u8; 10],
+    head_len: usize,
+    back: [u8; 10],
+    back_len: usize,
+}
+
+fn frame(item_len: usize) -> Frame {
+    let mut f = Frame {
+        head: [0; 10],
+        head_len: 0,
+        back: [0; 10],
+        back_len: 0,
+    };
+    f.head_len = put_varint(&mut f.head, item_len);
+    f.back_len = put_back_len(&mut f.back, f.head_len + item_len);
+    f
+}
+
 /// One entry as it is stored.
 fn encode_entry(item: &[u8]) -> Vec<u8> {
+    let f = frame(item.len());
     let mut out = Vec::with_capacity(entry_size(item.len()));
-    write_varint(&mut out, item.len());
+    out.extend_from_slice(&f.head[..f.head_len]);
     out.extend_from_slice(item);
-    let body = out.len();
-    write_back_len(&mut out, body);
+    out.extend_from_slice(&f.back[..f.back_len]);
     out
 }
 
@@ -88,11 +132,28 @@ impl Listpack {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.len as usize
+        match self.buf.get(..HEAD) {
+            Some(h) => u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
+            None => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.buf.is_empty()
+    }
+
+    /// Records a new entry count; an empty listpack drops its bytes (the
+    /// count too), keeping "empty means no bytes".
+    fn set_len(&mut self, n: usize) {
+        if n == 0 {
+            self.buf.clear();
+            return;
+        }
+        if self.buf.is_empty() {
+            self.buf.extend_from_slice(&[0; HEAD]);
+        }
+        let n = u32::try_from(n).expect("listpack over u32::MAX entries");
+        self.buf[..HEAD].copy_from_slice(&n.to_le_bytes());
     }
 
     /// Bytes used by the packed data.
@@ -100,18 +161,21 @@ impl Listpack {
         self.buf.len()
     }
 
-    /// Heap bytes held (capacity), for memory accounting.
+    /// Heap bytes allocated (capacity and the buffer's header), for memory
+    /// accounting.
     pub fn capacity_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.allocation_bytes()
     }
 
     pub fn push_back(&mut self, item: &[u8]) {
-        let start = self.buf.len();
-        write_varint(&mut self.buf, item.len());
+        let n = self.len() + 1;
+        let f = frame(item.len());
+        self.buf
+            .reserve(HEAD + f.head_len + item.len() + f.back_len);
+        self.set_len(n);
+        self.buf.extend_from_slice(&f.head[..f.head_len]);
         self.buf.extend_from_slice(item);
-        let body = self.buf.len() - start;
-        write_back_len(&mut self.buf, body);
-        self.len += 1;
+        self.buf.extend_from_slice(&f.back[..f.back_len]);
     }
 
     pub fn push_front(&mut self, item: &[u8]) {
@@ -126,7 +190,7 @@ impl Listpack {
             return self.buf.len();
         }
         if index <= len / 2 {
-            let mut pos = 0;
+            let mut pos = HEAD;
             for _ in 0..index {
                 let (n, w) = read_varint(&self.buf, pos);
                 pos += entry_size_at(w, n);
@@ -144,9 +208,14 @@ impl Listpack {
 
     /// Inserts `item` so it becomes entry `index` (`index <= len`).
     pub fn insert(&mut self, index: usize, item: &[u8]) {
-        let at = self.offset_of(index.min(self.len()));
-        self.buf.splice(at..at, encode_entry(item));
-        self.len += 1;
+        let len = self.len();
+        let at = if len == 0 {
+            HEAD
+        } else {
+            self.offset_of(index.min(len))
+        };
+        self.set_len(len + 1);
+        self.buf.splice(at..at, &encode_entry(item));
     }
 
     /// Removes entry `index`.
@@ -157,7 +226,7 @@ impl Listpack {
         let at = self.offset_of(index);
         let (n, w) = read_varint(&self.buf, at);
         self.buf.drain(at..at + entry_size_at(w, n));
-        self.len -= 1;
+        self.set_len(self.len() - 1);
     }
 
     /// Removes `count` entries starting at `index`.
@@ -173,7 +242,7 @@ impl Listpack {
             end += entry_size_at(w, n);
         }
         self.buf.drain(start..end);
-        self.len -= count as u32;
+        self.set_len(self.len() - count);
     }
 
     /// Replaces entry `index` with `item`.
@@ -184,7 +253,7 @@ impl Listpack {
         let at = self.offset_of(index);
         let (n, w) = read_varint(&self.buf, at);
         self.buf
-            .splice(at..at + entry_size_at(w, n), encode_entry(item));
+            .splice(at..at + entry_size_at(w, n), &encode_entry(item));
     }
 
     /// Entry `index`, if it exists.
@@ -221,14 +290,14 @@ impl Listpack {
         let end = self.buf.len();
         let (body, w) = read_back_len(&self.buf, end);
         self.buf.truncate(end - w - body);
-        self.len -= 1;
+        self.set_len(self.len() - 1);
     }
 
     /// The entries in order.
     pub fn iter(&self) -> ListpackIter<'_> {
         ListpackIter {
             buf: &self.buf,
-            pos: 0,
+            pos: HEAD,
         }
     }
 
@@ -245,7 +314,6 @@ impl Listpack {
 
     pub fn clear(&mut self) {
         self.buf.clear();
-        self.len = 0;
     }
 
     pub fn shrink_to_fit(&mut self) {

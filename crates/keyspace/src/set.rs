@@ -18,6 +18,7 @@
 //! the SSCAN guarantee (the packed form is returned whole, with cursor 0).
 
 use crate::listpack::Listpack;
+use crate::raw::thinbuf::ThinBuf;
 use crate::scanmap::ScanMap;
 use crate::value::{integer_text, EncodingLimits};
 use rand::seq::index::sample;
@@ -33,8 +34,9 @@ pub const PACKED_MAX_VALUE: usize = 64;
 /// bytes, little-endian) that fits every member.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct IntSet {
-    /// `[width, member0 .., member1 .., ...]`; empty when the set is.
-    buf: Vec<u8>,
+    /// `[width, member0 .., member1 .., ...]`; empty when the set is. A
+    /// `ThinBuf`, so a small set is one pointer in its key's entry.
+    buf: ThinBuf,
 }
 
 impl std::fmt::Debug for IntSet {
@@ -120,7 +122,7 @@ impl IntSet {
     /// Re-encodes every member with `width` bytes (wider than now).
     fn upgrade(&mut self, width: usize) {
         let members: Vec<i64> = self.iter().collect();
-        let mut buf = Vec::with_capacity(1 + (members.len() + 1) * width);
+        let mut buf = ThinBuf::with_capacity(1 + (members.len() + 1) * width);
         buf.push(width as u8);
         for m in members {
             buf.extend_from_slice(&m.to_le_bytes()[..width]);
@@ -142,7 +144,7 @@ impl IntSet {
         };
         let w = self.width();
         let at = 1 + pos * w;
-        self.buf.splice(at..at, std::iter::repeat_n(0u8, w));
+        self.buf.splice(at..at, &[0u8; 8][..w]);
         write_int(&mut self.buf[at..at + w], v);
         true
     }
@@ -177,9 +179,9 @@ impl IntSet {
         self.buf.shrink_to_fit();
     }
 
-    /// Heap bytes held (capacity).
+    /// Heap bytes allocated (capacity and the buffer's header).
     pub fn capacity_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.allocation_bytes()
     }
 }
 
@@ -191,7 +193,7 @@ pub enum SetValue {
     /// Integers only (`intset`).
     IntSet(IntSet),
     /// A few short members (`hashtable`; see the module doc).
-    Packed(Box<Listpack>),
+    Packed(Listpack),
     /// Any members (`hashtable`).
     Table(Box<SetTable>),
 }
@@ -217,7 +219,7 @@ impl SetValue {
         if integer_text(first).is_some() {
             SetValue::IntSet(IntSet::new())
         } else if first.len() <= PACKED_MAX_VALUE {
-            SetValue::Packed(Box::default())
+            SetValue::Packed(Listpack::default())
         } else {
             SetValue::Table(Box::default())
         }
@@ -293,7 +295,7 @@ impl SetValue {
                 SetValue::Packed(_) => return,
                 SetValue::Table(_) => return,
             };
-            SetValue::Packed(Box::new(lp))
+            SetValue::Packed(lp)
         } else {
             if let SetValue::Table(_) = self {
                 return;
@@ -461,9 +463,7 @@ impl SetValue {
         use crate::value::alloc_size;
         match self {
             SetValue::IntSet(v) => alloc_size(v.capacity_bytes()),
-            SetValue::Packed(lp) => {
-                alloc_size(std::mem::size_of::<Listpack>()) + alloc_size(lp.capacity_bytes())
-            }
+            SetValue::Packed(lp) => alloc_size(lp.capacity_bytes()),
             SetValue::Table(t) => t.iter().map(|(k, _)| 32 + alloc_size(k.len())).sum(),
         }
     }
@@ -483,8 +483,9 @@ mod tests {
     }
 
     #[test]
-    fn enum_stays_small() {
-        assert!(std::mem::size_of::<SetValue>() <= 24);
+    fn enum_is_two_words() {
+        // What a set costs inside its key's entry (see `raw::entry`).
+        assert_eq!(std::mem::size_of::<SetValue>(), 16);
     }
 
     #[test]

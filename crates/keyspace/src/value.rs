@@ -1,4 +1,4 @@
-//! Values stored under keys, and the entry that wraps them.
+//! Values stored under keys: owned (`Value`) and as stored (`ValueRef`, `ValueMut`).
 //!
 //! Strings keep Redis's three encodings visible through `OBJECT ENCODING`:
 //! `int` (a 64-bit integer), `embstr` (short, never modified in place) and
@@ -13,21 +13,49 @@ use crate::zset::ZSetValue;
 /// Longest string Redis stores as `embstr`.
 pub const EMBSTR_MAX_BYTES: usize = 44;
 
+/// A value, owned: what is stored under a key, before it is stored or after
+/// it is taken out. Stored values are reached through `Entry::value`
+/// (`ValueRef`) and `Entry::value_mut` (`ValueMut`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string that is the canonical text of an i64.
     Int(i64),
-    /// A string as created by SET and friends (`embstr` when short).
+    /// A string as created by SET and friends (`embstr` when short); stored
+    /// inside the key's entry.
     Str(Vec<u8>),
-    /// A string modified in place (APPEND, SETRANGE): always `raw`.
+    /// A string modified in place (APPEND, SETRANGE): always `raw`; keeps
+    /// its own buffer with room to grow.
     RawStr(Vec<u8>),
     List(Box<ListValue>),
-    Hash(Box<HashValue>),
-    /// Not boxed: `SetValue` is no bigger than a `Vec`, so a small set costs
-    /// one allocation, like Redis's intset (and `Value` does not grow).
+    Hash(HashValue),
     Set(SetValue),
-    /// Inline (16 bytes): a small sorted set costs one allocation.
     ZSet(ZSetValue),
+}
+
+/// A stored value, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+    RawStr(&'a [u8]),
+    List(&'a ListValue),
+    Hash(&'a HashValue),
+    Set(&'a SetValue),
+    ZSet(&'a ZSetValue),
+}
+
+/// A stored value, with what can change in place borrowed mutably. Integers
+/// and short strings are copied or borrowed: they change through
+/// `Entry::set_value`.
+#[derive(Debug)]
+pub enum ValueMut<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+    RawStr(&'a mut Vec<u8>),
+    List(&'a mut ListValue),
+    Hash(&'a mut HashValue),
+    Set(&'a mut SetValue),
+    ZSet(&'a mut ZSetValue),
 }
 
 /// The `*-max-listpack-*` / `*-max-intset-*` settings that decide encodings,
@@ -74,75 +102,131 @@ impl Value {
         Value::Str(data)
     }
 
+    /// The value, borrowed as a stored value would be.
+    pub fn view(&self) -> ValueRef<'_> {
+        match self {
+            Value::Int(n) => ValueRef::Int(*n),
+            Value::Str(s) => ValueRef::Str(s),
+            Value::RawStr(s) => ValueRef::RawStr(s),
+            Value::List(l) => ValueRef::List(l),
+            Value::Hash(h) => ValueRef::Hash(h),
+            Value::Set(s) => ValueRef::Set(s),
+            Value::ZSet(z) => ValueRef::ZSet(z),
+        }
+    }
+
     /// The TYPE name.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) | Value::Str(_) | Value::RawStr(_) => "string",
-            Value::List(_) => "list",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::ZSet(_) => "zset",
-        }
+        self.view().type_name()
     }
 
     /// The OBJECT ENCODING name.
     pub fn encoding_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "int",
-            Value::Str(s) if s.len() <= EMBSTR_MAX_BYTES => "embstr",
-            Value::Str(_) | Value::RawStr(_) => "raw",
-            Value::List(l) => l.encoding_name(),
-            Value::Hash(h) => h.encoding_name(),
-            Value::Set(s) => s.encoding_name(),
-            Value::ZSet(z) => z.encoding_name(),
-        }
+        self.view().encoding_name()
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, Value::Int(_) | Value::Str(_) | Value::RawStr(_))
+        self.view().is_string()
     }
 
     /// The bytes of a string value (integers are rendered); `None` for other types.
     pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        self.view().string_bytes()
+    }
+
+    /// Length of a string value in bytes.
+    pub fn string_len(&self) -> Option<usize> {
+        self.view().string_len()
+    }
+}
+
+impl<'a> ValueRef<'a> {
+    /// The TYPE name.
+    pub fn type_name(self) -> &'static str {
         match self {
-            Value::Int(n) => Some(std::borrow::Cow::Owned(itoa_vec(*n))),
-            Value::Str(s) | Value::RawStr(s) => Some(std::borrow::Cow::Borrowed(s)),
+            ValueRef::Int(_) | ValueRef::Str(_) | ValueRef::RawStr(_) => "string",
+            ValueRef::List(_) => "list",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
+        }
+    }
+
+    /// The OBJECT ENCODING name.
+    pub fn encoding_name(self) -> &'static str {
+        match self {
+            ValueRef::Int(_) => "int",
+            ValueRef::Str(s) if s.len() <= EMBSTR_MAX_BYTES => "embstr",
+            ValueRef::Str(_) | ValueRef::RawStr(_) => "raw",
+            ValueRef::List(l) => l.encoding_name(),
+            ValueRef::Hash(h) => h.encoding_name(),
+            ValueRef::Set(s) => s.encoding_name(),
+            ValueRef::ZSet(z) => z.encoding_name(),
+        }
+    }
+
+    pub fn is_string(self) -> bool {
+        matches!(
+            self,
+            ValueRef::Int(_) | ValueRef::Str(_) | ValueRef::RawStr(_)
+        )
+    }
+
+    /// The bytes of a string value (integers are rendered); `None` for other types.
+    pub fn string_bytes(self) -> Option<std::borrow::Cow<'a, [u8]>> {
+        match self {
+            ValueRef::Int(n) => Some(std::borrow::Cow::Owned(itoa_vec(n))),
+            ValueRef::Str(s) | ValueRef::RawStr(s) => Some(std::borrow::Cow::Borrowed(s)),
             _ => None,
         }
     }
 
     /// Length of a string value in bytes.
-    pub fn string_len(&self) -> Option<usize> {
+    pub fn string_len(self) -> Option<usize> {
         match self {
-            Value::Int(n) => Some(int_text_len(*n)),
-            Value::Str(s) | Value::RawStr(s) => Some(s.len()),
+            ValueRef::Int(n) => Some(int_text_len(n)),
+            ValueRef::Str(s) | ValueRef::RawStr(s) => Some(s.len()),
             _ => None,
         }
     }
 
-    /// Approximate bytes this value takes in memory, allocator rounding included.
-    pub fn memory_bytes(&self) -> usize {
+    /// An owned copy.
+    pub fn to_value(self) -> Value {
         match self {
-            Value::Int(_) => 0,
-            Value::Str(s) | Value::RawStr(s) => alloc_size(s.capacity()),
-            Value::List(l) => l.memory_bytes(),
-            Value::Hash(h) => h.memory_bytes(),
-            Value::Set(s) => s.memory_bytes(),
-            Value::ZSet(z) => z.memory_bytes(),
+            ValueRef::Int(n) => Value::Int(n),
+            ValueRef::Str(s) => Value::Str(s.to_vec()),
+            ValueRef::RawStr(s) => Value::RawStr(s.to_vec()),
+            ValueRef::List(l) => Value::List(Box::new(l.clone())),
+            ValueRef::Hash(h) => Value::Hash(h.clone()),
+            ValueRef::Set(s) => Value::Set(s.clone()),
+            ValueRef::ZSet(z) => Value::ZSet(z.clone()),
+        }
+    }
+
+    /// Bytes the value allocates outside its key's entry, allocator rounding
+    /// included (a raw string is counted by its length, not its capacity).
+    pub fn memory_bytes(self) -> usize {
+        match self {
+            ValueRef::Int(_) | ValueRef::Str(_) => 0,
+            ValueRef::RawStr(s) => alloc_size(s.len()),
+            ValueRef::List(l) => alloc_size(std::mem::size_of::<ListValue>()) + l.memory_bytes(),
+            ValueRef::Hash(h) => h.memory_bytes(),
+            ValueRef::Set(s) => s.memory_bytes(),
+            ValueRef::ZSet(z) => z.memory_bytes(),
         }
     }
 }
 
-/// The key's entry: its value and access clock (24 bits, LRU or LFU).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub value: Value,
-    pub lru: u32,
-}
-
-impl Entry {
-    pub fn new(value: Value, lru: u32) -> Entry {
-        Entry { value, lru }
+impl ValueMut<'_> {
+    /// The TYPE name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueMut::Int(_) | ValueMut::Str(_) | ValueMut::RawStr(_) => "string",
+            ValueMut::List(_) => "list",
+            ValueMut::Hash(_) => "hash",
+            ValueMut::Set(_) => "set",
+            ValueMut::ZSet(_) => "zset",
+        }
     }
 }
 
@@ -222,11 +306,6 @@ mod tests {
             Value::string(b"9223372036854775808").encoding_name(),
             "embstr"
         );
-    }
-
-    #[test]
-    fn value_stays_four_words() {
-        assert_eq!(std::mem::size_of::<Value>(), 32);
     }
 
     #[test]

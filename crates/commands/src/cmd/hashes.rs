@@ -11,7 +11,7 @@ use crate::state::State;
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use redust_config::glob_match;
-use redust_keyspace::{HashValue, Value};
+use redust_keyspace::{HashValue, Value, ValueMut, ValueRef};
 
 /// The commands of this family, by full name.
 pub static HANDLERS: &[(&str, Handler)] = &[
@@ -37,8 +37,8 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 fn hash_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut HashValue>, CmdError> {
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => Ok(Some(h)),
+        Some(e) => match e.value_mut() {
+            ValueMut::Hash(h) => Ok(Some(h)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -50,8 +50,8 @@ fn hash_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut HashValue
 fn check_read(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
     match ctx.lookup_read(key) {
         None => Ok(false),
-        Some(e) => match &e.value {
-            Value::Hash(_) => Ok(true),
+        Some(e) => match e.value() {
+            ValueRef::Hash(_) => Ok(true),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -59,8 +59,8 @@ fn check_read(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 
 /// The hash at `key`, after `check_read` said it exists.
 fn peek_hash<'s>(state: &'s State, db: usize, key: &[u8]) -> Option<&'s HashValue> {
-    match state.dbs[db].peek(key).map(|e| &e.value) {
-        Some(Value::Hash(h)) => Some(h),
+    match state.dbs[db].peek(key).map(|e| e.value()) {
+        Some(ValueRef::Hash(h)) => Some(h),
         _ => None,
     }
 }
@@ -83,7 +83,7 @@ fn update_or_create<R>(
             let r = f(&mut h)?;
             h.shrink_to_fit();
             if !h.is_empty() {
-                ctx.set_key(key, Value::Hash(Box::new(h)), false);
+                ctx.set_key(key, Value::Hash(h), false);
             }
             Ok(r)
         }

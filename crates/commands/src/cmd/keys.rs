@@ -9,7 +9,7 @@ use crate::notify::{self, GENERIC};
 use crate::propagate::argv;
 use bytes::Bytes;
 use redust_config::glob_match;
-use redust_keyspace::{lru, Value};
+use redust_keyspace::{lru, ValueRef};
 
 fn delete_generic(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut deleted = 0;
@@ -50,7 +50,7 @@ pub fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = ctx
         .lookup_read(&args[1])
-        .map_or("none", |e| e.value.type_name());
+        .map_or("none", |e| e.value().type_name());
     ctx.reply.simple(name);
     Ok(())
 }
@@ -77,7 +77,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
         return Err(errors::NO_SUCH_KEY.into());
     };
     ctx.delete_key(dst);
-    ctx.db().insert(dst, entry);
+    ctx.db().insert(entry.rekey(dst));
     if let Some(at) = expire {
         ctx.db().set_expire(dst, at);
     }
@@ -189,7 +189,7 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             if type_filter
                 .as_deref()
-                .is_some_and(|t| t != e.value.type_name())
+                .is_some_and(|t| t != e.value().type_name())
             {
                 return;
             }
@@ -396,7 +396,10 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if src == dst && target_db == ctx.client.db {
         return Err("ERR source and destination objects are the same".into());
     }
-    let Some(entry) = ctx.lookup_read(src).map(|e| e.clone()) else {
+    let Some(entry) = ctx
+        .lookup_read(src)
+        .map(|e| redust_keyspace::Entry::new(dst, e.value().to_value(), e.lru()))
+    else {
         ctx.reply.int(0);
         return Ok(());
     };
@@ -410,7 +413,7 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         target.remove(dst);
     }
-    target.insert(dst, entry);
+    target.insert(entry);
     if let Some(at) = expire {
         target.set_expire(dst, at);
     }
@@ -444,7 +447,7 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::NO_SUCH_KEY.into());
     };
     let target = &mut ctx.state.dbs[target_db];
-    target.insert(key, entry);
+    target.insert(entry);
     if let Some(at) = expire {
         target.set_expire(key, at);
     }
@@ -551,10 +554,10 @@ pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     match sub.as_slice() {
-        b"encoding" => ctx.reply.bulk(entry.value.encoding_name().as_bytes()),
+        b"encoding" => ctx.reply.bulk(entry.value().encoding_name().as_bytes()),
         b"refcount" => {
             // Small integers are shared objects in Redis unless an LRU/LFU policy needs per-key clocks.
-            let shared = matches!(entry.value, Value::Int(n) if (0..10000).contains(&n))
+            let shared = matches!(entry.value(), ValueRef::Int(n) if (0..10000).contains(&n))
                 && (maxmemory == 0 || !ctx.state.config.maxmemory_policy.uses_clock());
             ctx.reply.int(if shared { i32::MAX as i64 } else { 1 });
         }
@@ -566,14 +569,14 @@ pub fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 .into());
             }
             ctx.reply
-                .int((lru::lru_idle_ms(entry.lru, now) / 1000) as i64);
+                .int((lru::lru_idle_ms(entry.lru(), now) / 1000) as i64);
         }
         b"freq" => {
             if !lfu {
                 return Err(format!("ERR An LFU maxmemory policy is not selected, access frequency not tracked. {LFU_NOTE}").into());
             }
             ctx.reply
-                .int(lru::lfu_decayed_counter(entry.lru, now, decay) as i64);
+                .int(lru::lfu_decayed_counter(entry.lru(), now, decay) as i64);
         }
         _ => return Err(errors::unknown_subcommand(&args[1], "object")),
     }

@@ -8,7 +8,7 @@ use crate::exec::{Ctx, Handler};
 use crate::notify::{GENERIC, LIST};
 use crate::propagate::argv;
 use bytes::Bytes;
-use redust_keyspace::{ListValue, NodeFill, Value};
+use redust_keyspace::{ListValue, NodeFill, Value, ValueMut, ValueRef};
 
 /// The commands of this family, by full name.
 pub static HANDLERS: &[(&str, Handler)] = &[
@@ -44,8 +44,8 @@ fn fill(ctx: &Ctx) -> NodeFill {
 fn list_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ListValue>, CmdError> {
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::List(l) => Ok(Some(l)),
+        Some(e) => match e.value_mut() {
+            ValueMut::List(l) => Ok(Some(l)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -55,8 +55,8 @@ fn list_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ListValue
 fn list_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ListValue>, CmdError> {
     match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::List(l) => Ok(Some(l)),
+        Some(e) => match e.value() {
+            ValueRef::List(l) => Ok(Some(l)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -65,7 +65,7 @@ fn list_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ListValue>, 
 /// After removing elements: deletes the key if the list is now empty.
 fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let empty =
-        matches!(ctx.db().peek(key).map(|e| &e.value), Some(Value::List(l)) if l.is_empty());
+        matches!(ctx.db().peek(key).map(|e| e.value()), Some(ValueRef::List(l)) if l.is_empty());
     if empty {
         ctx.delete_key(key);
         ctx.notify(GENERIC, "del", key);
@@ -503,8 +503,8 @@ fn list_read_nocount(ctx: &mut Ctx, key: &[u8]) -> Result<Option<usize>, CmdErro
     let now = ctx.now_ms();
     match ctx.db().get(key, now) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::List(l) => Ok(Some(l.len())),
+        Some(e) => match e.value() {
+            ValueRef::List(l) => Ok(Some(l.len())),
             _ => Err(WRONGTYPE.into()),
         },
     }

@@ -79,7 +79,7 @@ pub fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(value) = ctx
         .lookup_read(&args[1])
-        .map(|e| persist::value_to_rdb(&e.value))
+        .map(|e| persist::value_to_rdb(e.value()))
     else {
         ctx.reply.null();
         return Ok(());
@@ -158,10 +158,10 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms();
     if let Some(e) = ctx.db().get_mut(key, now) {
         if let Some(idle) = idle {
-            e.lru = lru::lru_clock(now - idle.saturating_mul(1000));
+            e.set_lru(lru::lru_clock(now - idle.saturating_mul(1000)));
         }
         if let Some(f) = freq {
-            e.lru = (lru::lfu_init(now) & !0xFF) | f as u32;
+            e.set_lru((lru::lfu_init(now) & !0xFF) | f as u32);
         }
     }
     if let Some(at) = expire_at {

@@ -8,7 +8,7 @@ use crate::info;
 use crate::spec;
 use crate::state::{Client, ShutdownRequest, State};
 use bytes::Bytes;
-use redust_keyspace::Value;
+use redust_keyspace::{Value, ValueRef};
 
 pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sections: Vec<String> = args[1..]
@@ -578,12 +578,12 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ctx.reply.int(*v);
             }
             // Per database: the table overhead for keys and for expiry times.
-            let slot_bytes = std::mem::size_of::<(Box<[u8]>, redust_keyspace::Entry, u64)>() + 9;
-            for (i, keys, expires) in dbs {
+            for (i, _, expires) in dbs {
+                let main = ctx.state.dbs[i].table_memory_bytes();
                 ctx.reply.bulk(format!("db.{i}").as_bytes());
                 ctx.reply.map(2);
                 ctx.reply.bulk(b"overhead.hashtable.main");
-                ctx.reply.int((keys * slot_bytes) as i64);
+                ctx.reply.int(main as i64);
                 ctx.reply.bulk(b"overhead.hashtable.expires");
                 ctx.reply.int((expires * 40) as i64);
             }
@@ -680,13 +680,13 @@ fn debug_allowed(ctx: &Ctx) -> bool {
 }
 
 /// Redis's type numbers (OBJ_STRING ... OBJ_HASH), as the digest mixes them.
-fn object_type_code(v: &Value) -> u32 {
+fn object_type_code(v: ValueRef) -> u32 {
     match v {
-        Value::Int(_) | Value::Str(_) | Value::RawStr(_) => 0,
-        Value::List(_) => 1,
-        Value::Set(_) => 2,
-        Value::ZSet(_) => 3,
-        Value::Hash(_) => 4,
+        ValueRef::Int(_) | ValueRef::Str(_) | ValueRef::RawStr(_) => 0,
+        ValueRef::List(_) => 1,
+        ValueRef::Set(_) => 2,
+        ValueRef::ZSet(_) => 3,
+        ValueRef::Hash(_) => 4,
     }
 }
 
@@ -705,22 +705,22 @@ fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
 }
 
 /// The digest of one value, as Redis's DEBUG DIGEST-VALUE computes it.
-fn value_digest(digest: &mut [u8; 20], value: &Value, has_expire: bool) {
+fn value_digest(digest: &mut [u8; 20], value: ValueRef, has_expire: bool) {
     mix_digest(digest, &object_type_code(value).to_be_bytes());
     match value {
-        Value::List(items) => {
+        ValueRef::List(items) => {
             for item in items.iter() {
                 mix_digest(digest, item);
             }
         }
         // Unordered types: each element's own digest is xored in, so the
         // order of iteration does not matter.
-        Value::Set(set) => {
+        ValueRef::Set(set) => {
             for member in set.members() {
                 xor_digest(digest, &member);
             }
         }
-        Value::ZSet(zset) => {
+        ValueRef::ZSet(zset) => {
             for (member, score) in zset.iter() {
                 let mut element = [0u8; 20];
                 mix_digest(&mut element, member);
@@ -728,7 +728,7 @@ fn value_digest(digest: &mut [u8; 20], value: &Value, has_expire: bool) {
                 xor_digest(digest, &element);
             }
         }
-        Value::Hash(hash) => {
+        ValueRef::Hash(hash) => {
             for (field, value) in hash.iter() {
                 let mut element = [0u8; 20];
                 mix_digest(&mut element, field);
@@ -757,7 +757,7 @@ pub fn dataset_digest(state: &State) -> [u8; 20] {
         db.for_each(|key, entry| {
             let mut d = [0u8; 20];
             mix_digest(&mut d, key);
-            value_digest(&mut d, &entry.value, db.expire_at(key).is_some());
+            value_digest(&mut d, entry.value(), db.expire_at(key).is_some());
             xor_digest(&mut total, &d);
         });
     }
@@ -801,7 +801,8 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     value.resize(size, 0);
                 }
                 let lru = ctx.new_lru();
-                ctx.db().insert(&key, redust_keyspace::Entry::new(Value::from_vec(value), lru));
+                ctx.db()
+                    .insert(redust_keyspace::Entry::new(&key, Value::from_vec(value), lru));
             }
             ctx.reply.ok();
         }
@@ -817,8 +818,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 let now = ctx.now_ms();
                 let has_expire = ctx.db().expire_at(key).is_some();
                 if let Some(e) = ctx.db().get(key, now) {
-                    let v = e.value.clone();
-                    value_digest(&mut d, &v, has_expire);
+                    value_digest(&mut d, e.value(), has_expire);
                 }
                 ctx.reply.simple(&hex(&d));
             }
@@ -826,15 +826,15 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"object" if args.len() == 3 => {
             let now = ctx.now_ms();
             let Some(e) = ctx.db().get(&args[2], now).cloned() else { return Err(errors::NO_SUCH_KEY.into()) };
-            let idle = redust_keyspace::lru::lru_idle_ms(e.lru, now) / 1000;
-            let shared = matches!(e.value, Value::Int(n) if (0..10000).contains(&n));
+            let idle = redust_keyspace::lru::lru_idle_ms(e.lru(), now) / 1000;
+            let shared = matches!(e.value(), ValueRef::Int(n) if (0..10000).contains(&n));
             let line = format!(
                 "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 &e as *const _ as usize,
                 if shared { i32::MAX } else { 1 },
-                e.value.encoding_name(),
-                serialized_length(&e.value),
-                e.lru,
+                e.value().encoding_name(),
+                serialized_length(e.value()),
+                e.lru(),
                 idle
             );
             ctx.reply.simple(&line);
@@ -913,7 +913,7 @@ fn resolve_spec_name(
 
 /// The bytes an RDB would use for a value (DEBUG OBJECT's serializedlength),
 /// without compression.
-fn serialized_length(v: &Value) -> usize {
+fn serialized_length(v: ValueRef) -> usize {
     fn len_prefix(n: usize) -> usize {
         if n < 64 {
             1
@@ -938,7 +938,9 @@ fn serialized_length(v: &Value) -> usize {
         len_prefix(bytes.len()) + bytes.len()
     }
     match v {
-        Value::List(items) => len_prefix(items.len()) + items.iter().map(string_len).sum::<usize>(),
+        ValueRef::List(items) => {
+            len_prefix(items.len()) + items.iter().map(string_len).sum::<usize>()
+        }
         other => string_len(&other.string_bytes().unwrap_or_default()),
     }
 }

@@ -10,7 +10,7 @@ use crate::propagate::argv;
 use crate::state::State;
 use bytes::Bytes;
 use redust_config::glob_match;
-use redust_keyspace::{SetValue, Value};
+use redust_keyspace::{SetValue, Value, ValueMut, ValueRef};
 use redust_resp::Reply;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -40,8 +40,8 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 fn set_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut SetValue>, CmdError> {
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
+        Some(e) => match e.value_mut() {
+            ValueMut::Set(s) => Ok(Some(s)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -58,8 +58,8 @@ fn check(ctx: &mut Ctx, key: &[u8], for_write: bool) -> Result<bool, CmdError> {
     };
     match entry {
         None => Ok(false),
-        Some(e) => match &e.value {
-            Value::Set(_) => Ok(true),
+        Some(e) => match e.value() {
+            ValueRef::Set(_) => Ok(true),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -67,8 +67,8 @@ fn check(ctx: &mut Ctx, key: &[u8], for_write: bool) -> Result<bool, CmdError> {
 
 /// The set at `key`, after `check` said it exists.
 fn peek_set<'s>(state: &'s State, db: usize, key: &[u8]) -> Option<&'s SetValue> {
-    match state.dbs[db].peek(key).map(|e| &e.value) {
-        Some(Value::Set(s)) => Some(s),
+    match state.dbs[db].peek(key).map(|e| e.value()) {
+        Some(ValueRef::Set(s)) => Some(s),
         _ => None,
     }
 }
@@ -295,8 +295,8 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
-    let src_exists = ctx.lookup_write(src).map(|e| e.value.type_name());
-    let dst_exists = ctx.lookup_write(dst).map(|e| e.value.type_name());
+    let src_exists = ctx.lookup_write(src).map(|e| e.value().type_name());
+    let dst_exists = ctx.lookup_write(dst).map(|e| e.value().type_name());
     let Some(src_type) = src_exists else {
         ctx.reply.int(0);
         return Ok(());

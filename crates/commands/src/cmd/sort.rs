@@ -7,7 +7,7 @@ use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
 use crate::notify::{GENERIC, LIST};
 use bytes::Bytes;
-use redust_keyspace::{ListValue, NodeFill, Value};
+use redust_keyspace::{ListValue, NodeFill, Value, ValueRef};
 use std::cmp::Ordering;
 
 /// The commands of this family, by full name.
@@ -33,8 +33,8 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], element: &[u8]) -> Option<Ve
     key.extend_from_slice(suffix);
     let now = ctx.now_ms();
     let entry = ctx.db().get(&key, now)?;
-    match (field, &entry.value) {
-        (Some(f), Value::Hash(h)) => h.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_vec()),
+    match (field, entry.value()) {
+        (Some(f), ValueRef::Hash(h)) => h.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_vec()),
         (None, v) => v.string_bytes().map(|b| b.into_owned()),
         _ => None,
     }
@@ -91,13 +91,13 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
 
     let (elements, is_set): (Vec<Vec<u8>>, bool) = match ctx.lookup_read(key) {
         None => (Vec::new(), false),
-        Some(e) => match &e.value {
-            Value::List(l) => (l.iter().map(|x| x.to_vec()).collect(), false),
-            Value::Set(s) => (
+        Some(e) => match e.value() {
+            ValueRef::List(l) => (l.iter().map(|x| x.to_vec()).collect(), false),
+            ValueRef::Set(s) => (
                 s.members().into_iter().map(|m| m.into_owned()).collect(),
                 true,
             ),
-            Value::ZSet(z) => (z.iter().map(|(m, _)| m.to_vec()).collect(), false),
+            ValueRef::ZSet(z) => (z.iter().map(|(m, _)| m.to_vec()).collect(), false),
             _ => return Err(WRONGTYPE.into()),
         },
     };

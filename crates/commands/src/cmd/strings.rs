@@ -6,7 +6,7 @@ use crate::exec::Ctx;
 use crate::notify::{GENERIC, STRING};
 use crate::propagate::argv;
 use bytes::Bytes;
-use redust_keyspace::Value;
+use redust_keyspace::{Value, ValueMut, ValueRef};
 
 /// How a command asked for the key's time to live.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -156,7 +156,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> Cmd
     );
     let old = if get {
         match ctx.lookup_read(key) {
-            Some(e) => match e.value.string_bytes() {
+            Some(e) => match e.value().string_bytes() {
                 Some(b) => Some(b.into_owned()),
                 None => return Err(WRONGTYPE.into()),
             },
@@ -165,7 +165,11 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> Cmd
     } else {
         None
     };
-    let exists = if get { old.is_some() } else { ctx.exists(key) };
+    let exists = if get {
+        old.is_some()
+    } else {
+        (nx || xx) && ctx.exists(key)
+    };
     if (nx && exists) || (xx && !exists) {
         if get {
             match old {
@@ -177,7 +181,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> Cmd
         }
         return Ok(());
     }
-    ctx.set_key(key, Value::string(value), ttl == TtlOption::Keep);
+    ctx.set_string(key, value, ttl == TtlOption::Keep);
     ctx.dirty(1);
     ctx.notify(STRING, "set", key);
     if let TtlOption::At(at) = ttl {
@@ -240,7 +244,7 @@ pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    ctx.set_key(&args[1], Value::string(&args[2]), false);
+    ctx.set_string(&args[1], &args[2], false);
     ctx.dirty(1);
     ctx.notify(STRING, "set", &args[1]);
     ctx.reply.int(1);
@@ -330,7 +334,7 @@ pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for key in &args[1..] {
         let v = ctx
             .lookup_read(key)
-            .and_then(|e| e.value.string_bytes().map(|b| b.into_owned()));
+            .and_then(|e| e.value().string_bytes().map(|b| b.into_owned()));
         match v {
             Some(v) => ctx.reply.bulk(&v),
             None => ctx.reply.null(),
@@ -348,7 +352,7 @@ fn mset_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
         return Ok(());
     }
     for kv in args[1..].chunks(2) {
-        ctx.set_key(&kv[0], Value::string(&kv[1]), false);
+        ctx.set_string(&kv[0], &kv[1], false);
         ctx.notify(STRING, "set", &kv[0]);
     }
     ctx.dirty(((args.len() - 1) / 2) as u64);
@@ -371,7 +375,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let len = match ctx.lookup_read(&args[1]) {
         None => 0,
-        Some(e) => e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?,
+        Some(e) => e.value().string_len().ok_or(CmdError::from(WRONGTYPE))?,
     };
     ctx.reply.int(len as i64);
     Ok(())
@@ -383,21 +387,22 @@ pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let new_len = match ctx.lookup_write(key) {
         None => None,
         Some(e) => {
-            let cur = e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?;
+            let cur = e.value().string_len().ok_or(CmdError::from(WRONGTYPE))?;
             if (cur + args[2].len()) as u64 > max {
                 return Err(errors::STRING_TOO_LONG.into());
             }
-            let mut data = match std::mem::replace(&mut e.value, Value::Int(0)) {
-                Value::Str(s) | Value::RawStr(s) => s,
-                other => other
-                    .string_bytes()
-                    .map(|b| b.into_owned())
-                    .unwrap_or_default(),
-            };
-            data.extend_from_slice(&args[2]);
-            let len = data.len();
-            e.value = Value::RawStr(data);
-            Some(len)
+            // Appending makes the string `raw`, with room to grow in place.
+            if let ValueMut::RawStr(data) = e.value_mut() {
+                data.extend_from_slice(&args[2]);
+                Some(data.len())
+            } else {
+                let mut data = Vec::with_capacity(cur + args[2].len());
+                data.extend_from_slice(&e.value().string_bytes().unwrap_or_default());
+                data.extend_from_slice(&args[2]);
+                let len = data.len();
+                e.set_value(Value::RawStr(data));
+                Some(len)
+            }
         }
     };
     let len = match new_len {
@@ -419,28 +424,34 @@ pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Adds `delta` to the integer at `key` (INCR family).
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
-    let current = match ctx.lookup_write(key) {
-        None => 0,
-        Some(e) => match &e.value {
-            Value::Int(n) => *n,
-            v => {
-                let b = v.string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
-                redust_resp::parse::parse_i64(&b).ok_or(CmdError::from(errors::NOT_INTEGER))?
-            }
-        },
-    };
-    let new = current
-        .checked_add(delta)
-        .ok_or(CmdError::from(errors::OVERFLOW))?;
-    match ctx.lookup_write(key) {
+    // One lookup: an integer already stored is rewritten in place.
+    let updated = match ctx.lookup_write(key) {
+        None => None,
         Some(e) => {
-            e.value = Value::Int(new);
+            let current = match e.value() {
+                ValueRef::Int(n) => n,
+                v => {
+                    let b = v.string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
+                    redust_resp::parse::parse_i64(&b).ok_or(CmdError::from(errors::NOT_INTEGER))?
+                }
+            };
+            let new = current
+                .checked_add(delta)
+                .ok_or(CmdError::from(errors::OVERFLOW))?;
+            e.set_value(Value::Int(new));
+            Some(new)
+        }
+    };
+    let new = match updated {
+        Some(new) => {
             ctx.modified(key);
+            new
         }
         None => {
-            ctx.set_key(key, Value::Int(new), false);
+            ctx.set_key(key, Value::Int(delta), false);
+            delta
         }
-    }
+    };
     ctx.dirty(1);
     ctx.notify(STRING, "incrby", key);
     ctx.reply.int(new);
@@ -507,7 +518,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let current = match ctx.lookup_write(key) {
         None => 0.0,
         Some(e) => {
-            let b = e.value.string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
+            let b = e.value().string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
             parse_f64_opt(&b).ok_or(CmdError::from(errors::NOT_FLOAT))?
         }
     };
@@ -516,7 +527,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err("ERR increment would produce NaN or Infinity".into());
     }
     let text = format_incr_float(new);
-    ctx.set_key(key, Value::string(text.as_bytes()), true);
+    ctx.set_string(key, text.as_bytes(), true);
     ctx.dirty(1);
     ctx.notify(STRING, "incrbyfloat", key);
     // Replayed as the resulting value: float formatting must not differ between copies.
@@ -535,7 +546,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let max = ctx.state.config.proto_max_bulk_len;
     let existing = match ctx.lookup_write(key) {
         None => None,
-        Some(e) => Some(e.value.string_len().ok_or(CmdError::from(WRONGTYPE))?),
+        Some(e) => Some(e.value().string_len().ok_or(CmdError::from(WRONGTYPE))?),
     };
     if value.is_empty() {
         ctx.reply.int(existing.unwrap_or(0) as i64);
@@ -548,19 +559,26 @@ pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let offset = offset as usize;
     let len = match ctx.lookup_write(key) {
         Some(e) => {
-            let mut data = match std::mem::replace(&mut e.value, Value::Int(0)) {
-                Value::Str(s) | Value::RawStr(s) => s,
-                other => other
+            let write = |data: &mut Vec<u8>| {
+                if data.len() < offset + value.len() {
+                    data.resize(offset + value.len(), 0);
+                }
+                data[offset..offset + value.len()].copy_from_slice(value);
+                data.len()
+            };
+            // SETRANGE makes the string `raw`, changed in place from then on.
+            let len = if let ValueMut::RawStr(data) = e.value_mut() {
+                write(data)
+            } else {
+                let mut data = e
+                    .value()
                     .string_bytes()
                     .map(|b| b.into_owned())
-                    .unwrap_or_default(),
+                    .unwrap_or_default();
+                let len = write(&mut data);
+                e.set_value(Value::RawStr(data));
+                len
             };
-            if data.len() < offset + value.len() {
-                data.resize(offset + value.len(), 0);
-            }
-            data[offset..offset + value.len()].copy_from_slice(value);
-            let len = data.len();
-            e.value = Value::RawStr(data);
             ctx.modified(key);
             len
         }
@@ -638,7 +656,7 @@ pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         match ctx.lookup_read(key) {
             None => Ok(Vec::new()),
             Some(e) => e
-                .value
+                .value()
                 .string_bytes()
                 .map(|b| b.into_owned())
                 .ok_or(CmdError::from(

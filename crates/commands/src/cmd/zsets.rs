@@ -14,7 +14,7 @@ use crate::notify::{GENERIC, ZSET};
 use crate::state::State;
 use bytes::Bytes;
 use redust_config::glob_match;
-use redust_keyspace::{Value, ZSetValue};
+use redust_keyspace::{Value, ValueMut, ValueRef, ZSetValue};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -385,8 +385,8 @@ fn lex_span(
 fn check_read(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
     match ctx.lookup_read(key) {
         None => Ok(false),
-        Some(e) => match &e.value {
-            Value::ZSet(_) => Ok(true),
+        Some(e) => match e.value() {
+            ValueRef::ZSet(_) => Ok(true),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -395,8 +395,8 @@ fn check_read(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 /// The sorted set at `key`, after `check_read`: borrows only the database,
 /// so replies can be written while it is borrowed.
 fn peek<'a>(state: &'a State, db: usize, key: &[u8]) -> Option<&'a ZSetValue> {
-    match state.dbs[db].peek(key).map(|e| &e.value) {
-        Some(Value::ZSet(z)) => Some(z),
+    match state.dbs[db].peek(key).map(|e| e.value()) {
+        Some(ValueRef::ZSet(z)) => Some(z),
         _ => None,
     }
 }
@@ -405,8 +405,8 @@ fn peek<'a>(state: &'a State, db: usize, key: &[u8]) -> Option<&'a ZSetValue> {
 fn zset_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSetValue>, CmdError> {
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => Ok(Some(z)),
+        Some(e) => match e.value_mut() {
+            ValueMut::ZSet(z) => Ok(Some(z)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -416,7 +416,7 @@ fn zset_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSetValue
 /// Returns true if it was deleted.
 fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let empty =
-        matches!(ctx.db().peek(key).map(|e| &e.value), Some(Value::ZSet(z)) if z.is_empty());
+        matches!(ctx.db().peek(key).map(|e| e.value()), Some(ValueRef::ZSet(z)) if z.is_empty());
     if empty {
         ctx.delete_key(key);
     }
@@ -1289,7 +1289,7 @@ fn set_op_generic(
     let keys = &args[numkeys_idx + 1..numkeys_idx + 1 + numkeys];
     for key in keys {
         if let Some(e) = ctx.lookup_read(key) {
-            if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
+            if !matches!(e.value(), ValueRef::ZSet(_) | ValueRef::Set(_)) {
                 return Err(WRONGTYPE.into());
             }
         }
@@ -1345,9 +1345,9 @@ fn set_op_generic(
             .iter()
             .zip(&weights)
             .map(|(k, &w)| {
-                let src = match dbr.peek(k).map(|e| &e.value) {
-                    Some(Value::ZSet(z)) => Source::ZSet(z),
-                    Some(Value::Set(s)) => {
+                let src = match dbr.peek(k).map(|e| e.value()) {
+                    Some(ValueRef::ZSet(z)) => Source::ZSet(z),
+                    Some(ValueRef::Set(s)) => {
                         let members = s.members();
                         let set = members.iter().cloned().collect();
                         Source::Set(members, set)
@@ -1538,8 +1538,8 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         let db = ctx.client.db;
         let state = &mut *ctx.state;
-        let member = match state.dbs[db].peek(key).map(|e| &e.value) {
-            Some(Value::ZSet(z)) if !z.is_empty() => {
+        let member = match state.dbs[db].peek(key).map(|e| e.value()) {
+            Some(ValueRef::ZSet(z)) if !z.is_empty() => {
                 let i = rand::Rng::gen_range(&mut state.rng, 0..z.len());
                 z.get(i).map(|(m, _)| m.to_vec())
             }
@@ -1575,8 +1575,8 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
     let state = &mut *ctx.state;
     let reply = &mut *ctx.reply;
-    let Some(z) = (match state.dbs[db].peek(key).map(|e| &e.value) {
-        Some(Value::ZSet(z)) => Some(z),
+    let Some(z) = (match state.dbs[db].peek(key).map(|e| e.value()) {
+        Some(ValueRef::ZSet(z)) => Some(z),
         _ => None,
     }) else {
         reply.array(0);
