@@ -352,3 +352,62 @@ def test_sort_store_and_sort_ro(c):
     assert c.call("EXISTS", "out") == 0
     assert c.call("SORT_RO", "n", "DESC") == [b"3", b"2", b"1"]
     assert c.err("SORT_RO", "n", "STORE", "x") == SYNTAX
+
+
+def _used_memory(c):
+    return int(_info(c, "memory")["used_memory"])
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_list_compress_depth_compresses_inner_nodes(server, c):
+    c.call("SET", "warm-up", "x")  # the first key's fixed costs are not the list's
+    items = ["item-%d-some-compressible-payload-payload" % i for i in range(20000)]
+
+    def load(key):
+        for i in range(0, len(items), 1000):
+            c.call("RPUSH", key, *items[i:i + 1000])
+        return _used_memory(c)
+
+    before = _used_memory(c)
+    plain = load("plain") - before
+    assert " ql_compressed:0 " in c.call("DEBUG", "OBJECT", "plain")
+    c.call("CONFIG", "SET", "list-compress-depth", "1")
+    before = _used_memory(c)
+    packed = load("packed") - before
+    line = c.call("DEBUG", "OBJECT", "packed")
+    assert " ql_compressed:1 " in line and " encoding:quicklist " in line
+    assert packed * 3 < plain, (packed, plain)
+    assert c.call("MEMORY", "USAGE", "packed") * 2 < c.call("MEMORY", "USAGE", "plain")
+    # Same contents, however stored.
+    assert c.call("DEBUG", "DIGEST-VALUE", "packed") == c.call("DEBUG", "DIGEST-VALUE", "plain")
+    assert c.call("LINDEX", "packed", "12345") == items[12345].encode()
+    assert c.call("LRANGE", "packed", "9998", "10001") == [x.encode() for x in items[9998:10002]]
+
+
+def test_compressed_list_reads_and_writes_like_a_plain_one(server, c):
+    c.call("CONFIG", "SET", "list-compress-depth", "2")
+    c.call("CONFIG", "SET", "list-max-listpack-size", "4")
+    model = ["element-%03d-padding-padding-padding" % i for i in range(300)]
+    c.call("RPUSH", "l", *model)
+
+    def check():
+        assert c.call("LRANGE", "l", "0", "-1") == [x.encode() for x in model]
+        assert c.call("LLEN", "l") == len(model)
+
+    check()
+    assert c.call("LSET", "l", "150", "changed") == "OK"
+    model[150] = "changed"
+    assert c.call("LINSERT", "l", "BEFORE", "element-100-padding-padding-padding", "new") == len(model) + 1
+    model.insert(100, "new")
+    assert c.call("LREM", "l", "0", "element-200-padding-padding-padding") == 1
+    model.remove("element-200-padding-padding-padding")
+    assert c.call("LPOS", "l", "element-250-padding-padding-padding") == model.index("element-250-padding-padding-padding")
+    assert c.call("LINDEX", "l", "-7") == model[-7].encode()
+    check()
+    assert c.call("LTRIM", "l", "20", "-20") == "OK"
+    model = model[20:-19]
+    check()
+    for _ in range(100):
+        assert c.call("LPOP", "l") == model.pop(0).encode()
+        assert c.call("RPOP", "l") == model.pop().encode()
+    check()

@@ -438,7 +438,7 @@ pub fn rewrite_key(
     match value {
         Value::List(l) => batched(
             b"RPUSH",
-            l.iter().map(|e| vec![Bytes::copy_from_slice(e)]).collect(),
+            l.iter().map(|e| vec![Bytes::copy_from_slice(&e)]).collect(),
         ),
         Value::Set(s) => batched(
             b"SADD",

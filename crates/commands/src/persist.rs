@@ -37,6 +37,7 @@ pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
         RdbValue::List(items) => Value::List(Box::new(ListValue::from_items(
             items.iter().map(|i| &i[..]),
             NodeFill(limits.list_max_listpack_size),
+            limits.list_compress_depth,
         ))),
         RdbValue::Set(members) => Value::Set(SetValue::from_members(
             members.iter().map(|m| &m[..]),

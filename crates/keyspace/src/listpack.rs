@@ -90,7 +90,7 @@ fn read_back_len(buf: &[u8], end: usize) -> (usize, usize) {
 }
 
 /// The bytes one entry takes, with its length and back-length.
-fn entry_size(item_len: usize) -> usize {
+pub(crate) fn entry_size(item_len: usize) -> usize {
     let body = varint_len(item_len) + item_len;
     body + varint_len(body)
 }
@@ -159,6 +159,16 @@ impl Listpack {
     /// Bytes used by the packed data.
     pub fn byte_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Bytes the buffer would allocate with no spare capacity (its header
+    /// included): what node size limits compare with.
+    pub fn allocation_len(&self) -> usize {
+        if self.buf.is_empty() {
+            0
+        } else {
+            crate::raw::thinbuf::HEADER + self.buf.len()
+        }
     }
 
     /// Heap bytes allocated (capacity and the buffer's header), for memory
@@ -318,6 +328,19 @@ impl Listpack {
 
     pub fn shrink_to_fit(&mut self) {
         self.buf.shrink_to_fit();
+    }
+
+    /// The packed bytes, count included (what a compressed list node keeps).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// A listpack from bytes `as_bytes` gave (trusted: only this crate's own
+    /// data comes back this way), with no spare capacity.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Listpack {
+        let mut buf = ThinBuf::with_capacity(bytes.len());
+        buf.extend_from_slice(bytes);
+        Listpack { buf }
     }
 }
 

@@ -3,12 +3,14 @@
 //! This crate owns the bytes of an RDB file (version 10, the one Redis 7.0
 //! writes) and of a `DUMP` payload, and nothing else: it reads and writes them
 //! through `std::io::Read` / `std::io::Write` only, opens no file, keeps no
-//! server state and depends on no other redust crate. The server converts
-//! between [`RdbValue`] and its own value types.
+//! server state and depends on no other redust crate but `redust-lzf` (also
+//! used by the keyspace for quicklist nodes). The server converts between
+//! [`RdbValue`] and its own value types.
 //!
 //! Layers, from the bottom up:
 //! - [`crc64`]: Redis's CRC-64 (Jones polynomial), the RDB and DUMP checksum.
-//! - [`lzf`]: LZF compression, byte-compatible with the liblzf Redis embeds.
+//! - [`lzf`]: LZF compression, byte-compatible with the liblzf Redis embeds
+//!   (the `redust-lzf` crate, re-exported).
 //! - [`listpack`], [`ziplist`], [`intset`], [`zipmap`]: Redis's compact
 //!   in-memory encodings as they appear inside RDB strings.
 //! - [`rdb`]: the RDB primitives, [`RdbValue`], the streaming [`RdbReader`]
@@ -20,7 +22,7 @@
 pub mod crc64;
 pub mod intset;
 pub mod listpack;
-pub mod lzf;
+pub use redust_lzf as lzf;
 pub mod rdb;
 pub mod ziplist;
 pub mod zipmap;

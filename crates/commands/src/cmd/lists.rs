@@ -98,7 +98,7 @@ fn push_items(
         }
         None if only_existing => return Ok(0),
         None => {
-            let mut list = ListValue::new();
+            let mut list = ListValue::with_compress_depth(ctx.state.config.list_compress_depth);
             for v in items {
                 if left {
                     list.push_front(v, fill);
@@ -267,16 +267,25 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 pub fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
-    let items: Vec<Vec<u8>> = match list_read(ctx, &args[1])? {
-        None => Vec::new(),
-        Some(l) => match clamp_range(start, end, l.len()) {
-            Some((s, e)) => l.range(s, e).into_iter().map(|x| x.to_vec()).collect(),
-            None => Vec::new(),
-        },
+    if list_read(ctx, &args[1])?.is_none() {
+        ctx.reply.array(0);
+        return Ok(());
+    }
+    // Borrow the list from the state and the reply separately, so elements
+    // are written straight from the list.
+    let (state, reply) = (&*ctx.state, &mut *ctx.reply);
+    let Some(ValueRef::List(l)) = state.dbs[ctx.client.db].peek(&args[1]).map(|e| e.value()) else {
+        reply.array(0);
+        return Ok(());
     };
-    ctx.reply.array(items.len());
-    for v in &items {
-        ctx.reply.bulk(v);
+    match clamp_range(start, end, l.len()) {
+        Some((s, e)) => {
+            reply.array(e + 1 - s);
+            for v in l.range(s, e) {
+                reply.bulk(&v);
+            }
+        }
+        None => reply.array(0),
     }
     Ok(())
 }
@@ -342,7 +351,7 @@ pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .filter(|(_, k)| **k)
             .map(|(e, _)| e.to_vec())
             .collect();
-        *list = ListValue::from_items(kept.iter().map(|e| &e[..]), fill);
+        *list = ListValue::from_items(kept.iter().map(|e| &e[..]), fill, list.compress_depth());
         ctx.notify(LIST, "lrem", key);
         delete_if_empty(ctx, key);
         ctx.dirty(removed as u64);
@@ -430,7 +439,7 @@ pub fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let scan_limit = if maxlen == 0 { usize::MAX } else { maxlen };
             let mut skip = rank.unsigned_abs() as usize - 1;
             let mut found = Vec::new();
-            let positions: Box<dyn Iterator<Item = (usize, &[u8])>> = if rank > 0 {
+            let positions: Box<dyn Iterator<Item = (usize, std::borrow::Cow<[u8]>)>> = if rank > 0 {
                 Box::new(l.iter().enumerate())
             } else {
                 Box::new(l.iter_rev().enumerate().map(move |(j, e)| (len - 1 - j, e)))

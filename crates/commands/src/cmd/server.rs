@@ -710,7 +710,7 @@ fn value_digest(digest: &mut [u8; 20], value: ValueRef, has_expire: bool) {
     match value {
         ValueRef::List(items) => {
             for item in items.iter() {
-                mix_digest(digest, item);
+                mix_digest(digest, &item);
             }
         }
         // Unordered types: each element's own digest is xored in, so the
@@ -825,17 +825,31 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"object" if args.len() == 3 => {
             let now = ctx.now_ms();
-            let Some(e) = ctx.db().get(&args[2], now).cloned() else { return Err(errors::NO_SUCH_KEY.into()) };
+            let fill = ctx.state.config.list_max_listpack_size;
+            let Some(e) = ctx.db().get(&args[2], now) else { return Err(errors::NO_SUCH_KEY.into()) };
             let idle = redust_keyspace::lru::lru_idle_ms(e.lru(), now) / 1000;
             let shared = matches!(e.value(), ValueRef::Int(n) if (0..10000).contains(&n));
+            // Lists add Redis's quicklist fields (the uncompressed size is of our listpacks).
+            let extra = match e.value() {
+                ValueRef::List(l) => format!(
+                    " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+                    l.node_count(),
+                    l.len() as f64 / l.node_count().max(1) as f64,
+                    fill,
+                    u8::from(l.compress_depth() != 0),
+                    l.uncompressed_bytes()
+                ),
+                _ => String::new(),
+            };
             let line = format!(
-                "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                &e as *const _ as usize,
+                "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
+                e as *const _ as usize,
                 if shared { i32::MAX } else { 1 },
                 e.value().encoding_name(),
                 serialized_length(e.value()),
                 e.lru(),
-                idle
+                idle,
+                extra
             );
             ctx.reply.simple(&line);
         }
@@ -939,7 +953,7 @@ fn serialized_length(v: ValueRef) -> usize {
     }
     match v {
         ValueRef::List(items) => {
-            len_prefix(items.len()) + items.iter().map(string_len).sum::<usize>()
+            len_prefix(items.len()) + items.iter().map(|e| string_len(&e)).sum::<usize>()
         }
         other => string_len(&other.string_bytes().unwrap_or_default()),
     }

@@ -203,8 +203,11 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
                 }
             } else {
                 let fill = NodeFill(ctx.state.config.list_max_listpack_size);
-                let list =
-                    ListValue::from_items(output.iter().map(|v| v.as_deref().unwrap_or(b"")), fill);
+                let list = ListValue::from_items(
+                    output.iter().map(|v| v.as_deref().unwrap_or(b"")),
+                    fill,
+                    ctx.state.config.list_compress_depth,
+                );
                 ctx.set_key(&dst, Value::List(Box::new(list)), false);
                 ctx.notify(LIST, "sortstore", &dst);
                 ctx.signal_ready(&dst);

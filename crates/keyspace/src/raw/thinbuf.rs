@@ -21,7 +21,8 @@ use std::alloc::{self, Layout};
 use std::ops::{Deref, DerefMut, Range};
 use std::ptr::{self, NonNull};
 
-const HEADER: usize = 8;
+/// Bytes of the length and capacity at the front of an allocation.
+pub const HEADER: usize = 8;
 const ALIGN: usize = 4;
 const MIN_CAP: usize = 8;
 

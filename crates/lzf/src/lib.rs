@@ -1,4 +1,7 @@
-//! LZF, the byte-oriented LZ77 variant Redis uses to compress RDB strings.
+//! LZF, the byte-oriented LZ77 variant Redis uses to compress RDB strings and
+//! the inner nodes of lists (`list-compress-depth`). Its own crate so that
+//! both `redust-persistence` and `redust-keyspace` use it without depending
+//! on each other.
 //!
 //! The stream is a sequence of items, each starting with a control byte `c`:
 //! - `c < 32`: a literal run; the next `c + 1` bytes are copied as they are.
