@@ -230,8 +230,32 @@ pub fn read_rdb_keeping(
 ) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("Can't open {}: {}", path.display(), e))?;
-    let reader = RdbReader::new(BufReader::with_capacity(1 << 16, file))
-        .map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?
+    let input = BufReader::with_capacity(1 << 16, file);
+    let name = path.display().to_string();
+    read_rdb_from(
+        input,
+        &name,
+        db_count,
+        limits,
+        verify_checksum,
+        now,
+        keep_expired,
+    )
+}
+
+/// `read_rdb_keeping` from any byte source (a file, or a replica's socket
+/// for a diskless load); `name` is what errors call it.
+pub fn read_rdb_from<R: std::io::Read>(
+    input: R,
+    name: &str,
+    db_count: usize,
+    limits: &EncodingLimits,
+    verify_checksum: bool,
+    now: i64,
+    keep_expired: bool,
+) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
+    let reader = RdbReader::new(input)
+        .map_err(|e| format!("Bad RDB file {}: {}", name, e))?
         .with_checksum_verification(verify_checksum);
     let limits = *limits;
     let mut dbs: Vec<redust_keyspace::Db> =
@@ -239,13 +263,13 @@ pub fn read_rdb_keeping(
     let mut stats = LoadStats::default();
     let mut db = 0usize;
     for event in reader {
-        let event = event.map_err(|e| format!("Bad RDB file {}: {}", path.display(), e))?;
+        let event = event.map_err(|e| format!("Bad RDB file {}: {}", name, e))?;
         match event {
             RdbEvent::SelectDb(n) => {
                 if n as usize >= dbs.len() {
                     return Err(format!(
                         "Bad RDB file {}: database {} is out of range (databases is {})",
-                        path.display(),
+                        name,
                         n,
                         dbs.len()
                     ));

@@ -83,16 +83,23 @@ pub fn feed_commands(state: &mut State, commands: &[Propagated]) {
     feed_raw(state, &out);
 }
 
-/// Appends bytes to the stream and wakes the replica senders.
+/// Appends bytes to the stream. The senders are woken once per batch
+/// (`wake_senders`), not per command: fewer wake-ups, fewer lock takes,
+/// larger writes.
 pub fn feed_raw(state: &mut State, data: &[u8]) {
     if data.is_empty() || state.repl.buffer.is_none() {
         return;
     }
     state.repl.feed(data);
-    wake_senders(state);
 }
 
-pub fn wake_senders(state: &State) {
+/// Wakes the replica senders if the stream grew since they were last woken.
+/// Called after each batch of commands and each cron tick.
+pub fn wake_senders(state: &mut State) {
+    if state.repl.offset == state.repl.woken_offset {
+        return;
+    }
+    state.repl.woken_offset = state.repl.offset;
     for link in state.repl_links.values() {
         link.stream.notify_one();
     }

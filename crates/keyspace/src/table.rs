@@ -126,15 +126,36 @@ impl SlotTable {
     /// Stores `entry`, whose key hashes to `hash`; returns the entry it
     /// replaces, if the key was there.
     pub fn insert(&mut self, entry: Entry, hash: u64) -> Option<Entry> {
-        if let Some(i) = self.find(entry.key(), hash) {
-            return self.buckets[i].replace(entry);
-        }
         if self.len + 1 > max_len(self.capacity()) {
+            if let Some(i) = self.find(entry.key(), hash) {
+                return self.buckets[i].replace(entry);
+            }
             let grown = (self.capacity() + self.capacity() / 2).max(MIN_CAPACITY);
             self.resize(grown);
+            self.place(entry, hash);
+            return None;
         }
-        self.place(entry, hash);
-        None
+        // One probe: without tombstones, the first empty bucket on the way
+        // is where a new key belongs.
+        let t = tag(hash);
+        let mut i = home(hash, self.capacity());
+        loop {
+            let c = self.ctrl[i];
+            if c == EMPTY {
+                self.ctrl[i] = t;
+                self.buckets[i] = Some(entry);
+                self.len += 1;
+                return None;
+            }
+            if c == t
+                && self.buckets[i]
+                    .as_ref()
+                    .is_some_and(|e| e.key() == entry.key())
+            {
+                return self.buckets[i].replace(entry);
+            }
+            i = self.next(i);
+        }
     }
 
     /// Puts `entry` (not present) in the first empty bucket from its home.

@@ -171,6 +171,8 @@ pub struct Replication {
     /// `PSYNC <replid> <offset+1>`), rather than `PSYNC ? -1`.
     pub psync_possible: bool,
     pub failover: Option<Failover>,
+    /// `offset` when the replica senders were last woken.
+    pub woken_offset: u64,
 }
 
 impl Default for Replication {
@@ -197,6 +199,7 @@ impl Replication {
             getack_pending: false,
             psync_possible: false,
             failover: None,
+            woken_offset: 0,
         }
     }
 

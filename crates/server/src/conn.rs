@@ -413,6 +413,7 @@ fn execute_batch(
     }
     client_limits_exceeded(&mut state, &client, reply.buf.len());
     write_aof(&mut state);
+    redust_commands::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
     (flow, reply.buf, limits)

@@ -394,7 +394,7 @@ async fn full_sync(
     } else {
         notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
     }
-    let (dir, final_path, db_count, limits, verify, backlog) = {
+    let (dir, final_path, db_count, limits, verify, backlog, diskless_load) = {
         let mut state = server.state.lock();
         let now = now_ms();
         if let Some(m) = state.repl.master.as_mut() {
@@ -409,6 +409,7 @@ async fn full_sync(
             redust_commands::db_ops::encoding_limits(&state.config),
             state.config.rdbchecksum,
             state.config.repl_backlog_size,
+            state.config.repl_diskless_load != redust_config::ReplDisklessLoad::Disabled,
         )
     };
     let temp = dir.join(format!(
@@ -416,21 +417,56 @@ async fn full_sync(
         now_ms() / 1000,
         std::process::id()
     ));
-    let result = receive_payload(server, conn, &temp, size, mark.as_deref()).await;
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(e));
-    }
-    notice!("MASTER <-> REPLICA sync: Flushing old data");
-    notice!("MASTER <-> REPLICA sync: Loading DB in memory");
-    let path = temp.clone();
     let now = now_ms();
-    let loaded = tokio::task::spawn_blocking(move || {
-        redust_commands::persist::read_rdb_keeping(&path, db_count, &limits, verify, now, true)
-    })
-    .await
-    .map_err(|_| "the loader failed".to_string())
-    .and_then(|r| r);
+    let loaded = if diskless_load {
+        // Parsed as it arrives, on a loader thread, never touching the disk.
+        notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+        let loader = tokio::task::spawn_blocking(move || {
+            let input = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+            };
+            redust_commands::persist::read_rdb_from(
+                std::io::BufReader::with_capacity(1 << 16, input),
+                "(from the master's socket)",
+                db_count,
+                &limits,
+                verify,
+                now,
+                true,
+            )
+        });
+        let mut sink = Sink::Channel(tx);
+        let received = receive_payload(server, conn, &mut sink, size, mark.as_deref()).await;
+        drop(sink);
+        let loaded = loader
+            .await
+            .map_err(|_| "the loader failed".to_string())
+            .and_then(|r| r);
+        received.map_err(io)?;
+        loaded
+    } else {
+        let mut sink = match std::fs::File::create(&temp) {
+            Ok(f) => Sink::File(f),
+            Err(e) => return Err(io(e)),
+        };
+        let result = receive_payload(server, conn, &mut sink, size, mark.as_deref()).await;
+        if let Err(e) = result.and_then(|_| sink.finish()) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io(e));
+        }
+        notice!("MASTER <-> REPLICA sync: Flushing old data");
+        notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let path = temp.clone();
+        tokio::task::spawn_blocking(move || {
+            redust_commands::persist::read_rdb_keeping(&path, db_count, &limits, verify, now, true)
+        })
+        .await
+        .map_err(|_| "the loader failed".to_string())
+        .and_then(|r| r)
+    };
     let (dbs, stats) = match loaded {
         Ok(x) => x,
         Err(e) => {
@@ -464,11 +500,9 @@ async fn full_sync(
         }
         // With `repl-diskless-load disabled` the received snapshot becomes
         // our RDB file, as in Redis; otherwise Redis never writes it.
-        let keep_file =
-            state.config.repl_diskless_load == redust_config::ReplDisklessLoad::Disabled;
-        if !keep_file {
+        let keep_file = !diskless_load;
+        if diskless_load {
             notice!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
-            let _ = std::fs::remove_file(&temp);
         }
         let renamed = if !keep_file {
             Ok(())
@@ -494,23 +528,76 @@ async fn full_sync(
     Ok(())
 }
 
-/// Writes the RDB payload to `temp`: `size` bytes, or up to the EOF `mark`.
+/// Where a received snapshot goes: a temp file, or the loader thread.
+enum Sink {
+    File(std::fs::File),
+    Channel(tokio::sync::mpsc::Sender<Vec<u8>>),
+}
+
+impl Sink {
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Sink::File(f) => std::io::Write::write_all(f, data),
+            Sink::Channel(tx) => tx
+                .send(data.to_vec())
+                .await
+                .map_err(|_| std::io::Error::other("the loader stopped reading")),
+        }
+    }
+
+    /// Makes a file durable before it is loaded and renamed.
+    fn finish(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(f) => f.sync_all(),
+            Sink::Channel(_) => Ok(()),
+        }
+    }
+}
+
+/// A blocking `Read` over the chunks the link task receives.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Passes the RDB payload to `sink`: `size` bytes, or up to the EOF `mark`.
 async fn receive_payload(
     server: &Arc<Server>,
     conn: &mut Conn,
-    temp: &std::path::Path,
+    file: &mut Sink,
     size: i64,
     mark: Option<&[u8]>,
 ) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::File::create(temp)?;
     let mut read: u64 = 0;
     loop {
         let done = match mark {
             None => {
                 let want = (size as u64 - read) as usize;
                 let take = want.min(conn.rbuf.len());
-                file.write_all(&conn.rbuf.split_to(take))?;
+                let piece = conn.rbuf.split_to(take);
+                file.write_all(&piece).await?;
                 read += take as u64;
                 read == size as u64
             }
@@ -518,13 +605,15 @@ async fn receive_payload(
                 // Hold back the last bytes: they may be the start of the mark.
                 // What follows the mark (if anything) is the stream.
                 if let Some(body) = conn.rbuf.windows(mark.len()).position(|w| w == mark) {
-                    file.write_all(&conn.rbuf[..body])?;
+                    let piece = conn.rbuf.split_to(body);
+                    file.write_all(&piece).await?;
                     read += body as u64;
-                    let _ = conn.rbuf.split_to(body + mark.len());
+                    let _ = conn.rbuf.split_to(mark.len());
                     true
                 } else {
                     let safe = conn.rbuf.len().saturating_sub(mark.len());
-                    file.write_all(&conn.rbuf.split_to(safe))?;
+                    let piece = conn.rbuf.split_to(safe);
+                    file.write_all(&piece).await?;
                     read += safe as u64;
                     false
                 }
@@ -547,7 +636,7 @@ async fn receive_payload(
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
     }
-    file.sync_all()
+    Ok(())
 }
 
 /// Applies the master's stream until the link breaks.
@@ -597,9 +686,12 @@ async fn stream_from_master(
     let mut ack_timer = tokio::time::interval(Duration::from_secs(1));
     let timeout = conn.timeout;
     let mut last_io = std::time::Instant::now();
+    // Bytes read and not yet recorded in `read_offset` (one lock per batch).
+    let mut unrecorded = 0u64;
     loop {
         if !conn.rbuf.is_empty() {
-            let ack_now = apply_stream(server, &mut conn.rbuf, client_id)?;
+            let read = std::mem::take(&mut unrecorded);
+            let ack_now = apply_stream(server, &mut conn.rbuf, client_id, read)?;
             if let Some(offset) = ack_now {
                 send_ack(&mut conn, offset)
                     .await
@@ -613,12 +705,7 @@ async fn stream_from_master(
                     Ok(n) => {
                         last_io = std::time::Instant::now();
                         server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        let mut state = server.state.lock();
-                        let now = now_ms();
-                        if let Some(m) = state.repl.master.as_mut() {
-                            m.read_offset += n as u64;
-                            m.last_io_ms = now;
-                        }
+                        unrecorded += n as u64;
                     }
                 }
             }
@@ -646,12 +733,20 @@ fn apply_stream(
     server: &Server,
     rbuf: &mut BytesMut,
     client_id: u64,
+    read: u64,
 ) -> Result<Option<u64>, String> {
     let raw = rbuf.to_vec();
     let mut used = 0usize;
     let mut ack = None;
     let mut state = server.state.lock();
-    state.now_ms = now_ms();
+    let now = now_ms();
+    state.now_ms = now;
+    if let Some(m) = state.repl.master.as_mut() {
+        m.read_offset += read;
+        if read > 0 {
+            m.last_io_ms = now;
+        }
+    }
     let Some(mut client) = state.clients.remove(&client_id) else {
         return Err(String::new());
     };
@@ -694,5 +789,6 @@ fn apply_stream(
     state.repl.stream_db = Some(client.db);
     state.clients.insert(client_id, client);
     crate::conn::write_aof(&mut state);
+    replication::wake_senders(&mut state);
     result
 }

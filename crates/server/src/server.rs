@@ -153,6 +153,7 @@ async fn cron(server: Arc<Server>) {
         redust_commands::propagate::flush(&mut state);
         crate::conn::write_aof(&mut state);
         redust_commands::replication::send_getack_if_pending(&mut state);
+        redust_commands::replication::wake_senders(&mut state);
         if now - last_sample >= 100 {
             use redust_commands::replication;
             replication::master_cron(&mut state);
