@@ -173,3 +173,26 @@ def test_mixed_chain_and_promotion(server_factory):
     # changes the replication id) come back by partial resync
     wait_until(lambda: stat(c1, "sync_partial_ok") == ok + 2, 10)
     assert stat(c1, "sync_full") == full
+
+
+def test_server_replica_authenticates_as_an_acl_user_of_a_redis_master(server_factory):
+    # masteruser + masterauth: the replica sends AUTH <user> <pass>. The master is real
+    # Redis, whose ACL user may only run what replication needs.
+    m = start(server_factory, REDIS_PEER, "--requirepass", "adminpw")
+    mc = m.client()
+    mc.call("AUTH", "adminpw")
+    assert mc.call("ACL", "SETUSER", "repl", "on", ">replpw", "+psync", "+replconf", "+ping") == "OK"
+    mc.call("SET", "k", "v")
+    r = start(server_factory, SERVER_BIN, "--replicaof", HOST, m.port,
+              "--masteruser", "repl", "--masterauth", "replpw")
+    rc = r.client()
+    wait_link_up(rc, 30)
+    assert rc.call("GET", "k") == b"v"
+    mc.call("SET", "k2", "v2")
+    wait_until(lambda: rc.call("GET", "k2") == b"v2", 10)
+    # A wrong password for that user keeps the link down.
+    bad = start(server_factory, SERVER_BIN, "--replicaof", HOST, m.port,
+                "--masteruser", "repl", "--masterauth", "nope")
+    bc = bad.client()
+    wait_until(lambda: "Unable to AUTH to MASTER" in bad.log(), 10)
+    assert repl_info(bc)["master_link_status"] == "down"
