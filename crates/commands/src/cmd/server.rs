@@ -265,10 +265,20 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ShutdownRequest::Default => !ctx.state.config.save.is_empty(),
     };
     crate::persist::bgsave_abort(ctx.state);
+    // No write may land after the final snapshot: the replicas, which the
+    // server waits for before exiting, must end where the file does.
+    let pause_before = ctx.state.pause.replace(crate::state::Pause {
+        until_ms: i64::MAX,
+        writes_only: true,
+    });
     if wants_save {
         (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
         if crate::persist::save(ctx.state).is_err() {
             (ctx.state.log_warning)("Error trying to save the DB, can't exit.");
+            ctx.state.pause = pause_before;
+            for (h, _) in ctx.state.handles.values() {
+                h.wake();
+            }
             return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
         }
     }
