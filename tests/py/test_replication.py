@@ -1503,6 +1503,8 @@ def _port_busy(port):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(SCENARIOS, "s1-single-replica.sh")),
                     reason="shared scenarios not present")
+@pytest.mark.skipif(os.environ.get("REDUST_SCENARIOS_SEPARATE") == "1",
+                    reason="scripts/test.sh runs the scenarios alone, after the suite")
 def test_tutorial_scenarios_s1_and_s2():
     # Both scripts use fixed ports, so they run one after the other in this single test.
     # A lock file keeps two pytest runs on the same machine from overlapping.

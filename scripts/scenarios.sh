@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the shared tutorial scenarios that redust supports so far, one at a
+# time (they use the tutorials' fixed ports), against the given server binary.
+# Skips with a notice when the shared scenario directory is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+server=${1:-$PWD/target/release/redust-server}
+dir=${SCENARIOS_DIR:-$PWD/../shared/scenarios}
+[ -d "$dir" ] || dir=/work/shared/scenarios
+if [ ! -d "$dir" ]; then
+  echo "scenarios: $dir not found, skipped"
+  exit 0
+fi
+for s in s1-single-replica.sh s2-two-replicas-auth.sh; do
+  echo "== $s"
+  SERVER="$server" timeout 300 bash "$dir/$s"
+done
