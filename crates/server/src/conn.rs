@@ -7,6 +7,7 @@
 //! channel and are written between batches. A request that must wait (CLIENT
 //! PAUSE) keeps its place and the rest of the batch behind it.
 
+use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, verbose, warning};
 use bytes::{Bytes, BytesMut};
@@ -44,12 +45,6 @@ fn format_addr(addr: &std::net::SocketAddr) -> String {
             None => format!("{}:{}", a.ip(), a.port()),
         },
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Serves one accepted connection until it closes.
@@ -131,7 +126,11 @@ fn read_limits(state: &redust_commands::State, client: &Client) -> ConnLimits {
 
 /// Writes `out`, giving up if the client is killed meanwhile (a client that
 /// does not read must not keep its task stuck in a write).
-async fn write_or_killed(stream: &mut TcpStream, out: &[u8], kill: &tokio::sync::Notify) -> bool {
+pub(crate) async fn write_or_killed<W: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut W,
+    out: &[u8],
+    kill: &tokio::sync::Notify,
+) -> bool {
     tokio::select! {
         r = stream.write_all(out) => r.is_ok(),
         _ = kill.notified() => false,

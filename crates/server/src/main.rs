@@ -37,7 +37,8 @@ fn usage() {
     eprintln!("       ./redust-server /etc/myredis.conf --loglevel verbose -");
 }
 
-fn now_ms() -> i64 {
+/// Wall-clock Unix time in milliseconds, as the state's `now_ms` holds it.
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -11,6 +11,7 @@
 //! `REPLCONF ACK <offset>` every second. A lost link is retried every second
 //! with a partial resync.
 
+use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, warning};
 use bytes::{Bytes, BytesMut};
@@ -33,12 +34,6 @@ fn changed() -> &'static Notify {
 /// `State::repl_hook`: the master to follow changed.
 pub fn master_changed() {
     changed().notify_one();
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The generation of the master we should follow now, if any.

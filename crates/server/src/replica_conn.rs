@@ -7,6 +7,8 @@
 //! sends: `REPLCONF ACK <offset>` once a second. Both end when the replica
 //! goes away or is killed (CLIENT KILL, timeouts, output-buffer limits).
 
+use crate::conn::write_or_killed as write;
+use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, warning};
 use bytes::BytesMut;
@@ -17,18 +19,12 @@ use redust_resp::{parse_request, ParseLimits};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 /// Stream bytes taken from the buffer per write.
 const STREAM_WRITE_BYTES: usize = 256 * 1024;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// Serves replica `id` until its connection ends.
 pub async fn serve(
@@ -96,14 +92,6 @@ pub async fn serve(
         send_stream(server, &mut writer, id, &handoff.stream, &kill).await;
     }
     acks.abort();
-}
-
-/// Writes `data`, giving up when the replica is killed.
-async fn write(writer: &mut OwnedWriteHalf, data: &[u8], kill: &tokio::sync::Notify) -> bool {
-    tokio::select! {
-        r = writer.write_all(data) => r.is_ok(),
-        _ = kill.notified() => false,
-    }
 }
 
 /// How a full sync's snapshot went.

@@ -7,6 +7,7 @@
 //! At the end the file is fsynced and renamed over `dbfilename`, and the
 //! directory fsynced, so a crash leaves the old file or the new one.
 
+use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, warning};
 use redust_commands::persist::{self, BgSaveStep};
@@ -21,12 +22,6 @@ use std::time::Duration;
 const SLOTS_PER_STEP: usize = 64;
 /// After a failed background save, wait this long before a `save` rule retries.
 const RETRY_DELAY_MS: i64 = 5000;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 pub fn spawn(server: Arc<Server>) {
     let _ = std::thread::Builder::new()

@@ -135,15 +135,11 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
 async fn cron(server: Arc<Server>) {
     let mut last_sample = 0i64;
     // The first PING goes out one period after start, as Redis's cron does.
-    let mut last_repl_ping = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let mut last_repl_ping = crate::now_ms();
     loop {
         let hz = server.state.lock().config.hz.clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now = crate::now_ms();
         let mut state = server.state.lock();
         state.now_ms = now;
         // A replica never expires keys itself: its master's DELs do.
@@ -445,9 +441,7 @@ fn switch_aof(state: &mut State) {
 async fn wait_for_replicas(server: &Server) {
     let deadline = {
         let mut state = server.state.lock();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now = crate::now_ms();
         state.now_ms = now;
         let timeout_ms = state.config.shutdown_timeout as i64 * 1000;
         if state.repl.replicas.is_empty() || timeout_ms == 0 {
@@ -539,9 +533,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         let mut state = server.state.lock();
         redust_commands::persist::bgsave_abort(&mut state);
         if state.shutdown.is_none() && !state.config.save.is_empty() {
-            state.now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
+            state.now_ms = crate::now_ms();
             notice!("Saving the final RDB snapshot before exiting.");
             if redust_commands::persist::save(&mut state).is_err() {
                 warning!("Error trying to save the DB, can't exit.");
