@@ -156,14 +156,7 @@ impl Aof {
 
     /// Adds propagated commands to what must be written.
     pub fn feed(&mut self, commands: &[Propagated]) {
-        for c in commands {
-            if self.last_db != Some(c.db) {
-                let db = Bytes::from(c.db.to_string());
-                encode_command(&mut self.pending, &[Bytes::from_static(b"SELECT"), db]);
-                self.last_db = Some(c.db);
-            }
-            encode_command(&mut self.pending, &c.args);
-        }
+        crate::propagate::encode_stream(&mut self.pending, &mut self.last_db, commands);
     }
 
     /// Writes what is pending; with `fsync`, makes it durable before returning.

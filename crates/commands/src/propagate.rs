@@ -7,9 +7,9 @@
 //! become absolute (`SET .. PXAT`, `PEXPIREAT`), INCRBYFLOAT becomes `SET ..
 //! KEEPTTL`, served blocking pops become their plain forms, expired and
 //! evicted keys become `DEL`. Changes gathered during one top-level command
-//! are handed to the consumers together (`State::take_propagated`), MULTI/EXEC
-//! wrapped around those of a transaction; consumers insert SELECT themselves
-//! when the database changes.
+//! are handed to the consumers together (`flush`), MULTI/EXEC wrapped around
+//! those of a transaction; `encode_stream` turns them into RESP with a SELECT
+//! wherever the database changes, for the AOF and the replication stream alike.
 
 use crate::exec::Ctx;
 use bytes::Bytes;
@@ -75,6 +75,20 @@ pub fn flush(state: &mut crate::state::State) {
     }
     if state.feeds_replicas() {
         crate::replication::feed_commands(state, &commands);
+    }
+}
+
+/// RESP for `commands` as a stream (the AOF, the replication stream): a
+/// SELECT before each command whose database differs from `selected`, which
+/// tracks the stream's database (`None`: the next command must SELECT).
+pub fn encode_stream(out: &mut Vec<u8>, selected: &mut Option<usize>, commands: &[Propagated]) {
+    for c in commands {
+        if *selected != Some(c.db) {
+            let db = Bytes::from(c.db.to_string());
+            crate::aof::encode_command(out, &[Bytes::from_static(b"SELECT"), db]);
+            *selected = Some(c.db);
+        }
+        crate::aof::encode_command(out, &c.args);
     }
 }
 

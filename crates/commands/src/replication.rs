@@ -63,23 +63,11 @@ pub struct ReplicaHandoff {
 
 // ---- the stream ----
 
-/// RESP for one command, appended to `out`.
-fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
-    crate::aof::encode_command(out, args);
-}
-
 /// Appends commands a top-level command propagated to the stream, with
 /// SELECT when the database changes.
 pub fn feed_commands(state: &mut State, commands: &[Propagated]) {
     let mut out = Vec::new();
-    for c in commands {
-        if state.repl.stream_db != Some(c.db) {
-            let db = Bytes::from(c.db.to_string());
-            encode(&mut out, &[Bytes::from_static(b"SELECT"), db]);
-            state.repl.stream_db = Some(c.db);
-        }
-        encode(&mut out, &c.args);
-    }
+    crate::propagate::encode_stream(&mut out, &mut state.repl.stream_db, commands);
     feed_raw(state, &out);
 }
 
@@ -210,6 +198,8 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
         // they get our new master's stream through us.
     }
     (state.log_notice)(&format!("Connecting to MASTER {host}:{port}"));
+    // CONFIG GET replicaof and CONFIG REWRITE follow the running role.
+    state.config.replicaof = Some((host.clone(), port));
     state.repl.master = Some(MasterLink {
         host,
         port,
@@ -237,6 +227,7 @@ pub fn unset_master(state: &mut State) {
     if state.repl.master.take().is_none() {
         return;
     }
+    state.config.replicaof = None;
     state.repl.shift_replid();
     state.repl.stream_db = None;
     state.repl.ensure_backlog(state.config.repl_backlog_size);
@@ -254,9 +245,7 @@ pub fn unset_master(state: &mut State) {
 /// Closes every replica connection (their tasks clean up).
 pub fn disconnect_replicas(state: &mut State) {
     for r in &state.repl.replicas {
-        if let Some(c) = state.clients.get(&r.client_id) {
-            c.push.kill();
-        } else if let Some(h) = state.handles.get(&r.client_id) {
+        if let Some(h) = state.handles.get(&r.client_id) {
             h.0.kill();
         }
     }
@@ -296,7 +285,6 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
         if ctx.state.repl.master.is_some() {
             unset_master(ctx.state);
-            ctx.state.config.replicaof = None;
             (ctx.state.log_notice)(&format!("MASTER MODE enabled (user request from '{who}')"));
         }
         ctx.reply.ok();
@@ -320,7 +308,6 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     set_master(ctx.state, host.clone(), port, false);
-    ctx.state.config.replicaof = Some((host.clone(), port));
     (ctx.state.log_notice)(&format!(
         "REPLICAOF {host}:{port} enabled (user request from '{who}')"
     ));
@@ -389,20 +376,19 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.client.repl.is_replica {
         return Ok(());
     }
+    let is_psync = args[0].eq_ignore_ascii_case(b"psync");
+    // `PSYNC <replid> <offset> FAILOVER`: our master hands over to us.
+    let failover = is_psync && args.len() > 3 && args[3].eq_ignore_ascii_case(b"failover");
     if let Some(m) = &ctx.state.repl.master {
-        let failover = args.len() > 3 && args[3].eq_ignore_ascii_case(b"failover");
         if m.state != LinkState::Connected && !failover {
             return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
         }
     }
-    let is_psync = args[0].eq_ignore_ascii_case(b"psync");
-    // `PSYNC <replid> <offset> FAILOVER`: our master hands over to us.
-    if is_psync && args.len() > 3 && args[3].eq_ignore_ascii_case(b"failover") {
+    if failover {
         if args[1][..] != *ctx.state.repl.replid.as_bytes() {
             return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
         }
         unset_master(ctx.state);
-        ctx.state.config.replicaof = None;
         let who = format!("id={} addr={}", ctx.client.id, ctx.client.addr);
         (ctx.state.log_notice)(&format!(
             "MASTER MODE enabled (failover request from '{who}')"
@@ -895,10 +881,7 @@ fn failover_target_name(f: &redust_replication::Failover) -> String {
 
 fn end_failover_pause(state: &mut State) {
     state.repl.failover = None;
-    state.pause = None;
-    for (h, _) in state.handles.values() {
-        h.wake();
-    }
+    state.set_pause(None);
 }
 
 /// Gives up a FAILOVER; if we already follow the target, we become a
@@ -909,7 +892,6 @@ pub fn abort_failover(state: &mut State, why: &str) {
     };
     if f.in_progress {
         unset_master(state);
-        state.config.replicaof = None;
     }
     (state.log_notice)(&format!(
         "FAILOVER to {} aborted: {why}",
@@ -968,8 +950,7 @@ pub fn failover_cron(state: &mut State) {
         // The handshake gets its own time to finish.
         fo.deadline_ms = Some(now + 10_000.max(state.config.repl_timeout as i64 * 1000));
     }
-    set_master(state, host.clone(), port, false);
-    state.config.replicaof = Some((host, port));
+    set_master(state, host, port, false);
 }
 
 /// Our link to the failover target is up: the switch is complete.

@@ -453,6 +453,15 @@ impl State {
         self.dirty_cas.remove(&client.id);
     }
 
+    /// Sets or lifts a pause (CLIENT PAUSE, FAILOVER, SHUTDOWN) and wakes
+    /// every connection, so that waiting commands look at it again.
+    pub fn set_pause(&mut self, pause: Option<Pause>) {
+        self.pause = pause;
+        for (h, _) in self.handles.values() {
+            h.wake();
+        }
+    }
+
     /// Re-reads the allocator's figures.
     pub fn refresh_memory(&mut self) {
         self.memory = (self.memory_probe)();

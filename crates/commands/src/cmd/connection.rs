@@ -327,10 +327,7 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"unpause" => {
-            ctx.state.pause = None;
-            for (h, _) in ctx.state.handles.values() {
-                h.wake();
-            }
+            ctx.state.set_pause(None);
             ctx.reply.ok();
         }
         b"reply" => {

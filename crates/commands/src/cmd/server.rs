@@ -275,10 +275,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
         if crate::persist::save(ctx.state).is_err() {
             (ctx.state.log_warning)("Error trying to save the DB, can't exit.");
-            ctx.state.pause = pause_before;
-            for (h, _) in ctx.state.handles.values() {
-                h.wake();
-            }
+            ctx.state.set_pause(pause_before);
             return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
         }
     }
