@@ -27,6 +27,9 @@ use tokio::sync::Notify;
 
 static CHANGED: OnceLock<Notify> = OnceLock::new();
 
+/// Bytes of the master's stream read at a time.
+const STREAM_READ_BYTES: usize = 256 * 1024;
+
 fn changed() -> &'static Notify {
     CHANGED.get_or_init(Notify::new)
 }
@@ -105,20 +108,19 @@ fn link_lost(server: &Server, generation: u64) {
         }
     }
     let now = state.now_ms;
-    if let Some(m) = state.repl.master.as_mut() {
-        if m.generation == generation && m.state != LinkState::Connect {
-            if m.state == LinkState::Connected {
-                notice!("Connection with master lost.");
-                notice!("* Caching the disconnected master state.");
-                state.repl.psync_possible = true;
-            }
-            if let Some(m) = state.repl.master.as_mut() {
-                if m.state == LinkState::Connected {
-                    m.down_since_ms = now;
-                }
-                m.state = LinkState::Connect;
-            }
-        }
+    let Some(m) = state.repl.master.as_mut() else {
+        return;
+    };
+    if m.generation != generation || m.state == LinkState::Connect {
+        return;
+    }
+    let was_connected = m.state == LinkState::Connected;
+    m.state = LinkState::Connect;
+    if was_connected {
+        m.down_since_ms = now;
+        notice!("Connection with master lost.");
+        notice!("Caching the disconnected master state.");
+        state.repl.psync_possible = true;
     }
 }
 
@@ -677,7 +679,6 @@ async fn stream_from_master(
         replication::failover_link_up(&mut state);
         (id, kill)
     };
-    let _ = client_id;
     let mut ack_timer = tokio::time::interval(Duration::from_secs(1));
     let timeout = conn.timeout;
     let mut last_io = std::time::Instant::now();
@@ -692,6 +693,11 @@ async fn stream_from_master(
                     .await
                     .map_err(|e| e.to_string())?;
             }
+        }
+        // Room for a large read: a full buffer would make `read_buf` read
+        // a few bytes at a time, and the replica fall behind.
+        if conn.rbuf.capacity() - conn.rbuf.len() < STREAM_READ_BYTES / 4 {
+            conn.rbuf.reserve(STREAM_READ_BYTES);
         }
         tokio::select! {
             r = conn.stream.read_buf(&mut conn.rbuf) => {
