@@ -14,7 +14,6 @@ use crate::state::{Client, ReplyMode, SlowLogEntry, State};
 use bytes::Bytes;
 use redust_resp::Reply;
 use std::collections::HashMap;
-use std::time::Instant;
 
 /// A command handler: reads its arguments (name included at index 0), writes
 /// its reply, and returns an error to reply with instead.
@@ -77,7 +76,9 @@ pub struct Command {
     pub spec: &'static CommandSpec,
     pub flags: u32,
     pub handler: Option<Handler>,
-    pub subcommands: HashMap<Vec<u8>, Command>,
+    pub subcommands: crate::FastMap<Vec<u8>, Command>,
+    /// Where its counters live in `Stats` (numbered as the table is built).
+    pub stats_slot: usize,
 }
 
 impl Command {
@@ -88,16 +89,25 @@ impl Command {
 
 /// The command table, with `rename-command` applied.
 pub struct CommandTable {
-    commands: HashMap<Vec<u8>, Command>,
+    commands: crate::FastMap<Vec<u8>, Command>,
 }
 
-fn build_command(spec: &'static CommandSpec, handlers: &HashMap<&'static str, Handler>) -> Command {
+fn build_command(
+    spec: &'static CommandSpec,
+    handlers: &HashMap<&'static str, Handler>,
+    next_slot: &mut usize,
+) -> Command {
+    let stats_slot = *next_slot;
+    *next_slot += 1;
     let subcommands = spec
         .subcommands
         .iter()
         .map(|sub| {
             let short = sub.name.rsplit('|').next().unwrap_or(sub.name);
-            (short.as_bytes().to_vec(), build_command(sub, handlers))
+            (
+                short.as_bytes().to_vec(),
+                build_command(sub, handlers, next_slot),
+            )
         })
         .collect();
     Command {
@@ -106,6 +116,7 @@ fn build_command(spec: &'static CommandSpec, handlers: &HashMap<&'static str, Ha
         flags: flags::from_names(spec.flags),
         handler: handlers.get(spec.name).copied(),
         subcommands,
+        stats_slot,
     }
 }
 
@@ -114,9 +125,10 @@ impl CommandTable {
     /// (`(from, to)`; an empty `to` removes the command).
     pub fn new(renames: &[(String, String)]) -> CommandTable {
         let handlers: HashMap<&'static str, Handler> = cmd::all_handlers().copied().collect();
-        let mut commands = HashMap::new();
+        let mut commands = crate::FastMap::default();
+        let mut next_slot = 0;
         for spec in spec::all_commands().iter() {
-            let command = build_command(spec, &handlers);
+            let command = build_command(spec, &handlers, &mut next_slot);
             if command.handler.is_some()
                 || command.subcommands.values().any(|s| s.handler.is_some())
             {
@@ -238,7 +250,10 @@ fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
         ctx.client.multi_error = true;
     }
     if let Some(c) = command {
-        ctx.state.stats.command(&c.name).rejected_calls += 1;
+        ctx.state
+            .stats
+            .command(c.stats_slot, &c.name)
+            .rejected_calls += 1;
     }
     ctx.state.stats.count_error(&err.0);
     ctx.reply.error(&err.0);
@@ -439,10 +454,10 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let dirty_before = ctx.state.dirty;
     let db_before = ctx.client.db;
     ctx.client.custom_propagation = false;
-    let started = Instant::now();
+    let started = crate::clock::Stopwatch::start();
     let result = handler(ctx, args);
-    let elapsed_us = started.elapsed().as_micros() as u64;
-    let stats = ctx.state.stats.command(&command.name);
+    let elapsed_us = started.elapsed_us();
+    let stats = ctx.state.stats.command(command.stats_slot, &command.name);
     stats.calls += 1;
     stats.usec += elapsed_us;
     if ctx.state.config.latency_tracking {

@@ -604,10 +604,7 @@ fn rusage(who: libc::c_int) -> (f64, f64) {
 
 fn commandstats(stats: &Stats, out: &mut String) {
     out.push_str("# Commandstats\r\n");
-    let mut names: Vec<&String> = stats.commands.keys().collect();
-    names.sort();
-    for name in names {
-        let c = &stats.commands[name];
+    for (name, c) in stats.commands_by_name() {
         if c.calls == 0 && c.rejected_calls == 0 && c.failed_calls == 0 {
             continue;
         }
@@ -660,10 +657,8 @@ fn latencystats(state: &State, out: &mut String) {
         return;
     }
     let percentiles = &state.config.latency_tracking_info_percentiles;
-    let mut names: Vec<&String> = state.stats.commands.keys().collect();
-    names.sort();
-    for name in names {
-        let h = &state.stats.commands[name].latency;
+    for (name, stats) in state.stats.commands_by_name() {
+        let h = &stats.latency;
         if h.is_empty() {
             continue;
         }

@@ -235,14 +235,14 @@ pub struct State {
     pub dbs: Vec<Db>,
     pub config: Config,
     /// Clients not executing right now; the executing one is passed alongside.
-    pub clients: HashMap<u64, Box<Client>>,
+    pub clients: crate::FastMap<u64, Box<Client>>,
     pub next_client_id: u64,
     /// channel -> subscriber ids, in subscription order.
     pub channels: HashMap<Vec<u8>, Vec<u64>>,
     /// pattern -> subscriber ids, in subscription order.
     pub patterns: HashMap<Vec<u8>, Vec<u64>>,
     /// Push handles (and protocol) of every connected client, by id.
-    pub handles: HashMap<u64, (PushHandle, bool)>,
+    pub handles: crate::FastMap<u64, (PushHandle, bool)>,
     pub monitors: Vec<u64>,
     /// db -> key -> ids of clients watching it.
     pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<u64>>>,
@@ -360,11 +360,11 @@ impl State {
         State {
             dbs,
             config,
-            clients: HashMap::new(),
+            clients: crate::FastMap::default(),
             next_client_id: 1,
             channels: HashMap::new(),
             patterns: HashMap::new(),
-            handles: HashMap::new(),
+            handles: crate::FastMap::default(),
             monitors: Vec::new(),
             watched_keys: HashMap::new(),
             commands,

@@ -1,7 +1,5 @@
 //! Counters behind INFO stats, commandstats and errorstats.
 
-use std::collections::HashMap;
-
 /// Per-command counters (INFO commandstats, latencystats).
 #[derive(Clone, Debug, Default)]
 pub struct CommandStats {
@@ -93,9 +91,10 @@ pub struct Stats {
     pub client_qbuf_limit_disconnections: u64,
     pub client_outbuf_limit_disconnections: u64,
     /// By full command name ("get", "config|get").
-    pub commands: HashMap<String, CommandStats>,
+    /// By `Command::stats_slot`: the name and counters of each command used.
+    commands: Vec<Option<(String, CommandStats)>>,
     /// By error prefix ("ERR", "WRONGTYPE").
-    pub errors: HashMap<String, u64>,
+    pub errors: crate::FastMap<String, u64>,
     /// Recent samples of total_commands_processed for instantaneous_ops_per_sec.
     pub ops_samples: Vec<(i64, u64)>,
     pub net_in_samples: Vec<(i64, u64)>,
@@ -103,14 +102,27 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// The counters of one command, created on its first use. Looks up by
-    /// `&str` first, so the common case allocates nothing.
-    pub fn command(&mut self, name: &str) -> &mut CommandStats {
-        if !self.commands.contains_key(name) {
-            self.commands
-                .insert(name.to_string(), CommandStats::default());
+    /// The counters of one command (`slot` is its `Command::stats_slot`),
+    /// created on its first use: an index, no hashing, on every call.
+    pub fn command(&mut self, slot: usize, name: &str) -> &mut CommandStats {
+        if slot >= self.commands.len() {
+            self.commands.resize_with(slot + 1, || None);
         }
-        self.commands.get_mut(name).expect("inserted above")
+        let (_, stats) =
+            self.commands[slot].get_or_insert_with(|| (name.to_string(), CommandStats::default()));
+        stats
+    }
+
+    /// Every command used since the last reset, by name.
+    pub fn commands_by_name(&self) -> Vec<(&str, &CommandStats)> {
+        let mut all: Vec<(&str, &CommandStats)> = self
+            .commands
+            .iter()
+            .flatten()
+            .map(|(name, stats)| (name.as_str(), stats))
+            .collect();
+        all.sort_by_key(|(name, _)| *name);
+        all
     }
 
     /// Counts an error reply under its prefix (the first word).

@@ -137,8 +137,10 @@ fn parse_multibulk(
         }));
     }
     // First pass: find every argument's range without allocating its data.
-    let mut ranges = Vec::with_capacity((count as usize).min(1024));
-    for _ in 0..count {
+    // Most requests have a few arguments: their ranges stay on the stack.
+    let mut first_ranges = [(0usize, 0usize); 8];
+    let mut more_ranges: Vec<(usize, usize)> = Vec::new();
+    for i in 0..count as usize {
         if pos >= buf.len() {
             return Ok(None);
         }
@@ -168,11 +170,18 @@ fn parse_multibulk(
             buf.reserve(end + 2 - buf.len());
             return Ok(None);
         }
-        ranges.push(start..end);
+        match first_ranges.get_mut(i) {
+            Some(r) => *r = (start, end),
+            None => more_ranges.push((start, end)),
+        }
         pos = end + 2;
     }
     let frame = buf.split_to(pos).freeze();
-    let args = ranges.into_iter().map(|r| frame.slice(r)).collect();
+    let count = count as usize;
+    let mut args = Vec::with_capacity(count);
+    for &(start, end) in first_ranges[..count.min(8)].iter().chain(&more_ranges) {
+        args.push(frame.slice(start..end));
+    }
     Ok(Some(Request {
         args,
         inline: false,

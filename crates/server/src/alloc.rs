@@ -39,8 +39,38 @@ fn shard() -> &'static AtomicI64 {
     &COUNTERS[index].0
 }
 
+/// jemalloc's size class for `size` (its `sz_s2u`), computed inline for the
+/// common small, 16-byte-aligned case: `nallocx` was 4% of a GET's
+/// instructions. Four classes per doubling above 128 bytes; 16-byte steps up
+/// to 128; 8 below. None where `nallocx` must decide.
+#[inline]
+fn size_class(size: usize) -> Option<usize> {
+    const LG_QUANTUM: u32 = 4;
+    const LG_GROUP: u32 = 2;
+    if size <= 8 {
+        return Some(8);
+    }
+    if size > 1 << 20 {
+        return None;
+    }
+    let lg_ceil = usize::BITS - (size - 1).leading_zeros();
+    let lg_delta = if lg_ceil < LG_GROUP + LG_QUANTUM + 1 {
+        LG_QUANTUM
+    } else {
+        lg_ceil - LG_GROUP - 1
+    };
+    let mask = (1usize << lg_delta) - 1;
+    Some((size + mask) & !mask)
+}
+
 /// The bytes jemalloc really reserves for `layout`.
+#[inline]
 fn usable_size(layout: Layout) -> i64 {
+    if layout.align() <= 16 {
+        if let Some(n) = size_class(layout.size()) {
+            return n as i64;
+        }
+    }
     let flags = if layout.align() > 16 {
         layout.align().trailing_zeros() as i32
     } else {
@@ -99,5 +129,22 @@ unsafe impl GlobalAlloc for CountingJemalloc {
             );
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_match_jemalloc() {
+        for size in 1..=(1usize << 20) + 1 {
+            let Some(ours) = size_class(size) else {
+                continue;
+            };
+            // SAFETY: nallocx only computes a size class.
+            let theirs = unsafe { tikv_jemalloc_sys::nallocx(size, 0) };
+            assert_eq!(ours, theirs, "size {size}");
+        }
     }
 }

@@ -115,6 +115,8 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // After daemonizing: the calibration thread must live in the final process.
+    redust_commands::clock::calibrate_in_background();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
