@@ -20,6 +20,8 @@ pub struct LatencyHistogram {
 }
 
 const SUB_BUCKETS: u64 = 16;
+/// The longest duration a histogram tells apart (1 s, as Redis).
+const MAX_TRACKED_US: u64 = 1_000_000;
 
 impl LatencyHistogram {
     fn index(us: u64) -> usize {
@@ -42,9 +44,12 @@ impl LatencyHistogram {
     }
 
     pub fn record(&mut self, us: u64) {
-        let i = Self::index(us.max(1));
-        if self.counts.len() <= i {
-            self.counts.resize(i + 1, 0);
+        // Like Redis's histograms, durations past one second count as one
+        // second, and the buckets are allocated whole on first use, so
+        // memory does not creep up as slower calls come along.
+        let i = Self::index(us.clamp(1, MAX_TRACKED_US));
+        if self.counts.is_empty() {
+            self.counts = vec![0; Self::index(MAX_TRACKED_US) + 1];
         }
         self.counts[i] += 1;
         self.total += 1;
@@ -106,7 +111,9 @@ impl Stats {
     /// created on its first use: an index, no hashing, on every call.
     pub fn command(&mut self, slot: usize, name: &str) -> &mut CommandStats {
         if slot >= self.commands.len() {
-            self.commands.resize_with(slot + 1, || None);
+            // Room for the whole table at once (a few hundred commands).
+            self.commands
+                .resize_with((slot + 1).next_power_of_two().max(512), || None);
         }
         let (_, stats) =
             self.commands[slot].get_or_insert_with(|| (name.to_string(), CommandStats::default()));

@@ -23,6 +23,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
+/// Output buffer room kept between batches.
+const OUT_KEEP_BYTES: usize = 4 * READ_CHUNK;
+/// How far one read event may keep reading while the buffer comes back full.
+const GREEDY_READ_BYTES: usize = 4 * READ_CHUNK;
 
 /// Redis's reply to a non-local client in protected mode (clients and tools match on it).
 const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -181,7 +185,7 @@ async fn run_client(
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<String> = None;
     let mut wait_until: Option<i64> = None;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(READ_CHUNK);
     let mut limits = {
         let state = server.state.lock();
         let c = state.clients.get(&id)?;
@@ -224,9 +228,8 @@ async fn run_client(
         // Run what is pending unless a pause or a blocked command holds it.
         if blocked.is_none() && !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
             wait_until = None;
-            let (flow, reply, new_limits) = execute_batch(server, id, &mut pending);
+            let (flow, new_limits) = execute_batch(server, id, &mut pending, &mut out);
             limits = new_limits;
-            out.extend_from_slice(&reply);
             match flow {
                 Flow::Close => {
                     write_or_killed(stream, &out, kill).await;
@@ -254,10 +257,21 @@ async fn run_client(
         }
         if !out.is_empty() {
             let n = out.len();
+            // Let every other connection that is ready run its batch before
+            // this reply goes out, as Redis writes all replies after a round of
+            // reads: a client waiting on many connections is then woken once
+            // for many replies, not once per reply (a wake-up costs more than
+            // the write itself on a VM).
+            tokio::task::yield_now().await;
             if !write_or_killed(stream, &out, kill).await {
                 return Some("Client killed".into());
             }
             out.clear();
+            // Like Redis's fixed reply buffer: a big reply's room is given
+            // back, the usual few KB are kept (no allocation per batch).
+            if out.capacity() > OUT_KEEP_BYTES {
+                out = Vec::with_capacity(READ_CHUNK);
+            }
             server
                 .net_output_bytes
                 .fetch_add(n as u64, Ordering::Relaxed);
@@ -298,10 +312,24 @@ async fn run_client(
             }
             _ = tokio::time::sleep(pause_sleep), if wake_at.is_some() => {}
             r = stream.read_buf(&mut rbuf), if reading => {
-                let n = match r {
+                let mut n = match r {
                     Ok(0) | Err(_) => return None,
                     Ok(n) => n,
                 };
+                // A read that filled the buffer likely left more behind (a
+                // pipeline of 16 SETs of 1 KB is 17 KB): take it now, so the
+                // whole batch runs and is answered with one write. Only up to
+                // a few chunks: the query buffer counts as used memory, and a
+                // huge pipeline is still better run as it streams in.
+                while rbuf.capacity() == rbuf.len() && rbuf.len() < GREEDY_READ_BYTES {
+                    rbuf.reserve(READ_CHUNK);
+                    match stream.try_read_buf(&mut rbuf) {
+                        Ok(more) if more > 0 => n += more,
+                        // Nothing more now, or end of stream / an error,
+                        // which the next read reports after this batch runs.
+                        _ => break,
+                    }
+                }
                 server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 if limits.query_buffer_bytes > 0 && rbuf.len() > limits.query_buffer_bytes {
                     let mut state = server.state.lock();
@@ -315,7 +343,10 @@ async fn run_client(
                     return None;
                 }
                 more_to_parse = parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
-                if rbuf.capacity() - rbuf.len() < 1024 {
+                if rbuf.is_empty() && rbuf.capacity() > GREEDY_READ_BYTES {
+                    // Grown by a big argument: give the room back.
+                    rbuf = BytesMut::with_capacity(READ_CHUNK);
+                } else if rbuf.capacity() - rbuf.len() < 1024 {
                     rbuf.reserve(READ_CHUNK);
                 }
             }
@@ -375,7 +406,8 @@ fn execute_batch(
     server: &Server,
     id: u64,
     pending: &mut VecDeque<Vec<Bytes>>,
-) -> (Flow, Vec<u8>, ConnLimits) {
+    out: &mut Vec<u8>,
+) -> (Flow, ConnLimits) {
     let mut state = server.state.lock();
     let Some(mut client) = state.clients.remove(&id) else {
         pending.clear();
@@ -383,10 +415,15 @@ fn execute_batch(
             query_buffer_bytes: 0,
             parse: ParseLimits::default(),
         };
-        return (Flow::Close, Vec::new(), limits);
+        return (Flow::Close, limits);
     };
     state.now_ms = now_ms();
-    let mut reply = Reply::new(client.resp3);
+    // Replies go straight after what is already waiting to be written.
+    let already = out.len();
+    let mut reply = Reply {
+        buf: std::mem::take(out),
+        resp3: client.resp3,
+    };
     let mut flow = Flow::Continue;
     while let Some(args) = pending.front() {
         let f = redust_commands::execute(&mut state, &mut client, args, &mut reply);
@@ -410,12 +447,13 @@ fn execute_batch(
             }
         }
     }
-    client_limits_exceeded(&mut state, &client, reply.buf.len());
+    client_limits_exceeded(&mut state, &client, reply.buf.len() - already);
     write_aof(&mut state);
     redust_commands::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
-    (flow, reply.buf, limits)
+    *out = reply.buf;
+    (flow, limits)
 }
 
 /// Writes the batch's changes to the AOF before its replies go out; with

@@ -117,10 +117,18 @@ fn main() {
     }
     // After daemonizing: the calibration thread must live in the final process.
     redust_commands::clock::calibrate_in_background();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Commands run one at a time under the state lock, so a single thread
+    // serving every connection (Redis's model; `io-threads 1`, the default)
+    // spends no CPU on handing the lock and the tasks between threads. With
+    // `io-threads N` above 1, N threads share the socket reads and writes.
+    let mut builder = if config.io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(config.io_threads as usize);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             warning!("Can't start the runtime: {e}");
