@@ -18,6 +18,7 @@ import argparse
 import csv
 import io
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -72,9 +73,27 @@ class Server:
         self.proc.wait()
 
 
-def benchmark(port, requests, extra):
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests), "--csv", *extra],
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def benchmark(server, requests, extra, usage=None):
+    """Runs one redis-benchmark load. Adds to `usage` [server CPU s, client CPU s, wall s]:
+    on a small machine the load generator itself can be the bottleneck, and these tell."""
+    server_cpu = cpu_seconds(server.proc.pid)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    out = subprocess.run(["redis-benchmark", "-p", str(server.port), "-n", str(requests), "--csv", *extra],
                          capture_output=True, text=True, check=True).stdout
+    wall = time.time() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if usage is not None:
+        usage[0] += cpu_seconds(server.proc.pid) - server_cpu
+        usage[1] += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        usage[2] += wall
     rows = {}
     for row in csv.DictReader(io.StringIO(out)):
         rows[row["test"]] = (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
@@ -122,6 +141,7 @@ def main():
 def throughput(args, only, work):
     ours = Server("redust", args.redust, work)
     theirs = Server("redis", args.redis, work)
+    usage = []
     try:
         print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms |")
         print("|---|---|---|---|---|---|---|")
@@ -129,10 +149,12 @@ def throughput(args, only, work):
             if only and not any(o in name for o in only):
                 continue
             # Alternate which server goes first, so slow drift hits both alike.
-            a = benchmark(ours.port, args.requests, extra)
-            b = benchmark(theirs.port, args.requests, extra)
-            a2 = benchmark(ours.port, args.requests, extra)
-            b2 = benchmark(theirs.port, args.requests, extra)
+            ua, ub = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+            a = benchmark(ours, args.requests, extra, ua)
+            b = benchmark(theirs, args.requests, extra, ub)
+            a2 = benchmark(ours, args.requests, extra, ua)
+            b2 = benchmark(theirs, args.requests, extra, ub)
+            usage.append((name, ua, ub))
             for test in a:
                 if test not in b:
                     continue
@@ -148,6 +170,14 @@ def throughput(args, only, work):
     finally:
         ours.stop()
         theirs.stop()
+    print()
+    # Same requests to both, so server CPU seconds compare CPU per request. "client busy" is
+    # redis-benchmark's CPU time over wall time: near 100% it, not the server, sets the pace.
+    print("| load | redust server CPU s | redis server CPU s | CPU ratio | client busy vs redust | client busy vs redis |")
+    print("|---|---|---|---|---|---|")
+    for name, ua, ub in usage:
+        print("| %s | %.2f | %.2f | %.2f | %.0f%% | %.0f%% |" % (
+            name, ua[0], ub[0], ua[0] / ub[0] if ub[0] else 0, 100 * ua[1] / ua[2], 100 * ub[1] / ub[2]))
     print()
 
 

@@ -263,7 +263,20 @@ async fn run_client(
             // for many replies, not once per reply (a wake-up costs more than
             // the write itself on a VM).
             tokio::task::yield_now().await;
-            if !write_or_killed(stream, &out, kill).await {
+            if handle.killed.load(Ordering::Relaxed) {
+                return Some("Client killed".into());
+            }
+            // Usually the socket takes it all at once; only a client that
+            // does not read makes us wait (and watch for a kill meanwhile).
+            let mut written = 0;
+            while written < n {
+                match stream.try_write(&out[written..]) {
+                    Ok(w) => written += w,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => return None,
+                }
+            }
+            if written < n && !write_or_killed(stream, &out[written..], kill).await {
                 return Some("Client killed".into());
             }
             out.clear();
@@ -288,9 +301,10 @@ async fn run_client(
             continue;
         }
         let reading = wait_until.is_none() && protocol_error.is_none();
+        // A kill arrives as Push::Kill too: no need to also wait on `kill`,
+        // whose registration costs a lock on every pass.
         tokio::select! {
             biased;
-            _ = kill.notified() => return Some("Client killed".into()),
             msg = push_rx.recv() => {
                 let msg = msg?;
                 let mut next = Some(msg);
