@@ -324,7 +324,9 @@ async fn run_client(
                 let queued = &handle.queued_bytes;
                 queued.fetch_sub(bytes.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
             }
-            _ = tokio::time::sleep(pause_sleep), if wake_at.is_some() => {}
+            // select! builds every branch's future, enabled or not: the timer
+            // is made inside an async block so only a waiting client pays for it.
+            _ = async { tokio::time::sleep(pause_sleep).await }, if wake_at.is_some() => {}
             r = stream.read_buf(&mut rbuf), if reading => {
                 let mut n = match r {
                     Ok(0) | Err(_) => return None,
