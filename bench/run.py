@@ -3,8 +3,10 @@
 
 Starts redust and Debian's redis-server with equivalent settings (no persistence) on free
 ports and runs the same redis-benchmark loads against each, alternating servers per test so
-drift on a noisy machine hits both alike. Prints one table row per test with ops/s and
-p50/p99 latency for both and the redust/Redis ratios, then the memory comparison.
+drift on a noisy machine hits both alike. Prints one table row per test with ops/s, p50/p99
+latency and the server's CPU time per request for both, with the redust/Redis ratios; then, per
+load, how busy redis-benchmark itself was (near 100%, the load generator sets the pace and
+ops/s ratios stay near 1.0 whatever the servers cost: see BENCHMARKS.md); then memory.
 
     python3 bench/run.py                 # everything (a few minutes)
     python3 bench/run.py --quick         # fewer requests, for a smoke run
@@ -29,20 +31,24 @@ from common import cli, free_port, resp
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REDUST = os.path.join(HERE, "..", "target", "release", "redust-server")
 
-# name -> redis-benchmark arguments (besides -p/-n/--csv)
+# redis-benchmark's default tests, in its own order. Each runs as its own invocation (on the
+# same data, no flush in between, so LPOP finds what LPUSH left, as in the default run), so
+# the server CPU time of each can be measured. The LRANGE tests share one invocation, which
+# fills the list once.
+DEFAULT_TESTS = ["ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpush", "lpop",
+                 "rpop", "sadd", "hset", "spop", "zadd", "zpopmin",
+                 "lrange_100,lrange_300,lrange_500,lrange_600", "mset"]
+
+# name -> (redis-benchmark arguments besides -p/-n/--csv/-t, the -t of each invocation)
 LOADS = {
-    "default-P1": ["-c", "50"],
-    "default-P16": ["-c", "50", "-P", "16"],
-    "set-get-1KB": ["-c", "50", "-t", "set,get", "-d", "1024"],
-    "set-get-1KB-P16": ["-c", "50", "-t", "set,get", "-d", "1024", "-P", "16"],
-    "random-1M-keys": ["-c", "50", "-t", "set,get", "-r", "1000000"],
-    "mset-10-keys": ["-c", "50", "-t", "mset"],
-    "lrange-100": ["-c", "50", "-t", "lpush,lrange_100"],
+    "default-P1": (["-c", "50"], DEFAULT_TESTS),
+    "default-P16": (["-c", "50", "-P", "16"], DEFAULT_TESTS),
+    "set-get-1KB": (["-c", "50", "-d", "1024"], ["set", "get"]),
+    "set-get-1KB-P16": (["-c", "50", "-d", "1024", "-P", "16"], ["set", "get"]),
+    "random-1M-keys": (["-c", "50", "-r", "1000000"], ["set", "get"]),
+    "mset-10-keys": (["-c", "50"], ["mset"]),
+    "lrange-100": (["-c", "50"], ["lpush", "lrange_100"]),
 }
-
-
-
-
 
 
 class Server:
@@ -143,28 +149,42 @@ def throughput(args, only, work):
     theirs = Server("redis", args.redis, work)
     usage = []
     try:
-        print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms |")
-        print("|---|---|---|---|---|---|---|")
-        for name, extra in LOADS.items():
+        # CPU us/req: the server's user+system CPU time per request (for the LRANGE rows, the
+        # average over the invocation that runs them all, with its LPUSH).
+        print("| load | test | redust ops/s | redis ops/s | ratio | redust p50/p99 ms | redis p50/p99 ms"
+              " | redust CPU us/req | redis CPU us/req | CPU ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, (extra, invocations) in LOADS.items():
             if only and not any(o in name for o in only):
                 continue
-            # Alternate which server goes first, so slow drift hits both alike.
-            ua, ub = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
-            a = benchmark(ours, args.requests, extra, ua)
-            b = benchmark(theirs, args.requests, extra, ub)
-            a2 = benchmark(ours, args.requests, extra, ua)
-            b2 = benchmark(theirs, args.requests, extra, ub)
-            usage.append((name, ua, ub))
-            for test in a:
-                if test not in b:
-                    continue
-                ra = max(a[test][0], a2[test][0])
-                rb = max(b[test][0], b2[test][0])
-                pa = min(a[test], a2[test], key=lambda r: r[2])
-                pb = min(b[test], b2[test], key=lambda r: r[2])
-                print("| %s | %s | %.0f | %.0f | %.2f | %.3f/%.3f | %.3f/%.3f |" % (
-                    name, test, ra, rb, ra / rb, pa[1], pa[2], pb[1], pb[2]))
-                sys.stdout.flush()
+            usage_a, usage_b = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+            for tests in invocations:
+                args_t = extra + ["-t", tests]
+                # Alternate which server goes first, so slow drift hits both alike. CPU time
+                # is summed over both runs of each server.
+                ua, ub = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+                a = benchmark(ours, args.requests, args_t, ua)
+                b = benchmark(theirs, args.requests, args_t, ub)
+                a2 = benchmark(ours, args.requests, args_t, ua)
+                b2 = benchmark(theirs, args.requests, args_t, ub)
+                for total, part in ((usage_a, ua), (usage_b, ub)):
+                    for i in range(3):
+                        total[i] += part[i]
+                # Requests per server in this invocation, over both runs.
+                served = 2 * args.requests * max(1, len(a))
+                for test in a:
+                    if test not in b:
+                        continue
+                    ra = max(a[test][0], a2[test][0])
+                    rb = max(b[test][0], b2[test][0])
+                    pa = min(a[test], a2[test], key=lambda r: r[2])
+                    pb = min(b[test], b2[test], key=lambda r: r[2])
+                    ca, cb = 1e6 * ua[0] / served, 1e6 * ub[0] / served
+                    print("| %s | %s | %.0f | %.0f | %.2f | %.3f/%.3f | %.3f/%.3f | %.2f | %.2f | %.2f |" % (
+                        name, test, ra, rb, ra / rb, pa[1], pa[2], pb[1], pb[2], ca, cb,
+                        ca / cb if cb else 0))
+                    sys.stdout.flush()
+            usage.append((name, usage_a, usage_b))
             cli(ours.port, "FLUSHALL")
             cli(theirs.port, "FLUSHALL")
     finally:
