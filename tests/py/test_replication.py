@@ -829,6 +829,24 @@ def test_promoted_replica_serves_its_sibling_by_partial_resync(server_factory):
     assert c2.call("DEBUG", "DIGEST") == c1.call("DEBUG", "DIGEST")
 
 
+def test_promoted_replica_keeps_its_history_past_the_cron(server_factory):
+    # The backlog's idle time (repl-backlog-ttl) starts at the promotion: a replica that had
+    # never had replicas of its own must not free its backlog, and the history with it, at
+    # its next cron run (which made the sibling's partial resync above fail now and then).
+    m, r, mc, rc = pair(server_factory)
+    mc.call("SET", "k", "v")
+    wait_in_sync(mc, [rc])
+    old_id = repl_info(mc)["master_replid"]
+    m.kill()
+    assert rc.call("REPLICAOF", "NO", "ONE") == "OK"
+    # The cron runs every 100 ms: watch several runs.
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        info = repl_info(rc)
+        assert info["master_replid2"] == old_id
+        assert info["repl_backlog_active"] == "1"
+
+
 def test_backlog_overflow_forces_a_full_sync(server_factory):
     m, r, mc, rc = pair(server_factory, master_args=("--repl-backlog-size", "16384"))
     os.kill(r.proc.pid, signal.SIGSTOP)

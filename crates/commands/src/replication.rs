@@ -231,6 +231,10 @@ pub fn unset_master(state: &mut State) {
     state.repl.shift_replid();
     state.repl.stream_db = None;
     state.repl.ensure_backlog(state.config.repl_backlog_size);
+    // As Redis does: the backlog's idle time starts now. Left at whatever it
+    // was (never set on a replica), the next cron freed the backlog and the
+    // new id with it, before a sibling could come for a partial resync.
+    state.repl.no_replicas_since_ms = state.now_ms;
     // Replicas must learn the new id; they come back with a partial resync.
     disconnect_replicas(state);
     kill_master_client(state);

@@ -193,6 +193,8 @@ async fn run_client(
     };
     let kill = &handle.kill_notify;
     let mut more_to_parse = false;
+    // Requests in the batch just run, for the write below.
+    let mut batch_len = 0;
     // Some(deadline) while the front request is a blocked command (BLPOP...).
     let mut blocked: Option<Option<i64>> = None;
     loop {
@@ -228,6 +230,7 @@ async fn run_client(
         // Run what is pending unless a pause or a blocked command holds it.
         if blocked.is_none() && !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
             wait_until = None;
+            batch_len = pending.len();
             let (flow, new_limits) = execute_batch(server, id, &mut pending, &mut out);
             limits = new_limits;
             match flow {
@@ -262,7 +265,10 @@ async fn run_client(
             // reads: a client waiting on many connections is then woken once
             // for many replies, not once per reply (a wake-up costs more than
             // the write itself on a VM).
-            tokio::task::yield_now().await;
+            if batch_len > 1 {
+                tokio::task::yield_now().await;
+            }
+            batch_len = 0;
             if handle.killed.load(Ordering::Relaxed) {
                 return Some("Client killed".into());
             }
