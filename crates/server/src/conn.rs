@@ -260,11 +260,13 @@ async fn run_client(
         }
         if !out.is_empty() {
             let n = out.len();
-            // Let every other connection that is ready run its batch before
-            // this reply goes out, as Redis writes all replies after a round of
-            // reads: a client waiting on many connections is then woken once
-            // for many replies, not once per reply (a wake-up costs more than
-            // the write itself on a VM).
+            // After a pipelined batch, let every other connection that is ready
+            // run its batch before this reply goes out, as Redis writes all
+            // replies after a round of reads: a client waiting on many
+            // connections is then woken once for many replies, not once per
+            // reply (a wake-up costs more than the write itself on a VM). A
+            // lone request's reply goes at once: the round would cost more
+            // than it saves (measured: P1 CPU per request 7.66 -> 7.41 us).
             if batch_len > 1 {
                 tokio::task::yield_now().await;
             }
