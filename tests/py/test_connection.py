@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from helpers import parse_info, wait_until
+
 VERSION_RE = re.compile(rb"^7\.0\.\d+$")
 
 
@@ -544,3 +546,21 @@ def test_resp3_reply_types_wire(server):
     assert info.startswith(b"id=") and info.endswith(b"resp=3\n")
     lst = c.call("CLIENT", "LIST")
     assert lst.format == "txt"
+
+
+def test_io_threads_serve_pipelines_and_blocking_pops(server_factory):
+    # io-threads 1 (the default) serves every connection from one thread; more threads
+    # share the sockets. Either way, pipelines and blocked clients behave the same.
+    s = server_factory(args=["--io-threads", "2"])
+    c, other = s.client(), s.client()
+    assert c.call("CONFIG", "GET", "io-threads") == [b"io-threads", b"2"]
+    replies = c.pipeline([("SET", "k%d" % i, "x" * (i % 2000)) for i in range(2000)])
+    assert replies == ["OK"] * 2000
+    assert c.call("STRLEN", "k1999") == 1999
+    result = {}
+    waiter = threading.Thread(target=lambda: result.update(r=other.call("BLPOP", "q", "5")))
+    waiter.start()
+    wait_until(lambda: int(parse_info(c.call("INFO", "clients"))[1]["blocked_clients"]) == 1, 5)
+    assert c.call("RPUSH", "q", "v") == 1
+    waiter.join(5)
+    assert result["r"] == [b"q", b"v"]
