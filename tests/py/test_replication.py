@@ -216,6 +216,16 @@ def pair(factory, *replica_args, master_args=()):
     return m, r, mc, rc
 
 
+def master_and_two_replicas(factory):
+    """A master with two online replicas; returns (m, r1, r2, mc, c1, c2)."""
+    m = start(factory)
+    r1 = start_replica(factory, m)
+    r2 = start_replica(factory, m)
+    mc, c1, c2 = m.client(), r1.client(), r2.client()
+    wait_online(mc, 2)
+    return m, r1, r2, mc, c1, c2
+
+
 def fill_every_type(c, big=True):
     c.call("SET", "str", "hello")
     c.call("SET", "int", "12345")
@@ -769,11 +779,7 @@ def test_replica_killed_without_its_rdb_catches_up_with_a_full_sync(server_facto
 
 
 def test_master_restarted_with_persistence(server_factory):
-    m = start(server_factory)
-    r1 = start_replica(server_factory, m)
-    r2 = start_replica(server_factory, m)
-    mc, c1, c2 = m.client(), r1.client(), r2.client()
-    wait_online(mc, 2)
+    m, r1, r2, mc, c1, c2 = master_and_two_replicas(server_factory)
     fill_every_type(mc, big=False)
     wait_in_sync(mc, [c1, c2])
     digest = mc.call("DEBUG", "DIGEST")
@@ -804,11 +810,7 @@ def test_master_restarted_with_persistence(server_factory):
 
 
 def test_promoted_replica_serves_its_sibling_by_partial_resync(server_factory):
-    m = start(server_factory)
-    r1 = start_replica(server_factory, m)
-    r2 = start_replica(server_factory, m)
-    mc, c1, c2 = m.client(), r1.client(), r2.client()
-    wait_online(mc, 2)
+    m, r1, r2, mc, c1, c2 = master_and_two_replicas(server_factory)
     for i in range(50):
         mc.call("RPUSH", "l", str(i))
     wait_in_sync(mc, [c1, c2])

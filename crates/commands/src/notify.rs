@@ -69,15 +69,9 @@ pub fn signal_flushed(state: &mut State, db: Option<usize>) {
 /// Handles the keys lazy expiry deleted during a command: counts them,
 /// notifies `expired`, and invalidates watches.
 pub fn flush_expired(state: &mut State) {
-    // Runs after every command: the common case (nothing expired) is one pass
-    // of loads, without the per-database bookkeeping below.
-    if state.dbs.iter().all(|db| db.expired_keys.is_empty()) {
-        return;
-    }
-    for db in 0..state.dbs.len() {
-        if state.dbs[db].expired_keys.is_empty() {
-            continue;
-        }
+    // Runs after every command: when nothing expired, this is one pass of
+    // loads over the databases.
+    while let Some(db) = state.dbs.iter().position(|d| !d.expired_keys.is_empty()) {
         let keys = std::mem::take(&mut state.dbs[db].expired_keys);
         for key in keys {
             expired_key_deleted(state, db, &key);
