@@ -708,6 +708,45 @@ def test_several_replicas_and_a_chained_replica(server_factory):
     assert ro_writes_fail(c3)
 
 
+@pytest.mark.parametrize("diskless_sync", ["yes", "no"])
+def test_chained_full_sync_while_the_stream_is_in_another_db(server_factory, diskless_sync):
+    """A sub-replica synced from a replica while the master's stream sits in db 1.
+
+    A replica passes its master's stream on byte for byte, so it cannot start the stream
+    after a snapshot with a SELECT of its own, as a master does: the snapshot records the
+    stream's database (`repl-stream-db`) and the sub-replica applies the next commands
+    there. Getting it wrong puts the next writes in db 0 at the right offset (the
+    replication chaos run, seed 1795332115). The same snapshot must not make the replica
+    itself forget its master's database when its link then resumes partially.
+    """
+    m = start(server_factory)
+    r1 = start_replica(server_factory, m, "--repl-diskless-sync", diskless_sync)
+    mc, c1 = m.client(), r1.client()
+    wait_link_up(c1)
+    mc.call("SELECT", "1")
+    mc.call("SET", "before", "1")  # the stream now says SELECT 1 and stays there
+    wait_in_sync(mc, [c1])
+    r3 = start_replica(server_factory, r1)
+    c3 = r3.client()
+    wait_link_up(c3)
+    # Right after the snapshot, before anything else reaches it, the replica's link
+    # breaks and resumes from its backlog position.
+    ok = stat(mc, "sync_partial_ok")
+    assert c1.call("CLIENT", "KILL", "TYPE", "master") == 1
+    wait_until(lambda: stat(mc, "sync_partial_ok") == ok + 1, 10)
+    wait_link_up(c1)
+    wait_link_up(c3)
+    mc.call("SET", "after", "2")  # no SELECT in the stream: still db 1
+    wait_in_sync(mc, [c1, c3])
+    for c in (c1, c3):
+        c.call("SELECT", "1")
+        assert c.call("MGET", "before", "after") == [b"1", b"2"]
+        c.call("SELECT", "0")
+        assert c.call("DBSIZE") == 0
+    d = mc.call("DEBUG", "DIGEST")
+    assert [c.call("DEBUG", "DIGEST") for c in (c1, c3)] == [d, d]
+
+
 # ---------------------------------------------------------------------------
 # partial resynchronisation
 # ---------------------------------------------------------------------------
@@ -758,6 +797,36 @@ def test_replica_restarted_cleanly_resumes_with_partial_resync(server_factory):
     assert rc.call("GET", "missed") == b"1"
     assert stat(mc, "sync_full") == 1
     assert stat(mc, "sync_partial_ok") == 1
+
+
+def test_replica_restarted_keeps_keys_that_expired_while_it_was_down(server_factory):
+    """Only a master drops expired keys when it loads an RDB; a replica keeps them until its
+    master's DEL arrives. Dropping them made a replica that resumed from its RDB replay an
+    HSET into a new key without the TTL the master's key still had (a different DEBUG
+    DIGEST at the same offset, in the replication chaos test)."""
+    m, r, mc, rc = pair(server_factory)
+    mc.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # the master keeps the key until touched
+    mc.call("HSET", "h", "f", "1")
+    mc.call("PEXPIRE", "h", "300")
+    mc.call("SET", "plain", "1")
+    wait_in_sync(mc, [rc])
+    expires_at = mc.call("PEXPIRETIME", "h")
+    rc.send("SHUTDOWN", "SAVE")
+    r.wait_exit(15)
+    # The key's time passes while the replica is down.
+    wait_until(lambda: time.time() * 1000 > expires_at + 20, 5)
+    r.start(port=r.port)
+    rc = r.client()
+    wait_link_up(rc)
+    wait_in_sync(mc, [rc])
+    assert stat(mc, "sync_partial_ok") == 1
+    assert "keys loaded: 2, keys expired: 0." in r.log()
+    assert rc.call("DEBUG", "DIGEST") == mc.call("DEBUG", "DIGEST")
+    assert rc.call("EXISTS", "h") == 0  # logically expired for its readers
+    assert mc.call("EXISTS", "h") == 0  # the master expires it and sends the DEL
+    wait_in_sync(mc, [rc])
+    assert rc.call("DEBUG", "DIGEST") == mc.call("DEBUG", "DIGEST")
+    assert rc.call("DBSIZE") == 1
 
 
 def test_replica_killed_without_its_rdb_catches_up_with_a_full_sync(server_factory):
@@ -974,8 +1043,8 @@ def test_full_sync_modes(server_factory, diskless_sync, diskless_load):
     assert "MASTER <-> REPLICA sync: Finished with success" in log
     if diskless_load == "swapdb":
         assert "MASTER <-> REPLICA sync: Swapping active DB with loaded DB" in log
-    mlog = m.log()
-    assert "Synchronization with replica %s:%d succeeded" % (HOST, r.port) in mlog
+    # The master logs it once its sender has finished, which may be after the replica loaded.
+    wait_until(lambda: "Synchronization with replica %s:%d succeeded" % (HOST, r.port) in m.log(), 10)
 
 
 # ---------------------------------------------------------------------------

@@ -320,7 +320,7 @@ pub fn load(
             }
         };
         if data.starts_with(b"REDIS") {
-            if let Err(e) = crate::persist::load_from(state, &path) {
+            if let Err(e) = crate::persist::load_from(state, &path, true) {
                 outcome = Err(e);
                 break;
             }

@@ -181,16 +181,19 @@ pub struct LoadStats {
 }
 
 /// Replaces the dataset with the file at `path`. Keys already expired are
-/// skipped (as a master does). On error nothing is changed and the message
-/// names the file, the offset and what was wrong.
-pub fn load_from(state: &mut State, path: &Path) -> Result<LoadStats, String> {
+/// skipped unless `keep_expired` (a replica, or an AOF's RDB preamble: as in
+/// Redis, only a master loading an RDB drops them; the others wait for the
+/// DEL that follows). On error nothing is changed and the message names the
+/// file, the offset and what was wrong.
+pub fn load_from(state: &mut State, path: &Path, keep_expired: bool) -> Result<LoadStats, String> {
     let limits = crate::db_ops::encoding_limits(&state.config);
-    let (dbs, stats) = read_rdb(
+    let (dbs, stats) = read_rdb_keeping(
         path,
         state.dbs.len(),
         &limits,
         state.config.rdbchecksum,
         state.now_ms,
+        keep_expired,
     )?;
     install(state, dbs);
     Ok(stats)

@@ -630,9 +630,13 @@ pub fn start_pending_syncs(state: &mut State) {
         }
     }
     let targets: Vec<u64> = waiting.iter().map(|r| r.client_id).collect();
-    // The snapshot is the data at this offset; the stream after it follows,
-    // starting with a SELECT.
-    state.repl.stream_db = None;
+    // The snapshot is the data at this offset. A master starts the stream
+    // after it with a SELECT. A replica passes its master's stream on as it
+    // is, so it keeps the stream's database: the snapshot records it
+    // (`repl-stream-db`) and the sub-replica applies the next commands there.
+    if state.repl.master.is_none() {
+        state.repl.stream_db = None;
+    }
     let offset = state.repl.offset;
     let replid = state.repl.replid.clone();
     let purpose = if diskless {

@@ -484,6 +484,14 @@ async fn full_sync(
         }
         redust_commands::persist::install(&mut state, dbs);
         state.repl.adopt_master_history(replid, offset, backlog);
+        // The master's stream goes on in the database it was in at the
+        // snapshot (a sub-master cannot send a SELECT of its own).
+        state.repl.stream_db = Some(
+            stats
+                .repl
+                .as_ref()
+                .map_or(0, |r| r.stream_db.max(0) as usize),
+        );
         // Our replicas followed the old history: they must sync again.
         replication::disconnect_replicas(&mut state);
         notice!(
@@ -663,7 +671,11 @@ async fn stream_from_master(
         let (mut client, _rx) = state.connect(addr, laddr, fd, now);
         client.repl.is_master = true;
         client.authenticated = true;
-        client.db = state.repl.stream_db.unwrap_or(0);
+        client.db = state
+            .repl
+            .stream_db
+            .filter(|&db| db < state.dbs.len())
+            .unwrap_or(0);
         let id = client.id;
         let kill = client.push.kill_notify.clone();
         state.clients.insert(id, client);

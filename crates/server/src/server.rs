@@ -265,10 +265,20 @@ fn load_at_startup(state: &mut State) {
     state.loading_in_background = true;
     let limits = redust_commands::db_ops::encoding_limits(&state.config);
     let (db_count, verify, now) = (state.dbs.len(), state.config.rdbchecksum, state.now_ms);
+    // A replica keeps keys that expired while it was down: its master's DELs
+    // remove them, at the right place in the stream it resumes (as in Redis).
+    let keep_expired = state.repl.master.is_some();
     let started = std::time::Instant::now();
     let handle = std::thread::spawn(move || {
-        redust_commands::persist::read_rdb(&path, db_count, &limits, verify, now)
-            .map(|(dbs, stats)| (dbs, stats, None))
+        redust_commands::persist::read_rdb_keeping(
+            &path,
+            db_count,
+            &limits,
+            verify,
+            now,
+            keep_expired,
+        )
+        .map(|(dbs, stats)| (dbs, stats, None))
     });
     *PENDING_LOAD.lock() = Some((handle, started));
 }

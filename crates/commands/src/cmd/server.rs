@@ -877,7 +877,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             // The load replaces the dataset whole, so NOFLUSH changes nothing here.
             let path = crate::persist::rdb_path(ctx.state);
-            let stats = crate::persist::load_from(ctx.state, &path)
+            let stats = crate::persist::load_from(ctx.state, &path, ctx.state.repl.master.is_some())
                 .map_err(|e| CmdError::from(format!("ERR Error trying to load the RDB dump: {e}")))?;
             ctx.state.rdb_last_load = stats;
             (ctx.state.log_notice)("DB reloaded by DEBUG RELOAD");
