@@ -45,9 +45,10 @@ DEFAULT_SERVER = os.environ.get("REDUST_SERVER", os.path.join(REPO, "target", "r
 class Pair:
     """The two server processes (restartable) and what was learnt about them at start."""
 
-    def __init__(self, redis_bin, server_bin, allow):
+    def __init__(self, redis_bin, server_bin, allow, keep_going=False):
         self.bins = {"redis": redis_bin, "redust": server_bin}
         self.allow = allow
+        self.keep_going = keep_going
         self.servers = {}
         self.defaults = {}
         self.start()
@@ -74,14 +75,16 @@ class Pair:
         self.stop()
         self.start()
 
-    def fresh_runner(self):
+    def fresh_runner(self, keep_going=False):
         """A runner on reset servers (FLUSHALL, default config, no old connections)."""
-        r = PairRunner(self.servers["redis"], self.servers["redust"], self.defaults, self.allow)
+        def make():
+            return PairRunner(self.servers["redis"], self.servers["redust"], self.defaults, self.allow, keep_going)
+        r = make()
         try:
             r.reset()
         except Exception:  # noqa: BLE001 - a dead server: start again
             self.restart()
-            r = PairRunner(self.servers["redis"], self.servers["redust"], self.defaults, self.allow)
+            r = make()
             r.reset()
         return r
 
@@ -149,14 +152,17 @@ def describe(div, args):
     return "\n".join(lines)
 
 
-def shrink_and_record(pair, seq, div, args, log):
-    if args.shrink_seconds <= 0:
+def shrink_and_record(pair, seq, div, args, log, budget_end=None):
+    budget = args.shrink_seconds
+    if budget_end is not None:  # do not run far past the time budget
+        budget = min(budget, max(5.0, budget_end + 30 - time.monotonic()))
+    if budget <= 0:
         return
-    sh = Shrinker(pair, seq, div, budget_s=args.shrink_seconds, log=log)
+    sh = Shrinker(pair, seq, div, budget_s=budget, log=log)
     steps, ok = sh.shrink(div.step)
     transcript = []
-    runner = pair.fresh_runner()
-    runner.run(seq, steps=steps, transcript=transcript, stop_on_known=True)
+    runner = pair.fresh_runner(keep_going=True)
+    runner.run(seq, steps=steps, transcript=transcript, stop_sig=div.signature())
     if runner.broken:
         pair.restart()
     div.repro = transcript
@@ -191,7 +197,7 @@ def main(argv=None):
     families = args.families.split(",") if args.families else None
     log("difftest: seed %d  redis=%s  server=%s" % (seed, args.redis, args.server))
     allow = load_allowlist(args.allow)
-    pair = Pair(args.redis, args.server, allow)
+    pair = Pair(args.redis, args.server, allow, args.keep_going)
     start = time.monotonic()
     found = {}  # signature -> Divergence (first seen)
     counts = {}  # signature -> occurrences
@@ -225,7 +231,7 @@ def main(argv=None):
             i += 1
             seq = Gen(seq_seed, resp=args.resp, families=families, implemented=implemented).sequence(
                 args.commands_per_sequence)
-            runner = pair.fresh_runner()
+            runner = pair.fresh_runner(keep_going=args.keep_going)
             transcript = [] if args.verbose else None
             divs = runner.run(seq, transcript=transcript,
                               deadline=None if args.replay else budget_end + 30)
@@ -252,7 +258,7 @@ def main(argv=None):
                 new_unknown = True
                 log("")
                 log("new divergence in sequence seed=%d (resp %d, notify %r): %s" % (seq.seed, seq.resp, seq.notify, sig))
-                shrink_and_record(pair, seq, d, args, log)
+                shrink_and_record(pair, seq, d, args, log, None if args.replay else budget_end)
                 log(describe(d, args))
                 log("")
             if new_unknown and not args.keep_going:

@@ -10,7 +10,7 @@ Structural rules the generator keeps so that Redis itself is deterministic
 (the comparator relies on them; see NONDETERMINISM.md):
 
 * TTLs are either far (>= 1000 s / 10^6 ms), in the past / <= 0 (delete at
-  once), or tiny (1-3 ms) and then *always* followed by a ``sleep`` step that
+  once), or tiny (5-8 ms) and then *always* followed by a ``sleep`` step that
   waits and sweeps every pool key in every DB, so a key's death never races
   with a command.  Tiny TTLs are never queued in MULTI.
 * Blocking commands run only on connection B as a ``block`` step, followed by
@@ -1055,11 +1055,13 @@ class Gen:
         self.emit(args, conn="B" if on_b else "A")
 
     def m_tiny_ttl(self):
-        """A 1-3 ms TTL, then a sleep step that lets it die and sweeps (one group)."""
+        """A 5-8 ms TTL, then a sleep step that lets it die and sweeps (one group)."""
         g = self.new_group()
         self.cur_family = "expiry"
         k = self.key()
-        ms = self.choice([b"1", b"2", b"3"])
+        # >= 5 ms: PEXPIRE/GETEX delete at once when the instant is already past by the
+        # end of the command, which a 1 ms TTL sometimes is (Redis against itself differs)
+        ms = self.choice([b"5", b"6", b"8"])
         # absolute instants are resolved once for both servers, which run a few ms
         # apart: 40 ms ahead so that neither sees it in the past already
         args = self.choice([
@@ -1069,7 +1071,7 @@ class Gen:
         ])
         uses_now = any(isinstance(a, Now) for a in args)
         self.emit(args, group=g, merge=True)
-        self.emit([], kind="sleep", ms=self.r.randint(70, 90) if uses_now else self.r.randint(5, 25), group=g)
+        self.emit([], kind="sleep", ms=self.r.randint(70, 90) if uses_now else self.r.randint(25, 40), group=g)
 
     def m_transaction(self):
         g = self.new_group()

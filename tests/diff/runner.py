@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "py"))
 
 from compare import (  # noqa: E402
     MARKER_DB, MARKER_KEY, Divergence, StreamState, compare_messages, compare_reply, compare_stream,
-    flat_elements, is_marker_message, normalise_messages, pairs, parse_stream, render_stream, rule_for, upper,
+    flat_elements, is_marker_message, message_channel, normalise_messages, pairs, parse_stream, render_stream, rule_for, upper,
 )
 from gen import ALL_KEYS, DBS, VARIED_CONFIG, Now, Var  # noqa: E402
 from resp import NO_REPLY, Closed, Conn, Reply, Timeout, encode  # noqa: E402
@@ -206,6 +206,19 @@ class Side:
                 return out
             out.append(rep)
 
+    def read_skipping_messages(self, conn, obs, timeout=None):
+        """Read a reply; RESP3 pub/sub messages pushed before it go to obs.extra (normalised)."""
+        pushes = []
+        while True:
+            rep = conn.read_reply(timeout)
+            if rep.kind == ">" and message_channel(rep) is not None:
+                pushes.append(rep)
+                continue
+            if pushes:
+                raws = normalise_messages(pushes)
+                obs.extra.append(("B: messages before the reply", Reply("[", b"".join(raws), None)))
+            return rep
+
     def call_a(self, args):
         return self.conns["A"].call(args)
 
@@ -285,7 +298,8 @@ class Side:
         obs.rule = rule if rule in ("unordered", "enc_unordered", "tol_s", "tol_ms", "type_only") else "exact"
         rest = [r for r in replies if r is not first]
         if rest:
-            obs.extra.append(("B: the other replies", Reply("[", b"".join(r.raw for r in rest), rest)))
+            raws = normalise_messages(rest)
+            obs.extra.append(("B: the other replies", Reply("[", b"".join(raws), None)))
         return obs
 
     def execute_block(self, step, now_vals, obs):
@@ -296,7 +310,7 @@ class Side:
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             if b.has_data():
-                self.b_early = b.read_reply()
+                self.b_early = self.read_skipping_messages(b, obs)
                 self.b_blocked = False
                 obs.reply = self.b_early
                 return obs
@@ -314,7 +328,7 @@ class Side:
             return obs
         # The matching block step's timeout bounds the wait; 0 (forever) gets 2 s.
         try:
-            obs.reply = self.conns["B"].read_reply(timeout=self.block_timeout + 2.0)
+            obs.reply = self.read_skipping_messages(self.conns["B"], obs, timeout=self.block_timeout + 2.0)
         except Timeout:
             obs.reply = NO_REPLY
             self.reopen_b()
@@ -454,15 +468,16 @@ def show(x):
 class PairRunner:
     """Runs sequences on (Redis, redust) and reports divergences."""
 
-    def __init__(self, redis_server, redust_server, defaults, allow=None):
+    def __init__(self, redis_server, redust_server, defaults, allow=None, keep_going=False):
         self.sides = [Side("redis", redis_server), Side("redust", redust_server)]
         self.defaults = defaults  # {config name: default value} captured at start
         self.allow = allow or []
+        self.keep_going = keep_going  # go on after any state-neutral divergence, not only known ones
         self.commands = 0
         self.merging = False
         self.broken = False
 
-    def run(self, seq, steps=None, transcript=None, stop_on_known=False, deadline=None):
+    def run(self, seq, steps=None, transcript=None, stop_on_known=False, deadline=None, stop_sig=None):
         """Run ``seq`` (or a subset ``steps``); return the divergences (the first unknown one ends it).
 
         ``transcript``, if a list, receives (step text, redis reply raw, redust reply raw).
@@ -478,7 +493,9 @@ class PairRunner:
             d.seed = seq.seed
             d.known = match_allowlist(d, self.allow)
             divs.append(d)
-            return bool(d.known) and d.state_neutral() and not stop_on_known
+            if stop_sig is not None and d.signature() == stop_sig:
+                return False
+            return (bool(d.known) or self.keep_going) and d.state_neutral() and not stop_on_known
 
         self.sides[1].vars = self.sides[0].vars
         try:

@@ -25,8 +25,8 @@ class Shrinker:
         if time.monotonic() > self.deadline:
             return False
         self.trials += 1
-        runner = self.pair.fresh_runner()
-        divs = runner.run(self.seq, steps=steps, stop_on_known=True)
+        runner = self.pair.fresh_runner(keep_going=True)
+        divs = runner.run(self.seq, steps=steps, stop_sig=self.target)
         if runner.broken:
             self.pair.restart()
         return any(d.signature() == self.target for d in divs)

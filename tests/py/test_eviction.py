@@ -198,3 +198,33 @@ def test_maxmemory_from_command_line(c):
     assert c.call("CONFIG", "GET", "maxmemory-policy") == [b"maxmemory-policy", b"allkeys-lru"]
     _, f = parse_info(c.call("INFO", "memory"))
     assert f["maxmemory_human"] == "3.00M"
+
+
+def test_first_write_after_flushall_costs_what_the_key_costs(c):
+    """A maxmemory set a little above used_memory right after FLUSHALL can be filled: the
+    first key in an empty database costs about what the key itself costs (Redis: a small
+    hash table), not a large index allocated on first use."""
+    c.call("FLUSHALL")
+    base, _ = stats(c)
+    c.call("SET", "first", "v")
+    after, _ = stats(c)
+    assert after - base < 64 * 1024
+    c.call("SELECT", "5")  # likewise in another database
+    base, _ = stats(c)
+    c.call("SET", "first", "v")
+    after, _ = stats(c)
+    assert after - base < 64 * 1024
+    c.call("SELECT", "0")
+    c.call("FLUSHALL")
+    base, _ = stats(c)
+    assert c.call("CONFIG", "SET", "maxmemory", base + 100 * 1024, "maxmemory-policy",
+                  "noeviction") == "OK"
+    written = 0
+    for i in range(1000):
+        try:
+            c.call("SET", "k:%d" % i, "x" * 100)
+            written += 1
+        except RespError as e:
+            assert e.msg == OOM
+            break
+    assert 100 < written < 1000

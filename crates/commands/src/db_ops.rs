@@ -68,6 +68,17 @@ impl Ctx<'_> {
     /// lazy expiry, a keyspace hit or miss (and the `keymiss` event), and
     /// the access clock. One table lookup unless `keymiss` events are on.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup_read_with(key, true)
+    }
+
+    /// `lookup_read` that leaves the access clock alone (Redis's
+    /// `LOOKUP_NOTOUCH`): EXISTS, TYPE, TTL and friends read a key without
+    /// making it look recently used to eviction and OBJECT IDLETIME/FREQ.
+    pub fn lookup_read_untouched(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup_read_with(key, false)
+    }
+
+    fn lookup_read_with(&mut self, key: &[u8], touch: bool) -> Option<&mut Entry> {
         let db = self.client.db;
         let now = self.state.now_ms;
         let clock = self.clock_update();
@@ -82,7 +93,9 @@ impl Ctx<'_> {
         match state.dbs[db].get_mut(key, now) {
             Some(e) => {
                 state.stats.keyspace_hits += 1;
-                e.set_lru(clock(e.lru()));
+                if touch {
+                    e.set_lru(clock(e.lru()));
+                }
                 Some(e)
             }
             None => {

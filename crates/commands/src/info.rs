@@ -664,13 +664,7 @@ fn latencystats(state: &State, out: &mut String) {
         }
         let parts: Vec<String> = percentiles
             .iter()
-            .map(|p| {
-                format!(
-                    "p{}={:.3}",
-                    redust_resp::format_double(*p),
-                    h.percentile(*p)
-                )
-            })
+            .map(|p| format!("p{}={:.3}", percentile_label(*p), h.percentile(*p)))
             .collect();
         let _ = write!(
             out,
@@ -678,5 +672,23 @@ fn latencystats(state: &State, out: &mut String) {
             name,
             parts.join(",")
         );
+    }
+}
+
+/// A percentile as Redis labels it: `%f` with the trailing zeros (and a
+/// bare point) trimmed, so 99.9 is `99.9` and 50 is `50`.
+fn percentile_label(p: f64) -> String {
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod percentile_tests {
+    #[test]
+    fn labels_trim_like_redis() {
+        assert_eq!(super::percentile_label(50.0), "50");
+        assert_eq!(super::percentile_label(99.9), "99.9");
+        assert_eq!(super::percentile_label(99.99), "99.99");
+        assert_eq!(super::percentile_label(0.5), "0.5");
     }
 }

@@ -23,6 +23,7 @@
 
 use crate::entry::Entry;
 use crate::slot::{key_hash_slot, SLOT_COUNT};
+use crate::slot_dir::SlotDir;
 use crate::table::{table_hash, SlotTable};
 use crate::value::alloc_size;
 use indexmap::IndexMap;
@@ -62,9 +63,8 @@ pub type ScanCursor = u64;
 /// A database (what SELECT chooses).
 #[derive(Default)]
 pub struct Db {
-    /// Empty until the first key; then `SLOT_COUNT` entries.
-    slots: Vec<Option<Box<SlotTable>>>,
-    sizes: SlotSizes,
+    /// The slot tables, and how many keys each holds.
+    slots: SlotDir,
     len: usize,
     expires: IndexMap<Box<[u8]>, i64, Hasher>,
     /// Keys deleted by lazy expiry since the caller last drained this.
@@ -100,18 +100,16 @@ impl Db {
     }
 
     fn table(&self, key: &[u8]) -> Option<&SlotTable> {
-        self.slots.get(key_hash_slot(key))?.as_deref()
+        self.slots.get(key_hash_slot(key))
     }
 
     /// Starts a snapshot: every slot that has keys now is pending.
     pub fn begin_snapshot(&mut self, index: usize, sink: SharedSnapshotSink) {
         let mut pending = vec![0u64; SLOT_COUNT / 64];
         let mut remaining = 0;
-        for (slot, table) in self.slots.iter().enumerate() {
-            if table.is_some() {
-                pending[slot / 64] |= 1 << (slot % 64);
-                remaining += 1;
-            }
+        for (slot, _) in self.slots.iter() {
+            pending[slot / 64] |= 1 << (slot % 64);
+            remaining += 1;
         }
         self.snapshot = Some(Box::new(SnapshotProgress {
             index,
@@ -145,7 +143,7 @@ impl Db {
         }
         snap.pending[word] &= !bit;
         snap.remaining -= 1;
-        let Some(table) = self.slots.get(slot).and_then(|t| t.as_deref()) else {
+        let Some(table) = self.slots.get(slot) else {
             return;
         };
         let expires = &self.expires;
@@ -227,10 +225,7 @@ impl Db {
         }
         let slot = key_hash_slot(key);
         self.guard(slot);
-        self.slots
-            .get_mut(slot)?
-            .as_deref_mut()?
-            .get_mut(key, table_hash(key))
+        self.slots.get_mut(slot)?.get_mut(key, table_hash(key))
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
@@ -245,14 +240,10 @@ impl Db {
         let slot = key_hash_slot(key);
         let hash = table_hash(key);
         self.guard(slot);
-        if self.slots.is_empty() {
-            self.slots.resize_with(SLOT_COUNT, || None);
-        }
-        let table = self.slots[slot].get_or_insert_with(Box::default);
-        let old = table.insert(entry, hash);
+        let old = self.slots.get_or_insert(slot).insert(entry, hash);
         if old.is_none() {
             self.len += 1;
-            self.sizes.add(slot, 1);
+            self.slots.count(slot, 1);
         }
         old
     }
@@ -261,13 +252,9 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let slot = key_hash_slot(key);
         self.guard(slot);
-        let table = self.slots.get_mut(slot)?.as_deref_mut()?;
-        let entry = table.remove(key, table_hash(key))?;
-        if table.is_empty() {
-            self.slots[slot] = None;
-        }
+        let entry = self.slots.get_mut(slot)?.remove(key, table_hash(key))?;
         self.len -= 1;
-        self.sizes.add(slot, -1);
+        self.slots.count(slot, -1);
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
@@ -318,7 +305,7 @@ impl Db {
 
     /// Calls `visit` for every key, in slot order.
     pub fn for_each(&self, mut visit: impl FnMut(&[u8], &Entry)) {
-        for table in self.slots.iter().flatten() {
+        for (_, table) in self.slots.iter() {
             for e in table.iter() {
                 visit(e.key(), e);
             }
@@ -327,10 +314,7 @@ impl Db {
 
     /// Number of keys in one slot.
     pub fn slot_len(&self, slot: usize) -> usize {
-        self.slots
-            .get(slot)
-            .and_then(|t| t.as_deref())
-            .map_or(0, |t| t.len())
+        self.slots.get(slot).map_or(0, |t| t.len())
     }
 
     /// One SCAN step: visits whole slots from `cursor` until at least `count`
@@ -344,22 +328,22 @@ impl Db {
         count: usize,
         mut visit: impl FnMut(&[u8], &Entry),
     ) -> ScanCursor {
-        if self.slots.is_empty() {
-            return 0;
-        }
         let mut slot = cursor as usize;
         let mut visited = 0usize;
-        while slot < SLOT_COUNT {
-            if let Some(table) = self.slots[slot].as_deref() {
+        while let Some(used) = self.slots.next_used(slot) {
+            if let Some(table) = self.slots.get(used) {
                 for e in table.iter() {
                     visit(e.key(), e);
                 }
                 visited += table.len();
             }
-            slot += 1;
+            slot = used + 1;
             if visited >= count {
                 break;
             }
+        }
+        if self.slots.next_used(slot).is_none() {
+            return 0;
         }
         if slot >= SLOT_COUNT {
             0
@@ -376,8 +360,8 @@ impl Db {
         // A slot with the chance of its share of the keys, then a key of
         // the slot with equal chances: every key equally likely.
         let nth = rng.gen_range(0..self.len);
-        let (slot, _) = self.sizes.find(nth)?;
-        let table = self.slots.get(slot)?.as_deref()?;
+        let (slot, _) = self.slots.find(nth as u64)?;
+        let table = self.slots.get(slot)?;
         table.random(rng).map(|e| e.key())
     }
 
@@ -393,14 +377,11 @@ impl Db {
     /// Bytes of the key tables themselves (slot index, buckets, control
     /// bytes, Fenwick tree), not of the entries they point to.
     pub fn table_memory_bytes(&self) -> usize {
-        let index =
-            alloc_size(self.slots.capacity() * std::mem::size_of::<Option<Box<SlotTable>>>())
-                + alloc_size(self.sizes.tree.capacity() * std::mem::size_of::<i64>());
+        let index = self.slots.memory_bytes();
         let tables: usize = self
             .slots
             .iter()
-            .flatten()
-            .map(|t| alloc_size(std::mem::size_of::<SlotTable>()) + t.memory_bytes())
+            .map(|(_, t)| alloc_size(std::mem::size_of::<SlotTable>()) + t.memory_bytes())
             .sum();
         index + tables
     }
@@ -417,48 +398,6 @@ impl Db {
             0
         };
         Some(bucket + entry.memory_bytes() + ttl)
-    }
-}
-
-/// A Fenwick tree over slot sizes: updates and "which slot holds the n-th key"
-/// in O(log SLOT_COUNT).
-#[derive(Default)]
-struct SlotSizes {
-    tree: Vec<i64>,
-}
-
-impl SlotSizes {
-    fn add(&mut self, slot: usize, delta: i64) {
-        if self.tree.is_empty() {
-            self.tree = vec![0; SLOT_COUNT + 1];
-        }
-        let mut i = slot + 1;
-        while i <= SLOT_COUNT {
-            self.tree[i] += delta;
-            i += i & i.wrapping_neg();
-        }
-    }
-
-    /// The slot holding the `nth` key (0-based) in slot order, and its index there.
-    fn find(&self, nth: usize) -> Option<(usize, usize)> {
-        if self.tree.is_empty() {
-            return None;
-        }
-        let mut pos = 0usize;
-        let mut remaining = nth as i64;
-        let mut step = SLOT_COUNT;
-        while step > 0 {
-            let next = pos + step;
-            if next <= SLOT_COUNT && self.tree[next] <= remaining {
-                pos = next;
-                remaining -= self.tree[next];
-            }
-            step >>= 1;
-        }
-        if pos >= SLOT_COUNT {
-            return None;
-        }
-        Some((pos, remaining as usize))
     }
 }
 
@@ -641,9 +580,9 @@ mod tests {
             let mut all = Vec::new();
             db.for_each(|k, _| all.push(k.to_vec()));
             for (nth, k) in all.iter().enumerate() {
-                let (slot, idx) = db.sizes.find(nth).unwrap();
-                let table = db.slots[slot].as_deref().unwrap();
-                proptest::prop_assert_eq!(table.iter().nth(idx).unwrap().key(), &k[..]);
+                let (slot, idx) = db.slots.find(nth as u64).unwrap();
+                let table = db.slots.get(slot).unwrap();
+                proptest::prop_assert_eq!(table.iter().nth(idx as usize).unwrap().key(), &k[..]);
             }
         }
     }

@@ -23,6 +23,7 @@ pub mod raw;
 pub mod scanmap;
 pub mod set;
 pub mod slot;
+pub mod slot_dir;
 pub mod table;
 pub mod value;
 pub mod varint;

@@ -32,10 +32,16 @@ pub fn unlink(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     delete_generic(ctx, args)
 }
 
-pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+/// EXISTS counts without touching the keys; TOUCH counts and touches.
+fn count_existing(ctx: &mut Ctx, args: &[Bytes], touch: bool) -> CmdResult {
     let mut n = 0;
     for key in &args[1..] {
-        if ctx.lookup_read(key).is_some() {
+        let found = if touch {
+            ctx.lookup_read(key).is_some()
+        } else {
+            ctx.lookup_read_untouched(key).is_some()
+        };
+        if found {
             n += 1;
         }
     }
@@ -43,13 +49,17 @@ pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    count_existing(ctx, args, false)
+}
+
 pub fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    exists(ctx, args)
+    count_existing(ctx, args, true)
 }
 
 pub fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = ctx
-        .lookup_read(&args[1])
+        .lookup_read_untouched(&args[1])
         .map_or("none", |e| e.value().type_name());
     ctx.reply.simple(name);
     Ok(())
@@ -323,7 +333,7 @@ pub fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], in_ms: bool, absolute: bool) -> CmdResult {
     let key = &args[1];
-    if ctx.lookup_read(key).is_none() {
+    if ctx.lookup_read_untouched(key).is_none() {
         ctx.reply.int(-2);
         return Ok(());
     }

@@ -1,0 +1,45 @@
+"""The differential tester (tests/diff/difftest.py) as one suite test.
+
+Runs random command sequences in lockstep against real Redis 7.0 (REDIS_PEER)
+and the server under test (REDUST_SERVER) for DIFF_SECONDS (default 120) and
+fails with the tester's output on any divergence not in
+tests/diff/known_divergences.txt.  Skipped without redis-server.  With
+REDUST_SERVER=/usr/bin/redis-server it checks the tester itself (Redis against
+Redis must give zero divergences, allowlist or not).  DIFF_SEED fixes the seed.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from helpers import REDIS_PEER, SERVER_BIN
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DIFF_DIR = os.path.join(os.path.dirname(HERE), "diff")
+DIFFTEST = os.path.join(DIFF_DIR, "difftest.py")
+KNOWN = os.path.join(DIFF_DIR, "known_divergences.txt")
+SECONDS = float(os.environ.get("DIFF_SECONDS", "120"))
+
+
+@pytest.mark.timeout(int(SECONDS) + 240)
+def test_differential_against_redis():
+    if not os.path.exists(REDIS_PEER):
+        pytest.skip("reference server %s not installed (REDIS_PEER)" % REDIS_PEER)
+    if not os.path.exists(SERVER_BIN):
+        pytest.fail("server binary %s does not exist (set REDUST_SERVER)" % SERVER_BIN)
+    same = os.path.realpath(SERVER_BIN) == os.path.realpath(REDIS_PEER)
+    with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
+        cmd = [sys.executable, DIFFTEST, "--seconds", str(SECONDS), "--keep-going", "--shrink-seconds", "20",
+               "--redis", REDIS_PEER, "--server", SERVER_BIN, "--report", os.path.join(tmp, "report.json")]
+        if not same:  # Redis against Redis ignores the allowlist: it must be clean
+            cmd += ["--allow", KNOWN]
+        if os.environ.get("DIFF_SEED"):
+            cmd += ["--seed", os.environ["DIFF_SEED"]]
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=SECONDS + 200)
+    out = proc.stdout + ("\n" + proc.stderr if proc.stderr.strip() else "")
+    if proc.returncode != 0:
+        pytest.fail("divergences from Redis (rerun commands below):\n" + out[-30000:], pytrace=False)
+    assert "difftest summary" in out, out[-5000:]
