@@ -295,7 +295,8 @@ class Side:
         obs.reply = first
         rule = rule_for(args)
         rule = {"enc_ordered": "enc_unordered"}.get(rule, rule)
-        obs.rule = rule if rule in ("unordered", "enc_unordered", "tol_s", "tol_ms", "type_only") else "exact"
+        # rules that need extra commands on the connection have no place on B
+        obs.rule = "exact" if rule in ("random", "scan", "spop", "exec") else rule
         rest = [r for r in replies if r is not first]
         if rest:
             raws = normalise_messages(rest)

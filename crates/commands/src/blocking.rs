@@ -165,6 +165,31 @@ pub fn timeout_blocked(state: &mut State, client: &mut Client) -> Option<Vec<u8>
     Some(reply.buf)
 }
 
+/// CLIENT UNBLOCK: ends client `id`'s wait, with the timeout reply or with
+/// Redis's UNBLOCKED error. False if it is not blocked.
+pub fn unblock_by_request(state: &mut State, id: u64, with_error: bool) -> bool {
+    let Some(mut client) = state.clients.remove(&id) else {
+        return false;
+    };
+    let reply = if client.blocked.is_none() {
+        None
+    } else if with_error {
+        unblock(state, &mut client);
+        let mut reply = Reply::new(client.resp3);
+        reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        Some(reply.buf)
+    } else {
+        timeout_blocked(state, &mut client)
+    };
+    let unblocked = reply.is_some();
+    if let Some(bytes) = reply {
+        client.push.send_data(Bytes::from(bytes));
+        client.push.wake();
+    }
+    state.clients.insert(id, client);
+    unblocked
+}
+
 /// A master becoming a replica (or the reverse) releases every client
 /// blocked on keys with Redis's UNBLOCKED error.
 pub fn unblock_all_for_role_change(state: &mut State) {

@@ -194,6 +194,9 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     if c.multi.is_some() || c.exec_queue_len.is_some() {
         flags.push('x');
     }
+    if c.blocked.is_some() {
+        flags.push('b');
+    }
     if state.dirty_cas.contains(&c.id) {
         flags.push('d');
     }
@@ -296,6 +299,17 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"list" => client_list(ctx, args)?,
         b"kill" => client_kill(ctx, args)?,
+        b"unblock" if args.len() == 3 || args.len() == 4 => {
+            let with_error = match args.get(3) {
+                None => false,
+                Some(a) if eq_ignore_case(a, "timeout") => false,
+                Some(a) if eq_ignore_case(a, "error") => true,
+                Some(_) => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+            };
+            let id = parse_i64(&args[2])?;
+            let done = id >= 0 && crate::blocking::unblock_by_request(ctx.state, id as u64, with_error);
+            ctx.reply.int(done as i64);
+        }
         b"pause" => {
             let ms = parse_i64(&args[2])
                 .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;
@@ -379,6 +393,8 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Control the replies sent to the current connection.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
                 "NO-EVICT (ON|OFF)",
                 "    Protect current client connection from eviction.",
                 "HELP",

@@ -485,6 +485,19 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.state.dbs.swap(a as usize, b as usize);
         notify::signal_flushed(ctx.state, Some(a as usize));
         notify::signal_flushed(ctx.state, Some(b as usize));
+        // Clients blocked in either database wait on its index: the keys they
+        // wait for may exist now (Redis's scanDatabaseForReadyKeys).
+        let present: Vec<(usize, Vec<u8>)> = ctx
+            .state
+            .blocking_keys
+            .keys()
+            .filter(|(db, _)| *db == a as usize || *db == b as usize)
+            .filter(|(db, key)| ctx.state.dbs[*db].peek(key).is_some())
+            .cloned()
+            .collect();
+        for (db, key) in present {
+            crate::blocking::signal_ready(ctx.state, db, &key);
+        }
         ctx.dirty(1);
     }
     ctx.reply.ok();

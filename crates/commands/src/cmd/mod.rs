@@ -48,6 +48,7 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("client|list", connection::client),
     ("client|info", connection::client),
     ("client|kill", connection::client),
+    ("client|unblock", connection::client),
     ("client|pause", connection::client),
     ("client|unpause", connection::client),
     ("client|reply", connection::client),
