@@ -1505,6 +1505,43 @@ def test_wire_propagation_forms(server_factory):
 # ---------------------------------------------------------------------------
 
 
+def test_wire_transaction_propagation_shapes(server_factory):
+    """Redis 7.0 wraps a transaction's changes in MULTI/EXEC only when there are several:
+    one change is atomic already. MULTI takes the first change's database (a SELECT goes
+    before it), EXEC the last one's (no SELECT between the last change and EXEC); a
+    transaction that changes nothing propagates nothing."""
+    m = start(server_factory, "--repl-diskless-sync", "no")
+    mc = m.client()
+    fr = FakeReplica(m)
+    fr.handshake()
+    fr.full_sync()
+    mc.call("SELECT", "2")
+    mc.call("SET", "start", "1")  # the stream is in db 2 now
+    mc.call("SELECT", "0")
+    for cmds in (
+        [("SET", "one", "1"), ("GET", "one")],  # one change
+        [("GET", "one"), ("EXISTS", "x")],  # no change
+        [("SET", "a", "1"), ("SELECT", "1"), ("SET", "b", "2"), ("SET", "c", "3")],
+        [("INCR", "n"), ("LPUSH", "one", "x")],  # the second fails: WRONGTYPE
+    ):
+        mc.call("SELECT", "0")
+        assert mc.call("MULTI") == "OK"
+        for c in cmds:
+            assert mc.call(*c) == "QUEUED"
+        mc.call("EXEC")
+    mc.call("SET", "end", "1")
+    got = fr.commands_until(lambda a: a == [b"SET", b"end", b"1"])
+    upper = [[a[0].upper()] + a[1:] for a in got]
+    assert upper == [
+        [b"SELECT", b"2"], [b"SET", b"start", b"1"],
+        [b"SELECT", b"0"], [b"SET", b"one", b"1"],
+        [b"MULTI"], [b"SET", b"a", b"1"], [b"SELECT", b"1"], [b"SET", b"b", b"2"],
+        [b"SET", b"c", b"3"], [b"EXEC"],
+        [b"SELECT", b"0"], [b"INCR", b"n"],
+        [b"SET", b"end", b"1"],
+    ]
+
+
 def empty_rdb(factory):
     """An empty RDB as written by SERVER_BIN itself (so nothing depends on its bytes)."""
     s = start(factory)

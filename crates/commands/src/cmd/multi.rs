@@ -66,16 +66,20 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.client.exec_queue_len = None;
-    // The transaction's changes replay as one transaction.
-    if ctx.state.propagated.len() > propagated_before {
-        let db = ctx.client.db;
+    // The transaction's changes replay as one transaction, as in Redis 7.0:
+    // a single change needs no wrapping (it is atomic already); MULTI takes
+    // the database of the first change (so a SELECT goes before it) and EXEC
+    // that of the last (so none comes between them).
+    let changes = &ctx.state.propagated[propagated_before..];
+    if changes.len() > 1 {
+        let (first_db, last_db) = (changes[0].db, changes[changes.len() - 1].db);
         let multi = crate::propagate::Propagated {
-            db,
+            db: first_db,
             args: crate::propagate::argv(&[b"MULTI"]),
         };
         ctx.state.propagated.insert(propagated_before, multi);
         ctx.state.propagated.push(crate::propagate::Propagated {
-            db,
+            db: last_db,
             args: crate::propagate::argv(&[b"EXEC"]),
         });
     }
