@@ -246,6 +246,24 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
 /// Refuses a command before it runs (Redis's rejectCommand): counts it, and
 /// inside MULTI makes the coming EXEC fail with EXECABORT.
 fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
+    if let Some(c) = command.filter(|c| c.name == "exec" && ctx.client.multi.is_some()) {
+        // A refused EXEC discards its transaction, saying why (Redis's
+        // execCommandAbort).
+        ctx.client.multi = None;
+        ctx.client.multi_error = false;
+        crate::cmd::multi::unwatch_all(ctx.state, ctx.client);
+        let err = CmdError::from(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            err.0.strip_prefix('-').unwrap_or(&err.0)
+        ));
+        ctx.state
+            .stats
+            .command(c.stats_slot, &c.name)
+            .rejected_calls += 1;
+        ctx.state.stats.count_error(&err.0);
+        ctx.reply.error(&err.0);
+        return;
+    }
     if ctx.client.multi.is_some() {
         ctx.client.multi_error = true;
     }
@@ -320,14 +338,20 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    // EXEC is checked as what it runs: a write if a queued command writes,
+    // and so on (Redis's mstate.cmd_flags).
+    let eff = if name == "exec" && ctx.client.multi.is_some() {
+        queued_flags(&table, ctx.client)
+    } else {
+        EffectiveFlags::of(command)
+    };
+
     if ctx.state.config.maxmemory > 0 {
         let out_of_memory = !crate::evict::perform_evictions(ctx.state);
         // Queuing in MULTI may grow without bound, so it is refused too.
         let queuing =
             ctx.client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset");
-        let denyoom =
-            command.is(flags::DENYOOM) || (name == "exec" && multi_has_denyoom(&table, ctx.client));
-        if out_of_memory && (denyoom || queuing) {
+        if out_of_memory && (eff.denyoom || queuing) {
             reject(&mut ctx, Some(command), errors::OOM.into());
             return Flow::Continue;
         }
@@ -335,7 +359,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
 
     // After a failed background save, writes (and PING) are refused, so that
     // nobody believes data is persisted when it is not.
-    if (command.is(flags::WRITE) || name == "ping")
+    if (eff.write || name == "ping")
         && !ctx.state.rdb_last_save_ok
         && ctx.state.config.stop_writes_on_bgsave_error
         && !ctx.state.config.save.is_empty()
@@ -347,7 +371,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     // Our master's stream (and AOF loading) obeys: no replica checks.
     let obey = ctx.client.repl.is_master || ctx.state.loading;
     if !obey {
-        if let Some(err) = crate::replication::refuse_command(ctx.state, command) {
+        if let Some(err) = crate::replication::refuse_command(ctx.state, eff.write, eff.stale_ok) {
             reject(&mut ctx, Some(command), err.into());
             return Flow::Continue;
         }
@@ -415,11 +439,40 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     }
 }
 
-fn multi_has_denyoom(table: &CommandTable, client: &Client) -> bool {
-    client.multi.as_ref().is_some_and(|q| {
-        q.iter()
-            .any(|args| resolve(table, args).is_ok_and(|c| c.is(flags::DENYOOM)))
-    })
+/// The flags the checks before a command look at.
+struct EffectiveFlags {
+    write: bool,
+    denyoom: bool,
+    /// May run on a replica whose link is down with `replica-serve-stale-data no`.
+    stale_ok: bool,
+}
+
+impl EffectiveFlags {
+    fn of(command: &Command) -> EffectiveFlags {
+        EffectiveFlags {
+            write: command.is(flags::WRITE),
+            denyoom: command.is(flags::DENYOOM),
+            stale_ok: command.is(flags::STALE),
+        }
+    }
+}
+
+/// EXEC's flags: those of the commands it runs (any write makes it a write;
+/// one command that may not run stale makes it not run stale).
+fn queued_flags(table: &CommandTable, client: &Client) -> EffectiveFlags {
+    let mut eff = EffectiveFlags {
+        write: false,
+        denyoom: false,
+        stale_ok: true,
+    };
+    for args in client.multi.iter().flatten() {
+        if let Ok(c) = resolve(table, args) {
+            eff.write |= c.is(flags::WRITE);
+            eff.denyoom |= c.is(flags::DENYOOM);
+            eff.stale_ok &= c.is(flags::STALE);
+        }
+    }
+    eff
 }
 
 /// During CLIENT PAUSE, the time until which this command must wait, if it must.

@@ -11,7 +11,7 @@
 
 use crate::blocking::TimeoutReply;
 use crate::errors::{CmdError, CmdResult};
-use crate::exec::{flags, Command, Ctx};
+use crate::exec::Ctx;
 use crate::propagate::Propagated;
 use crate::state::State;
 use bytes::Bytes;
@@ -153,8 +153,7 @@ pub fn restore_history(state: &mut State, info: &ReplInfo) {
 
 /// The error replication makes a command fail with, if any, in Redis's
 /// order: NOREPLICAS, READONLY, MASTERDOWN.
-pub fn refuse_command(state: &State, command: &Command) -> Option<&'static str> {
-    let write = command.is(flags::WRITE);
+pub fn refuse_command(state: &State, write: bool, stale_ok: bool) -> Option<&'static str> {
     let cfg = &state.config;
     if write
         && state.repl.master.is_none()
@@ -171,10 +170,7 @@ pub fn refuse_command(state: &State, command: &Command) -> Option<&'static str> 
     if write && cfg.replica_read_only {
         return Some("READONLY You can't write against a read only replica.");
     }
-    if link.state != LinkState::Connected
-        && !cfg.replica_serve_stale_data
-        && !command.is(flags::STALE)
-    {
+    if link.state != LinkState::Connected && !cfg.replica_serve_stale_data && !stale_ok {
         return Some(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
         );

@@ -304,10 +304,13 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 None => false,
                 Some(a) if eq_ignore_case(a, "timeout") => false,
                 Some(a) if eq_ignore_case(a, "error") => true,
-                Some(_) => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+                Some(_) => {
+                    return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into())
+                }
             };
             let id = parse_i64(&args[2])?;
-            let done = id >= 0 && crate::blocking::unblock_by_request(ctx.state, id as u64, with_error);
+            let done =
+                id >= 0 && crate::blocking::unblock_by_request(ctx.state, id as u64, with_error);
             ctx.reply.int(done as i64);
         }
         b"pause" => {
