@@ -506,8 +506,7 @@ class PairRunner:
                 if why:
                     if not report(Divergence("handshake", -1, [label.encode()], a.raw, b.raw, why)):
                         return divs
-            merged = [[], []]  # notifications / stream held for a merge=True step
-            merged_stream = [[], []]
+            self.window = None  # notifications / stream / B messages held for a merge=True step
             block_timeout = 0.0
             for idx, step in enumerate(steps):
                 if deadline and time.monotonic() > deadline:
@@ -531,7 +530,7 @@ class PairRunner:
                 if transcript is not None:
                     transcript.append(self.transcript_entry(step, now_vals, obs))
                 stop = False
-                for d in self.compare_step(idx, step, obs, merged, merged_stream):
+                for d in self.compare_step(idx, step, obs):
                     if not report(d):
                         stop = True
                         break
@@ -572,7 +571,7 @@ class PairRunner:
             if members:
                 o.extra.append(("converge SADD", s.call_a([b"SADD", key] + members)))
 
-    def compare_step(self, idx, step, obs, merged, merged_stream):
+    def compare_step(self, idx, step, obs):
         a, b = obs
         cmd = [x for x in step.args]
         out = []
@@ -593,28 +592,34 @@ class PairRunner:
         if a.props or b.props:
             out.append(Divergence("property", idx, cmd, "; ".join(a.props) or "ok", "; ".join(b.props) or "ok",
                                   "reply properties (membership / count / distinctness)"))
-        # notifications and stream: a merge=True step is compared with the next one, unordered
-        # (active expiry may kill the key in either step, in hash-table order)
+        # notifications, stream and B's messages: a merge=True step is compared with the
+        # next one, unordered (active expiry may kill the key in either step, in hash order),
+        # and a divergence there is reported on the merge=True step's command
+        w = self.window
+        if w is None:
+            w = self.window = {"idx": idx, "cmd": cmd, "notes": ([], []), "stream": ([], []), "bmsgs": ([], [])}
         for i, o in enumerate(obs):
-            merged[i].extend(o.notes)
-            merged_stream[i].extend(o.stream)
+            w["notes"][i].extend(o.notes)
+            w["stream"][i].extend(o.stream)
+            w["bmsgs"][i].extend(o.bmsgs)
         if step.merge:
             self.merging = True
             return out
         ordered = not self.merging
         self.merging = False
-        why = compare_messages(merged[0], merged[1], ordered=ordered)
+        self.window = None
+        widx, wcmd = w["idx"], w["cmd"]
+        (na, nb), (sa, sb), (ba, bb) = w["notes"], w["stream"], w["bmsgs"]
+        why = compare_messages(na, nb, ordered=ordered)
         if why:
-            out.append(Divergence("notify", idx, cmd, merged[0], merged[1], "keyspace notifications " + why))
-        why = compare_stream(merged_stream[0], merged_stream[1], ordered=ordered,
-                             names_only=a.rule == "spop")
+            out.append(Divergence("notify", widx, wcmd, na, nb, "keyspace notifications " + why))
+        why = compare_stream(sa, sb, ordered=ordered, names_only=a.rule == "spop")
         if why:
-            out.append(Divergence("stream", idx, cmd, render_stream(merged_stream[0]), render_stream(merged_stream[1]),
+            out.append(Divergence("stream", widx, wcmd, render_stream(sa), render_stream(sb),
                                   "replication stream " + why))
-        merged[0], merged[1], merged_stream[0], merged_stream[1] = [], [], [], []
-        why = compare_messages(a.bmsgs, b.bmsgs)
+        why = compare_messages(ba, bb, ordered=ordered)
         if why:
-            out.append(Divergence("bmsg", idx, cmd, a.bmsgs, b.bmsgs, "messages to subscriber B " + why))
+            out.append(Divergence("bmsg", widx, wcmd, ba, bb, "messages to subscriber B " + why))
         return out
 
     def final_checks(self):

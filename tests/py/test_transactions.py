@@ -3,7 +3,9 @@
 import threading
 import time
 
-from helpers import RespError
+import pytest
+
+from helpers import RespError, wait_until
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -291,3 +293,55 @@ def test_cas_race_two_clients(server):
     assert sum(successes) + sum(aborts) == iterations * nthreads
     assert int(setup.call("GET", "counter")) == sum(successes)
     assert sum(successes) > 0
+
+
+# Redis 7.0's rules for watched keys and expiry (touchWatchedKey, isWatchedKeyExpired,
+# touchAllWatchedKeysInDb): a key already expired when watched is already gone for its
+# readers, so deleting it (lazily, by DEL, by FLUSHALL, by SWAPDB) changes nothing; a live
+# key that expires, or an expired key that comes back, does.
+WATCH_EXPIRY_CASES = {
+    "expired-at-watch-untouched": ("expired", [], True),
+    "expired-at-watch-then-set": ("expired", [("SET", "k", "w")], False),
+    "expired-at-watch-deleted-by-get": ("expired", [("GET", "k")], True),
+    "expired-at-watch-deleted-by-del": ("expired", [("DEL", "k")], True),
+    "expired-at-watch-deleted-then-set": ("expired", [("GET", "k"), ("SET", "k", "x")], False),
+    "expired-at-watch-flushall": ("expired", [("FLUSHALL",)], True),
+    "expired-at-watch-swapdb-with-nothing": ("expired", [("SWAPDB", "0", "1")], True),
+    "expired-at-watch-swapdb-with-live": (
+        "expired", [("SELECT", "1"), ("SET", "k", "v"), ("SWAPDB", "0", "1")], False),
+    "live-expires-before-exec": ("expiring", ["wait"], False),
+    "live-expires-deleted-by-get": ("expiring", ["wait", ("GET", "k")], False),
+    "live-flushall": ("live", [("FLUSHALL",)], False),
+    "missing-flushall": ("missing", [("FLUSHALL",)], True),
+    "missing-swapdb-with-live": (
+        "missing", [("SELECT", "1"), ("SET", "k", "v"), ("SWAPDB", "0", "1")], False),
+    "missing-swapdb-with-expired": (
+        "missing", [("SELECT", "1"), ("SET", "k", "v", "PX", "1"), "wait1",
+                    ("SWAPDB", "0", "1")], True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WATCH_EXPIRY_CASES))
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_watch_and_expired_keys(server, c, case):
+    start, steps, succeeds = WATCH_EXPIRY_CASES[case]
+    other = server.client()
+    other.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # keys go only when touched
+    if start == "live":
+        other.call("SET", "k", "v")
+    elif start == "expired":
+        other.call("SET", "k", "v", "PX", "1")
+        gone = time.time() * 1000 + 5
+        wait_until(lambda: time.time() * 1000 > gone, 2)
+    elif start == "expiring":
+        other.call("SET", "k", "v", "PX", "300")
+    assert c.call("WATCH", "k") == "OK"
+    for step in steps:
+        if step in ("wait", "wait1"):
+            gone = time.time() * 1000 + (310 if step == "wait" else 5)
+            wait_until(lambda: time.time() * 1000 > gone, 2)
+        else:
+            other.call(*step)
+    assert c.call("MULTI") == "OK"
+    assert c.call("PING") == "QUEUED"
+    assert c.call("EXEC") == (["PONG"] if succeeds else None)

@@ -36,32 +36,73 @@ pub fn notify(state: &mut State, class: u32, event: &str, key: &[u8], db: usize)
     }
 }
 
-/// A key changed: transactions watching it must fail (Redis's `signalModifiedKey`).
+/// A key changed: transactions watching it must fail (Redis's
+/// `touchWatchedKey`), except a watcher that saw the key already expired and
+/// now sees it deleted: nothing changed for it.
 pub fn signal_modified(state: &mut State, db: usize, key: &[u8]) {
     if state.watched_keys.is_empty() {
         return;
     }
-    if let Some(ids) = state.watched_keys.get(&db).and_then(|m| m.get(key)) {
-        state.dirty_cas.extend(ids.iter().copied());
+    let gone = state.dbs[db].peek(key).is_none();
+    if let Some(watchers) = state.watched_keys.get_mut(&db).and_then(|m| m.get_mut(key)) {
+        for w in watchers.iter_mut() {
+            if w.expired && gone {
+                w.expired = false;
+            } else {
+                state.dirty_cas.insert(w.client);
+            }
+        }
     }
 }
 
-/// A database is about to be emptied or swapped (FLUSHDB, FLUSHALL, SWAPDB):
-/// watchers of keys that exist in it now fail (Redis's touchAllWatchedKeysInDb).
-/// Call before the change; for SWAPDB call for both databases.
+/// A database is about to be emptied (FLUSHDB, FLUSHALL: `replaced_with`
+/// is `None`) or swapped with another (SWAPDB, called for both sides):
+/// watchers of keys that change for their readers fail (Redis's
+/// touchAllWatchedKeysInDb). A key that was expired stays unchanged when it
+/// goes or stays expired; a missing key replaced by an expired one counts as
+/// expired from now on.
 pub fn signal_flushed(state: &mut State, db: Option<usize>) {
+    let dbs: Vec<usize> = match db {
+        Some(d) => vec![d],
+        None => state.watched_keys.keys().copied().collect(),
+    };
+    for d in dbs {
+        signal_db_replaced(state, d, None);
+    }
+}
+
+/// `signal_flushed` for database `emptied` whose content becomes that of
+/// database `replaced_with` (SWAPDB), before the swap.
+pub fn signal_db_replaced(state: &mut State, emptied: usize, replaced_with: Option<usize>) {
     let now = state.now_ms;
-    for (d, keys) in state.watched_keys.iter() {
-        if db.is_none_or(|x| x == *d) {
-            for (key, ids) in keys.iter() {
-                let exists = state
-                    .dbs
-                    .get(*d)
-                    .is_some_and(|dbx| dbx.peek(key).is_some() && !dbx.is_expired(key, now));
-                if exists {
-                    state.dirty_cas.extend(ids.iter().copied());
+    let Some(keys) = state.watched_keys.get_mut(&emptied) else {
+        return;
+    };
+    for (key, watchers) in keys.iter_mut() {
+        let in_emptied = state
+            .dbs
+            .get(emptied)
+            .is_some_and(|d| d.peek(key).is_some());
+        let other = replaced_with.and_then(|r| state.dbs.get(r));
+        let in_replacement = other.is_some_and(|d| d.peek(key).is_some());
+        let expired_in_replacement = other.is_some_and(|d| d.is_expired(key, now));
+        if !in_emptied && !in_replacement {
+            continue;
+        }
+        for w in watchers.iter_mut() {
+            if w.expired {
+                if !in_replacement {
+                    w.expired = false;
+                    continue;
                 }
+                if expired_in_replacement {
+                    continue;
+                }
+            } else if !in_emptied && expired_in_replacement {
+                w.expired = true;
+                continue;
             }
+            state.dirty_cas.insert(w.client);
         }
     }
 }

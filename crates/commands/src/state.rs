@@ -104,8 +104,8 @@ pub struct Client {
     pub serving_blocked: bool,
     /// Set by a handler that chose what to propagate (see `propagate`).
     pub custom_propagation: bool,
-    /// Keys under WATCH, with whether each was already expired when watched.
-    pub watched: Vec<(usize, Vec<u8>, bool)>,
+    /// Keys under WATCH (`State::watched_keys` knows which were expired then).
+    pub watched: Vec<(usize, Vec<u8>)>,
     pub channels: HashSet<Vec<u8>>,
     pub patterns: HashSet<Vec<u8>>,
     pub reply_mode: ReplyMode,
@@ -230,6 +230,15 @@ pub enum ShutdownRequest {
     NoSave,
 }
 
+/// A client watching a key (WATCH).
+#[derive(Clone, Copy, Debug)]
+pub struct Watcher {
+    pub client: u64,
+    /// The key was logically expired when watched: its deletion changes
+    /// nothing (it was already gone for readers), as in Redis.
+    pub expired: bool,
+}
+
 /// The whole server's data and bookkeeping. See the module doc for locking.
 pub struct State {
     pub dbs: Vec<Db>,
@@ -244,8 +253,8 @@ pub struct State {
     /// Push handles (and protocol) of every connected client, by id.
     pub handles: crate::FastMap<u64, (PushHandle, bool)>,
     pub monitors: Vec<u64>,
-    /// db -> key -> ids of clients watching it.
-    pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<u64>>>,
+    /// db -> key -> the clients watching it.
+    pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<Watcher>>>,
     /// The command table (with renames applied).
     pub commands: Arc<crate::exec::CommandTable>,
     /// Best eviction candidates seen so far: (score, db, key), best last.

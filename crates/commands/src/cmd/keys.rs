@@ -480,11 +480,9 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::DB_OUT_OF_RANGE.into());
     }
     if a != b {
-        notify::signal_flushed(ctx.state, Some(a as usize));
-        notify::signal_flushed(ctx.state, Some(b as usize));
+        notify::signal_db_replaced(ctx.state, a as usize, Some(b as usize));
+        notify::signal_db_replaced(ctx.state, b as usize, Some(a as usize));
         ctx.state.dbs.swap(a as usize, b as usize);
-        notify::signal_flushed(ctx.state, Some(a as usize));
-        notify::signal_flushed(ctx.state, Some(b as usize));
         // Clients blocked in either database wait on its index: the keys they
         // wait for may exist now (Redis's scanDatabaseForReadyKeys).
         let present: Vec<(usize, Vec<u8>)> = ctx

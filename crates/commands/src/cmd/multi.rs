@@ -7,7 +7,7 @@
 
 use crate::errors::{self, CmdResult};
 use crate::exec::{self, Ctx};
-use crate::state::{Client, State};
+use crate::state::{Client, State, Watcher};
 use bytes::Bytes;
 
 pub fn multi(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
@@ -32,7 +32,13 @@ pub fn discard(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// True if a key watched while it was alive has expired since.
 fn watched_key_expired(state: &State, client: &Client) -> bool {
-    client.watched.iter().any(|(db, key, expired_at_watch)| {
+    client.watched.iter().any(|(db, key)| {
+        let expired_at_watch = state
+            .watched_keys
+            .get(db)
+            .and_then(|keys| keys.get(key))
+            .and_then(|ws| ws.iter().find(|w| w.client == client.id))
+            .is_some_and(|w| w.expired);
         !expired_at_watch && state.dbs[*db].is_expired(key, state.now_ms)
     })
 }
@@ -97,19 +103,22 @@ pub fn watch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .client
             .watched
             .iter()
-            .any(|(d, k, _)| *d == db && k[..] == key[..])
+            .any(|(d, k)| *d == db && k[..] == key[..])
         {
             continue;
         }
         let expired = ctx.state.dbs[db].is_expired(key, now);
-        ctx.client.watched.push((db, key.to_vec(), expired));
+        ctx.client.watched.push((db, key.to_vec()));
         ctx.state
             .watched_keys
             .entry(db)
             .or_default()
             .entry(key.to_vec())
             .or_default()
-            .push(ctx.client.id);
+            .push(Watcher {
+                client: ctx.client.id,
+                expired,
+            });
     }
     ctx.reply.ok();
     Ok(())
@@ -123,10 +132,10 @@ pub fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// Forgets every key `client` watches, and its dirty mark.
 pub fn unwatch_all(state: &mut State, client: &mut Client) {
-    for (db, key, _) in client.watched.drain(..) {
+    for (db, key) in client.watched.drain(..) {
         if let Some(keys) = state.watched_keys.get_mut(&db) {
             if let Some(ids) = keys.get_mut(&key) {
-                ids.retain(|&id| id != client.id);
+                ids.retain(|w| w.client != client.id);
                 if ids.is_empty() {
                     keys.remove(&key);
                 }
