@@ -138,16 +138,19 @@ def describe(div, args):
         lines.append("  known divergence: %s" % div.known)
     if div.repro:
         lines.append("  minimal reproduction (%d steps; replies redis | redust):" % len(div.repro))
-        for text, a, b, na, nb in div.repro:
+        for text, a, b, na, nb, sa, sb in div.repro:
             lines.append("    %s" % text)
             if a == b:
                 lines.append("        both  : %s" % fmt(a))
             else:
                 lines.append("        redis : %s" % fmt(a))
                 lines.append("        redust: %s" % fmt(b))
-            if na != nb:
+            if na != nb or div.kind in ("notify", "bmsg"):
                 lines.append("        notifications redis : %s" % fmt(na))
                 lines.append("        notifications redust: %s" % fmt(nb))
+            if sa != sb or div.kind == "stream":
+                lines.append("        replication redis : %s" % "; ".join(sa))
+                lines.append("        replication redust: %s" % "; ".join(sb))
     lines.append("  rerun: %s" % rerun_command(args, div.seed))
     return "\n".join(lines)
 
@@ -239,7 +242,7 @@ def main(argv=None):
             commands += runner.commands
             if transcript:
                 log("sequence seed=%d resp=%d notify=%r patterns=%r" % (seq.seed, seq.resp, seq.notify, seq.sub_patterns))
-                for text, a, b, na, nb in transcript:
+                for text, a, b, na, nb, _sa, _sb in transcript:
                     log("  %s\n    redis : %s\n    redust: %s" % (text, fmt(a), fmt(b)))
                     if na != nb:
                         log("    notif redis : %s\n    notif redust: %s" % (fmt(na), fmt(nb)))
@@ -286,7 +289,8 @@ def main(argv=None):
                     "signature": d.signature(), "kind": d.kind, "count": counts[d.signature()], "seed": d.seed,
                     "step": d.step, "command": fmt(d.command), "detail": d.detail, "redis": fmt(d.redis),
                     "redust": fmt(d.redust), "known": d.known, "rerun": rerun_command(args, d.seed),
-                    "repro": [{"step": t, "redis": fmt(a), "redust": fmt(b)} for t, a, b, _na, _nb in d.repro],
+                    "repro": [{"step": t, "redis": fmt(a), "redust": fmt(b), "notify_redis": fmt(na), "notify_redust": fmt(nb),
+                               "stream_redis": sa, "stream_redust": sb} for t, a, b, na, nb, sa, sb in d.repro],
                     "text": describe(d, args),
                 } for d in found.values()],
             }, f, indent=1)

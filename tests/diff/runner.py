@@ -556,7 +556,7 @@ class PairRunner:
         for i, v in now_vals.items():
             rendered = rendered.replace("<now%+d%s>" % (step.args[i].offset, step.args[i].unit), v.decode(), 1)
         return (rendered, show(obs[0].reply) if obs[0].reply else b"", show(obs[1].reply) if obs[1].reply else b"",
-                obs[0].notes, obs[1].notes)
+                obs[0].notes, obs[1].notes, render_stream(obs[0].stream), render_stream(obs[1].stream))
 
     def converge(self, step, obs, now_vals):
         """After SPOP the sets differ legitimately: rewrite the key on both with Redis's content."""

@@ -439,3 +439,33 @@ def test_pubsub_output_buffer_limit_disconnects_slow_subscriber(server, c):
     assert c.call("PUBSUB", "NUMSUB", "flood") == [b"flood", 0]
     assert c.call("CLIENT", "LIST", "TYPE", "pubsub") == b""
     assert c.call("PING") == "PONG"
+
+
+def test_client_reply_off_and_skip_do_not_silence_pushes(server):
+    """In Redis 7.0 (un)subscribe confirmations and messages are pushes, which CLIENT REPLY
+    OFF and SKIP do not silence, in RESP2 as in RESP3; ordinary replies stay silent."""
+    for proto, sub, unsub, psub, punsub in (
+            ("3", b">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+             b">3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n",
+             b">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n",
+             b">3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n"),
+            ("2", b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+             b"*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n",
+             b"*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n",
+             b"*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n")):
+        raw = server.raw()
+        pub = server.client()
+        raw.send(b"HELLO " + proto.encode() + b"\r\n")
+        raw.read_available()
+        raw.send(b"CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\n")
+        raw.expect(sub)
+        assert pub.call("PUBLISH", "ch", "hello") == 1
+        msg = b"$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        raw.expect((b">3\r\n" if proto == "3" else b"*3\r\n") + msg)
+        raw.send(b"UNSUBSCRIBE ch\r\nECHO silent\r\nCLIENT REPLY ON\r\n")
+        raw.expect(unsub + b"+OK\r\n")
+        raw.send(b"PSUBSCRIBE p*\r\n")
+        raw.expect(psub)
+        if proto == "3":  # RESP2 refuses CLIENT REPLY while subscribed
+            raw.send(b"CLIENT REPLY SKIP\r\nPUNSUBSCRIBE p*\r\nPING\r\n")
+            raw.expect(punsub + b"+PONG\r\n")

@@ -522,8 +522,14 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         ctx.reply.error(&e.0);
     }
     ctx.state.stats.total_commands_processed += 1;
-    // CLIENT REPLY ON answers even though replies were off when it started.
-    if skip_reply && command.name != "client|reply" {
+    // CLIENT REPLY ON answers even though replies were off when it started;
+    // (un)subscribe confirmations are pushes, which CLIENT REPLY does not
+    // silence (Redis 7.0's CLIENT_PUSHING), in RESP2 as in RESP3.
+    let pushes = matches!(
+        command.name.as_str(),
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe"
+    );
+    if skip_reply && command.name != "client|reply" && !pushes {
         ctx.reply.buf.truncate(reply_mark);
     }
     // SKIP silences exactly the command after CLIENT REPLY SKIP.
