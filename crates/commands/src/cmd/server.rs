@@ -146,30 +146,31 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Err(errors::wrong_args(&format!("command|{}", lossy(&sub))));
             }
             let cmd_args = &args[2..];
-            let Some(c) = table.lookup(&cmd_args[0]) else {
+            // The executor's table (renames applied) first; then every other
+            // command Redis 7.0 knows, implemented here or not: clients ask
+            // for the keys of any command (cluster routing).
+            let spec = match table.lookup(&cmd_args[0]) {
+                Some(c) if !c.spec.subcommands.is_empty() && cmd_args.len() > 1 => {
+                    spec::find_subcommand(c.spec, &cmd_args[1])
+                }
+                Some(c) => Some(c.spec),
+                None => spec::lookup_command(cmd_args).filter(|s| !table.implemented(s.name)),
+            };
+            let Some(s) = spec else {
                 return Err("ERR Invalid command specified".into());
             };
-            let mut s = c.spec;
-            if !s.subcommands.is_empty() && cmd_args.len() > 1 {
-                if let Some(sc) = spec::find_subcommand(s, &cmd_args[1]) {
-                    s = sc;
-                }
-            }
-            let arity = s.arity;
-            if (arity > 0 && cmd_args.len() != arity as usize)
-                || cmd_args.len() < arity.unsigned_abs() as usize
-            {
-                return Err("ERR Invalid number of arguments specified for command".into());
-            }
-            let positions = spec::get_keys(s, cmd_args).map_err(CmdError::from)?;
-            ctx.reply.array(positions.len());
-            for p in positions {
+            let keys = spec::get_keys_and_flags(s, cmd_args).map_err(CmdError::from)?;
+            ctx.reply.array(keys.len());
+            for k in keys {
                 if sub.as_slice() == b"getkeys" {
-                    ctx.reply.bulk(&cmd_args[p]);
+                    ctx.reply.bulk(&cmd_args[k.pos]);
                 } else {
                     ctx.reply.array(2);
-                    ctx.reply.bulk(&cmd_args[p]);
-                    ctx.reply.set(0);
+                    ctx.reply.bulk(&cmd_args[k.pos]);
+                    ctx.reply.set(k.flags.len());
+                    for f in k.flags {
+                        ctx.reply.simple(f);
+                    }
                 }
             }
         }
