@@ -900,3 +900,75 @@ def test_debug_set_active_expire(c):
     assert c.call("DBSIZE") == 1
     assert c.call("DEBUG", "SET-ACTIVE-EXPIRE", "1") == "OK"
     wait_until(lambda: c.call("DBSIZE") == 0, 5)
+
+
+# ---------------------------------------------------------------------------
+# DEBUG subcommands operators and tests use (Redis 7.0's DEBUG HELP)
+# ---------------------------------------------------------------------------
+
+DEBUG_ON = pytest.mark.server(args=["--enable-debug-command", "yes", "--appendonly", "yes"])
+
+
+@DEBUG_ON
+def test_debug_log_change_repl_id_and_error(server, c):
+    assert c.call("DEBUG", "LOG", "hello from the test") == "OK"
+    wait_until(lambda: "DEBUG LOG: hello from the test" in server.log(), 5)
+    before = parse_info(c.call("INFO", "replication"))[1]["master_replid"]
+    assert c.call("DEBUG", "CHANGE-REPL-ID") == "OK"
+    info = parse_info(c.call("INFO", "replication"))[1]
+    assert info["master_replid"] != before and len(info["master_replid"]) == 40
+    assert info["master_replid2"] == "0" * 40
+    assert c.err("DEBUG", "ERROR", "MYCODE something failed") == "MYCODE something failed"
+
+
+@DEBUG_ON
+def test_debug_knobs_reply_ok(c):
+    for args in (("AOF-FLUSH-SLEEP", "0"), ("REPLYBUFFER", "PEAK-RESET-TIME", "100"),
+                 ("REPLYBUFFER", "PEAK-RESET-TIME", "NEVER"),
+                 ("REPLYBUFFER", "PEAK-RESET-TIME", "RESET"),
+                 ("REPLYBUFFER", "RESIZING", "0"), ("REPLYBUFFER", "RESIZING", "1")):
+        assert c.call("DEBUG", *args) == "OK"
+    assert c.err("DEBUG", "REPLYBUFFER", "X").startswith(
+        "ERR unknown subcommand or wrong number of arguments for 'REPLYBUFFER'")
+    c.call("DEBUG", "AOF-FLUSH-SLEEP", "1000")  # each AOF write waits 1 ms
+    assert c.call("SET", "slow", "1") == "OK"
+    c.call("DEBUG", "AOF-FLUSH-SLEEP", "0")
+
+
+@DEBUG_ON
+def test_debug_pause_cron_stops_active_expiry(c):
+    assert c.call("DEBUG", "PAUSE-CRON", "1") == "OK"
+    c.call("SET", "k", "v", "PX", "20")
+    gone = time.time() * 1000 + 250
+    wait_until(lambda: time.time() * 1000 > gone, 2)
+    # Nothing removed it: the key is still counted, logically expired.
+    assert parse_info(c.call("INFO", "keyspace"))[1]["db0"].startswith("keys=1,")
+    assert c.call("DEBUG", "PAUSE-CRON", "0") == "OK"
+    wait_until(lambda: c.call("DBSIZE") == 0, 5)
+
+
+@DEBUG_ON
+def test_debug_set_skip_checksum_validation(c):
+    c.call("SET", "k", "value")
+    payload = bytearray(c.call("DUMP", "k"))
+    payload[-1] ^= 0xFF  # a wrong CRC
+    assert c.err("RESTORE", "k2", "0", bytes(payload)) == (
+        "ERR DUMP payload version or checksum are wrong")
+    assert c.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1") == "OK"
+    assert c.call("RESTORE", "k2", "0", bytes(payload)) == "OK"
+    assert c.call("GET", "k2") == b"value"
+    assert c.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0") == "OK"
+    assert c.err("RESTORE", "k3", "0", bytes(payload)).startswith("ERR DUMP payload")
+
+
+@DEBUG_ON
+def test_debug_loadaof_reloads_the_dataset_from_the_aof(server, c):
+    c.call("SET", "a", "1")
+    c.call("RPUSH", "l", "x", "y")
+    c.call("SELECT", "2")
+    c.call("SET", "b", "2")
+    digest = c.call("DEBUG", "DIGEST")
+    assert c.call("DEBUG", "LOADAOF") == "OK"
+    assert c.call("DEBUG", "DIGEST") == digest
+    assert c.call("GET", "b") == b"2"
+    wait_until(lambda: "Append Only File loaded by DEBUG LOADAOF" in server.log(), 5)

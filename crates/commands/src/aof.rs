@@ -160,6 +160,11 @@ impl Aof {
     }
 
     /// Writes what is pending; with `fsync`, makes it durable before returning.
+    /// True if commands wait to be written.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     pub fn write_pending(&mut self, fsync: bool) -> std::io::Result<()> {
         if !self.pending.is_empty() {
             self.incr.write_all(&self.pending)?;

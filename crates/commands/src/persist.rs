@@ -191,7 +191,7 @@ pub fn load_from(state: &mut State, path: &Path, keep_expired: bool) -> Result<L
         path,
         state.dbs.len(),
         &limits,
-        state.config.rdbchecksum,
+        state.config.rdbchecksum && !state.debug.skip_checksum_validation,
         state.now_ms,
         keep_expired,
     )?;

@@ -230,6 +230,24 @@ pub enum ShutdownRequest {
     NoSave,
 }
 
+/// What the DEBUG command can set for tests, as Redis's DEBUG does.
+#[derive(Clone, Debug, Default)]
+pub struct DebugKnobs {
+    /// `DEBUG PAUSE-CRON 1`: the periodic jobs (active expiry, replication
+    /// pings and timeouts, client timeouts...) stop until `0`.
+    pub pause_cron: bool,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RDB loads and RESTORE skip
+    /// the CRC check.
+    pub skip_checksum_validation: bool,
+    /// `DEBUG AOF-FLUSH-SLEEP <us>`: sleep before each AOF write.
+    pub aof_flush_sleep_us: u64,
+    /// `DEBUG REPLYBUFFER PEAK-RESET-TIME` (ms; `None`: never) and
+    /// `RESIZING`: accepted and shown; replies here are buffered per batch,
+    /// with no resize cron for them to steer.
+    pub reply_buffer_peak_reset_ms: Option<i64>,
+    pub reply_buffer_resizing: bool,
+}
+
 /// A client watching a key (WATCH).
 #[derive(Clone, Copy, Debug)]
 pub struct Watcher {
@@ -284,6 +302,9 @@ pub struct State {
     pub executable: String,
     pub tcp_port: u16,
     pub active_expire_enabled: bool,
+    /// DEBUG knobs for tests (PAUSE-CRON, SET-SKIP-CHECKSUM-VALIDATION,
+    /// AOF-FLUSH-SLEEP, REPLYBUFFER).
+    pub debug: DebugKnobs,
     pub rng: rand::rngs::SmallRng,
     /// The time every command of the current batch sees.
     pub now_ms: i64,
@@ -397,6 +418,7 @@ impl State {
             executable: String::new(),
             tcp_port: 0,
             active_expire_enabled: true,
+            debug: DebugKnobs::default(),
             rng,
             now_ms,
             memory: MemoryFigures::default(),

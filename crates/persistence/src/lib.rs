@@ -27,7 +27,9 @@ pub mod rdb;
 pub mod ziplist;
 pub mod zipmap;
 
-pub use rdb::dump::{dump_payload, dump_payload_with, parse_dump_payload};
+pub use rdb::dump::{
+    dump_payload, dump_payload_with, parse_dump_payload, parse_dump_payload_checked,
+};
 pub use rdb::error::{ErrorKind, RdbError};
 pub use rdb::reader::{verify_checksum, ChecksumStatus, Entry, RdbEvent, RdbReader};
 pub use rdb::value::RdbValue;

@@ -484,6 +484,11 @@ fn execute_batch(
 /// `appendfsync always` they are on disk before any client hears "OK".
 pub fn write_aof(state: &mut redust_commands::State) {
     let always = state.config.appendfsync == redust_config::AppendFsync::Always;
+    if state.debug.aof_flush_sleep_us > 0 && state.aof.as_ref().is_some_and(|a| a.has_pending()) {
+        std::thread::sleep(std::time::Duration::from_micros(
+            state.debug.aof_flush_sleep_us,
+        ));
+    }
     let result = match state.aof.as_mut() {
         Some(aof) => aof.write_pending(always),
         None => return,

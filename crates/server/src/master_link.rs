@@ -404,7 +404,7 @@ async fn full_sync(
             redust_commands::persist::rdb_path(&state),
             state.dbs.len(),
             redust_commands::db_ops::encoding_limits(&state.config),
-            state.config.rdbchecksum,
+            state.config.rdbchecksum && !state.debug.skip_checksum_validation,
             state.config.repl_backlog_size,
             state.config.repl_diskless_load != redust_config::ReplDisklessLoad::Disabled,
         )

@@ -142,6 +142,9 @@ async fn cron(server: Arc<Server>) {
         let now = crate::now_ms();
         let mut state = server.state.lock();
         state.now_ms = now;
+        if state.debug.pause_cron {
+            continue;
+        }
         // A replica never expires keys itself: its master's DELs do.
         if state.repl.master.is_none() {
             redust_commands::expire::active_expire_cycle(&mut state);
@@ -264,7 +267,8 @@ fn load_at_startup(state: &mut State) {
     // LOADING (commands flagged `loading`, like INFO, still run).
     state.loading_in_background = true;
     let limits = redust_commands::db_ops::encoding_limits(&state.config);
-    let (db_count, verify, now) = (state.dbs.len(), state.config.rdbchecksum, state.now_ms);
+    let verify = state.config.rdbchecksum && !state.debug.skip_checksum_validation;
+    let (db_count, now) = (state.dbs.len(), state.now_ms);
     // A replica keeps keys that expired while it was down: its master's DELs
     // remove them, at the right place in the stream it resumes (as in Redis).
     let keep_expired = state.repl.master.is_some();

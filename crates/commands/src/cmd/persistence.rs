@@ -126,12 +126,15 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !replace && ctx.exists(key) {
         return Err("BUSYKEY Target key name already exists.".into());
     }
-    let value = redust_persistence::parse_dump_payload(&args[3]).map_err(|e| match e.kind() {
-        redust_persistence::ErrorKind::ChecksumMismatch { .. }
-        | redust_persistence::ErrorKind::UnsupportedVersion(_) => {
-            CmdError::from("ERR DUMP payload version or checksum are wrong")
+    let verify = !ctx.state.debug.skip_checksum_validation;
+    let value = redust_persistence::parse_dump_payload_checked(&args[3], verify).map_err(|e| {
+        match e.kind() {
+            redust_persistence::ErrorKind::ChecksumMismatch { .. }
+            | redust_persistence::ErrorKind::UnsupportedVersion(_) => {
+                CmdError::from("ERR DUMP payload version or checksum are wrong")
+            }
+            _ => CmdError::from("ERR Bad data format"),
         }
-        _ => CmdError::from("ERR Bad data format"),
     })?;
     let expire_at = match (ttl, absttl) {
         (0, _) => None,

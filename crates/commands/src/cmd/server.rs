@@ -776,6 +776,26 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// DEBUG LOADAOF: writes what the AOF has pending, then replaces the
+/// dataset with a replay of the AOF's files.
+fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
+    let Some(aof) = ctx.state.aof.as_mut() else {
+        // Redis exits here (it finds no AOF to load); refusing keeps the data.
+        return Err("ERR DEBUG LOADAOF needs appendonly yes".into());
+    };
+    aof.write_pending(true)
+        .map_err(|e| CmdError::from(format!("ERR Error writing the AOF: {e}")))?;
+    let (dir, filename) = (aof.dir.clone(), aof.filename.clone());
+    let mut loader = crate::state::State::new(ctx.state.config.clone(), ctx.state.now_ms);
+    crate::aof::load(&mut loader, &dir, &filename)
+        .map_err(|e| CmdError::from(format!("ERR Error loading the AOF: {e}")))?;
+    crate::notify::signal_flushed(ctx.state, None);
+    crate::persist::install(ctx.state, std::mem::take(&mut loader.dbs));
+    (ctx.state.log_warning)("Append Only File loaded by DEBUG LOADAOF");
+    ctx.reply.ok();
+    Ok(())
+}
+
 pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !debug_allowed(ctx) {
         return Err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.".into());
@@ -889,6 +909,49 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.state.active_expire_enabled = parse_i64(&args[2])? != 0;
             ctx.reply.ok();
         }
+        b"pause-cron" if args.len() == 3 => {
+            ctx.state.debug.pause_cron = parse_i64(&args[2])? != 0;
+            ctx.reply.ok();
+        }
+        b"set-skip-checksum-validation" if args.len() == 3 => {
+            ctx.state.debug.skip_checksum_validation = parse_i64(&args[2])? != 0;
+            ctx.reply.ok();
+        }
+        b"aof-flush-sleep" if args.len() == 3 => {
+            ctx.state.debug.aof_flush_sleep_us = parse_i64(&args[2])?.max(0) as u64;
+            ctx.reply.ok();
+        }
+        b"log" if args.len() == 3 => {
+            (ctx.state.log_warning)(&format!("DEBUG LOG: {}", lossy(&args[2])));
+            ctx.reply.ok();
+        }
+        b"error" if args.len() == 3 => {
+            // Verbatim, for client tests: the caller chooses the error code.
+            ctx.reply.error(&lossy(&args[2]));
+        }
+        b"change-repl-id" if args.len() == 2 => {
+            let repl = &mut ctx.state.repl;
+            repl.replid = redust_replication::random_replid();
+            repl.replid2 = redust_replication::NULL_REPLID.to_string();
+            repl.second_offset = -1;
+            (ctx.state.log_warning)("Changing replication IDs after receiving DEBUG change-repl-id");
+            ctx.reply.ok();
+        }
+        b"replybuffer" if args.len() == 4 && eq_ignore_case(&args[2], "peak-reset-time") => {
+            ctx.state.debug.reply_buffer_peak_reset_ms = if eq_ignore_case(&args[3], "never") {
+                None
+            } else if eq_ignore_case(&args[3], "reset") {
+                Some(5000)
+            } else {
+                Some(parse_i64(&args[3])?)
+            };
+            ctx.reply.ok();
+        }
+        b"replybuffer" if args.len() == 4 && eq_ignore_case(&args[2], "resizing") => {
+            ctx.state.debug.reply_buffer_resizing = parse_i64(&args[3])? != 0;
+            ctx.reply.ok();
+        }
+        b"loadaof" if args.len() == 2 => debug_loadaof(ctx)?,
         b"help" => help(
             ctx,
             &[
@@ -903,6 +966,24 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Create <count> string keys named key:<num>.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "AOF-FLUSH-SLEEP <microsec>",
+                "    Server will sleep before flushing the AOF, this is used for testing.",
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance.",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "LOADAOF",
+                "    Flush the AOF buffers on disk and reload the AOF in memory.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
+                "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+                "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+                "REPLYBUFFER RESIZING <0|1>",
+                "    Enable or disable the reply buffer resize cron job",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "HELP",

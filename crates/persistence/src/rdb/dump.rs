@@ -34,6 +34,16 @@ pub fn dump_payload_with(value: &RdbValue, opts: &WriterOptions) -> std::io::Res
 /// Decodes a `DUMP` payload (from any RDB version up to 10), checking its
 /// footer and checksum. Offsets in errors are positions in `payload`.
 pub fn parse_dump_payload(payload: &[u8]) -> Result<RdbValue, RdbError> {
+    parse_dump_payload_checked(payload, true)
+}
+
+/// `parse_dump_payload`, with the CRC check skipped when `verify_checksum`
+/// is false (`DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`); the version is still
+/// checked and the value still fully validated.
+pub fn parse_dump_payload_checked(
+    payload: &[u8],
+    verify_checksum: bool,
+) -> Result<RdbValue, RdbError> {
     if payload.len() < 10 {
         return Err(RdbError::corrupt(
             0,
@@ -50,7 +60,7 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<RdbValue, RdbError> {
     }
     let computed = crc64::checksum(&payload[..body_len + 2]);
     let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
-    if computed != stored {
+    if verify_checksum && computed != stored {
         return Err(RdbError::new(
             (body_len + 2) as u64,
             ErrorKind::ChecksumMismatch { computed, stored },
