@@ -1649,3 +1649,46 @@ def test_tutorial_scenarios_s1_and_s2():
                                  capture_output=True, text=True, timeout=55)
             assert out.returncode == 0, "%s failed:\n%s%s" % (script, out.stdout, out.stderr)
             assert " 0 failed" in out.stdout
+
+
+@pytest.mark.parametrize("stall_after", ["connect", "ping", "fullresync"])
+def test_repl_timeout_applies_during_the_handshake_and_transfer(server_factory, stall_after):
+    """A master that goes silent while the replica connects, handshakes or receives the
+    snapshot is given up after repl-timeout, with Redis's log line, and the replica tries
+    again."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((HOST, 0))
+    lsock.listen(4)
+    lsock.settimeout(15)
+    port = lsock.getsockname()[1]
+    conns = []
+    try:
+        r = start(server_factory, "--replicaof", HOST, port, "--repl-timeout", "1")
+        conn, _ = lsock.accept()
+        conns.append(conn)
+        conn.settimeout(10)
+        if stall_after != "connect":
+            fake = FakeReplica.__new__(FakeReplica)
+            fake.sock, fake.buf, fake.timeout, fake.ack = conn, bytearray(), 10.0, None
+            while True:
+                args, _ = fake.command()
+                name = args[0].upper()
+                if name == b"PING":
+                    if stall_after == "ping":
+                        break  # never answered
+                    conn.sendall(b"+PONG\r\n")
+                elif name == b"REPLCONF":
+                    conn.sendall(b"+OK\r\n")
+                elif name == b"PSYNC":
+                    conn.sendall(b"+FULLRESYNC %s 0\r\n$100\r\n" % (b"a" * 40))
+                    break
+        want = ("Timeout receiving bulk data from MASTER" if stall_after == "fullresync"
+                else "Timeout connecting to the MASTER...")
+        wait_until(lambda: want in r.log(), 10)
+        again, _ = lsock.accept()  # it tries again
+        conns.append(again)
+    finally:
+        for c in conns:
+            c.close()
+        lsock.close()

@@ -258,7 +258,14 @@ async fn link_inner(
         rbuf: BytesMut::with_capacity(64 * 1024),
         timeout: settings.timeout,
     };
-    let io = |e: std::io::Error| format!("Error condition on socket for SYNC: {e}");
+    // No reply within `repl-timeout` during the handshake: Redis's words.
+    let io = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            "Timeout connecting to the MASTER...".to_string()
+        } else {
+            format!("Error condition on socket for SYNC: {e}")
+        }
+    };
 
     conn.send(&[b"PING"]).await.map_err(io)?;
     let pong = conn.reply().await.map_err(io)?;
@@ -368,7 +375,13 @@ async fn full_sync(
     replid: &str,
     offset: u64,
 ) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("I/O error trying to sync with MASTER: {e}");
+    let io = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".to_string()
+        } else {
+            format!("I/O error trying to sync with MASTER: {e}")
+        }
+    };
     set_link_state(server, generation, LinkState::Transfer);
     // Newlines keep the link alive while the master prepares the snapshot.
     let header = conn.reply().await.map_err(io)?;
