@@ -127,3 +127,21 @@ def test_hz_default(c):
     _, flat = parse_info(c.call("INFO", "server"))
     assert flat["hz"] == "10"
     assert flat["configured_hz"] == "10"
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_paused_clients_freeze_expiry(server, c):
+    """During CLIENT PAUSE (WRITE) Redis 7.0 keeps the dataset as it is: an expired key reads
+    as missing but is not deleted (no DEL may reach replicas or the AOF), and the active
+    cycle waits; after the pause the key goes."""
+    c.call("SET", "k", "v", "PX", "20")
+    assert c.call("CLIENT", "PAUSE", "3000", "WRITE") == "OK"
+    gone = time.time() * 1000 + 150
+    wait_until(lambda: time.time() * 1000 > gone, 2)
+    assert c.call("GET", "k") is None
+    assert c.call("EXISTS", "k") == 0
+    assert c.call("DBSIZE") == 1
+    assert parse_info(c.call("INFO", "stats"))[1]["expired_keys"] == "0"
+    assert c.call("CLIENT", "UNPAUSE") == "OK"
+    wait_until(lambda: c.call("DBSIZE") == 0, 5)
+    assert parse_info(c.call("INFO", "stats"))[1]["expired_keys"] == "1"

@@ -878,6 +878,40 @@ def test_master_restarted_with_persistence(server_factory):
     assert c1.call("DEBUG", "DIGEST") == digest and c2.call("DEBUG", "DIGEST") == digest
 
 
+def test_master_restarted_sends_dels_for_keys_that_expired_while_down(server_factory):
+    """A master that restarts from its RDB drops the keys whose time passed while it was
+    down and, as Redis 7.0 does, puts their DELs in the stream its replicas resume from:
+    they partially resync and end with the master's data, not with keys nobody deletes."""
+    m, r1, r2, mc, c1, c2 = master_and_two_replicas(server_factory)
+    mc.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # the keys must still be there at the save
+    mc.call("SET", "stays", "1")
+    for i in range(5):
+        mc.call("SET", "brief:%d" % i, "x", "PX", "300")
+    mc.call("SELECT", "3")
+    mc.call("HSET", "brief:h", "f", "v")
+    mc.call("PEXPIRE", "brief:h", "300")
+    wait_in_sync(mc, [c1, c2])
+    expires_at = mc.call("PEXPIRETIME", "brief:h")
+    closer = m.client()
+    closer.send("SHUTDOWN", "SAVE")
+    m.wait_exit(20)
+    wait_until(lambda: time.time() * 1000 > expires_at + 50, 5)
+    m.start(port=m.port)
+    mc = m.client()
+    assert "keys expired: 6." in m.log()
+    wait_link_up(c1)
+    wait_link_up(c2)
+    wait_until(lambda: stat(mc, "sync_partial_ok") == 2, 10)
+    assert stat(mc, "sync_full") == 0
+    wait_in_sync(mc, [c1, c2])
+    digest = mc.call("DEBUG", "DIGEST")
+    for c in (c1, c2):
+        assert c.call("DEBUG", "DIGEST") == digest
+        assert c.call("DBSIZE") == 1
+        c.call("SELECT", "3")
+        assert c.call("DBSIZE") == 0
+
+
 def test_promoted_replica_serves_its_sibling_by_partial_resync(server_factory):
     m, r1, r2, mc, c1, c2 = master_and_two_replicas(server_factory)
     for i in range(50):

@@ -22,7 +22,7 @@ pub fn perform_evictions(state: &mut State) -> bool {
         return true;
     }
     let used = (state.used_memory)();
-    if used <= limit {
+    if used <= limit || state.dataset_frozen() {
         return true;
     }
     if state.config.maxmemory_policy == MaxmemoryPolicy::NoEviction {

@@ -416,7 +416,22 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    // Paused: expired keys are hidden, not deleted (no DEL may enter the
+    // stream). A replica never deletes them anyway.
+    let freeze = ctx.state.repl.master.is_none() && ctx.state.dataset_frozen();
+    if freeze {
+        ctx.state
+            .dbs
+            .iter_mut()
+            .for_each(|db| db.delete_expired = false);
+    }
     call(&mut ctx, command, args);
+    if freeze {
+        ctx.state
+            .dbs
+            .iter_mut()
+            .for_each(|db| db.delete_expired = true);
+    }
     if let Some(b) = ctx.client.blocked.as_mut() {
         b.args = args.to_vec();
         let deadline_ms = b.deadline_ms;

@@ -178,6 +178,10 @@ pub struct LoadStats {
     /// The replication history the file was saved with (`repl-id`,
     /// `repl-offset`, `repl-stream-db` aux fields), when it has one.
     pub repl: Option<ReplInfo>,
+    /// The keys skipped because their time had passed (database, key): a
+    /// master restarted with its history sends their DELs to the replicas
+    /// that resume from it, as Redis 7.0 does.
+    pub expired_skipped: Vec<(usize, Vec<u8>)>,
 }
 
 /// Replaces the dataset with the file at `path`. Keys already expired are
@@ -282,6 +286,7 @@ pub fn read_rdb_from<R: std::io::Read>(
             RdbEvent::Entry(e) => {
                 if !keep_expired && e.expire_ms.is_some_and(|at| at <= now) {
                     stats.keys_expired += 1;
+                    stats.expired_skipped.push((db, e.key.to_vec()));
                     continue;
                 }
                 let lru =

@@ -486,6 +486,15 @@ impl State {
 
     /// Sets or lifts a pause (CLIENT PAUSE, FAILOVER, SHUTDOWN) and wakes
     /// every connection, so that waiting commands look at it again.
+    /// While clients are paused (CLIENT PAUSE, FAILOVER, SHUTDOWN waiting for
+    /// its replicas) the dataset stays as it is: no active expiry, no
+    /// eviction, and expired keys are hidden but not deleted, so nothing
+    /// enters the replication stream (Redis 7.0's
+    /// checkClientPauseTimeoutAndReturnIfPaused).
+    pub fn dataset_frozen(&self) -> bool {
+        self.shutdown.is_some() || self.pause.is_some_and(|p| p.until_ms > self.now_ms)
+    }
+
     pub fn set_pause(&mut self, pause: Option<Pause>) {
         self.pause = pause;
         for (h, _) in self.handles.values() {

@@ -145,8 +145,9 @@ async fn cron(server: Arc<Server>) {
         if state.debug.pause_cron {
             continue;
         }
-        // A replica never expires keys itself: its master's DELs do.
-        if state.repl.master.is_none() {
+        // A replica never expires keys itself: its master's DELs do. Nor
+        // does a paused master (see `State::dataset_frozen`).
+        if state.repl.master.is_none() && !state.dataset_frozen() {
             redust_commands::expire::active_expire_cycle(&mut state);
         }
         redust_commands::propagate::flush(&mut state);
@@ -329,8 +330,21 @@ async fn finish_loading(server: Arc<Server>) {
             redust_commands::persist::install(&mut state, dbs);
             if let Some(info) = stats.repl.as_ref() {
                 redust_commands::replication::restore_history(&mut state, info);
+                // Keys that expired while a master was down: its replicas
+                // still hold them and resume after the recorded offset, so
+                // the DELs go into the restored stream (Redis 7.0's
+                // RDBFLAGS_FEED_REPL).
+                if state.repl.master.is_none() {
+                    for (db, key) in &stats.expired_skipped {
+                        redust_commands::propagate::propagate_deletion(&mut state, *db, key);
+                    }
+                    redust_commands::propagate::flush(&mut state);
+                }
             }
-            state.rdb_last_load = stats.clone();
+            state.rdb_last_load = redust_commands::persist::LoadStats {
+                expired_skipped: Vec::new(),
+                ..stats.clone()
+            };
             state.loading_in_background = false;
             if let Some((dir, filename, files)) = aof_files {
                 notice!(

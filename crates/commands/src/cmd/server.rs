@@ -900,7 +900,10 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let path = crate::persist::rdb_path(ctx.state);
             let stats = crate::persist::load_from(ctx.state, &path, ctx.state.repl.master.is_some())
                 .map_err(|e| CmdError::from(format!("ERR Error trying to load the RDB dump: {e}")))?;
-            ctx.state.rdb_last_load = stats;
+            ctx.state.rdb_last_load = crate::persist::LoadStats {
+                expired_skipped: Vec::new(),
+                ..stats
+            };
             (ctx.state.log_notice)("DB reloaded by DEBUG RELOAD");
             crate::notify::signal_flushed(ctx.state, None);
             ctx.reply.ok();
