@@ -24,8 +24,9 @@ use redust_resp::Reply;
 pub enum TimeoutReply {
     /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZMPOP...
     NullArray,
-    /// `$-1` (RESP2) / `_` (RESP3): BLMOVE, BRPOPLPUSH.
-    Null,
+    /// BLMOVE, BRPOPLPUSH: `*-1` (RESP2) / `_` (RESP3) on timeout like the
+    /// others, but `$-1` when they cannot block (inside MULTI), as in Redis.
+    Move,
     /// WAIT: the number of replicas that acknowledged `offset`; served early
     /// once `wanted` have.
     ReplicaAcks { offset: u64, wanted: usize },
@@ -84,7 +85,10 @@ impl Ctx<'_> {
         timeout_reply: TimeoutReply,
     ) {
         if self.client.exec_queue_len.is_some() {
-            write_timeout_reply(self.reply, timeout_reply);
+            match timeout_reply {
+                TimeoutReply::Move => self.reply.null(),
+                other => write_timeout_reply(self.reply, other),
+            }
             return;
         }
         let db = self.client.db;
@@ -129,8 +133,7 @@ pub fn signal_ready(state: &mut State, db: usize, key: &[u8]) {
 
 fn write_timeout_reply(reply: &mut Reply, kind: TimeoutReply) {
     match kind {
-        TimeoutReply::NullArray => reply.null_array(),
-        TimeoutReply::Null => reply.null(),
+        TimeoutReply::NullArray | TimeoutReply::Move => reply.null_array(),
         TimeoutReply::ReplicaAcks { .. } => reply.int(0),
     }
 }
@@ -219,6 +222,14 @@ pub fn unblock_all_for_role_change(state: &mut State) {
 /// Serves the clients waiting on keys that became ready, in arrival order,
 /// until no ready key is left. Called after each top-level command.
 pub fn serve_blocked_clients(state: &mut State) {
+    if state.ready_keys.is_empty() {
+        return;
+    }
+    // Served outside any command, at the time it really is: a key whose time
+    // passed while the command ran (a long EXEC) serves nobody, as in Redis.
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        state.now_ms = state.now_ms.max(d.as_millis() as i64);
+    }
     let mut rounds = 0;
     while !state.ready_keys.is_empty() && rounds < 100_000 {
         rounds += 1;

@@ -148,10 +148,17 @@ impl Ctx<'_> {
         self.store(key, entry, keep_ttl)
     }
 
-    fn store(&mut self, key: &[u8], entry: Entry, keep_ttl: bool) -> bool {
+    fn store(&mut self, key: &[u8], mut entry: Entry, keep_ttl: bool) -> bool {
         let db = self.client.db;
         let now = self.state.now_ms;
         self.state.dbs[db].expire_if_needed(key, now);
+        // Overwriting looks the old key up for writing (one access) and the
+        // new value keeps its clock, as Redis's setKey/dbOverwrite do: an
+        // LFU counter survives a SET.
+        let clock = self.clock_update();
+        if let Some(old) = self.state.dbs[db].peek(key) {
+            entry.set_lru(clock(old.lru()));
+        }
         let old = self.state.dbs[db].insert(entry);
         if !keep_ttl && old.is_some() {
             self.state.dbs[db].persist(key);

@@ -313,6 +313,13 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 id >= 0 && crate::blocking::unblock_by_request(ctx.state, id as u64, with_error);
             ctx.reply.int(done as i64);
         }
+        b"unblock" => {
+            return Err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                lossy(&args[1])
+            )
+            .into())
+        }
         b"pause" => {
             let ms = parse_i64(&args[2])
                 .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;

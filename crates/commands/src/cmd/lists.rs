@@ -657,7 +657,7 @@ fn bmove(
             ]));
             ctx.reply.bulk(&v)
         }
-        None => ctx.block(vec![args[1].to_vec()], deadline, TimeoutReply::Null),
+        None => ctx.block(vec![args[1].to_vec()], deadline, TimeoutReply::Move),
     }
     Ok(())
 }
