@@ -286,7 +286,7 @@ fn system_memory_bytes() -> u64 {
 fn persistence(state: &State, out: &mut String) {
     out.push_str("# Persistence\r\n");
     line(out, "loading", state.loading_in_background as u8);
-    line(out, "async_loading", 0);
+    line(out, "async_loading", state.async_loading as u8);
     line(out, "current_cow_peak", 0);
     line(out, "current_cow_size", 0);
     line(out, "current_cow_size_age", 0);

@@ -344,6 +344,9 @@ pub struct State {
     /// True while the start-up RDB load runs in the background: commands
     /// without the `loading` flag get LOADING.
     pub loading_in_background: bool,
+    /// A replica loads its master's snapshot beside the data it keeps
+    /// serving (`repl-diskless-load swapdb`): INFO's `async_loading`.
+    pub async_loading: bool,
     pub aof_last_write_ok: bool,
     pub aof_rewrites: u64,
     pub aof_last_rewrite_ok: bool,
@@ -439,6 +442,7 @@ impl State {
             aof: None,
             loading: false,
             loading_in_background: false,
+            async_loading: false,
             aof_last_write_ok: true,
             aof_rewrites: 0,
             aof_last_rewrite_ok: true,

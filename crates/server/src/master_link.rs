@@ -428,6 +428,22 @@ async fn full_sync(
         std::process::id()
     ));
     let now = now_ms();
+    let swapdb = {
+        let mut state = server.state.lock();
+        let swapdb = state.config.repl_diskless_load == redust_config::ReplDisklessLoad::Swapdb;
+        state.async_loading = swapdb;
+        swapdb
+    };
+    // However the load ends, the flag goes with it.
+    struct AsyncLoading<'a>(&'a Server, bool);
+    impl Drop for AsyncLoading<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                self.0.state.lock().async_loading = false;
+            }
+        }
+    }
+    let _async_loading = AsyncLoading(server, swapdb);
     let loaded = if diskless_load {
         // Parsed as it arrives, on a loader thread, never touching the disk.
         notice!("MASTER <-> REPLICA sync: Loading DB in memory");
