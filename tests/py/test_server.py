@@ -972,3 +972,22 @@ def test_debug_loadaof_reloads_the_dataset_from_the_aof(server, c):
     assert c.call("DEBUG", "DIGEST") == digest
     assert c.call("GET", "b") == b"2"
     wait_until(lambda: "Append Only File loaded by DEBUG LOADAOF" in server.log(), 5)
+
+
+@pytest.mark.parametrize("how,first_line", [
+    ("SEGFAULT", re.compile(r"# Redis 7\.0\.\d+ crashed by signal: 11")),
+    ("PANIC", re.compile(r"# Guru Meditation: DEBUG PANIC called at Unix time \d+ #")),
+])
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_crash_writes_a_bug_report_to_the_log(server, how, first_line):
+    """A fatal signal or a broken invariant ends the process with Redis's bug report in the
+    log: the START line, what happened, the stack trace, the END line."""
+    c = server.client()
+    c.send("DEBUG", how)
+    server.wait_exit(15)
+    log = server.log()
+    start = log.index("=== REDIS BUG REPORT START: Cut & paste starting from here ===")
+    report = log[start:]
+    assert first_line.search(report)
+    assert "------ STACK TRACE ------" in report
+    assert "=== REDIS BUG REPORT END. Make sure to include from START to END. ===" in report

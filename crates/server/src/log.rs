@@ -96,6 +96,28 @@ fn timestamp() -> String {
     )
 }
 
+/// Where a crash report goes: the log file's path, `None` for stdout, or
+/// nothing when logs go nowhere. Read once, at start-up, by `crash`.
+pub fn crash_target() -> Option<Option<String>> {
+    match &*TARGET.lock() {
+        Target::Stdout => Some(None),
+        Target::File(path) => Some(Some(path.clone())),
+        Target::Nowhere => None,
+    }
+}
+
+/// One log line as `log` formats it (for the crash report).
+pub fn format_line(level: Level, msg: &str) -> String {
+    format!(
+        "{}:{} {} {} {}\n",
+        std::process::id(),
+        ROLE.load(Ordering::Relaxed) as char,
+        timestamp(),
+        level.mark(),
+        msg
+    )
+}
+
 pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
         return;

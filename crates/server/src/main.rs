@@ -7,6 +7,7 @@
 
 mod alloc;
 mod conn;
+mod crash;
 mod daemon;
 mod log;
 mod master_link;
@@ -84,6 +85,7 @@ fn main() {
     }
     log::set_target(&config.logfile, config.daemonize);
     log::set_level(log::Level::from_name(config.loglevel.name()));
+    crash::install();
     notice!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     notice!(
         "Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started (redust {})",

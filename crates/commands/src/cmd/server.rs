@@ -955,6 +955,20 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"loadaof" if args.len() == 2 => debug_loadaof(ctx)?,
+        // Crash on purpose, to test the crash report (as Redis's DEBUG does).
+        b"segfault" if args.len() == 2 => {
+            // SAFETY: raising a signal for this process; its handler reports.
+            unsafe {
+                libc::raise(libc::SIGSEGV);
+            }
+        }
+        b"panic" if args.len() == 2 => {
+            panic!("DEBUG PANIC called at Unix time {}", ctx.state.now_ms / 1000)
+        }
+        b"assert" if args.len() == 2 => {
+            let two = std::hint::black_box(2);
+            assert!(1 == two, "'1 == 2' is not true");
+        }
         // Redis 7.0's entries for the subcommands served here, in its order.
         b"help" => help(
             ctx,
@@ -962,6 +976,8 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "AOF-FLUSH-SLEEP <microsec>",
                 "    Server will sleep before flushing the AOF, this is used for testing.",
+                "ASSERT",
+                "    Crash by assertion failed.",
                 "CHANGE-REPL-ID",
                 "    Change the replication IDs of the instance.",
                 "    Dangerous: should be used only for testing the replication subsystem.",
@@ -978,6 +994,8 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Flush the AOF buffers on disk and reload the AOF in memory.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "PANIC",
+                "    Crash the server simulating a panic.",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>. If <prefix> is specified then",
                 "    it is used instead of the 'key' prefix. These are not propagated to",
@@ -996,6 +1014,8 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "      existing RDB file.",
                 "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
                 "      file to the database.",
+                "SEGFAULT",
+                "    Crash the server with sigsegv.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
