@@ -256,3 +256,28 @@ def test_rewrite_without_rdb_preamble_writes_a_commands_base(server, c):
     assert base.startswith(b"*") and b"REDIS" not in base[:5]
     server.restart()
     assert server.client().call("DEBUG", "DIGEST") == digest
+
+
+@pytest.mark.server(args=["--enable-debug-command", "yes"])
+def test_bgrewriteaof_with_appendonly_no_writes_a_base_only_aof(server, c):
+    """Redis 7.0: BGREWRITEAOF while appendonly is off writes a new base file and a manifest
+    naming only it (no incremental file), replacing the previous one; a server started
+    with appendonly yes on that directory loads it."""
+    c.call("SET", "a", "1")
+    c.call("RPUSH", "l", "x", "y")
+    for seq in (1, 2):
+        assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+        wait_until(lambda: persistence(c)["aof_rewrite_in_progress"] == "0"
+                   and persistence(c)["aof_rewrites"] == str(seq), 10)
+        d = aofdir(server)
+        with open(os.path.join(d, "appendonly.aof.manifest")) as f:
+            assert f.read() == "file appendonly.aof.%d.base.rdb seq %d type b\n" % (seq, seq)
+        assert sorted(os.listdir(d)) == ["appendonly.aof.%d.base.rdb" % seq,
+                                        "appendonly.aof.manifest"]
+    assert persistence(c)["aof_enabled"] == "0"
+    assert persistence(c)["aof_last_bgrewrite_status"] == "ok"
+    digest = c.call("DEBUG", "DIGEST")
+    server.kill()
+    server.extra_args = [*server.extra_args, "--appendonly", "yes"]
+    server.start(port=server.port)
+    assert server.client().call("DEBUG", "DIGEST") == digest

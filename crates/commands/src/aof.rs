@@ -112,13 +112,27 @@ impl Aof {
     }
 
     /// Opens the AOF described by an existing manifest for appending.
-    pub fn open(dir: PathBuf, filename: String, files: Vec<ManifestFile>) -> std::io::Result<Aof> {
-        let incr_name = files
-            .iter()
-            .filter(|f| f.kind == 'i')
-            .max_by_key(|f| f.seq)
-            .map(|f| f.name.clone())
-            .ok_or_else(|| std::io::Error::other("the manifest names no incremental file"))?;
+    /// A manifest with only a base (BGREWRITEAOF with `appendonly no`) gets a
+    /// new incremental file, as Redis creates one on start.
+    pub fn open(
+        dir: PathBuf,
+        filename: String,
+        mut files: Vec<ManifestFile>,
+    ) -> std::io::Result<Aof> {
+        let incr_name = match files.iter().filter(|f| f.kind == 'i').max_by_key(|f| f.seq) {
+            Some(f) => f.name.clone(),
+            None => {
+                let name = format!("{filename}.1.incr.aof");
+                File::create(dir.join(&name))?.sync_all()?;
+                files.push(ManifestFile {
+                    name: name.clone(),
+                    seq: 1,
+                    kind: 'i',
+                });
+                Self::write_manifest(&dir, &filename, &files)?;
+                name
+            }
+        };
         let incr = Self::open_incr(&dir, &incr_name)?;
         let incr_bytes = incr.metadata().map_or(0, |m| m.len());
         let base_bytes = files
@@ -404,7 +418,7 @@ pub fn create(
 pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
     let preamble = state.config.aof_use_rdb_preamble;
     let Some(aof) = state.aof.as_mut() else {
-        return Err("ERR Background AOF rewrite needs appendonly yes".into());
+        return start_rewrite_aof_off(state, preamble);
     };
     if aof.rewriting.is_some() {
         return Err("ERR Background append only file rewriting already in progress".into());
@@ -415,6 +429,66 @@ pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
     let final_path = aof.dir.join(&base_name);
     let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
     crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| format!("ERR {e}"))
+}
+
+/// BGREWRITEAOF with `appendonly no`, as Redis 7.0 does it: a new base file
+/// from a background snapshot, and (once it is in place) a manifest naming
+/// only it, with no incremental file; the files the old manifest named go.
+fn start_rewrite_aof_off(state: &mut crate::state::State, preamble: bool) -> Result<(), String> {
+    let dir = PathBuf::from(&state.config.appenddirname);
+    let filename = state.config.appendfilename.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("ERR {e}"))?;
+    let old_files = std::fs::read_to_string(dir.join(format!("{filename}.manifest")))
+        .ok()
+        .and_then(|t| parse_manifest(&t).ok())
+        .unwrap_or_default();
+    let seq = old_files
+        .iter()
+        .filter(|f| f.kind == 'b')
+        .map(|f| f.seq)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let base_name = format!(
+        "{filename}.{seq}.base.{}",
+        if preamble { "rdb" } else { "aof" }
+    );
+    let final_path = dir.join(&base_name);
+    state.aof_off_rewrite = Some(OffRewrite {
+        dir,
+        filename,
+        old_files,
+    });
+    let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
+    crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| {
+        state.aof_off_rewrite = None;
+        format!("ERR {e}")
+    })
+}
+
+/// A rewrite started while `appendonly` was off (see `start_rewrite_aof_off`).
+#[derive(Debug)]
+pub struct OffRewrite {
+    pub dir: PathBuf,
+    pub filename: String,
+    /// The files the previous manifest named, deleted once the new one is written.
+    pub old_files: Vec<ManifestFile>,
+}
+
+impl OffRewrite {
+    /// The new base is in place: the manifest names only it.
+    pub fn complete(self, seq: u64, base_name: String) -> std::io::Result<()> {
+        let files = vec![ManifestFile {
+            name: base_name.clone(),
+            seq,
+            kind: 'b',
+        }];
+        Aof::write_manifest(&self.dir, &self.filename, &files)?;
+        for f in self.old_files.iter().filter(|f| f.name != base_name) {
+            let _ = std::fs::remove_file(self.dir.join(&f.name));
+        }
+        Ok(())
+    }
 }
 
 /// At most this many elements per command in a commands-only base, as Redis

@@ -594,6 +594,7 @@ pub fn bgsave_step(state: &mut State, max_slots: usize) -> Option<BgSaveStep> {
 
 /// Abandons a background save (SHUTDOWN saves synchronously instead).
 pub fn bgsave_abort(state: &mut State) {
+    state.aof_off_rewrite = None;
     if let Some(bg) = state.bgsave.take() {
         for db in state.dbs.iter_mut() {
             db.end_snapshot();
@@ -619,10 +620,13 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
         crate::replication::disk_sync_done(state, &bg.replicas, &bg.final_path, result.is_ok());
     }
     if let SnapshotPurpose::AofBase { seq, base_name } = bg.purpose {
-        let done = match (result, state.aof.as_mut()) {
-            (Ok(()), Some(aof)) => aof.complete_rewrite(seq, base_name),
-            (Ok(()), None) => Ok(()),
-            (Err(e), _) => Err(e),
+        let off_rewrite = state.aof_off_rewrite.take();
+        let done = match (result, state.aof.as_mut(), off_rewrite) {
+            (Ok(()), Some(aof), _) => aof.complete_rewrite(seq, base_name),
+            (Ok(()), None, Some(off)) => off.complete(seq, base_name),
+            // The AOF was turned off meanwhile (the rewrite is abandoned then).
+            (Ok(()), None, None) => Err(std::io::Error::other("the AOF was turned off")),
+            (Err(e), _, _) => Err(e),
         };
         match done {
             Ok(()) => {

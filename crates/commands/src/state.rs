@@ -347,6 +347,8 @@ pub struct State {
     /// A replica loads its master's snapshot beside the data it keeps
     /// serving (`repl-diskless-load swapdb`): INFO's `async_loading`.
     pub async_loading: bool,
+    /// A BGREWRITEAOF running while `appendonly` is off.
+    pub aof_off_rewrite: Option<crate::aof::OffRewrite>,
     pub aof_last_write_ok: bool,
     pub aof_rewrites: u64,
     pub aof_last_rewrite_ok: bool,
@@ -443,6 +445,7 @@ impl State {
             loading: false,
             loading_in_background: false,
             async_loading: false,
+            aof_off_rewrite: None,
             aof_last_write_ok: true,
             aof_rewrites: 0,
             aof_last_rewrite_ok: true,

@@ -351,8 +351,16 @@ async fn finish_loading(server: Arc<Server>) {
                     "DB loaded from append only file: {:.3} seconds",
                     started.elapsed().as_secs_f64()
                 );
+                let had_incr = files.iter().any(|f| f.kind == 'i');
                 match redust_commands::aof::Aof::open(dir, filename, files) {
-                    Ok(a) => state.aof = Some(a),
+                    Ok(a) => {
+                        if !had_incr {
+                            if let Some(f) = a.files.iter().find(|f| f.kind == 'i') {
+                                notice!("Creating AOF incr file {} on server start", f.name);
+                            }
+                        }
+                        state.aof = Some(a)
+                    }
                     Err(e) => {
                         warning!("Can't open the append-only file: {e}. Exiting.");
                         std::process::exit(1);
@@ -433,9 +441,25 @@ fn open_aof_at_startup(state: &mut State) {
 /// CONFIG SET appendonly: turning it on writes a fresh AOF holding the current
 /// dataset (its base is written synchronously here; Redis does it in a child);
 /// turning it off makes what was appended durable and stops appending.
+/// Stops a running AOF rewrite (AOF switched off, or on while a rewrite for
+/// the AOF-off case runs), as Redis kills its rewrite child.
+fn stop_aof_rewrite(state: &mut State) {
+    let rewriting = state.bgsave.as_ref().is_some_and(|bg| {
+        matches!(
+            bg.purpose,
+            redust_commands::persist::SnapshotPurpose::AofBase { .. }
+        )
+    });
+    if rewriting {
+        notice!("Killing running AOF rewrite child: {}", std::process::id());
+        redust_commands::persist::bgsave_abort(state);
+    }
+}
+
 fn switch_aof(state: &mut State) {
     use redust_commands::aof;
     if state.config.appendonly && state.aof.is_none() {
+        stop_aof_rewrite(state);
         let dir = std::path::PathBuf::from(&state.config.appenddirname);
         let filename = state.config.appendfilename.clone();
         // An older AOF lacks what changed while it was off: replace the files it names.
@@ -457,6 +481,7 @@ fn switch_aof(state: &mut State) {
         }
     } else if !state.config.appendonly {
         if let Some(mut a) = state.aof.take() {
+            stop_aof_rewrite(state);
             let _ = a.write_pending(true);
             notice!("Append only file turned off");
         }
