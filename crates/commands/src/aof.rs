@@ -170,15 +170,20 @@ impl Aof {
 
     /// Adds propagated commands to what must be written.
     pub fn feed(&mut self, commands: &[Propagated]) {
-        crate::propagate::encode_stream(&mut self.pending, &mut self.last_db, commands);
+        if commands.iter().all(|c| c.to_aof) {
+            crate::propagate::encode_stream(&mut self.pending, &mut self.last_db, commands);
+        } else {
+            let kept: Vec<Propagated> = commands.iter().filter(|c| c.to_aof).cloned().collect();
+            crate::propagate::encode_stream(&mut self.pending, &mut self.last_db, &kept);
+        }
     }
 
-    /// Writes what is pending; with `fsync`, makes it durable before returning.
     /// True if commands wait to be written.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
 
+    /// Writes what is pending; with `fsync`, makes it durable before returning.
     pub fn write_pending(&mut self, fsync: bool) -> std::io::Result<()> {
         if !self.pending.is_empty() {
             self.incr.write_all(&self.pending)?;

@@ -425,6 +425,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
             .iter_mut()
             .for_each(|db| db.delete_expired = false);
     }
+    let propagated_before = ctx.state.propagated.len();
     call(&mut ctx, command, args);
     if freeze {
         ctx.state
@@ -432,6 +433,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
             .iter_mut()
             .for_each(|db| db.delete_expired = true);
     }
+    wrap_in_transaction(ctx.state, propagated_before);
     if let Some(b) = ctx.client.blocked.as_mut() {
         b.args = args.to_vec();
         let deadline_ms = b.deadline_ms;
@@ -452,6 +454,32 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     } else {
         Flow::Continue
     }
+}
+
+/// Redis 7.0 replays what one top-level command changed as one unit: a
+/// single change as it is, several (a transaction, SPOP's SREMs, keys that
+/// expired on the way and the write itself) inside MULTI/EXEC, MULTI in the
+/// first change's database (a SELECT goes before it) and EXEC in the last's
+/// (none comes between them).
+fn wrap_in_transaction(state: &mut State, from: usize) {
+    let changes = &state.propagated[from.min(state.propagated.len())..];
+    if changes.len() < 2 {
+        return;
+    }
+    let (first_db, last_db) = (changes[0].db, changes[changes.len() - 1].db);
+    state.propagated.insert(
+        from,
+        crate::propagate::Propagated {
+            db: first_db,
+            args: crate::propagate::argv(&[b"MULTI"]),
+            to_aof: true,
+        },
+    );
+    state.propagated.push(crate::propagate::Propagated {
+        db: last_db,
+        args: crate::propagate::argv(&[b"EXEC"]),
+        to_aof: true,
+    });
 }
 
 /// The flags the checks before a command look at.
@@ -585,6 +613,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         ctx.state.propagated.push(crate::propagate::Propagated {
             db: db_before,
             args: args.to_vec(),
+            to_aof: true,
         });
     }
 }

@@ -19,6 +19,8 @@ use bytes::Bytes;
 pub struct Propagated {
     pub db: usize,
     pub args: Vec<Bytes>,
+    /// False for what only replicas get (PUBLISH, as Redis propagates it).
+    pub to_aof: bool,
 }
 
 /// Builds an argument vector from byte-ish pieces.
@@ -51,6 +53,21 @@ impl Ctx<'_> {
         self.state.pending_propagation.push(Propagated {
             db: self.client.db,
             args,
+            to_aof: true,
+        });
+    }
+
+    /// Sends `args` to the replicas only, not to the AOF (PUBLISH: replicas
+    /// deliver the message to their own subscribers).
+    pub fn propagate_to_replicas(&mut self, args: Vec<Bytes>) {
+        self.client.custom_propagation = true;
+        if !self.state.feeds_replicas() || self.state.loading {
+            return;
+        }
+        self.state.pending_propagation.push(Propagated {
+            db: self.client.db,
+            args,
+            to_aof: false,
         });
     }
 
@@ -100,5 +117,6 @@ pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]
     state.propagated.push(Propagated {
         db,
         args: argv(&[b"DEL", key]),
+        to_aof: true,
     });
 }

@@ -308,7 +308,14 @@ fn expire_generic(
         ctx.db().set_expire(key, when);
         ctx.modified(key);
         ctx.notify(GENERIC, "expire", key);
-        ctx.propagate(argv(&[b"PEXPIREAT", key, when.to_string().as_bytes()]));
+        // As Redis rewrites it: PEXPIREAT with the absolute time, the options
+        // kept (PEXPIREAT itself goes out as it came).
+        let mut replay = args.to_vec();
+        if command != "pexpireat" {
+            replay[0] = Bytes::from_static(b"PEXPIREAT");
+            replay[2] = Bytes::from(when.to_string());
+        }
+        ctx.propagate(replay);
     }
     ctx.dirty(1);
     ctx.reply.int(1);
@@ -496,8 +503,8 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for (db, key) in present {
             crate::blocking::signal_ready(ctx.state, db, &key);
         }
-        ctx.dirty(1);
     }
+    ctx.dirty(1); // even SWAPDB n n replicates, as in Redis
     ctx.reply.ok();
     Ok(())
 }

@@ -59,7 +59,6 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     // Run without watches, so our own writes don't mark us dirty mid-way.
     unwatch_all(ctx.state, ctx.client);
     let table = ctx.state.commands.clone();
-    let propagated_before = ctx.state.propagated.len();
     ctx.client.exec_queue_len = Some(queue.len());
     ctx.reply.array(queue.len());
     for args in &queue {
@@ -72,23 +71,8 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.client.exec_queue_len = None;
-    // The transaction's changes replay as one transaction, as in Redis 7.0:
-    // a single change needs no wrapping (it is atomic already); MULTI takes
-    // the database of the first change (so a SELECT goes before it) and EXEC
-    // that of the last (so none comes between them).
-    let changes = &ctx.state.propagated[propagated_before..];
-    if changes.len() > 1 {
-        let (first_db, last_db) = (changes[0].db, changes[changes.len() - 1].db);
-        let multi = crate::propagate::Propagated {
-            db: first_db,
-            args: crate::propagate::argv(&[b"MULTI"]),
-        };
-        ctx.state.propagated.insert(propagated_before, multi);
-        ctx.state.propagated.push(crate::propagate::Propagated {
-            db: last_db,
-            args: crate::propagate::argv(&[b"EXEC"]),
-        });
-    }
+    // The changes replay as one transaction: `exec::execute` wraps what a
+    // top-level command propagated when there is more than one change.
     Ok(())
 }
 

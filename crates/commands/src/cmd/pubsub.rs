@@ -239,6 +239,7 @@ fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
 }
 
 pub fn publish_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.propagate_to_replicas(args.to_vec());
     let n = publish(ctx.state, &args[1], &args[2]);
     ctx.reply.int(n as i64);
     Ok(())

@@ -276,9 +276,11 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if count >= size {
         ctx.propagate(argv(&[b"DEL", key]));
     } else {
-        let mut srem = argv(&[b"SREM", key]);
-        srem.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
-        ctx.propagate(srem);
+        // One SREM per member, as Redis 7.0 replays it (in MULTI/EXEC when
+        // there are several: see `exec::execute`).
+        for m in &popped {
+            ctx.propagate(argv(&[b"SREM", key, m]));
+        }
     }
     if count >= size {
         ctx.delete_key(key);

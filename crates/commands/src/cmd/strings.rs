@@ -144,7 +144,15 @@ impl SetOptions {
 }
 
 /// The generic SET used by SET, SETEX, PSETEX and GETSET.
-fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> CmdResult {
+/// `replay`: what the write propagates as when no TTL rewrite applies (SET
+/// without its GET option, GETSET as SET), `None` for the command itself.
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    value: &[u8],
+    opts: SetOptions,
+    replay: Option<Vec<Bytes>>,
+) -> CmdResult {
     let SetOptions {
         ttl,
         condition,
@@ -195,6 +203,8 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], opts: SetOptions) -> Cmd
             b"PXAT",
             at.to_string().as_bytes(),
         ]));
+    } else if let Some(replay) = replay {
+        ctx.propagate(replay);
     }
     if get {
         match old {
@@ -227,6 +237,14 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         (_, true) => SetCondition::IfExists,
         _ => SetCondition::Always,
     };
+    // Replicas and the AOF get the write without GET, as Redis sends it.
+    let replay = get.then(|| {
+        args.iter()
+            .enumerate()
+            .filter(|(i, a)| *i < 3 || !eq_ignore_case(a, "get"))
+            .map(|(_, a)| a.clone())
+            .collect()
+    });
     set_generic(
         ctx,
         &args[1],
@@ -236,6 +254,7 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             condition,
             return_old: get,
         },
+        replay,
     )
 }
 
@@ -258,6 +277,7 @@ pub fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         &args[1],
         &args[3],
         SetOptions::with_ttl(TtlOption::At(at)),
+        None,
     )
 }
 
@@ -268,6 +288,7 @@ pub fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         &args[1],
         &args[3],
         SetOptions::with_ttl(TtlOption::At(at)),
+        None,
     )
 }
 
@@ -280,6 +301,11 @@ pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return_old: true,
             ..SetOptions::with_ttl(TtlOption::None)
         },
+        Some(vec![
+            Bytes::from_static(b"SET"),
+            args[1].clone(),
+            args[2].clone(),
+        ]),
     )
 }
 

@@ -1025,8 +1025,9 @@ fn generic_pop(
         // Replayed as the plain pop of what was taken (ZMPOP, BZPOPMIN... included).
         let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
         let mut replay = crate::propagate::argv(&[pop, key]);
-        if count.is_some() {
-            replay.push(Bytes::from(popped.len().to_string()));
+        // With the count asked for, not the number popped (as Redis replays it).
+        if let Some(asked) = count {
+            replay.push(Bytes::from(asked.to_string()));
         }
         ctx.propagate(replay);
         ctx.dirty(popped.len() as u64);
