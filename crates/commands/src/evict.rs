@@ -44,7 +44,8 @@ pub fn perform_evictions(state: &mut State) -> bool {
             }
             freed += bytes;
             state.stats.evicted_keys += 1;
-            crate::propagate::propagate_deletion(state, db, &key);
+            let lazy = state.config.lazyfree_lazy_eviction;
+            crate::propagate::propagate_deletion(state, db, &key, lazy);
             notify::signal_modified(state, db, &key);
             notify::notify(state, notify::EVICTED, "evicted", &key, db);
         }

@@ -123,7 +123,8 @@ pub fn flush_expired(state: &mut State) {
 /// A key was deleted because its time passed (lazily or by the active cycle).
 pub fn expired_key_deleted(state: &mut State, db: usize, key: &[u8]) {
     state.stats.expired_keys += 1;
-    crate::propagate::propagate_deletion(state, db, key);
+    let lazy = state.config.lazyfree_lazy_expire;
+    crate::propagate::propagate_deletion(state, db, key, lazy);
     signal_modified(state, db, key);
     notify(state, EXPIRED, "expired", key, db);
 }

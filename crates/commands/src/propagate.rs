@@ -109,14 +109,27 @@ pub fn encode_stream(out: &mut Vec<u8>, selected: &mut Option<usize>, commands: 
     }
 }
 
-/// Replays the deletion of an expired or evicted key.
-pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]) {
+/// Replays the deletion of an expired or evicted key: UNLINK when the
+/// matching `lazyfree-lazy-*` option frees it in the background, DEL
+/// otherwise, as Redis replays it (`lazy`: that option's value).
+pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8], lazy: bool) {
     if !state.wants_propagation() {
         return;
     }
+    let verb: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
     state.propagated.push(Propagated {
         db,
-        args: argv(&[b"DEL", key]),
+        args: argv(&[verb, key]),
         to_aof: true,
     });
+}
+
+/// DEL or UNLINK, for a command that deletes a key as the given
+/// `lazyfree-lazy-*` option says (EXPIRE in the past, GETEX, GETDEL...).
+pub fn deletion_verb(lazy: bool) -> &'static [u8] {
+    if lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    }
 }

@@ -335,8 +335,9 @@ async fn finish_loading(server: Arc<Server>) {
                 // the DELs go into the restored stream (Redis 7.0's
                 // RDBFLAGS_FEED_REPL).
                 if state.repl.master.is_none() {
+                    let lazy = state.config.lazyfree_lazy_expire;
                     for (db, key) in &stats.expired_skipped {
-                        redust_commands::propagate::propagate_deletion(&mut state, *db, key);
+                        redust_commands::propagate::propagate_deletion(&mut state, *db, key, lazy);
                     }
                     redust_commands::propagate::flush(&mut state);
                 }

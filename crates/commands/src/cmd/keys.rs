@@ -303,7 +303,8 @@ fn expire_generic(
     if when <= ctx.now_ms() {
         ctx.delete_key(key);
         ctx.notify(GENERIC, "del", key);
-        ctx.propagate(argv(&[b"DEL", key]));
+        let verb = crate::propagate::deletion_verb(ctx.state.config.lazyfree_lazy_expire);
+        ctx.propagate(argv(&[verb, key]));
     } else {
         ctx.db().set_expire(key, when);
         ctx.modified(key);

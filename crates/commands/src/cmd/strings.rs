@@ -317,7 +317,8 @@ pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.delete_key(&args[1]);
     ctx.dirty(1);
     ctx.notify(GENERIC, "del", &args[1]);
-    ctx.propagate(argv(&[b"DEL", &args[1]]));
+    let verb = crate::propagate::deletion_verb(ctx.state.config.lazyfree_lazy_user_del);
+    ctx.propagate(argv(&[verb, &args[1]]));
     ctx.reply.bulk(&v);
     Ok(())
 }
@@ -334,7 +335,8 @@ pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.delete_key(key);
             ctx.dirty(1);
             ctx.notify(GENERIC, "del", key);
-            ctx.propagate(argv(&[b"DEL", key]));
+            let verb = crate::propagate::deletion_verb(ctx.state.config.lazyfree_lazy_expire);
+            ctx.propagate(argv(&[verb, key]));
         }
         TtlOption::At(at) => {
             ctx.db().set_expire(key, at);
