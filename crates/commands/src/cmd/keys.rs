@@ -94,6 +94,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
     ctx.modified(src);
     ctx.modified(dst);
     ctx.signal_ready(dst);
+    // Redis adds the destination anew (dbAdd): the "new" event comes first.
+    ctx.notify(notify::NEW, "new", dst);
     ctx.notify(GENERIC, "rename_from", src);
     ctx.notify(GENERIC, "rename_to", dst);
     ctx.dirty(1);
@@ -437,6 +439,7 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     notify::signal_modified(ctx.state, target_db, dst);
     crate::blocking::signal_ready(ctx.state, target_db, dst);
+    notify::notify(ctx.state, notify::NEW, "new", dst, target_db);
     notify::notify(ctx.state, GENERIC, "copy_to", dst, target_db);
     notify::flush_expired(ctx.state);
     ctx.dirty(1);
@@ -472,6 +475,7 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     notify::signal_modified(ctx.state, src_db, key);
     notify::signal_modified(ctx.state, target_db, key);
     crate::blocking::signal_ready(ctx.state, target_db, key);
+    notify::notify(ctx.state, notify::NEW, "new", key, target_db);
     notify::notify(ctx.state, GENERIC, "move_from", key, src_db);
     notify::notify(ctx.state, GENERIC, "move_to", key, target_db);
     notify::flush_expired(ctx.state);

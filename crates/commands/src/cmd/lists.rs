@@ -497,13 +497,26 @@ fn move_element(
         return Ok(None);
     }
     list_read_nocount(ctx, dst)?;
-    let Some(mut popped) = pop_items(ctx, src, from_left, 1)? else {
-        return Ok(None);
-    };
-    let Some(item) = popped.pop() else {
-        return Ok(None);
+    // Redis's order: take the element, push it (the push event), then the
+    // pop event, then delete the source if it is empty; so moving the only
+    // element of a list onto itself keeps the key (no del event).
+    let item = {
+        let Some(list) = list_mut(ctx, src)? else {
+            return Ok(None);
+        };
+        let taken = if from_left {
+            list.pop_front()
+        } else {
+            list.pop_back()
+        };
+        let Some(item) = taken else {
+            return Ok(None);
+        };
+        item
     };
     push_items(ctx, dst, &[Bytes::copy_from_slice(&item)], to_left, false)?;
+    ctx.notify(LIST, if from_left { "lpop" } else { "rpop" }, src);
+    delete_if_empty(ctx, src);
     Ok(Some(item))
 }
 

@@ -47,16 +47,12 @@ fn set_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut SetValue>,
     }
 }
 
-/// Looks `key` up (for reading, or for writing: no hit/miss counting) and
-/// checks its type: true if it holds a set, false if missing, WRONGTYPE
-/// otherwise. Read it then with `peek_set`, which borrows only the state.
-fn check(ctx: &mut Ctx, key: &[u8], for_write: bool) -> Result<bool, CmdError> {
-    let entry = if for_write {
-        ctx.lookup_write(key)
-    } else {
-        ctx.lookup_read(key)
-    };
-    match entry {
+/// Looks `key` up for reading (hits, misses and keymiss events count, also
+/// for the sources of the STORE variants, as in Redis 7.0) and checks its
+/// type: true if it holds a set, false if missing, WRONGTYPE otherwise. Read
+/// it then with `peek_set`, which borrows only the state.
+fn check(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
+    match ctx.lookup_read(key) {
         None => Ok(false),
         Some(e) => match e.value() {
             ValueRef::Set(_) => Ok(true),
@@ -131,7 +127,7 @@ pub fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let found = check(ctx, key, false)?
+    let found = check(ctx, key)?
         && peek_set(ctx.state, ctx.client.db, key).is_some_and(|s| s.contains(&args[2]));
     ctx.reply.int(found as i64);
     Ok(())
@@ -139,7 +135,7 @@ pub fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let exists = check(ctx, key, false)?;
+    let exists = check(ctx, key)?;
     let s = if exists {
         peek_set(ctx.state, ctx.client.db, key)
     } else {
@@ -154,7 +150,7 @@ pub fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let n = if check(ctx, key, false)? {
+    let n = if check(ctx, key)? {
         peek_set(ctx.state, ctx.client.db, key).map_or(0, |s| s.len())
     } else {
         0
@@ -165,7 +161,7 @@ pub fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let exists = check(ctx, key, false)?;
+    let exists = check(ctx, key)?;
     match peek_set(ctx.state, ctx.client.db, key).filter(|_| exists) {
         Some(s) => reply_members(ctx.reply, s.len(), s.iter()),
         None => ctx.reply.set(0),
@@ -180,7 +176,7 @@ pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::SYNTAX.into());
     }
     let Some(count_arg) = args.get(2) else {
-        if !check(ctx, key, false)? {
+        if !check(ctx, key)? {
             ctx.reply.null();
             return Ok(());
         }
@@ -191,7 +187,7 @@ pub fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let count = parse_rand_count(count_arg)?;
-    if !check(ctx, key, false)? {
+    if !check(ctx, key)? {
         ctx.reply.array(0);
         return Ok(());
     }
@@ -354,8 +350,8 @@ pub fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Looks up every key of a set operation, checking types (WRONGTYPE if any
 /// is not a set, even after a missing one); true for each key that exists.
-fn check_all(ctx: &mut Ctx, keys: &[Bytes], for_write: bool) -> Result<Vec<bool>, CmdError> {
-    keys.iter().map(|k| check(ctx, k, for_write)).collect()
+fn check_all(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<bool>, CmdError> {
+    keys.iter().map(|k| check(ctx, k)).collect()
 }
 
 /// The sets under `keys` (`None` for missing ones), after `check_all`.
@@ -438,7 +434,7 @@ impl SetOp {
 
 /// SINTER / SUNION / SDIFF (and SMEMBERS-like replies): the result as a set.
 fn set_op_reply(ctx: &mut Ctx, keys: &[Bytes], op: SetOp) -> CmdResult {
-    check_all(ctx, keys, false)?;
+    check_all(ctx, keys)?;
     let result = op.compute(&peek_all(ctx.state, ctx.client.db, keys));
     // The result is built as a set, so integers come out in order, as Redis's
     // intset would give them.
@@ -450,7 +446,7 @@ fn set_op_reply(ctx: &mut Ctx, keys: &[Bytes], op: SetOp) -> CmdResult {
 
 /// SINTERSTORE / SUNIONSTORE / SDIFFSTORE.
 fn set_op_store(ctx: &mut Ctx, dst: &[u8], keys: &[Bytes], op: SetOp) -> CmdResult {
-    check_all(ctx, keys, true)?;
+    check_all(ctx, keys)?;
     let result = op.compute(&peek_all(ctx.state, ctx.client.db, keys));
     let limits = ctx.limits();
     let set = SetValue::from_members(result.iter().map(|m| &m[..]), &limits);
@@ -514,7 +510,7 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(errors::SYNTAX.into());
         }
     }
-    check_all(ctx, keys, false)?;
+    check_all(ctx, keys)?;
     let n = intersection(&peek_all(ctx.state, ctx.client.db, keys), limit).len();
     ctx.reply.int(n as i64);
     Ok(())
@@ -523,7 +519,7 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let cursor = parse_cursor(&args[2])?;
-    if !check(ctx, key, false)? {
+    if !check(ctx, key)? {
         reply_scan(ctx, 0, &[]);
         return Ok(());
     }
