@@ -1245,3 +1245,41 @@ def _debug_object_fields(c, key):
     return out
 
 
+
+
+# ---------------------------------------------------------------------------
+# Argument checks in Redis's order (found by the differential tester)
+# ---------------------------------------------------------------------------
+
+ARGUMENT_ORDER_CASES = [
+    (['SET', 'str', 'v'], b'+OK\r\n'),
+    (['LINDEX', 'nokey', 'x'], b'$-1\r\n'),
+    (['LINDEX', 'str', 'x'], b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+    (['LSET', 'nokey', 'x', 'v'], b'-ERR no such key\r\n'),
+    (['LSET', 'str', 'x', 'v'], b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+    (['GETEX', 'nokey', 'EX', 'x'], b'$-1\r\n'),
+    (['GETEX', 'str', 'EX', 'x'], b'-ERR value is not an integer or out of range\r\n'),
+    (['GETEX', 'str', 'EX', '10', 'EX', '20'], b'$1\r\nv\r\n'),
+    (['GETEX', 'str', 'PERSIST', 'PERSIST'], b'$1\r\nv\r\n'),
+    (['SET', 'k', 'v', 'KEEPTTL', 'KEEPTTL'], b'+OK\r\n'),
+    (['SET', 'k', 'v', 'PXAT', '0', 'PXAT', '99999999999999'], b'+OK\r\n'),
+    (['SET', 'k', 'v', 'EX', 'x', 'FOO'], b'-ERR syntax error\r\n'),
+    (['EXPIRE', 'k', 'x', 'NX', 'GT'], b'-ERR NX and XX, GT or LT options at the same time are not compatible\r\n'),
+    (['EXPIRE', 'k', 'x', 'FOO'], b'-ERR Unsupported option FOO\r\n'),
+    (['EXPIRE', 'k', 'x'], b'-ERR value is not an integer or out of range\r\n'),
+    (['LMPOP', 'x', 'a', 'LEFT'], b'-ERR numkeys should be greater than 0\r\n'),
+    (['LMPOP', '0', 'a', 'LEFT'], b'-ERR numkeys should be greater than 0\r\n'),
+    (['LCS', 'str', 'nokey', 'MINMATCHLEN', 'x'], b'-ERR value is not an integer or out of range\r\n'),
+]
+
+
+def test_argument_checks_come_in_redis_order(server):
+    """Which error wins when several apply: the key before LINDEX/LSET's index and GETEX's
+    value, EXPIRE's flags before its number, SET/GETEX options that may repeat, LMPOP's
+    numkeys message for a non-number."""
+    raw = server.raw()
+    for args, want in ARGUMENT_ORDER_CASES:
+        out = b"*%d\r\n" % len(args) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args)
+        raw.send(out)
+        raw.expect(want)

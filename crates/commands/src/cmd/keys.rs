@@ -257,7 +257,6 @@ fn expire_generic(
     command: &str,
 ) -> CmdResult {
     let key = &args[1];
-    let n = parse_i64(&args[2])?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &args[3..] {
         if eq_ignore_case(opt, "nx") {
@@ -278,7 +277,8 @@ fn expire_generic(
     if gt && lt {
         return Err("ERR GT and LT options at the same time are not compatible".into());
     }
-    let mut when = n;
+    // The flags are checked before the number, as in Redis.
+    let mut when = parse_i64(&args[2])?;
     if unit_secs {
         when = when
             .checked_mul(1000)

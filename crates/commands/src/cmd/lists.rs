@@ -217,12 +217,16 @@ fn normalize_index(index: i64, len: usize) -> Option<usize> {
 }
 
 pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let index = parse_i64(&args[2])?;
-    let item = list_read(ctx, &args[1])?.and_then(|l| {
-        normalize_index(index, l.len())
-            .and_then(|i| l.get(i))
-            .map(|e| e.to_vec())
-    });
+    // The key (nil, WRONGTYPE) before the index, as in Redis.
+    let item = match list_read(ctx, &args[1])? {
+        None => None,
+        Some(list) => {
+            let index = parse_i64(&args[2])?;
+            normalize_index(index, list.len())
+                .and_then(|i| list.get(i))
+                .map(|e| e.to_vec())
+        }
+    };
     match item {
         Some(v) => ctx.reply.bulk(&v),
         None => ctx.reply.null(),
@@ -232,10 +236,11 @@ pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let index = parse_i64(&args[2])?;
     let Some(list) = list_mut(ctx, key)? else {
         return Err(errors::NO_SUCH_KEY.into());
     };
+    // The key (no such key, WRONGTYPE) before the index, as in Redis.
+    let index = parse_i64(&args[2])?;
     let Some(i) = normalize_index(index, list.len()) else {
         return Err("ERR index out of range".into());
     };
@@ -552,10 +557,10 @@ pub fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` from `args[from]`.
 fn parse_mpop(args: &[Bytes], from: usize) -> Result<(Vec<Vec<u8>>, bool, usize), CmdError> {
-    let numkeys = parse_i64(&args[from])?;
-    if numkeys <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
+    // Not a number, or not above 0: one message, as Redis gives it.
+    let numkeys = redust_resp::parse::parse_i64(&args[from])
+        .filter(|&n| n > 0)
+        .ok_or_else(|| CmdError::from("ERR numkeys should be greater than 0"))?;
     let numkeys = numkeys as usize;
     // The side must follow the keys.
     if numkeys >= args.len() - from - 1 {

@@ -40,20 +40,32 @@ pub fn expire_arg_to_ms(
     }
 }
 
-/// Parses the TTL options of SET/GETEX starting at `args[from]`; other words
-/// go to `other` (which returns false for an unknown word → syntax error).
-fn parse_ttl_options(
-    ctx: &Ctx,
+/// A TTL option as written: the syntax of every option is checked first,
+/// its value afterwards (`resolve_ttl`), in Redis's order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TtlSyntax {
+    None,
+    Keep,
+    Persist,
+    /// EX/PX/EXAT/PXAT with its value at `args[arg]`.
+    Expire {
+        arg: usize,
+        secs: bool,
+        abs: bool,
+    },
+}
+
+/// Parses the TTL options from `args[from..]` (and, through `other`, the
+/// command's own flags). As in Redis, an option may repeat (the last value
+/// wins) but two different ones conflict.
+fn parse_ttl_syntax(
     args: &[Bytes],
     from: usize,
-    command: &str,
     allow_keep: bool,
     allow_persist: bool,
     mut other: impl FnMut(&[u8]) -> bool,
-) -> Result<TtlOption, CmdError> {
-    let mut ttl = TtlOption::None;
-    // The unit last used: the same option may repeat (last wins), others conflict.
-    let mut unit_seen: Option<(bool, bool)> = None;
+) -> Result<TtlSyntax, CmdError> {
+    let mut ttl = TtlSyntax::None;
     let mut i = from;
     while i < args.len() {
         let a = &args[i];
@@ -70,32 +82,64 @@ fn parse_ttl_options(
         };
         if let Some((secs, abs)) = unit {
             let conflict = match ttl {
-                TtlOption::None => false,
-                TtlOption::At(_) => unit_seen != Some((secs, abs)),
+                TtlSyntax::None => false,
+                TtlSyntax::Expire {
+                    secs: s, abs: b, ..
+                } => (s, b) != (secs, abs),
                 _ => true,
             };
             if conflict || i + 1 >= args.len() {
                 return Err(errors::SYNTAX.into());
             }
-            unit_seen = Some((secs, abs));
             i += 1;
-            ttl = TtlOption::At(expire_arg_to_ms(ctx, &args[i], secs, abs, command)?);
+            ttl = TtlSyntax::Expire { arg: i, secs, abs };
         } else if allow_keep && eq_ignore_case(a, "keepttl") {
-            if ttl != TtlOption::None {
+            if !matches!(ttl, TtlSyntax::None | TtlSyntax::Keep) {
                 return Err(errors::SYNTAX.into());
             }
-            ttl = TtlOption::Keep;
+            ttl = TtlSyntax::Keep;
         } else if allow_persist && eq_ignore_case(a, "persist") {
-            if ttl != TtlOption::None {
+            if !matches!(ttl, TtlSyntax::None | TtlSyntax::Persist) {
                 return Err(errors::SYNTAX.into());
             }
-            ttl = TtlOption::Persist;
+            ttl = TtlSyntax::Persist;
         } else if !other(a) {
             return Err(errors::SYNTAX.into());
         }
         i += 1;
     }
     Ok(ttl)
+}
+
+/// Checks and converts the value of a parsed TTL option.
+fn resolve_ttl(
+    ctx: &Ctx,
+    args: &[Bytes],
+    ttl: TtlSyntax,
+    command: &str,
+) -> Result<TtlOption, CmdError> {
+    Ok(match ttl {
+        TtlSyntax::None => TtlOption::None,
+        TtlSyntax::Keep => TtlOption::Keep,
+        TtlSyntax::Persist => TtlOption::Persist,
+        TtlSyntax::Expire { arg, secs, abs } => {
+            TtlOption::At(expire_arg_to_ms(ctx, &args[arg], secs, abs, command)?)
+        }
+    })
+}
+
+/// `parse_ttl_syntax`, then the value (SET checks it before the key).
+fn parse_ttl_options(
+    ctx: &Ctx,
+    args: &[Bytes],
+    from: usize,
+    command: &str,
+    allow_keep: bool,
+    allow_persist: bool,
+    other: impl FnMut(&[u8]) -> bool,
+) -> Result<TtlOption, CmdError> {
+    let syntax = parse_ttl_syntax(args, from, allow_keep, allow_persist, other)?;
+    resolve_ttl(ctx, args, syntax, command)
 }
 
 fn check_size(ctx: &Ctx, len: usize) -> CmdResult {
@@ -324,12 +368,14 @@ pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let ttl = parse_ttl_options(ctx, args, 2, "getex", false, true, |_| false)?;
+    // Redis's order: the options' syntax, the key (nil, WRONGTYPE), the value.
+    let syntax = parse_ttl_syntax(args, 2, false, true, |_| false)?;
     let key = &args[1];
     let Some(v) = ctx.read_string(key)?.map(|v| v.into_owned()) else {
         ctx.reply.null();
         return Ok(());
     };
+    let ttl = resolve_ttl(ctx, args, syntax, "getex")?;
     match ttl {
         TtlOption::At(at) if at <= ctx.now_ms() => {
             ctx.delete_key(key);
