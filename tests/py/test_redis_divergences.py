@@ -1283,3 +1283,16 @@ def test_argument_checks_come_in_redis_order(server):
             b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args)
         raw.send(out)
         raw.expect(want)
+
+
+def test_string_encodings_after_append_and_incrbyfloat(server):
+    """APPEND to a missing key stores the value as SET would (int when it is one); a later
+    APPEND makes it raw. INCRBYFLOAT stores a string object, never an int."""
+    c = server.client()
+    c.call("APPEND", "a", "123")
+    assert c.call("OBJECT", "ENCODING", "a") == b"int"
+    c.call("APPEND", "a", "4")
+    assert c.call("OBJECT", "ENCODING", "a") == b"raw"
+    c.call("INCRBYFLOAT", "f", "1")
+    assert c.call("OBJECT", "ENCODING", "f") == b"embstr"
+    assert c.call("GET", "f") == b"1"

@@ -486,7 +486,9 @@ pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         None => {
             check_size(ctx, args[2].len())?;
-            ctx.set_key(key, Value::Str(args[2].to_vec()), false);
+            // A new key takes the value as SET would store it (int when it
+            // is one), as Redis's APPEND does.
+            ctx.set_string(key, &args[2], false);
             args[2].len()
         }
     };
@@ -601,7 +603,14 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err("ERR increment would produce NaN or Infinity".into());
     }
     let text = format_incr_float(new);
-    ctx.set_string(key, text.as_bytes(), true);
+    // Redis stores the formatted float as a string object, never as an int
+    // (embstr when short, raw past 44 bytes).
+    let value = if text.len() <= 44 {
+        Value::Str(text.as_bytes().to_vec())
+    } else {
+        Value::RawStr(text.as_bytes().to_vec())
+    };
+    ctx.set_key(key, value, true);
     ctx.dirty(1);
     ctx.notify(STRING, "incrbyfloat", key);
     // Replayed as the resulting value: float formatting must not differ between copies.
