@@ -469,3 +469,18 @@ def test_client_reply_off_and_skip_do_not_silence_pushes(server):
         if proto == "3":  # RESP2 refuses CLIENT REPLY while subscribed
             raw.send(b"CLIENT REPLY SKIP\r\nPUNSUBSCRIBE p*\r\nPING\r\n")
             raw.expect(punsub + b"+PONG\r\n")
+
+
+def test_resp3_own_messages_come_before_the_reply(server):
+    """A RESP3 client that receives what its own command publishes (PUBLISH, a keyspace
+    event) gets the push first, then the command's reply, as Redis writes them."""
+    raw = server.raw()
+    raw.send(b"HELLO 3\r\n")
+    raw.read_available()
+    raw.send(b"CONFIG SET notify-keyspace-events KEA\r\nSUBSCRIBE ch __keyevent@0__:set\r\n")
+    raw.expect(b"+OK\r\n>3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+               b">3\r\n$9\r\nsubscribe\r\n$18\r\n__keyevent@0__:set\r\n:2\r\n")
+    raw.send(b"PUBLISH ch hi\r\n")
+    raw.expect(b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n:1\r\n")
+    raw.send(b"SET k v\r\n")
+    raw.expect(b">3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nk\r\n+OK\r\n")

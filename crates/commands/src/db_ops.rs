@@ -192,7 +192,20 @@ impl Ctx<'_> {
 
     /// Publishes a keyspace notification for `key` in the client's database.
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        notify::notify(self.state, class, event, key, self.client.db);
+        let db = self.client.db;
+        self.publishing(|state| notify::notify(state, class, event, key, db));
+    }
+
+    /// Runs `publish`; messages it sends to this client itself go into its
+    /// reply here, ahead of the command's own reply, as Redis writes them.
+    pub fn publishing<T>(&mut self, publish: impl FnOnce(&mut crate::state::State) -> T) -> T {
+        let outer = self.state.self_push.replace((self.client.id, Vec::new()));
+        let result = publish(self.state);
+        let mine = std::mem::replace(&mut self.state.self_push, outer);
+        for frame in mine.map(|(_, frames)| frames).unwrap_or_default() {
+            self.reply.buf.extend_from_slice(&frame);
+        }
+        result
     }
 
     /// The encoding thresholds from the config.

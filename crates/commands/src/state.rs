@@ -347,6 +347,10 @@ pub struct State {
     /// A replica loads its master's snapshot beside the data it keeps
     /// serving (`repl-diskless-load swapdb`): INFO's `async_loading`.
     pub async_loading: bool,
+    /// While a command of client `.0` publishes (PUBLISH, keyspace events):
+    /// the messages for that client itself, which go into its reply where
+    /// the publishing happens, before the command's own reply, as in Redis.
+    pub self_push: Option<(u64, Vec<bytes::Bytes>)>,
     /// A BGREWRITEAOF running while `appendonly` is off.
     pub aof_off_rewrite: Option<crate::aof::OffRewrite>,
     pub aof_last_write_ok: bool,
@@ -446,6 +450,7 @@ impl State {
             loading_in_background: false,
             async_loading: false,
             aof_off_rewrite: None,
+            self_push: None,
             aof_last_write_ok: true,
             aof_rewrites: 0,
             aof_last_rewrite_ok: true,

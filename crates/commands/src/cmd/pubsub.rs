@@ -157,12 +157,18 @@ fn encode_message(resp3: bool, pattern: Option<&[u8]>, channel: &[u8], message: 
 pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
     let mut cached: [Option<Bytes>; 2] = [None, None];
+    let me = state.self_push.as_ref().map(|(id, _)| *id);
+    let mut mine: Vec<Bytes> = Vec::new();
     if let Some(ids) = state.channels.get(channel) {
         for id in ids {
             if let Some((h, resp3)) = state.handles.get(id) {
                 let frame = cached[*resp3 as usize]
                     .get_or_insert_with(|| encode_message(*resp3, None, channel, message));
-                h.send_data(frame.clone());
+                if Some(*id) == me {
+                    mine.push(frame.clone());
+                } else {
+                    h.send_data(frame.clone());
+                }
                 receivers += 1;
             }
         }
@@ -178,11 +184,18 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
                     let frame = frames[*resp3 as usize].get_or_insert_with(|| {
                         encode_message(*resp3, Some(pattern), channel, message)
                     });
-                    h.send_data(frame.clone());
+                    if Some(*id) == me {
+                        mine.push(frame.clone());
+                    } else {
+                        h.send_data(frame.clone());
+                    }
                     receivers += 1;
                 }
             }
         }
+    }
+    if let Some((_, buf)) = state.self_push.as_mut() {
+        buf.extend(mine);
     }
     enforce_pubsub_limits(state, channel);
     receivers
@@ -240,7 +253,7 @@ fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
 
 pub fn publish_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.propagate_to_replicas(args.to_vec());
-    let n = publish(ctx.state, &args[1], &args[2]);
+    let n = ctx.publishing(|state| publish(state, &args[1], &args[2]));
     ctx.reply.int(n as i64);
     Ok(())
 }
