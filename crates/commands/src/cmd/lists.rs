@@ -658,21 +658,24 @@ fn bmove(
     let deadline = parse_timeout(timeout_arg, ctx.now_ms())?;
     match move_element(ctx, &args[1], &args[2], from_left, to_left)? {
         Some(v) => {
-            // Replayed as the non-blocking move.
+            // Replayed as the non-blocking move, in Redis's words: RPOPLPUSH
+            // for BRPOPLPUSH; LMOVE with the sides as given, or as Redis
+            // names them ("left"/"right") when a push served the waiter.
             let side = |left: bool| -> &'static [u8] {
                 if left {
-                    b"LEFT"
+                    b"left"
                 } else {
-                    b"RIGHT"
+                    b"right"
                 }
             };
-            ctx.propagate(argv(&[
-                b"LMOVE",
-                &args[1],
-                &args[2],
-                side(from_left),
-                side(to_left),
-            ]));
+            let replay = if args.len() == 4 {
+                argv(&[b"RPOPLPUSH", &args[1], &args[2]])
+            } else if ctx.serving_blocked() {
+                argv(&[b"LMOVE", &args[1], &args[2], side(from_left), side(to_left)])
+            } else {
+                argv(&[b"LMOVE", &args[1], &args[2], &args[3], &args[4]])
+            };
+            ctx.propagate(replay);
             ctx.reply.bulk(&v)
         }
         None => ctx.block(vec![args[1].to_vec()], deadline, TimeoutReply::Move),

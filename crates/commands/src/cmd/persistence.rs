@@ -146,6 +146,10 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if ctx.delete_key(key) {
             ctx.notify(GENERIC, "del", key);
             ctx.dirty(1);
+            // Replayed as what happened: the old key went away.
+            ctx.propagate(crate::propagate::argv(&[b"DEL", key]));
+        } else {
+            ctx.propagate_nothing();
         }
         ctx.reply.ok();
         return Ok(());
