@@ -1252,6 +1252,12 @@ def _debug_object_fields(c, key):
 # ---------------------------------------------------------------------------
 
 ARGUMENT_ORDER_CASES = [
+    (['SET', 'rk', 'v'], b'+OK\r\n'),
+    (['RESTORE', 'rk', 'x', 'abc'], b'-BUSYKEY Target key name already exists.\r\n'),
+    (['RESTORE', 'rk2', 'x', 'abc'], b'-ERR value is not an integer or out of range\r\n'),
+    (['RESTORE', 'rk2', '-1', 'abc'], b'-ERR Invalid TTL value, must be >= 0\r\n'),
+    (['RESTORE', 'rk2', '0', 'abc'], b'-ERR DUMP payload version or checksum are wrong\r\n'),
+    (['RESTORE', 'rk2', '0', 'abc', 'FREQ', 'x'], b'-ERR value is not an integer or out of range\r\n'),
     (['SET', 'str', 'v'], b'+OK\r\n'),
     (['LINDEX', 'nokey', 'x'], b'$-1\r\n'),
     (['LINDEX', 'str', 'x'], b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),

@@ -90,8 +90,8 @@ pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Redis's order: the options, the key (BUSYKEY), the TTL, the payload.
     let key = &args[1];
-    let ttl = parse_i64(&args[2])?;
     let (mut replace, mut absttl) = (false, false);
     let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
     let mut i = 4;
@@ -120,13 +120,18 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
-    if ttl < 0 {
-        return Err("ERR Invalid TTL value, must be >= 0".into());
-    }
     if !replace && ctx.exists(key) {
         return Err("BUSYKEY Target key name already exists.".into());
     }
+    let ttl = parse_i64(&args[2])?;
+    if ttl < 0 {
+        return Err("ERR Invalid TTL value, must be >= 0".into());
+    }
     let verify = !ctx.state.debug.skip_checksum_validation;
+    // Too short to hold a version and a checksum: Redis's verifyDumpPayload.
+    if args[3].len() < 10 {
+        return Err("ERR DUMP payload version or checksum are wrong".into());
+    }
     let value = redust_persistence::parse_dump_payload_checked(&args[3], verify).map_err(|e| {
         match e.kind() {
             redust_persistence::ErrorKind::ChecksumMismatch { .. }
