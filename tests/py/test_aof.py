@@ -281,3 +281,48 @@ def test_bgrewriteaof_with_appendonly_no_writes_a_base_only_aof(server, c):
     server.extra_args = [*server.extra_args, "--appendonly", "yes"]
     server.start(port=server.port)
     assert server.client().call("DEBUG", "DIGEST") == digest
+
+
+MANIFEST_CASES = {
+    "blank-line": ("file appendonly.aof.1.base.rdb seq 1 type b\n\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+                   "Invalid AOF manifest file format"),
+    "duplicate-base": ("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.2.base.rdb seq 2 type b\n",
+                       "Found duplicate base file information"),
+    "seq-not-increasing": ("file appendonly.aof.1.base.rdb seq 1 type b\n"
+                           "file appendonly.aof.2.incr.aof seq 2 type i\n"
+                           "file appendonly.aof.1.incr.aof seq 1 type i\n",
+                           "Found a non-monotonic sequence number"),
+    "unknown-type": ("file appendonly.aof.1.base.rdb seq 1 type x\n", "Unknown AOF file type"),
+    "long-line": ("file appendonly.aof.1.base.rdb seq 1 type b " + "x" * 1100 + "\n",
+                  "The AOF manifest file contains too long line"),
+    "odd-parameters": ("file appendonly.aof.1.base.rdb seq 1 type b extra\n",
+                       "Invalid AOF manifest file format"),
+    "missing-key": ("file appendonly.aof.1.base.rdb seq 1 kind b\n", "Invalid AOF manifest file format"),
+    "path": ("file ../appendonly.aof.1.base.rdb seq 1 type b\n", "File can't be a path, just a filename"),
+    "empty": ("", "Found an empty AOF manifest"),
+    "missing-incr": ("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+                     "Unable to obtain the AOF file appendonly.aof.1.incr.aof length. stat: No such file "
+                     "or directory"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MANIFEST_CASES))
+def test_bad_manifest_stops_start_up_with_redis_message(case, tmp_path):
+    """The manifest is parsed as strictly as Redis parses it: each damage is refused at
+    start-up with Redis's log line, and the server exits."""
+    from helpers import run_server_expect_exit
+    text, message = MANIFEST_CASES[case]
+    d = tmp_path / "appendonlydir"
+    d.mkdir()
+    (d / "appendonly.aof.manifest").write_text(text)
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "crates", "persistence",
+                           "tests", "data", "empty.rdb"), "rb") as f:
+        empty = f.read()
+    for name in ("appendonly.aof.1.base.rdb", "appendonly.aof.2.base.rdb"):
+        (d / name).write_bytes(empty)
+    if case != "missing-incr":
+        for name in ("appendonly.aof.1.incr.aof", "appendonly.aof.2.incr.aof"):
+            (d / name).write_bytes(b"")
+    rc, log = run_server_expect_exit(["--appendonly", "yes", "--dir", str(tmp_path)])
+    assert rc == 1, log
+    assert message in log, log

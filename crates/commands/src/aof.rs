@@ -26,37 +26,79 @@ pub struct ManifestFile {
     pub kind: char,
 }
 
-/// Parses a manifest; errors name the line.
+/// Redis's longest manifest line.
+const MANIFEST_MAX_LINE: usize = 1024;
+
+/// Parses a manifest as strictly as Redis 7.0 does; an error is Redis's
+/// log line for it (the server exits after it). Comment lines are skipped;
+/// a blank line, a missing key, an odd number of words, a path for a name,
+/// a second base, incremental sequence numbers that do not increase or an
+/// unknown type are refused.
 pub fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
+    const INVALID: &str = "Invalid AOF manifest file format";
+    if text.is_empty() {
+        return Err("Found an empty AOF manifest".into());
+    }
     let mut files = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    let mut has_base = false;
+    let mut max_incr_seq = 0u64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (raw, next, ended) = match rest.find('\n') {
+            Some(at) => (&rest[..at], &rest[at + 1..], true),
+            None => (rest, "", false),
+        };
+        rest = next;
+        if raw.starts_with('#') {
             continue;
         }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let mut name = None;
-        let mut seq = None;
-        let mut kind = None;
+        if !ended || raw.len() + 1 > MANIFEST_MAX_LINE {
+            return Err("The AOF manifest file contains too long line".into());
+        }
+        let line = raw.trim_matches([' ', '\t', '\r', '\n']);
+        if line.is_empty() {
+            return Err(INVALID.into());
+        }
+        let words = redust_resp::split_args(line.as_bytes()).ok_or_else(|| INVALID.to_string())?;
+        if words.len() < 6 || words.len() % 2 != 0 {
+            return Err(INVALID.into());
+        }
+        let (mut name, mut seq, mut kind) = (None, 0u64, None);
         for pair in words.chunks(2) {
-            match pair {
-                ["file", v] => name = Some(v.to_string()),
-                ["seq", v] => seq = v.parse::<u64>().ok(),
-                ["type", v] if v.len() == 1 => kind = v.chars().next(),
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            match pair[0].to_ascii_lowercase().as_slice() {
+                b"file" => {
+                    if value.contains('/') {
+                        return Err("File can't be a path, just a filename".into());
+                    }
+                    name = Some(value);
+                }
+                // atoll: leading digits, 0 for none.
+                b"seq" => {
+                    let digits: String = value.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    seq = digits.parse().unwrap_or(0);
+                }
+                b"type" => kind = value.chars().next(),
                 _ => {}
             }
         }
-        match (name, seq, kind) {
-            (Some(name), Some(seq), Some(kind)) if "bhi".contains(kind) => {
-                files.push(ManifestFile { name, seq, kind })
-            }
-            _ => {
-                return Err(format!(
-                    "Invalid AOF manifest file format at line {}",
-                    n + 1
-                ))
-            }
+        let (Some(name), Some(kind)) = (name, kind) else {
+            return Err(INVALID.into());
+        };
+        if seq == 0 {
+            return Err(INVALID.into());
         }
+        match kind {
+            'b' if has_base => return Err("Found duplicate base file information".into()),
+            'b' => has_base = true,
+            'h' => {}
+            'i' if seq <= max_incr_seq => {
+                return Err("Found a non-monotonic sequence number".into())
+            }
+            'i' => max_incr_seq = seq,
+            _ => return Err("Unknown AOF file type".into()),
+        }
+        files.push(ManifestFile { name, seq, kind });
     }
     Ok(files)
 }
@@ -324,9 +366,11 @@ pub fn load(
 ) -> Result<Vec<ManifestFile>, String> {
     let manifest_path = dir.join(format!("{filename}.manifest"));
     let text = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| format!("Can't read {}: {e}", manifest_path.display()))?;
-    let mut files =
-        parse_manifest(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+        .map_err(|_| "Read AOF manifest failed".to_string())?;
+    let mut files = parse_manifest(&text)?;
+    // History files are on their way out: only the base and the
+    // incremental files make the dataset.
+    files.retain(|f| f.kind != 'h');
     files.sort_by_key(|f| (f.kind != 'b', f.seq));
     state.loading = true;
     let last_incr = files.iter().rposition(|f| f.kind == 'i');
@@ -335,10 +379,18 @@ pub fn load(
         let path = dir.join(&f.name);
         let data = match std::fs::read(&path) {
             Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Redis finds it out first when it sizes the files.
+                outcome = Err(format!(
+                    "Unable to obtain the AOF file {} length. stat: No such file or directory",
+                    f.name
+                ));
+                break;
+            }
             Err(e) => {
                 outcome = Err(format!(
-                    "Can't open the append-only file {}: {e}",
-                    path.display()
+                    "Fatal error: can't open the append log file {} for reading: {e}",
+                    f.name
                 ));
                 break;
             }

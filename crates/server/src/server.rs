@@ -284,13 +284,15 @@ fn load_at_startup(state: &mut State) {
             keep_expired,
         )
         .map(|(dbs, stats)| (dbs, stats, None))
+        .map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))
     });
     *PENDING_LOAD.lock() = Some((handle, started));
 }
 
 /// What a background load produces: the databases, the RDB load counts, and
 /// for an AOF load the files its manifest names (the AOF opens for appending
-/// only once they are loaded, truncated tail included).
+/// only once they are loaded, truncated tail included); or the log line that
+/// says why it failed (Redis's words: the server exits after it).
 type LoadResult = Result<
     (
         Vec<redust_keyspace::Db>,
@@ -379,8 +381,8 @@ async fn finish_loading(server: Arc<Server>) {
                 started.elapsed().as_secs_f64()
             );
         }
-        Ok(Err(e)) => {
-            warning!("Fatal error loading the DB: {e}. Exiting.");
+        Ok(Err(line)) => {
+            warning!("{line}");
             std::process::exit(1);
         }
         Err(_) => {
