@@ -1796,3 +1796,21 @@ def test_swapdb_load_serves_old_data_and_keeps_it_when_the_sync_fails(server_fac
     finally:
         stop.set()
         lsock.close()
+
+
+def test_info_memory_reports_replication_and_client_buffers(server_factory):
+    """INFO memory's buffer fields report real sizes: the replication stream (backlog and
+    the replicas' share past it), normal clients' buffers."""
+    m, r, mc, rc = pair(server_factory)
+    mem = parse_info(mc.call("INFO", "memory"))[1]
+    assert int(mem["mem_clients_normal"]) > 0
+    for i in range(200):
+        mc.call("SET", "k:%d" % i, "v" * 1000)
+    wait_in_sync(mc, [rc])
+    mem = parse_info(mc.call("INFO", "memory"))[1]
+    total = int(mem["mem_total_replication_buffers"])
+    assert total >= 200 * 1000
+    assert int(mem["mem_replication_backlog"]) + int(mem["mem_clients_slaves"]) >= total
+    assert int(mem["mem_aof_buffer"]) == 0  # appendonly no
+    # A replica with nothing attached below it holds no stream of its own to serve.
+    assert parse_info(rc.call("INFO", "memory"))[1]["mem_clients_slaves"] == "0"

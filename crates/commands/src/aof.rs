@@ -225,6 +225,12 @@ impl Aof {
         !self.pending.is_empty()
     }
 
+    /// Memory of the buffer of commands waiting to be written (INFO's
+    /// `mem_aof_buffer`).
+    pub fn buffer_bytes(&self) -> usize {
+        self.pending.capacity()
+    }
+
     /// Writes what is pending; with `fsync`, makes it durable before returning.
     pub fn write_pending(&mut self, fsync: bool) -> std::io::Result<()> {
         if !self.pending.is_empty() {

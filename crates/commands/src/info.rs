@@ -251,21 +251,54 @@ fn memory(state: &mut State, out: &mut String) {
         format!("{:.2}", ratio(m.rss, used)),
     );
     line(out, "mem_fragmentation_bytes", m.rss as i64 - used as i64);
-    line(out, "mem_not_counted_for_evict", 0);
-    line(out, "mem_replication_backlog", 0);
-    line(out, "mem_total_replication_buffers", 0);
-    line(out, "mem_clients_slaves", 0);
+    // The one replication stream is shared by the backlog and the replicas:
+    // as Redis does, what exceeds the backlog size is the replicas' share.
+    let repl_buffers = state.repl.buffer.as_ref().map_or(0, |b| b.memory_bytes());
+    let backlog_size = state.repl.buffer.as_ref().map_or(0, |b| b.backlog_size());
+    let (backlog, replicas_share) =
+        if !state.repl.replicas.is_empty() && repl_buffers > backlog_size {
+            (backlog_size, repl_buffers - backlog_size)
+        } else {
+            (repl_buffers, 0)
+        };
+    let aof_buffer = state.aof.as_ref().map_or(0, |a| a.buffer_bytes());
+    // Not counted for eviction, as in Redis: the replicas' share of the
+    // stream and the AOF buffer.
     line(
         out,
-        "mem_clients_normal",
-        state.connected_clients() * 20_000,
+        "mem_not_counted_for_evict",
+        aof_buffer as u64 + replicas_share,
     );
+    line(out, "mem_replication_backlog", backlog);
+    line(out, "mem_total_replication_buffers", repl_buffers);
+    line(out, "mem_clients_slaves", replicas_share);
+    line(out, "mem_clients_normal", normal_clients_memory(state));
     line(out, "mem_cluster_links", 0);
-    line(out, "mem_aof_buffer", 0);
+    line(out, "mem_aof_buffer", aof_buffer);
     line(out, "mem_allocator", "jemalloc-5.3.0");
     line(out, "active_defrag_running", 0);
     line(out, "lazyfree_pending_objects", 0);
     line(out, "lazyfreed_objects", 0);
+}
+
+/// What the normal clients hold, each counted as CLIENT LIST's `tot-mem`
+/// (query buffer, replies waiting, the reply buffer).
+fn normal_clients_memory(state: &State) -> u64 {
+    state
+        .handles
+        .iter()
+        .filter(|(id, _)| {
+            state
+                .clients
+                .get(*id)
+                .is_none_or(|c| !c.repl.is_replica && !c.repl.is_master)
+        })
+        .map(|(id, (h, _))| {
+            let queued = h.queued_bytes.load(std::sync::atomic::Ordering::Relaxed);
+            let query = state.clients.get(id).map_or(0, |c| c.query_buffer_bytes);
+            (queued + query + 16384) as u64
+        })
+        .sum()
 }
 
 fn system_memory_bytes() -> u64 {

@@ -53,6 +53,13 @@ impl ReplBuffer {
         self.end_offset() + 1 - self.first_held()
     }
 
+    /// Bytes of memory the stream holds (its chunks and the growing tail):
+    /// INFO's `mem_total_replication_buffers`.
+    pub fn memory_bytes(&self) -> u64 {
+        let chunks: usize = self.chunks.iter().map(|(_, c)| c.len()).sum();
+        (chunks + self.tail.capacity()) as u64
+    }
+
     pub fn append(&mut self, data: &[u8]) {
         self.tail.extend_from_slice(data);
         if self.tail.len() >= CHUNK_BYTES {
