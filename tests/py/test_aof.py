@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -326,3 +327,20 @@ def test_bad_manifest_stops_start_up_with_redis_message(case, tmp_path):
     rc, log = run_server_expect_exit(["--appendonly", "yes", "--dir", str(tmp_path)])
     assert rc == 1, log
     assert message in log, log
+
+
+@pytest.mark.server(args=[*AOF, "--aof-timestamp-enabled", "yes"])
+def test_aof_timestamp_annotations_are_written_and_read(server, c):
+    """aof-timestamp-enabled: the incremental file carries `#TS:<unix second>` lines before
+    the commands of each new second, and loading skips them."""
+    c.call("SET", "a", "1")
+    c.call("RPUSH", "l", "x")
+    with open(_incr_path(server), "rb") as f:
+        data = f.read()
+    assert data.startswith(b"#TS:"), data[:80]
+    stamp = int(data.split(b"\r\n", 1)[0][4:])
+    assert abs(stamp - time.time()) < 60
+    digest = c.call("DEBUG", "DIGEST")
+    server.kill()
+    server.start(port=server.port)
+    assert server.client().call("DEBUG", "DIGEST") == digest

@@ -135,6 +135,8 @@ pub struct Aof {
     incr: File,
     pending: Vec<u8>,
     last_db: Option<usize>,
+    /// The second of the last `#TS:` annotation (`aof-timestamp-enabled`).
+    last_timestamp: i64,
     pub incr_bytes: u64,
     pub base_bytes: u64,
     /// A rewrite in progress: the sequence number its base will get.
@@ -189,6 +191,7 @@ impl Aof {
             incr,
             pending: Vec::new(),
             last_db: None,
+            last_timestamp: 0,
             incr_bytes,
             base_bytes,
             rewriting: None,
@@ -211,7 +214,17 @@ impl Aof {
     }
 
     /// Adds propagated commands to what must be written.
-    pub fn feed(&mut self, commands: &[Propagated]) {
+    /// Appends `commands` to what waits to be written; with `timestamp`
+    /// (`aof-timestamp-enabled`, the Unix second now), a `#TS:<second>`
+    /// annotation first when the second changed, as Redis writes it.
+    pub fn feed(&mut self, commands: &[Propagated], timestamp: Option<i64>) {
+        if let Some(now) = timestamp {
+            if now > self.last_timestamp && commands.iter().any(|c| c.to_aof) {
+                self.pending
+                    .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                self.last_timestamp = now;
+            }
+        }
         if commands.iter().all(|c| c.to_aof) {
             crate::propagate::encode_stream(&mut self.pending, &mut self.last_db, commands);
         } else {
@@ -334,6 +347,22 @@ pub fn replay(
         authenticated: true,
     };
     let result = loop {
+        // Annotations (`#TS:<second>` and the like) are lines to skip.
+        if buf.first() == Some(&b'#') {
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    let _ = buf.split_to(end + 1);
+                    consumed += end + 1;
+                    continue;
+                }
+                None if allow_truncated => break Ok(consumed),
+                None => {
+                    break Err(format!(
+                        "Unexpected end of file reading the append only file {name} at offset {consumed}"
+                    ))
+                }
+            }
+        }
         let before = buf.len();
         match redust_resp::parse_request(&mut buf, limits) {
             Ok(Some(req)) => {

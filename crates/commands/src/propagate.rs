@@ -87,8 +87,12 @@ pub fn flush(state: &mut crate::state::State) {
     if state.loading {
         return;
     }
+    let timestamp = state
+        .config
+        .aof_timestamp_enabled
+        .then_some(state.now_ms / 1000);
     if let Some(aof) = state.aof.as_mut() {
-        aof.feed(&commands);
+        aof.feed(&commands, timestamp);
     }
     if state.feeds_replicas() {
         crate::replication::feed_commands(state, &commands);
