@@ -1252,6 +1252,13 @@ def _debug_object_fields(c, key):
 # ---------------------------------------------------------------------------
 
 ARGUMENT_ORDER_CASES = [
+    (['RPUSH', 'pl', 'a', 'b', 'a'], b':3\r\n'),
+    (['LPOS', 'pl', 'a', 'RANK', '-9223372036854775808'], b':2\r\n'),
+    (['LPOS', 'pl', 'a', 'MAXLEN', 'x'], b"-ERR MAXLEN can't be negative\r\n"),
+    (['LPOS', 'pl', 'a', 'COUNT', 'x'], b"-ERR COUNT can't be negative\r\n"),
+    (['SET', 'pstr', 'v'], b'+OK\r\n'),
+    (['LCS', 'pl', 'pstr', 'foo'], b'-ERR The specified keys must contain string values\r\n'),
+    (['LCS', 'pstr', 'pstr', 'foo'], b'-ERR syntax error\r\n'),
     (['SET', 'rk', 'v'], b'+OK\r\n'),
     (['RESTORE', 'rk', 'x', 'abc'], b'-BUSYKEY Target key name already exists.\r\n'),
     (['RESTORE', 'rk2', 'x', 'abc'], b'-ERR value is not an integer or out of range\r\n'),

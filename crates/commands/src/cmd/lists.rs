@@ -407,25 +407,19 @@ pub fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             if rank == 0 {
                 return Err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list".into());
             }
+            // Redis 7.0 takes the lowest rank too; negated it stays
+            // negative: from the tail, the first match.
             if rank == i64::MIN {
-                return Err(format!(
-                    "ERR value is out of range, value must between {} and {}",
-                    -i64::MAX,
-                    i64::MAX
-                )
-                .into());
+                rank = -1;
             }
         } else if eq_ignore_case(opt, "count") {
-            let n = parse_i64(val)?;
-            if n < 0 {
-                return Err("ERR COUNT can't be negative".into());
-            }
+            // Not a number reads as negative here, as in Redis.
+            let n = redust_resp::parse::parse_i64(val).filter(|&n| n >= 0);
+            let n = n.ok_or_else(|| CmdError::from("ERR COUNT can't be negative"))?;
             count = Some(n as usize);
         } else if eq_ignore_case(opt, "maxlen") {
-            let n = parse_i64(val)?;
-            if n < 0 {
-                return Err("ERR MAXLEN can't be negative".into());
-            }
+            let n = redust_resp::parse::parse_i64(val).filter(|&n| n >= 0);
+            let n = n.ok_or_else(|| CmdError::from("ERR MAXLEN can't be negative"))?;
             maxlen = n as usize;
         } else {
             return Err(errors::SYNTAX.into());

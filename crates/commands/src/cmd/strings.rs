@@ -716,6 +716,17 @@ pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 type LcsMatch = ((usize, usize), (usize, usize), usize);
 
 pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Redis's order: both keys looked up, their types, then the options.
+    let mut fetch = |key: &[u8]| -> Option<Option<Vec<u8>>> {
+        match ctx.lookup_read(key) {
+            None => Some(Some(Vec::new())),
+            Some(e) => Some(e.value().string_bytes().map(|b| b.into_owned())),
+        }
+    };
+    let (a, b) = (fetch(&args[1]).flatten(), fetch(&args[2]).flatten());
+    let (Some(a), Some(b)) = (a, b) else {
+        return Err("ERR The specified keys must contain string values".into());
+    };
     let (mut get_len, mut get_idx, mut with_match_len) = (false, false, false);
     let mut min_match_len: i64 = 0;
     let mut i = 3;
@@ -735,20 +746,6 @@ pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
-    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
-        match ctx.lookup_read(key) {
-            None => Ok(Vec::new()),
-            Some(e) => e
-                .value()
-                .string_bytes()
-                .map(|b| b.into_owned())
-                .ok_or(CmdError::from(
-                    "ERR The specified keys must contain string values",
-                )),
-        }
-    };
-    let a = fetch(&args[1])?;
-    let b = fetch(&args[2])?;
     if get_idx && get_len {
         return Err("ERR If you want both the length and indexes, please just use IDX.".into());
     }
