@@ -246,27 +246,23 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
 /// Refuses a command before it runs (Redis's rejectCommand): counts it, and
 /// inside MULTI makes the coming EXEC fail with EXECABORT.
 fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
-    if let Some(c) = command.filter(|c| c.name == "exec" && ctx.client.multi.is_some()) {
+    let refused_exec = command.is_some_and(|c| c.name == "exec") && ctx.client.multi.is_some();
+    let err = if refused_exec {
         // A refused EXEC discards its transaction, saying why (Redis's
         // execCommandAbort).
         ctx.client.multi = None;
         ctx.client.multi_error = false;
         crate::cmd::multi::unwatch_all(ctx.state, ctx.client);
-        let err = CmdError::from(format!(
+        CmdError::from(format!(
             "EXECABORT Transaction discarded because of: {}",
             err.0.strip_prefix('-').unwrap_or(&err.0)
-        ));
-        ctx.state
-            .stats
-            .command(c.stats_slot, &c.name)
-            .rejected_calls += 1;
-        ctx.state.stats.count_error(&err.0);
-        ctx.reply.error(&err.0);
-        return;
-    }
-    if ctx.client.multi.is_some() {
-        ctx.client.multi_error = true;
-    }
+        ))
+    } else {
+        if ctx.client.multi.is_some() {
+            ctx.client.multi_error = true;
+        }
+        err
+    };
     if let Some(c) = command {
         ctx.state
             .stats

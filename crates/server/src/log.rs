@@ -106,7 +106,7 @@ pub fn crash_target() -> Option<Option<String>> {
     }
 }
 
-/// One log line as `log` formats it (for the crash report).
+/// One log line: `<pid>:<role> <date> <level mark> <message>\n`.
 pub fn format_line(level: Level, msg: &str) -> String {
     format!(
         "{}:{} {} {} {}\n",
@@ -122,14 +122,7 @@ pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
         return;
     }
-    let line = format!(
-        "{}:{} {} {} {}\n",
-        std::process::id(),
-        ROLE.load(Ordering::Relaxed) as char,
-        timestamp(),
-        level.mark(),
-        msg
-    );
+    let line = format_line(level, msg);
     match &*TARGET.lock() {
         Target::Stdout => {
             let mut out = std::io::stdout().lock();
