@@ -35,6 +35,7 @@ class Divergence:
     redust: object  # what redust did
     detail: str = ""
     known: str = ""  # the allowlist line that matched, if any
+    sig: str = ""  # "CMD:shape|shape" part of the signature when it is not the command's (EXEC elements)
     seed: int = 0
     repro: list = field(default_factory=list)  # the shrunk transcript (filled in by the shrinker)
 
@@ -46,6 +47,8 @@ class Divergence:
 
     def signature(self):
         """kind:COMMAND:shape, used to deduplicate and to match the allowlist."""
+        if self.sig:
+            return "%s:%s" % (self.kind, self.sig)
         if self.kind in ("reply", "property"):
             return "%s:%s:%s|%s" % (self.kind, self.cmd_name(), shape(self.redis), shape(self.redust))
         if self.kind in ("digest", "keys", "encoding"):
@@ -229,6 +232,22 @@ def compare_dump(a, b):
     return "differ"
 
 
+def nested_push(r):
+    """True if a push message sits inside an aggregate reply (a Redis 7.0 bug with BZMPOP/BLMPOP)."""
+    return r.is_aggregate() and any(c.kind == ">" or nested_push(c) for c in r.val)
+
+
+def exec_signature(a, b, queued):
+    """For a divergent EXEC: 'EXEC/<queued command>:shape|shape' of the first differing element."""
+    if not (a.is_aggregate() and b.is_aggregate() and queued and len(a.val) == len(b.val)):
+        return ""
+    for i, (x, y) in enumerate(zip(a.val, b.val)):
+        if i < len(queued) and x.raw != y.raw:
+            name = upper(queued[i][0]).decode("latin-1")
+            return "EXEC/%s:%s|%s" % (name, shape(x.raw), shape(y.raw))
+    return ""
+
+
 def hello_norm(r):
     """HELLO's map with the connection id blanked (ids are per-server counters)."""
     if not r.is_aggregate():
@@ -349,16 +368,23 @@ def _sort_key(entry):
 
 
 def compare_stream(a, b, ordered=True, names_only=False):
-    """None if the normalised streams agree, else a reason."""
-    if names_only:
-        na = [(db, c[0].upper(), c[1] if len(c) > 1 else b"", len(c)) for db, c in a]
-        nb = [(db, c[0].upper(), c[1] if len(c) > 1 else b"", len(c)) for db, c in b]
-        return None if na == nb else "differ (command names)"
+    """None if the normalised streams agree, else (reason, "NAME|NAME" of the first differing commands)."""
     if not ordered:
         a, b = sorted(a, key=_sort_key), sorted(b, key=_sort_key)
-    if len(a) == len(b) and all(stream_cmd_equal(x, y) for x, y in zip(a, b)):
-        return None
-    return "differ"
+    if names_only:
+        def same(x, y):
+            return (x[0], x[1][0].upper(), x[1][1:2], len(x[1])) == (y[0], y[1][0].upper(), y[1][1:2], len(y[1]))
+        why = "differ (command names)"
+    else:
+        same, why = stream_cmd_equal, "differ"
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x is None or y is None or not same(x, y):
+            def name(e):
+                return "<none>" if e is None else e[1][0].upper().decode("latin-1")
+            return why, "%s|%s" % (name(x), name(y))
+    return None
 
 
 def render_stream(entries):
@@ -412,7 +438,31 @@ def normalise_messages(replies):
     return out
 
 
+def event_name(raw):
+    """The event of a keyspace message ('set' from __keyspace@0__:k or __keyevent@0__:set), else the channel."""
+    try:
+        r, _ = parse(raw)
+    except Exception:  # noqa: BLE001 - not a message
+        return "?"
+    ch = message_channel(r)
+    if ch is None:
+        return r.raw[:1].decode("latin-1")
+    if ch.startswith(b"__keyspace@"):
+        return r.val[-1].val.decode("latin-1")
+    if ch.startswith(b"__keyevent@"):
+        return ch.split(b":", 1)[1].decode("latin-1")
+    return "message"
+
+
 def compare_messages(a, b, ordered=True):
+    """None if the message lists agree, else (reason, "EVENT|EVENT" of the first differing messages)."""
     if not ordered:
         a, b = sorted(a), sorted(b)
-    return None if a == b else "differ"
+    if a == b:
+        return None
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x != y:
+            return "differ", "%s|%s" % ("<none>" if x is None else event_name(x), "<none>" if y is None else event_name(y))
+    return "differ", "?|?"

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "py"))
 
 os.environ["LC_ALL"] = "C"  # before any server starts: SORT ALPHA collates with strcoll
 
-from compare import load_allowlist, shape  # noqa: E402
+from compare import load_allowlist  # noqa: E402
 from gen import OPTIONAL_COMMANDS, VARIED_CONFIG, Gen, all_command_names  # noqa: E402
 from helpers import Server  # noqa: E402
 from resp import Conn  # noqa: E402

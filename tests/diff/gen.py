@@ -574,11 +574,11 @@ class Gen:
     def g_sort(self):
         c = self.choice([b"SORT", b"SORT", b"SORT_RO"])
         args = [c, self.key()]
-        by_nosort = False
+        has_by = by_nosort = False
         opts = []
         if self.p(0.3):
             by = self.choice([b"nosort", b"w_*", b"k*", b"h_*->f", b"nokey_*"])
-            by_nosort = by == b"nosort"
+            has_by, by_nosort = True, by == b"nosort"
             opts.append([b"BY", by])
         if self.p(0.3):
             opts.append([b"LIMIT", self.index(), self.index()])
@@ -586,9 +586,11 @@ class Gen:
             opts.append([b"GET", self.choice([b"#", b"w_*", b"h_*->f", b"k*"])])
         if self.p(0.3):
             opts.append([self.choice([b"ASC", b"DESC"])])
-        if self.p(0.4):
+        alpha = self.p(0.4)
+        if alpha:
             opts.append([b"ALPHA"])
-        if c == b"SORT" and self.p(0.25) and not by_nosort:
+        # no STORE where Redis leaves the order free (nosort: set order; BY+ALPHA: ties)
+        if c == b"SORT" and self.p(0.25) and not by_nosort and not (has_by and alpha):
             opts.append([b"STORE", self.key()])
         self.r.shuffle(opts)
         for o in opts:
@@ -943,7 +945,7 @@ class Gen:
         return self.choice([
             [b"PING"], [b"PING", self.string()], [b"ECHO", self.string()], [b"DBSIZE"],
             [b"CONFIG", b"GET", self.choice(list(VARIED_CONFIG) + [b"notify-keyspace-events", b"*max-listpack*"])],
-            [b"CONFIG", b"SET", b"notify-keyspace-events", self.choice(NOTIFY_FLAGS)],
+            [b"CONFIG", b"SET", b"notify-keyspace-events", self.choice(NOTIFY_FLAGS[:-1])],
             [b"DEBUG", b"SET-ACTIVE-EXPIRE", self.choice([b"0", b"1"])],
             [b"NOSUCHCOMMAND", b"x"],
         ])
@@ -1138,7 +1140,11 @@ class Gen:
         """Generate ``n``-ish steps (setup first) and return the Sequence."""
         notify = self.choice(NOTIFY_FLAGS[:-1]) if self.p(0.9) else b""
         sub_patterns = self.choice(SUB_PATTERNS)
-        # setup: keyspace events, encodings, active expiry
+        # setup: keyspace events, encodings, active expiry.  An invalid flag string
+        # only comes first: after a failed CONFIG SET, Redis 7.0 restores the flags
+        # from their CONFIG GET rendering, which drops 'n' (a Redis bug, not copied).
+        if self.p(0.1):
+            self.emit([b"CONFIG", b"SET", b"notify-keyspace-events", NOTIFY_FLAGS[-1]])
         self.emit([b"CONFIG", b"SET", b"notify-keyspace-events", notify])
         for name, values in VARIED_CONFIG.items():
             if self.p(0.25):

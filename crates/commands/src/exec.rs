@@ -207,13 +207,18 @@ pub enum Flow {
 }
 
 fn unknown_command(args: &[Bytes]) -> CmdError {
-    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    // Redis prints the name and arguments as C strings: each ends at its
+    // first NUL byte.
+    let c_str = |a: &[u8]| -> usize { a.iter().position(|&b| b == 0).unwrap_or(a.len()) };
+    let name = &args[0][..c_str(&args[0])];
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
     let mut rest = String::new();
     for a in args.iter().skip(1) {
         if rest.len() >= 128 {
             break;
         }
         let remaining = 128 - rest.len();
+        let a = &a[..c_str(a)];
         let text = String::from_utf8_lossy(&a[..a.len().min(remaining)]).into_owned();
         rest.push_str(&format!("'{text}' "));
     }

@@ -975,6 +975,9 @@ struct PopShape {
     nested: bool,
     /// A null instead of an empty array when nothing is there (ZMPOP).
     nil_when_empty: bool,
+    /// Replayed with the number popped (ZMPOP, BZMPOP), not the one asked
+    /// for (ZPOPMIN/ZPOPMAX key count go out as given), as Redis does.
+    replay_popped_count: bool,
 }
 
 /// Pops from the first existing sorted set among `keys` (Redis's
@@ -1025,9 +1028,13 @@ fn generic_pop(
         // Replayed as the plain pop of what was taken (ZMPOP, BZPOPMIN... included).
         let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
         let mut replay = crate::propagate::argv(&[pop, key]);
-        // With the count asked for, not the number popped (as Redis replays it).
         if let Some(asked) = count {
-            replay.push(Bytes::from(asked.to_string()));
+            let n = if shape.replay_popped_count {
+                popped.len() as u64
+            } else {
+                asked
+            };
+            replay.push(Bytes::from(n.to_string()));
         }
         ctx.propagate(replay);
         ctx.dirty(popped.len() as u64);
@@ -1076,6 +1083,7 @@ fn pop_command(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         emit_key: false,
         nested: ctx.reply.resp3 && count.is_some(),
         nil_when_empty: false,
+        replay_popped_count: false,
     };
     generic_pop(ctx, &args[1..2], max, count, shape)
 }
@@ -1115,6 +1123,7 @@ fn bpop_command(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         emit_key: true,
         nested: false,
         nil_when_empty: false,
+        replay_popped_count: false,
     };
     blocking_pop(
         ctx,
@@ -1176,6 +1185,7 @@ pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         emit_key: true,
         nested: true,
         nil_when_empty: true,
+        replay_popped_count: true,
     };
     // Propagated as ZPOPMIN/ZPOPMAX key count.
     generic_pop(ctx, &args[first..end], max, Some(count), shape)
@@ -1187,6 +1197,7 @@ pub fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         emit_key: true,
         nested: true,
         nil_when_empty: true,
+        replay_popped_count: true,
     };
     blocking_pop(ctx, &args[first..end], max, &args[1], Some(count), shape)
 }
