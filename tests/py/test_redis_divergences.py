@@ -1309,3 +1309,25 @@ def test_string_encodings_after_append_and_incrbyfloat(server):
     c.call("INCRBYFLOAT", "f", "1")
     assert c.call("OBJECT", "ENCODING", "f") == b"embstr"
     assert c.call("GET", "f") == b"1"
+
+
+def test_sort_converts_a_sorted_set_and_looks_patterns_up_as_reads(server):
+    """SORT and SORT_RO leave a sorted set in the skiplist encoding (Redis converts it
+    before sorting); the keys BY/GET patterns name are read lookups: keymiss events and
+    keyspace hits/misses."""
+    c = server.client()
+    c.call("ZADD", "z", "1", "a", "2", "b")
+    assert c.call("OBJECT", "ENCODING", "z") == b"listpack"
+    c.call("SORT_RO", "z", "ALPHA")
+    assert c.call("OBJECT", "ENCODING", "z") == b"skiplist"
+    c.call("CONFIG", "SET", "notify-keyspace-events", "Em")
+    sub = server.client()
+    sub.call("SUBSCRIBE", "__keyevent@0__:keymiss")
+    c.call("RPUSH", "l", "1", "2")
+    c.call("SET", "w_1", "5")
+    before = parse_info(c.call("INFO", "stats"))[1]
+    assert c.call("SORT", "l", "BY", "w_*", "GET", "g_*", "GET", "#") == [None, b"2", None, b"1"]
+    after = parse_info(c.call("INFO", "stats"))[1]
+    assert int(after["keyspace_misses"]) - int(before["keyspace_misses"]) == 3
+    got = sorted(sub.read_reply()[2] for _ in range(3))
+    assert got == [b"g_1", b"g_2", b"w_2"]

@@ -152,7 +152,9 @@ impl ZSetValue {
         }
     }
 
-    fn convert_to_skiplist(&mut self) {
+    /// Moves a listpack to the skiplist encoding (one way). Also what SORT
+    /// does to a sorted set in Redis 7.0 (`zsetConvert` before sorting).
+    pub fn convert_to_skiplist(&mut self) {
         if let ZSetValue::Listpack(p) = self {
             let mut big = Big::default();
             for (m, s) in p.iter() {

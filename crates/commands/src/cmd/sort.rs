@@ -31,8 +31,8 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], element: &[u8]) -> Option<Ve
     let mut key = pattern[..star].to_vec();
     key.extend_from_slice(element);
     key.extend_from_slice(suffix);
-    let now = ctx.now_ms();
-    let entry = ctx.db().get(&key, now)?;
+    // A read lookup, as Redis's lookupKeyByPattern: hits, misses, keymiss events.
+    let entry = ctx.lookup_read(&key)?;
     match (field, entry.value()) {
         (Some(f), ValueRef::Hash(h)) => h.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_vec()),
         (None, v) => v.string_bytes().map(|b| b.into_owned()),
@@ -101,6 +101,15 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
             _ => return Err(WRONGTYPE.into()),
         },
     };
+    // Redis converts a sorted set it sorts to the skiplist encoding, for good.
+    let now = ctx.now_ms();
+    if let Some(e) = ctx.db().get_mut(key, now) {
+        if let redust_keyspace::ValueMut::ZSet(z) = e.value_mut() {
+            if z.encoding_name() == "listpack" {
+                z.convert_to_skiplist();
+            }
+        }
+    }
     // Sets have no order of their own: when the result is stored, sort anyway
     // so the outcome is deterministic (as Redis does for replication).
     if dont_sort && is_set && store.is_some() {
