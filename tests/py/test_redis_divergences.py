@@ -1252,6 +1252,12 @@ def _debug_object_fields(c, key):
 # ---------------------------------------------------------------------------
 
 ARGUMENT_ORDER_CASES = [
+    (['BLPOP', 'bk', 'inf'], b'-ERR timeout is negative\r\n'),
+    (['BLPOP', 'bk', '1e16'], b'-ERR timeout is negative\r\n'),
+    (['BLPOP', 'bk', 'nan'], b'-ERR timeout is not a float or out of range\r\n'),
+    (['BLPOP', 'bk', '0x1p-4'], b'*-1\r\n'),
+    (['ZADD', 'hz', '0x10', 'a'], b':1\r\n'),
+    (['ZSCORE', 'hz', 'a'], b'$2\r\n16\r\n'),
     (['RPUSH', 'pl', 'a', 'b', 'a'], b':3\r\n'),
     (['LPOS', 'pl', 'a', 'RANK', '-9223372036854775808'], b':2\r\n'),
     (['LPOS', 'pl', 'a', 'MAXLEN', 'x'], b"-ERR MAXLEN can't be negative\r\n"),

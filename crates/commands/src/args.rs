@@ -44,8 +44,10 @@ pub fn parse_f64_opt(arg: &[u8]) -> Option<f64> {
             if lower.contains("nan") || lower.contains("inf") {
                 return None;
             }
-            // strtod accepts hex floats too; they are rare enough to refuse.
-            s.parse::<f64>().ok()?
+            match parse_hex_float(&lower) {
+                Some(v) => v,
+                None => s.parse::<f64>().ok()?,
+            }
         }
     };
     if v.is_nan() {
@@ -63,4 +65,46 @@ pub fn eq_ignore_case(arg: &[u8], keyword: &str) -> bool {
 /// Lossy text of an argument, for error messages.
 pub fn lossy(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
+}
+
+/// A C hex float as strtod reads it: `[+-]0x<hex>[.<hex>][p[+-]<decimal>]`
+/// (`None` when `text`, lower-cased, is not one).
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let rest = rest.strip_prefix("0x")?;
+    let (mantissa, exponent) = match rest.split_once('p') {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (rest, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int_part.chars() {
+        value = value * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        value += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    let value = value * 2f64.powi(exponent);
+    Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod hex_float_tests {
+    #[test]
+    fn reads_c_hex_floats() {
+        assert_eq!(super::parse_f64_opt(b"0x1"), Some(1.0));
+        assert_eq!(super::parse_f64_opt(b"0x1p-2"), Some(0.25));
+        assert_eq!(super::parse_f64_opt(b"-0X1.8P1"), Some(-3.0));
+        assert_eq!(super::parse_f64_opt(b"0x"), None);
+        assert_eq!(super::parse_f64_opt(b"0xg"), None);
+    }
 }

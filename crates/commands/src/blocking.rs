@@ -56,17 +56,18 @@ fn wanted_type(command: &[u8]) -> &'static str {
 /// Parses a blocking timeout in (float) seconds into an absolute deadline,
 /// `None` for 0 (wait forever). Redis's errors.
 pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, crate::errors::CmdError> {
-    let secs = crate::args::parse_f64_opt(arg)
-        .filter(|s| s.is_finite())
-        .ok_or(crate::errors::CmdError::from(
-            crate::errors::TIMEOUT_NOT_FLOAT,
-        ))?;
-    if secs < 0.0 {
+    // Redis reads a long double (hex floats and infinities included), and a
+    // value whose milliseconds do not fit a long long turns negative there.
+    let secs = crate::args::parse_f64_opt(arg).ok_or(crate::errors::CmdError::from(
+        crate::errors::TIMEOUT_NOT_FLOAT,
+    ))?;
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 || ms >= 9.223_372_036_854_775_807e18 {
         return Err("ERR timeout is negative".into());
     }
-    let ms = (secs * 1000.0).ceil();
     if ms > (i64::MAX / 2) as f64 {
-        return Err(crate::errors::TIMEOUT_NOT_FLOAT.into());
+        // Far beyond any wait that can end: wait forever without overflowing.
+        return Ok(None);
     }
     Ok(if ms == 0.0 {
         None
