@@ -1252,6 +1252,8 @@ def _debug_object_fields(c, key):
 # ---------------------------------------------------------------------------
 
 ARGUMENT_ORDER_CASES = [
+    (['SET', 'far', 'v', 'PXAT', '9223372036854775807'], b'+OK\r\n'),
+    (['EXPIRETIME', 'far'], b':9223372036854776\r\n'),
     (['BLPOP', 'bk', 'inf'], b'-ERR timeout is negative\r\n'),
     (['BLPOP', 'bk', '1e16'], b'-ERR timeout is negative\r\n'),
     (['BLPOP', 'bk', 'nan'], b'-ERR timeout is not a float or out of range\r\n'),

@@ -356,7 +356,10 @@ fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], in_ms: bool, absolute: bool) -> Cm
     } else {
         (at - ctx.now_ms()).max(0)
     };
-    ctx.reply.int(if in_ms { ttl } else { (ttl + 500) / 1000 });
+    // Rounded to the nearest second without overflowing near i64::MAX
+    // (Redis answers 9223372036854776 for PXAT 9223372036854775807).
+    let secs = ((ttl as i128 + 500) / 1000) as i64;
+    ctx.reply.int(if in_ms { ttl } else { secs });
     Ok(())
 }
 
