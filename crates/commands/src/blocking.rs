@@ -62,7 +62,8 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, crate::erro
         crate::errors::TIMEOUT_NOT_FLOAT,
     ))?;
     let ms = (secs * 1000.0).ceil();
-    if ms < 0.0 || ms >= 9.223_372_036_854_775_807e18 {
+    // 2^63 ms and beyond do not fit a long long.
+    if !(0.0..(1u64 << 63) as f64).contains(&ms) {
         return Err("ERR timeout is negative".into());
     }
     if ms > (i64::MAX / 2) as f64 {

@@ -154,10 +154,13 @@ impl Ctx<'_> {
         self.state.dbs[db].expire_if_needed(key, now);
         // Overwriting looks the old key up for writing (one access) and the
         // new value keeps its clock, as Redis's setKey/dbOverwrite do: an
-        // LFU counter survives a SET.
-        let clock = self.clock_update();
-        if let Some(old) = self.state.dbs[db].peek(key) {
-            entry.set_lru(clock(old.lru()));
+        // LFU counter survives a SET. Under LRU that clock is the new
+        // entry's already, so only LFU pays for the extra lookup.
+        if self.state.config.maxmemory_policy.is_lfu() {
+            let clock = self.clock_update();
+            if let Some(old) = self.state.dbs[db].peek(key) {
+                entry.set_lru(clock(old.lru()));
+            }
         }
         let old = self.state.dbs[db].insert(entry);
         if !keep_ttl && old.is_some() {

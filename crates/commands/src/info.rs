@@ -293,10 +293,9 @@ fn normal_clients_memory(state: &State) -> u64 {
                 .get(*id)
                 .is_none_or(|c| !c.repl.is_replica && !c.repl.is_master)
         })
-        .map(|(id, (h, _))| {
-            let queued = h.queued_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        .map(|(id, _)| {
             let query = state.clients.get(id).map_or(0, |c| c.query_buffer_bytes);
-            (queued + query + 16384) as u64
+            crate::cmd::connection::client_memory(state, *id, query) as u64
         })
         .sum()
 }

@@ -175,6 +175,19 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Reply bytes waiting to be written to client `id`.
+fn queued_reply_bytes(state: &State, id: u64) -> usize {
+    state.handles.get(&id).map_or(0, |h| {
+        h.0.queued_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    })
+}
+
+/// What a client holds (CLIENT LIST's `tot-mem`, INFO's `mem_clients_normal`):
+/// its query buffer, the replies waiting, the reply buffer.
+pub fn client_memory(state: &State, id: u64, query_buffer_bytes: usize) -> usize {
+    queued_reply_bytes(state, id) + query_buffer_bytes + 16384
+}
+
 /// One CLIENT LIST line for `c` (without the trailing newline).
 pub fn client_info_line(state: &State, c: &Client) -> String {
     let now = state.now_ms;
@@ -209,9 +222,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     if flags.is_empty() {
         flags.push('N');
     }
-    let queued = state.handles.get(&c.id).map_or(0, |h| {
-        h.0.queued_bytes.load(std::sync::atomic::Ordering::Relaxed)
-    });
+    let queued = queued_reply_bytes(state, c.id);
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
@@ -230,7 +241,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         16384usize.saturating_sub(c.query_buffer_bytes),
         if queued > 0 { 1 } else { 0 },
         queued,
-        queued + c.query_buffer_bytes + 16384,
+        client_memory(state, c.id, c.query_buffer_bytes),
         c.last_command,
         if c.resp3 { 3 } else { 2 },
     )
