@@ -36,7 +36,7 @@ pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
         RdbValue::String(s) => Value::from_vec(s),
         RdbValue::List(items) => Value::List(Box::new(ListValue::from_items(
             items.iter().map(|i| &i[..]),
-            NodeFill(limits.list_max_listpack_size),
+            NodeFill::new(limits.list_max_listpack_size),
             limits.list_compress_depth,
         ))),
         RdbValue::Set(members) => Value::Set(SetValue::from_members(
@@ -64,7 +64,8 @@ fn zset_from_pairs(mut pairs: Vec<(Vec<u8>, f64)>, limits: &EncodingLimits) -> Z
     ZSetValue::from_members(pairs.iter().map(|(m, s)| (&m[..], *s)), limits)
 }
 
-fn writer_options(state: &State) -> WriterOptions {
+/// The RDB writer's settings from the config (also DUMP's).
+pub fn writer_options(state: &State) -> WriterOptions {
     let c = &state.config;
     WriterOptions {
         compression: c.rdbcompression,
@@ -75,6 +76,7 @@ fn writer_options(state: &State) -> WriterOptions {
         zset_max_listpack_value: c.zset_max_listpack_value,
         set_max_intset_entries: c.set_max_intset_entries,
         list_max_listpack_size: c.list_max_listpack_size as i64,
+        list_packed_threshold: NodeFill::new(c.list_max_listpack_size).packed_threshold,
     }
 }
 

@@ -37,7 +37,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 ];
 
 fn fill(ctx: &Ctx) -> NodeFill {
-    NodeFill(ctx.state.config.list_max_listpack_size)
+    NodeFill::new(ctx.state.config.list_max_listpack_size)
 }
 
 /// The list at `key` for writing: `Ok(None)` if missing, WRONGTYPE otherwise.
@@ -236,6 +236,7 @@ pub fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
+    let fill = fill(ctx);
     let Some(list) = list_mut(ctx, key)? else {
         return Err(errors::NO_SUCH_KEY.into());
     };
@@ -244,7 +245,7 @@ pub fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(i) = normalize_index(index, list.len()) else {
         return Err("ERR index out of range".into());
     };
-    list.set(i, &args[3]);
+    list.set(i, &args[3], fill);
     ctx.modified(key);
     ctx.notify(LIST, "lset", key);
     ctx.dirty(1);
@@ -299,15 +300,14 @@ pub fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
-    let fill = fill(ctx);
     let Some(list) = list_mut(ctx, key)? else {
         ctx.reply.ok();
         return Ok(());
     };
     let before = list.len();
     match clamp_range(start, end, list.len()) {
-        Some((s, e)) => list.trim(s, e, fill),
-        None => list.trim(1, 0, fill),
+        Some((s, e)) => list.trim(s, e),
+        None => list.trim(1, 0),
     }
     let removed = before - list.len();
     ctx.notify(LIST, "ltrim", key);
@@ -321,7 +321,6 @@ pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let count = parse_i64(&args[2])?;
     let element = &args[3];
-    let fill = fill(ctx);
     let Some(list) = list_mut(ctx, key)? else {
         ctx.reply.int(0);
         return Ok(());
@@ -350,13 +349,7 @@ pub fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     if removed > 0 {
-        let kept: Vec<Vec<u8>> = list
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(e, _)| e.to_vec())
-            .collect();
-        *list = ListValue::from_items(kept.iter().map(|e| &e[..]), fill, list.compress_depth());
+        list.retain_flags(&keep);
         ctx.notify(LIST, "lrem", key);
         delete_if_empty(ctx, key);
         ctx.dirty(removed as u64);
@@ -384,7 +377,7 @@ pub fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.reply.int(-1);
         return Ok(());
     };
-    list.insert(if after { pos + 1 } else { pos }, element, fill);
+    list.insert(pos, after, element, fill);
     let len = list.len();
     ctx.modified(key);
     ctx.notify(LIST, "linsert", key);

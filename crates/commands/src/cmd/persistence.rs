@@ -84,7 +84,11 @@ pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.reply.null();
         return Ok(());
     };
-    let payload = redust_persistence::dump_payload(&value);
+    // The value as an RDB would hold it now: the encodings and compression
+    // the config gives, as Redis's DUMP writes the object as it is.
+    let payload =
+        redust_persistence::dump_payload_with(&value, &persist::writer_options(ctx.state))
+            .map_err(|e| CmdError::from(format!("ERR {e}")))?;
     ctx.reply.bulk(&payload);
     Ok(())
 }

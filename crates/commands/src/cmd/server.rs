@@ -8,7 +8,7 @@ use crate::info;
 use crate::spec;
 use crate::state::{Client, ShutdownRequest, State};
 use bytes::Bytes;
-use redust_keyspace::{Value, ValueRef};
+use redust_keyspace::{NodeFill, Value, ValueRef};
 
 pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sections: Vec<String> = args[1..]
@@ -854,6 +854,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"object" if args.len() == 3 => {
             let now = ctx.now_ms();
             let fill = ctx.state.config.list_max_listpack_size;
+            let opts = crate::persist::writer_options(ctx.state);
             let Some(e) = ctx.db().get(&args[2], now) else { return Err(errors::NO_SUCH_KEY.into()) };
             let idle = redust_keyspace::lru::lru_idle_ms(e.lru(), now) / 1000;
             let shared = matches!(e.value(), ValueRef::Int(n) if (0..10000).contains(&n));
@@ -874,7 +875,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 e as *const _ as usize,
                 if shared { i32::MAX } else { 1 },
                 e.value().encoding_name(),
-                serialized_length(e.value()),
+                serialized_length(&opts, e.value()),
                 e.lru(),
                 idle,
                 extra
@@ -911,6 +912,34 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"set-active-expire" if args.len() == 3 => {
             ctx.state.active_expire_enabled = parse_i64(&args[2])? != 0;
             ctx.reply.ok();
+        }
+        b"quicklist-packed-threshold" if args.len() == 3 => {
+            let ok = redust_config::values::parse_memory(&args[2])
+                .is_some_and(redust_keyspace::list::set_packed_threshold);
+            if !ok {
+                return Err("ERR argument must be a memory value bigger than 1 and smaller than 4gb".into());
+            }
+            ctx.reply.ok();
+        }
+        b"quicklist" if args.len() == 3 || args.len() == 4 => {
+            let now = ctx.now_ms();
+            let fill = NodeFill::new(ctx.state.config.list_max_listpack_size);
+            let Some(e) = ctx.db().get(&args[2], now) else { return Err(errors::NO_SUCH_KEY.into()) };
+            let ValueRef::List(l) = e.value() else {
+                return Err("ERR Not a quicklist encoded object.".into());
+            };
+            // On stdout, as Redis prints it: a debugging aid, not a reply.
+            print!("{}", l.describe(fill));
+            ctx.reply.simple("Quicklist structure printed on stdout");
+        }
+        b"listpack" if args.len() == 3 => {
+            let now = ctx.now_ms();
+            let Some(e) = ctx.db().get(&args[2], now) else { return Err(errors::NO_SUCH_KEY.into()) };
+            if e.value().encoding_name() != "listpack" {
+                return Err("ERR Not a listpack encoded object.".into());
+            }
+            println!("{{listpack {} encoded as listpack}}", lossy(&args[2]));
+            ctx.reply.simple("Listpack structure printed on stdout");
         }
         b"pause-cron" if args.len() == 3 => {
             ctx.state.debug.pause_cron = parse_i64(&args[2])? != 0;
@@ -1020,10 +1049,18 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
+                "QUICKLIST-PACKED-THRESHOLD <size>",
+                "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
                 "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
                 "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "LISTPACK <key>",
+                "    Show low level info about the listpack encoding of <key>.",
+                "QUICKLIST <key> [<0|1>]",
+                "    Show low level info about the quicklist encoding of <key>.",
+                "    The optional argument (0 by default) sets the level of detail",
                 "PAUSE-CRON <0|1>",
                 "    Stop periodic cron job processing.",
                 "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
@@ -1060,38 +1097,13 @@ fn resolve_spec_name(
     }
 }
 
-/// The bytes an RDB would use for a value (DEBUG OBJECT's serializedlength),
-/// without compression.
-fn serialized_length(v: ValueRef) -> usize {
-    fn len_prefix(n: usize) -> usize {
-        if n < 64 {
-            1
-        } else if n < 16384 {
-            2
-        } else if n <= u32::MAX as usize {
-            5
-        } else {
-            9
-        }
-    }
-    fn string_len(bytes: &[u8]) -> usize {
-        if let Some(n) = redust_keyspace::value::integer_text(bytes) {
-            if i8::try_from(n).is_ok() {
-                return 2;
-            } else if i16::try_from(n).is_ok() {
-                return 3;
-            } else if i32::try_from(n).is_ok() {
-                return 5;
-            }
-        }
-        len_prefix(bytes.len()) + bytes.len()
-    }
-    match v {
-        ValueRef::List(items) => {
-            len_prefix(items.len()) + items.iter().map(|e| string_len(&e)).sum::<usize>()
-        }
-        other => string_len(&other.string_bytes().unwrap_or_default()),
-    }
+/// The bytes an RDB holds for a value (DEBUG OBJECT's serializedlength):
+/// the body the RDB writer gives it under the current config, compression
+/// included, as Redis's `rdbSavedObjectLen` counts it.
+fn serialized_length(opts: &redust_persistence::WriterOptions, v: ValueRef) -> usize {
+    let value = crate::persist::value_to_rdb(v);
+    // A DUMP payload is the type byte, the body, the version (2) and CRC (8).
+    redust_persistence::dump_payload_with(&value, opts).map_or(0, |p| p.len().saturating_sub(11))
 }
 
 /// LATENCY DOCTOR: a short plain-language report of the recorded spikes.

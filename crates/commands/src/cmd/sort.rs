@@ -211,7 +211,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
                     ctx.dirty(1);
                 }
             } else {
-                let fill = NodeFill(ctx.state.config.list_max_listpack_size);
+                let fill = NodeFill::new(ctx.state.config.list_max_listpack_size);
                 let list = ListValue::from_items(
                     output.iter().map(|v| v.as_deref().unwrap_or(b"")),
                     fill,

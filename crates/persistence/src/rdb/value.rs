@@ -333,12 +333,10 @@ pub fn choose_type(v: &RdbValue, opts: &WriterOptions) -> u8 {
     }
 }
 
-/// Redis's `packed_threshold`: list elements this big get a plain node.
-const PLAIN_NODE_THRESHOLD: usize = 1 << 30;
 /// Node size cap when the fill is a count, as Redis's `SIZE_SAFETY_LIMIT`.
 const NODE_SAFETY_LIMIT: usize = 8192;
 
-fn list_nodes(items: &[Vec<u8>], fill: i64) -> Vec<(u64, Vec<u8>)> {
+fn list_nodes(items: &[Vec<u8>], fill: i64, packed_threshold: usize) -> Vec<(u64, Vec<u8>)> {
     let (max_bytes, max_count) = if fill < 0 {
         (
             4096usize << (fill.unsigned_abs().clamp(1, 5) - 1),
@@ -350,7 +348,7 @@ fn list_nodes(items: &[Vec<u8>], fill: i64) -> Vec<(u64, Vec<u8>)> {
     let mut nodes = Vec::new();
     let mut lp = ListpackBuilder::new();
     for item in items {
-        if item.len() >= PLAIN_NODE_THRESHOLD {
+        if item.len() >= packed_threshold {
             if !lp.is_empty() {
                 nodes.push((
                     quicklist_container::PACKED,
@@ -392,7 +390,11 @@ pub fn write_body(out: &mut Vec<u8>, v: &RdbValue, t: u8, opts: &WriterOptions) 
     match (v, t) {
         (RdbValue::String(s), types::STRING) => put_string(out, s, z),
         (RdbValue::List(items), types::LIST_QUICKLIST_2) => {
-            let nodes = list_nodes(items, opts.list_max_listpack_size);
+            let nodes = list_nodes(
+                items,
+                opts.list_max_listpack_size,
+                opts.list_packed_threshold,
+            );
             put_len(out, nodes.len() as u64);
             for (container, data) in nodes {
                 put_len(out, container);
@@ -472,7 +474,7 @@ mod tests {
         let items: Vec<Vec<u8>> = (0..1000)
             .map(|i| format!("element-{i}").into_bytes())
             .collect();
-        let nodes = list_nodes(&items, -2);
+        let nodes = list_nodes(&items, -2, 1 << 30);
         assert!(nodes.len() > 1);
         assert!(nodes
             .iter()
@@ -482,9 +484,9 @@ mod tests {
             .flat_map(|(_, lp)| listpack::decode(lp).unwrap())
             .collect();
         assert_eq!(back, items);
-        let nodes = list_nodes(&items, 10);
+        let nodes = list_nodes(&items, 10, 1 << 30);
         assert_eq!(nodes.len(), 100);
         let big = vec![vec![b'x'; 20000], b"a".to_vec()];
-        assert_eq!(list_nodes(&big, -2).len(), 2);
+        assert_eq!(list_nodes(&big, -2, 1 << 30).len(), 2);
     }
 }

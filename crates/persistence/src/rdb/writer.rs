@@ -33,6 +33,9 @@ pub struct WriterOptions {
     /// Quicklist node size: negative for a byte limit (-1: 4 KiB ... -5:
     /// 64 KiB), positive for an element count.
     pub list_max_listpack_size: i64,
+    /// List elements of at least this many bytes get plain nodes (Redis's
+    /// `packed_threshold`, 1 GB unless `DEBUG QUICKLIST-PACKED-THRESHOLD`).
+    pub list_packed_threshold: usize,
 }
 
 impl Default for WriterOptions {
@@ -46,6 +49,7 @@ impl Default for WriterOptions {
             zset_max_listpack_value: 64,
             set_max_intset_entries: 512,
             list_max_listpack_size: -2,
+            list_packed_threshold: 1 << 30,
         }
     }
 }
