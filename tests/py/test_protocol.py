@@ -213,9 +213,8 @@ def test_normal_client_output_buffer_limit(server, c):
     c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 2mb 1mb 60")
     reader = server.raw()
     reader.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    # One write: the requests arrive together, so the replies pile up at once.
-    # (redust checks the limit per batch of requests; a client that trickles
-    # requests while not reading is not cut yet -- see the session notes.)
+    # One write: the requests arrive together, so the replies pile up at once
+    # (test_output_limits.py covers requests that trickle in).
     try:
         reader.send(b"GET big\r\n" * 30)
     except (BrokenPipeError, ConnectionResetError):

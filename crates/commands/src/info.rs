@@ -475,16 +475,6 @@ fn stats(state: &State, out: &mut String) {
     line(out, "total_writes_processed", s.total_commands_processed);
     line(out, "io_threaded_reads_processed", 0);
     line(out, "io_threaded_writes_processed", 0);
-    line(
-        out,
-        "client_query_buffer_limit_disconnections",
-        s.client_qbuf_limit_disconnections,
-    );
-    line(
-        out,
-        "client_output_buffer_limit_disconnections",
-        s.client_outbuf_limit_disconnections,
-    );
     line(out, "reply_buffer_shrinks", 0);
     line(out, "reply_buffer_expands", 0);
 }

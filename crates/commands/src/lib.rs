@@ -22,6 +22,7 @@ pub mod exec;
 pub mod expire;
 pub mod info;
 pub mod notify;
+pub mod obuf;
 pub mod persist;
 pub mod propagate;
 pub mod replication;

@@ -37,8 +37,11 @@ pub struct PushHandle {
     pub killed: Arc<AtomicBool>,
     /// Fired by `kill`, so a task stuck writing to a client that doesn't read wakes up.
     pub kill_notify: Arc<tokio::sync::Notify>,
-    /// When the queued bytes first passed the soft output limit (0: not over).
-    pub soft_limit_since_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// Reply bytes the connection task holds but could not write yet (the
+    /// client is not reading).
+    pub unwritten_bytes: Arc<AtomicUsize>,
+    /// When the output first passed the soft limit, in Unix seconds (0: not over).
+    pub soft_limit_since_s: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl PushHandle {
@@ -48,7 +51,8 @@ impl PushHandle {
             tx,
             queued_bytes: Arc::new(AtomicUsize::new(0)),
             killed: Arc::new(AtomicBool::new(false)),
-            soft_limit_since_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            unwritten_bytes: Arc::new(AtomicUsize::new(0)),
+            soft_limit_since_s: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             kill_notify: Arc::new(tokio::sync::Notify::new()),
         };
         (handle, rx)

@@ -93,8 +93,6 @@ pub struct Stats {
     pub unexpected_error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
-    pub client_qbuf_limit_disconnections: u64,
-    pub client_outbuf_limit_disconnections: u64,
     /// By full command name ("get", "config|get").
     /// By `Command::stats_slot`: the name and counters of each command used.
     commands: Vec<Option<(String, CommandStats)>>,

@@ -9,7 +9,7 @@
 
 use crate::now_ms;
 use crate::server::Server;
-use crate::{notice, verbose, warning};
+use crate::{verbose, warning};
 use bytes::{Bytes, BytesMut};
 use redust_commands::exec::Flow;
 use redust_commands::state::{Push, PushHandle};
@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -186,6 +186,9 @@ async fn run_client(
     let mut protocol_error: Option<String> = None;
     let mut wait_until: Option<i64> = None;
     let mut out = Vec::with_capacity(READ_CHUNK);
+    // Bytes at the front of `out` already written (the rest waits for a
+    // client that is not reading).
+    let mut sent = 0usize;
     let mut limits = {
         let state = server.state.lock();
         let c = state.clients.get(&id)?;
@@ -231,15 +234,19 @@ async fn run_client(
         if blocked.is_none() && !pending.is_empty() && wait_until.is_none_or(|t| now_ms() >= t) {
             wait_until = None;
             batch_len = pending.len();
-            let (flow, new_limits) = execute_batch(server, id, &mut pending, &mut out);
+            let (flow, new_limits) = execute_batch(server, id, &mut pending, &mut out, sent);
             limits = new_limits;
             match flow {
+                // Over its output-buffer limit: closed with nothing more sent.
+                Flow::Close if handle.killed.load(Ordering::Relaxed) => {
+                    return Some("Client killed".into());
+                }
                 Flow::Close => {
-                    write_or_killed(stream, &out, kill).await;
+                    write_or_killed(stream, &out[sent..], kill).await;
                     return None;
                 }
                 Flow::Replica => {
-                    if !write_or_killed(stream, &out, kill).await {
+                    if !write_or_killed(stream, &out[sent..], kill).await {
                         return Some("Client killed".into());
                     }
                     *replica = Some(rbuf.split());
@@ -253,13 +260,12 @@ async fn run_client(
         if pending.is_empty() && blocked.is_none() {
             if let Some(err) = protocol_error.take() {
                 out.extend_from_slice(format!("-ERR {err}\r\n").as_bytes());
-                write_or_killed(stream, &out, kill).await;
+                write_or_killed(stream, &out[sent..], kill).await;
                 server.state.lock().stats.count_error("ERR");
                 return Some(format!("Protocol error ({err}) from client"));
             }
         }
-        if !out.is_empty() {
-            let n = out.len();
+        if sent < out.len() {
             // After a pipelined batch, let every other connection that is ready
             // run its batch before this reply goes out, as Redis writes all
             // replies after a round of reads: a client waiting on many
@@ -274,28 +280,37 @@ async fn run_client(
             if handle.killed.load(Ordering::Relaxed) {
                 return Some("Client killed".into());
             }
-            // Usually the socket takes it all at once; only a client that
-            // does not read makes us wait (and watch for a kill meanwhile).
-            let mut written = 0;
-            while written < n {
-                match stream.try_write(&out[written..]) {
-                    Ok(w) => written += w,
+            // Usually the socket takes it all at once. What a client that
+            // does not read leaves waits here while its connection keeps
+            // reading and executing, as in Redis: its output-buffer limit
+            // (checked per command) decides how far that may go.
+            let before = sent;
+            while sent < out.len() {
+                match stream.try_write(&out[sent..]) {
+                    Ok(w) => sent += w,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(_) => return None,
                 }
             }
-            if written < n && !write_or_killed(stream, &out[written..], kill).await {
-                return Some("Client killed".into());
-            }
-            out.clear();
-            // Like Redis's fixed reply buffer: a big reply's room is given
-            // back, the usual few KB are kept (no allocation per batch).
-            if out.capacity() > OUT_KEEP_BYTES {
-                out = Vec::with_capacity(READ_CHUNK);
-            }
             server
                 .net_output_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
+                .fetch_add((sent - before) as u64, Ordering::Relaxed);
+            if sent == out.len() {
+                out.clear();
+                sent = 0;
+                // Like Redis's fixed reply buffer: a big reply's room is
+                // given back, the usual few KB are kept (no allocation per
+                // batch).
+                if out.capacity() > OUT_KEEP_BYTES {
+                    out = Vec::with_capacity(READ_CHUNK);
+                }
+            } else if sent >= OUT_KEEP_BYTES && sent * 2 >= out.len() {
+                out.drain(..sent);
+                sent = 0;
+            }
+            handle
+                .unwritten_bytes
+                .store(out.len() - sent, Ordering::Relaxed);
         }
         let wake_at = match (wait_until, blocked) {
             (Some(t), _) => Some(t),
@@ -335,10 +350,21 @@ async fn run_client(
             // select! builds every branch's future, enabled or not: the timer
             // is made inside an async block so only a waiting client pays for it.
             _ = async { tokio::time::sleep(pause_sleep).await }, if wake_at.is_some() => {}
-            r = stream.read_buf(&mut rbuf), if reading => {
-                let mut n = match r {
-                    Ok(0) | Err(_) => return None,
+            // The socket takes more of the waiting output.
+            r = stream.writable(), if sent < out.len() => {
+                if r.is_err() {
+                    return None;
+                }
+            }
+            r = stream.readable(), if reading => {
+                if r.is_err() {
+                    return None;
+                }
+                let mut n = match stream.try_read_buf(&mut rbuf) {
+                    Ok(0) => return None,
                     Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => return None,
                 };
                 // A read that filled the buffer likely left more behind (a
                 // pipeline of 16 SETs of 1 KB is 17 KB): take it now, so the
@@ -356,8 +382,7 @@ async fn run_client(
                 }
                 server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 if limits.query_buffer_bytes > 0 && rbuf.len() > limits.query_buffer_bytes {
-                    let mut state = server.state.lock();
-                    state.stats.client_qbuf_limit_disconnections += 1;
+                    let state = server.state.lock();
                     let addr = state.clients.get(&id).map(|c| c.addr.clone()).unwrap_or_default();
                     drop(state);
                     warning!(
@@ -431,6 +456,7 @@ fn execute_batch(
     id: u64,
     pending: &mut VecDeque<Vec<Bytes>>,
     out: &mut Vec<u8>,
+    sent: usize,
 ) -> (Flow, ConnLimits) {
     let mut state = server.state.lock();
     let Some(mut client) = state.clients.remove(&id) else {
@@ -443,7 +469,6 @@ fn execute_batch(
     };
     state.now_ms = now_ms();
     // Replies go straight after what is already waiting to be written.
-    let already = out.len();
     let mut reply = Reply {
         buf: std::mem::take(out),
         resp3: client.resp3,
@@ -470,8 +495,18 @@ fn execute_batch(
                 pending.pop_front();
             }
         }
+        // Over its output-buffer limit, the client is closed and runs
+        // nothing more (Redis stops reading a client closed ASAP).
+        client
+            .push
+            .unwritten_bytes
+            .store(reply.buf.len() - sent, Ordering::Relaxed);
+        if redust_commands::obuf::enforce(&state, &client, redust_commands::obuf::Close::Asap) {
+            pending.clear();
+            flow = Flow::Close;
+            break;
+        }
     }
-    client_limits_exceeded(&mut state, &client, reply.buf.len() - already);
     write_aof(&mut state);
     redust_commands::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
@@ -498,15 +533,5 @@ pub fn write_aof(state: &mut redust_commands::State) {
         warning!("Error writing to the AOF file: {e}");
     } else {
         state.aof_last_write_ok = true;
-    }
-}
-
-/// Applies the `normal` class of client-output-buffer-limit to one batch's replies.
-fn client_limits_exceeded(state: &mut redust_commands::State, client: &Client, reply_bytes: usize) {
-    let limit = state.config.client_output_buffer_limit.normal;
-    if limit.hard > 0 && reply_bytes as u64 > limit.hard {
-        state.stats.client_outbuf_limit_disconnections += 1;
-        notice!("Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.", client.id, client.addr);
-        client.push.kill();
     }
 }

@@ -258,7 +258,6 @@ async fn send_stream(
                 over_soft && now - record.soft_limit_since_ms >= limit.soft_seconds as i64 * 1000;
             if over_hard || soft_expired {
                 let name = format!("{}:{}", record.ip, record.listening_port);
-                state.stats.client_outbuf_limit_disconnections += 1;
                 drop(state);
                 warning!("Client {name} (replica) scheduled to be closed ASAP for overcoming of output buffer limits.");
                 return;

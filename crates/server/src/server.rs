@@ -134,6 +134,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
 /// Periodic work, `hz` times a second: active expiry, rate samples, memory peak.
 async fn cron(server: Arc<Server>) {
     let mut last_sample = 0i64;
+    let mut last_obuf_check = 0i64;
     // The first PING goes out one period after start, as Redis's cron does.
     let mut last_repl_ping = crate::now_ms();
     loop {
@@ -165,6 +166,12 @@ async fn cron(server: Arc<Server>) {
                 replication::ping_replicas(&mut state);
             }
             close_idle_clients(&mut state, now);
+            if now - last_obuf_check >= 1000 {
+                // Redis's clientsCron: a soft limit's grace time ends, and a
+                // limit lowered by CONFIG SET applies, without new output.
+                redust_commands::obuf::enforce_all(&state);
+                last_obuf_check = now;
+            }
             last_sample = now;
             state.stats.net_input_bytes = server
                 .net_input_bytes

@@ -177,8 +177,9 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// Reply bytes waiting to be written to client `id`.
 fn queued_reply_bytes(state: &State, id: u64) -> usize {
+    use std::sync::atomic::Ordering::Relaxed;
     state.handles.get(&id).map_or(0, |h| {
-        h.0.queued_bytes.load(std::sync::atomic::Ordering::Relaxed)
+        h.0.queued_bytes.load(Relaxed) + h.0.unwritten_bytes.load(Relaxed)
     })
 }
 

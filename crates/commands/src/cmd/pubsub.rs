@@ -11,7 +11,6 @@ use crate::state::{Client, State};
 use bytes::Bytes;
 use redust_config::glob_match;
 use redust_resp::Reply;
-use std::sync::atomic::Ordering;
 
 fn subscription_reply(reply: &mut Reply, kind: &str, name: Option<&[u8]>, count: usize) {
     reply.push(3);
@@ -201,52 +200,25 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
     receivers
 }
 
-/// Disconnects subscribers of `channel` whose queued output is over the
-/// pubsub hard limit, or over the soft limit for longer than allowed.
+/// Closes subscribers of `channel` now over their output-buffer limit.
 fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
     let limit = state.config.client_output_buffer_limit.pubsub;
     if limit.hard == 0 && limit.soft == 0 {
         return;
     }
-    let now = state.now_ms;
-    let mut over = Vec::new();
-    let check = |id: &u64, over: &mut Vec<u64>| {
-        if let Some((h, _)) = state.handles.get(id) {
-            let queued = h.queued_bytes.load(Ordering::Relaxed) as u64;
-            let hard = limit.hard > 0 && queued >= limit.hard;
-            let soft = limit.soft > 0 && queued >= limit.soft;
-            if hard || (soft && limit.soft_seconds == 0) {
-                over.push(*id);
-            } else if soft {
-                let since = h.soft_limit_since_ms.load(Ordering::Relaxed);
-                if since == 0 {
-                    h.soft_limit_since_ms.store(now, Ordering::Relaxed);
-                } else if now - since >= limit.soft_seconds as i64 * 1000 {
-                    over.push(*id);
-                }
-            } else {
-                h.soft_limit_since_ms.store(0, Ordering::Relaxed);
-            }
-        }
-    };
-    if let Some(ids) = state.channels.get(channel) {
-        ids.iter().for_each(|id| check(id, &mut over));
+    let mut ids: Vec<u64> = state
+        .channels
+        .get(channel)
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
+    for subscribers in state.patterns.values() {
+        ids.extend(subscribers.iter().copied());
     }
-    for ids in state.patterns.values() {
-        ids.iter().for_each(|id| check(id, &mut over));
-    }
-    over.sort_unstable();
-    over.dedup();
-    for id in over {
-        if let Some((h, _)) = state.handles.get(&id) {
-            if !h.killed.load(Ordering::Relaxed) {
-                state.stats.client_outbuf_limit_disconnections += 1;
-                h.kill();
-                let addr = state.clients.get(&id).map_or("?", |c| c.addr.as_str());
-                (state.log_warning)(&format!(
-                    "Client id={id} addr={addr} scheduled to be closed ASAP for overcoming of output buffer limits."
-                ));
-            }
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        if let Some(client) = state.clients.get(&id) {
+            crate::obuf::enforce(state, client, crate::obuf::Close::Asap);
         }
     }
 }
