@@ -65,6 +65,8 @@ def test_a_client_that_sends_slowly_and_never_reads_is_closed(server, c):
     c.call("SET", "big", "x" * (1024 * 1024))
     assert c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 4mb 0 0") == "OK"
     raw = slow_reader(server)
+    raw.send(b"CLIENT SETNAME trickle\r\n")
+    raw.expect(b"+OK\r\n")
     sent = 0
     closed = False
     for _ in range(300):
@@ -74,7 +76,7 @@ def test_a_client_that_sends_slowly_and_never_reads_is_closed(server, c):
             closed = True
             break
         sent += 1
-        if client_count(c) == 1:
+        if b"name=trickle" not in c.call("CLIENT", "LIST"):
             closed = True
             break
         time.sleep(0.005)

@@ -347,6 +347,14 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         EffectiveFlags::of(command)
     };
 
+    // Client eviction comes before key eviction, as in Redis: a client that
+    // evicts itself runs nothing and hears nothing.
+    if crate::client_eviction::limit(ctx.state) != 0
+        && crate::client_eviction::evict(ctx.state, Some(&mut *ctx.client))
+    {
+        return Flow::Close;
+    }
+
     if ctx.state.config.maxmemory > 0 {
         let out_of_memory = !crate::evict::perform_evictions(ctx.state);
         // Queuing in MULTI may grow without bound, so it is refused too.

@@ -284,18 +284,16 @@ fn memory(state: &mut State, out: &mut String) {
 /// What the normal clients hold, each counted as CLIENT LIST's `tot-mem`
 /// (query buffer, replies waiting, the reply buffer).
 fn normal_clients_memory(state: &State) -> u64 {
+    use crate::cmd::connection::{client_memory, client_memory_by_id};
+    // Every connection has a handle; the one running this command is not in
+    // `clients` meanwhile.
     state
         .handles
-        .iter()
-        .filter(|(id, _)| {
-            state
-                .clients
-                .get(*id)
-                .is_none_or(|c| !c.repl.is_replica && !c.repl.is_master)
-        })
-        .map(|(id, _)| {
-            let query = state.clients.get(id).map_or(0, |c| c.query_buffer_bytes);
-            crate::cmd::connection::client_memory(state, *id, query) as u64
+        .keys()
+        .map(|id| match state.clients.get(id) {
+            Some(c) if c.repl.is_replica || c.repl.is_master => 0,
+            Some(c) => client_memory(state, c) as u64,
+            None => client_memory_by_id(state, *id) as u64,
         })
         .sum()
 }

@@ -13,6 +13,7 @@
 pub mod aof;
 pub mod args;
 pub mod blocking;
+pub mod client_eviction;
 pub mod clock;
 pub mod cmd;
 pub mod db_ops;

@@ -40,6 +40,8 @@ pub struct PushHandle {
     /// Reply bytes the connection task holds but could not write yet (the
     /// client is not reading).
     pub unwritten_bytes: Arc<AtomicUsize>,
+    /// Bytes in the connection's query buffer (read, not yet run).
+    pub query_bytes: Arc<AtomicUsize>,
     /// When the output first passed the soft limit, in Unix seconds (0: not over).
     pub soft_limit_since_s: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -52,6 +54,7 @@ impl PushHandle {
             queued_bytes: Arc::new(AtomicUsize::new(0)),
             killed: Arc::new(AtomicBool::new(false)),
             unwritten_bytes: Arc::new(AtomicUsize::new(0)),
+            query_bytes: Arc::new(AtomicUsize::new(0)),
             soft_limit_since_s: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             kill_notify: Arc::new(tokio::sync::Notify::new()),
         };
@@ -121,7 +124,9 @@ pub struct Client {
     /// Close the connection once the current replies are written (QUIT, errors).
     pub close_after_reply: bool,
     /// Query buffer size seen by the connection task, for CLIENT LIST.
-    pub query_buffer_bytes: usize,
+    /// Memory last counted for this client in `State::clients_memory`
+    /// (client eviction's accounting; 0 when not counted).
+    pub memory_accounted: usize,
     pub push: PushHandle,
     /// Replication roles of the connection (flags `S` and `M`).
     pub repl: ClientReplRole,
@@ -181,7 +186,7 @@ impl Client {
             last_interaction_ms: now_ms,
             last_command: "NULL".into(),
             close_after_reply: false,
-            query_buffer_bytes: 0,
+            memory_accounted: 0,
             push,
             repl: ClientReplRole::default(),
             write_offset: 0,
@@ -267,6 +272,9 @@ pub struct State {
     pub config: Config,
     /// Clients not executing right now; the executing one is passed alongside.
     pub clients: crate::FastMap<u64, Box<Client>>,
+    /// Memory of the normal and pub/sub clients as last counted, for
+    /// `maxmemory-clients` (kept only while that is set).
+    pub clients_memory: u64,
     pub next_client_id: u64,
     /// channel -> subscriber ids, in subscription order.
     pub channels: HashMap<Vec<u8>, Vec<u64>>,
@@ -404,6 +412,7 @@ impl State {
             dbs,
             config,
             clients: crate::FastMap::default(),
+            clients_memory: 0,
             next_client_id: 1,
             channels: HashMap::new(),
             patterns: HashMap::new(),
@@ -494,6 +503,7 @@ impl State {
         crate::blocking::unblock(self, client);
         crate::cmd::pubsub::unsubscribe_all(self, client);
         crate::cmd::multi::unwatch_all(self, client);
+        crate::client_eviction::forget(self, client);
         self.handles.remove(&client.id);
         self.clients.remove(&client.id);
         self.monitors.retain(|&id| id != client.id);

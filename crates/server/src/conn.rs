@@ -392,6 +392,8 @@ async fn run_client(
                     return None;
                 }
                 more_to_parse = parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
+                // What client eviction and CLIENT LIST count as its query buffer.
+                handle.query_bytes.store(rbuf.len(), Ordering::Relaxed);
                 if rbuf.is_empty() && rbuf.capacity() > GREEDY_READ_BYTES {
                     // Grown by a big argument: give the room back.
                     rbuf = BytesMut::with_capacity(READ_CHUNK);

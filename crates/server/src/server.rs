@@ -153,6 +153,9 @@ async fn cron(server: Arc<Server>) {
         }
         redust_commands::propagate::flush(&mut state);
         crate::conn::write_aof(&mut state);
+        // Redis evicts clients before each sleep of its event loop.
+        redust_commands::client_eviction::account_all(&mut state);
+        redust_commands::client_eviction::evict(&mut state, None);
         redust_commands::replication::send_getack_if_pending(&mut state);
         redust_commands::replication::wake_senders(&mut state);
         if now - last_sample >= 100 {

@@ -183,10 +183,29 @@ fn queued_reply_bytes(state: &State, id: u64) -> usize {
     })
 }
 
-/// What a client holds (CLIENT LIST's `tot-mem`, INFO's `mem_clients_normal`):
-/// its query buffer, the replies waiting, the reply buffer.
-pub fn client_memory(state: &State, id: u64, query_buffer_bytes: usize) -> usize {
-    queued_reply_bytes(state, id) + query_buffer_bytes + 16384
+/// Bytes in client `id`'s query buffer.
+fn query_buffer_bytes(state: &State, id: u64) -> usize {
+    state.handles.get(&id).map_or(0, |h| {
+        h.0.query_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    })
+}
+
+/// [`client_memory`] for a client known only by id (the one executing):
+/// without its MULTI queue.
+pub fn client_memory_by_id(state: &State, id: u64) -> usize {
+    queued_reply_bytes(state, id) + query_buffer_bytes(state, id) + 16384
+}
+
+/// What a client holds (CLIENT LIST's `tot-mem`, INFO's `mem_clients_normal`,
+/// what `maxmemory-clients` counts): its query buffer, the replies waiting,
+/// the reply buffer, the commands queued in its MULTI.
+pub fn client_memory(state: &State, c: &Client) -> usize {
+    let multi: usize = c.multi.as_ref().map_or(0, |q| {
+        q.iter()
+            .map(|args| args.iter().map(|a| a.len()).sum::<usize>())
+            .sum()
+    });
+    client_memory_by_id(state, c.id) + multi
 }
 
 /// One CLIENT LIST line for `c` (without the trailing newline).
@@ -224,6 +243,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         flags.push('N');
     }
     let queued = queued_reply_bytes(state, c.id);
+    let query = query_buffer_bytes(state, c.id);
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
@@ -238,11 +258,11 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         c.channels.len(),
         c.patterns.len(),
         c.multi.as_ref().map(|q| q.len()).or(c.exec_queue_len).map_or(-1, |n| n as i64),
-        c.query_buffer_bytes,
-        16384usize.saturating_sub(c.query_buffer_bytes),
+        query,
+        16384usize.saturating_sub(query),
         if queued > 0 { 1 } else { 0 },
         queued,
-        client_memory(state, c.id, c.query_buffer_bytes),
+        client_memory(state, c),
         c.last_command,
         if c.resp3 { 3 } else { 2 },
     )
