@@ -24,6 +24,7 @@ pub mod expire;
 pub mod info;
 pub mod notify;
 pub mod obuf;
+pub mod oom_score;
 pub mod persist;
 pub mod propagate;
 pub mod replication;

@@ -212,6 +212,8 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
     for db in state.dbs.iter_mut() {
         db.delete_expired = false;
     }
+    // The replica's OOM score (failures are logged there).
+    let _ = crate::oom_score::apply(state);
     if let Some(hook) = state.repl_hook {
         hook();
     }
@@ -237,6 +239,7 @@ pub fn unset_master(state: &mut State) {
     for db in state.dbs.iter_mut() {
         db.delete_expired = true;
     }
+    let _ = crate::oom_score::apply(state);
     if let Some(hook) = state.repl_hook {
         hook();
     }
@@ -274,14 +277,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.state.config.cluster_enabled {
         return Err("ERR REPLICAOF not allowed in cluster mode.".into());
     }
-    let who = format!(
-        "id={} addr={} laddr={} fd={} name={}",
-        ctx.client.id,
-        ctx.client.addr,
-        ctx.client.laddr,
-        ctx.client.fd,
-        lossy(ctx.client.name.as_deref().unwrap_or(b""))
-    );
+    let who = crate::cmd::connection::client_info_line(ctx.state, ctx.client);
     if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
         if ctx.state.repl.master.is_some() {
             unset_master(ctx.state);
@@ -389,7 +385,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
         }
         unset_master(ctx.state);
-        let who = format!("id={} addr={}", ctx.client.id, ctx.client.addr);
+        let who = crate::cmd::connection::client_info_line(ctx.state, ctx.client);
         (ctx.state.log_notice)(&format!(
             "MASTER MODE enabled (failover request from '{who}')"
         ));

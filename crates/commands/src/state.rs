@@ -275,6 +275,8 @@ pub struct State {
     /// Memory of the normal and pub/sub clients as last counted, for
     /// `maxmemory-clients` (kept only while that is set).
     pub clients_memory: u64,
+    /// The OOM score this process started from, while `oom-score-adj` changed it.
+    pub oom_score: crate::oom_score::OomScoreState,
     pub next_client_id: u64,
     /// channel -> subscriber ids, in subscription order.
     pub channels: HashMap<Vec<u8>, Vec<u64>>,
@@ -413,6 +415,7 @@ impl State {
             config,
             clients: crate::FastMap::default(),
             clients_memory: 0,
+            oom_score: Default::default(),
             next_client_id: 1,
             channels: HashMap::new(),
             patterns: HashMap::new(),

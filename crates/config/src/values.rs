@@ -359,7 +359,7 @@ pub(crate) fn format_double_trimmed(d: f64) -> String {
 }
 
 /// The `strerror` text of an I/O error (without Rust's " (os error N)").
-pub(crate) fn strerror(e: &io::Error) -> String {
+pub fn strerror(e: &io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(pos) if e.raw_os_error().is_some() => text[..pos].to_string(),

@@ -562,6 +562,9 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         redust_commands::replication::set_master(&mut state, host, port, true);
     }
     load_at_startup(&mut state);
+    // As Redis before its event loop: a failure is logged, the server runs on.
+    redust_commands::oom_score::warn_if_unordered(&state);
+    let _ = redust_commands::oom_score::apply(&mut state);
     state.shutdown_hook = Some(shutdown_hook);
     state.config_hook = Some(config_hook);
     state.refresh_memory();

@@ -40,7 +40,9 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 .chunks(2)
                 .map(|p| (&p[0][..], &p[1][..]))
                 .collect();
+            let before = ctx.state.config.clone();
             let changed = ctx.state.config.set(&pairs).map_err(CmdError::from)?;
+            apply_oom_score(ctx.state, &pairs, &changed, before)?;
             apply_config_changes(ctx.state, &changed);
             ctx.reply.ok();
         }
@@ -72,6 +74,45 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(errors::unknown_subcommand(&args[1], "config")),
     }
     Ok(())
+}
+
+/// Applies a CONFIG SET of `oom-score-adj(-values)` to the process; when the
+/// kernel refuses, the whole SET is rolled back as Redis does.
+fn apply_oom_score(
+    state: &mut State,
+    pairs: &[(&[u8], &[u8])],
+    changed: &[&'static str],
+    before: redust_config::Config,
+) -> Result<(), CmdError> {
+    const NAMES: [&str; 2] = ["oom-score-adj", "oom-score-adj-values"];
+    if !changed.iter().any(|c| NAMES.contains(c)) {
+        return Ok(());
+    }
+    if changed.contains(&"oom-score-adj-values") {
+        crate::oom_score::warn_if_unordered(state);
+    }
+    if crate::oom_score::apply(state).is_ok() {
+        return Ok(());
+    }
+    let name = pairs
+        .iter()
+        .map(|(n, _)| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .find(|n| NAMES.contains(&n.as_str()))
+        .unwrap_or_default();
+    (state.log_warning)(&format!(
+        "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
+    ));
+    state.config = before;
+    if crate::oom_score::apply(state).is_err() {
+        (state.log_warning)(
+            "Failed applying restored failed CONFIG SET command: Failed to set current oom_score_adj. Check server logs.",
+        );
+    }
+    Err(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {}",
+        redust_config::messages::APPLY_OOM_SCORE_ADJ_FAILED
+    )
+    .into())
 }
 
 /// Carries out what a CONFIG SET changed: eviction for a lower maxmemory, and
