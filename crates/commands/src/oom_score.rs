@@ -21,9 +21,9 @@ pub struct OomScoreState {
     pub base: Option<i32>,
 }
 
-/// Sets the score for the process's current role; `Err` (logged) when
+/// Sets the score for the process's current role; false (logged) when
 /// `/proc` cannot be read or written.
-pub fn apply(state: &mut State) -> Result<(), ()> {
+pub fn apply(state: &mut State) -> bool {
     let mode = state.config.oom_score_adj;
     let class = usize::from(state.config.replicaof.is_some());
     let value = if mode != OomScoreAdj::No {
@@ -40,7 +40,7 @@ pub fn apply(state: &mut State) -> Result<(), ()> {
                     }
                     Err(e) => {
                         (state.log_warning)(&format!("Unable to read oom_score_adj: {e}"));
-                        return Err(());
+                        return false;
                     }
                 }
             }
@@ -55,14 +55,14 @@ pub fn apply(state: &mut State) -> Result<(), ()> {
     } else if let Some(base) = state.oom_score.base.take() {
         base
     } else {
-        return Ok(());
+        return true;
     };
     if let Err(e) = std::fs::write(PROC_FILE, format!("{value}\n")) {
         let why = redust_config::values::strerror(&e);
         (state.log_warning)(&format!("Unable to write oom_score_adj: {why}"));
-        return Err(());
+        return false;
     }
-    Ok(())
+    true
 }
 
 /// Redis's warning when the values are not increasing (master, replica,

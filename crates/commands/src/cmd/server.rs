@@ -91,7 +91,7 @@ fn apply_oom_score(
     if changed.contains(&"oom-score-adj-values") {
         crate::oom_score::warn_if_unordered(state);
     }
-    if crate::oom_score::apply(state).is_ok() {
+    if crate::oom_score::apply(state) {
         return Ok(());
     }
     let name = pairs
@@ -103,7 +103,7 @@ fn apply_oom_score(
         "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
     ));
     state.config = before;
-    if crate::oom_score::apply(state).is_err() {
+    if !crate::oom_score::apply(state) {
         (state.log_warning)(
             "Failed applying restored failed CONFIG SET command: Failed to set current oom_score_adj. Check server logs.",
         );
