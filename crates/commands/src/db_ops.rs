@@ -163,8 +163,12 @@ impl Ctx<'_> {
             }
         }
         let old = self.state.dbs[db].insert(entry);
-        if !keep_ttl && old.is_some() {
-            self.state.dbs[db].persist(key);
+        if let Some(old) = &old {
+            let lazy = self.state.config.lazyfree_lazy_server_del;
+            crate::lazyfree::value_freed(self.state, old.value(), lazy);
+            if !keep_ttl {
+                self.state.dbs[db].persist(key);
+            }
         }
         notify::signal_modified(self.state, db, key);
         if old.is_none() {
@@ -174,17 +178,27 @@ impl Ctx<'_> {
     }
 
     /// Deletes `key` if it exists and signals it. Returns true if it existed.
+    /// A server-side deletion: lazy as `lazyfree-lazy-server-del` says.
     pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        let lazy = self.state.config.lazyfree_lazy_server_del;
+        self.delete_key_lazily(key, lazy)
+    }
+
+    /// [`Ctx::delete_key`], freeing the value lazily when `lazy` (UNLINK,
+    /// DEL with `lazyfree-lazy-user-del`), for the lazyfree counters.
+    pub fn delete_key_lazily(&mut self, key: &[u8], lazy: bool) -> bool {
         let db = self.client.db;
         let now = self.state.now_ms;
         if self.state.dbs[db].expire_if_needed(key, now) {
             return false;
         }
-        if self.state.dbs[db].remove(key).is_some() {
-            notify::signal_modified(self.state, db, key);
-            true
-        } else {
-            false
+        match self.state.dbs[db].remove(key) {
+            Some(old) => {
+                crate::lazyfree::value_freed(self.state, old.value(), lazy);
+                notify::signal_modified(self.state, db, key);
+                true
+            }
+            None => false,
         }
     }
 

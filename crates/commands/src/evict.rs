@@ -39,12 +39,13 @@ pub fn perform_evictions(state: &mut State) -> bool {
                 return false;
             };
             let bytes = state.dbs[db].key_memory_bytes(&key).unwrap_or(64) as u64;
-            if state.dbs[db].remove(&key).is_none() {
+            let Some(old) = state.dbs[db].remove(&key) else {
                 continue;
-            }
+            };
             freed += bytes;
             state.stats.evicted_keys += 1;
             let lazy = state.config.lazyfree_lazy_eviction;
+            crate::lazyfree::value_freed(state, old.value(), lazy);
             crate::propagate::propagate_deletion(state, db, &key, lazy);
             notify::signal_modified(state, db, &key);
             notify::notify(state, notify::EVICTED, "evicted", &key, db);

@@ -51,7 +51,9 @@ pub fn active_expire_cycle(state: &mut State) -> u64 {
             expired_total += expired_keys.len();
             let expired_here = expired_keys.len();
             for key in expired_keys {
-                if state.dbs[db].remove(&key).is_some() {
+                if let Some(old) = state.dbs[db].remove(&key) {
+                    let lazy = state.config.lazyfree_lazy_expire;
+                    crate::lazyfree::value_freed(state, old.value(), lazy);
                     deleted += 1;
                     notify::expired_key_deleted(state, db, &key);
                 }

@@ -278,7 +278,7 @@ fn memory(state: &mut State, out: &mut String) {
     line(out, "mem_allocator", "jemalloc-5.3.0");
     line(out, "active_defrag_running", 0);
     line(out, "lazyfree_pending_objects", 0);
-    line(out, "lazyfreed_objects", 0);
+    line(out, "lazyfreed_objects", state.stats.lazyfreed_objects);
 }
 
 /// What the normal clients hold, each counted as CLIENT LIST's `tot-mem`

@@ -22,6 +22,7 @@ pub mod evict;
 pub mod exec;
 pub mod expire;
 pub mod info;
+pub mod lazyfree;
 pub mod notify;
 pub mod obuf;
 pub mod oom_score;

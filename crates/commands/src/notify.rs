@@ -114,6 +114,7 @@ pub fn flush_expired(state: &mut State) {
     // loads over the databases.
     while let Some(db) = state.dbs.iter().position(|d| !d.expired_keys.is_empty()) {
         let keys = std::mem::take(&mut state.dbs[db].expired_keys);
+        crate::lazyfree::expired_drained(state, db);
         for key in keys {
             expired_key_deleted(state, db, &key);
         }

@@ -87,6 +87,9 @@ pub struct Stats {
     pub expire_cycle_cpu_ms: u64,
     pub evicted_keys: u64,
     pub evicted_clients: u64,
+    /// Values (or keys of a flushed database) Redis would have freed in its
+    /// background thread (INFO `lazyfreed_objects`).
+    pub lazyfreed_objects: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,

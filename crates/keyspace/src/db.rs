@@ -57,6 +57,10 @@ struct SnapshotProgress {
     sink: SharedSnapshotSink,
 }
 
+/// Redis's `LAZYFREE_THRESHOLD`: a value costing more than this to free is
+/// freed in the background when the deletion may be lazy.
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 /// A SCAN cursor: the next slot to visit; 0 starts and ends a scan.
 pub type ScanCursor = u64;
 
@@ -69,6 +73,9 @@ pub struct Db {
     expires: IndexMap<Box<[u8]>, i64, Hasher>,
     /// Keys deleted by lazy expiry since the caller last drained this.
     pub expired_keys: Vec<Vec<u8>>,
+    /// How many of those values Redis would free in the background
+    /// (`free_effort` over `LAZYFREE_THRESHOLD`), for `lazyfreed_objects`.
+    pub expired_lazyfree_candidates: u64,
     /// When false (a replica), expired keys are hidden but not deleted.
     pub delete_expired: bool,
     /// While a replica applies its master's stream: keys are never treated
@@ -203,7 +210,11 @@ impl Db {
             return false;
         }
         if self.delete_expired {
-            self.remove(key);
+            if let Some(e) = self.remove(key) {
+                if e.value().free_effort() > LAZYFREE_THRESHOLD {
+                    self.expired_lazyfree_candidates += 1;
+                }
+            }
             self.expired_keys.push(key.to_vec());
         }
         true

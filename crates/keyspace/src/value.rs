@@ -152,6 +152,19 @@ impl<'a> ValueRef<'a> {
         }
     }
 
+    /// What freeing this value costs, as Redis's `lazyfreeGetFreeEffort`
+    /// counts it: the nodes of a list, the elements of a hash table or skip
+    /// list, 1 for a single allocation (strings, listpacks, intsets).
+    pub fn free_effort(self) -> usize {
+        match self {
+            ValueRef::List(l) => l.node_count(),
+            ValueRef::Hash(h) if h.encoding_name() == "hashtable" => h.len(),
+            ValueRef::Set(s) if s.encoding_name() == "hashtable" => s.len(),
+            ValueRef::ZSet(z) if z.encoding_name() == "skiplist" => z.len(),
+            _ => 1,
+        }
+    }
+
     /// The OBJECT ENCODING name.
     pub fn encoding_name(self) -> &'static str {
         match self {

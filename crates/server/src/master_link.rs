@@ -511,6 +511,10 @@ async fn full_sync(
             let _ = std::fs::remove_file(&temp);
             return Ok(());
         }
+        // The old dataset goes as `replica-lazy-flush` says (lazyfree counters).
+        let old_keys = state.dbs.iter().map(|d| d.len() as u64).sum();
+        let lazy = state.config.replica_lazy_flush;
+        redust_commands::lazyfree::db_flushed(&mut state, old_keys, lazy);
         redust_commands::persist::install(&mut state, dbs);
         state.repl.adopt_master_history(replid, offset, backlog);
         // The master's stream goes on in the database it was in at the

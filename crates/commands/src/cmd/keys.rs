@@ -11,10 +11,10 @@ use bytes::Bytes;
 use redust_config::glob_match;
 use redust_keyspace::{lru, ValueRef};
 
-fn delete_generic(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn delete_generic(ctx: &mut Ctx, args: &[Bytes], lazy: bool) -> CmdResult {
     let mut deleted = 0;
     for key in &args[1..] {
-        if ctx.delete_key(key) {
+        if ctx.delete_key_lazily(key, lazy) {
             ctx.notify(GENERIC, "del", key);
             deleted += 1;
         }
@@ -25,11 +25,12 @@ fn delete_generic(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    delete_generic(ctx, args)
+    let lazy = ctx.state.config.lazyfree_lazy_user_del;
+    delete_generic(ctx, args, lazy)
 }
 
 pub fn unlink(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    delete_generic(ctx, args)
+    delete_generic(ctx, args, true)
 }
 
 /// EXISTS counts without touching the keys; TOUCH counts and touches.
@@ -517,19 +518,21 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn parse_flush_mode(args: &[Bytes]) -> CmdResult {
+/// Whether FLUSHALL/FLUSHDB frees asynchronously: ASYNC, or no argument with
+/// `lazyfree-lazy-user-flush`.
+fn parse_flush_mode(ctx: &Ctx, args: &[Bytes]) -> Result<bool, CmdError> {
     match args.get(1) {
-        None => Ok(()),
-        Some(a) if args.len() == 2 && (eq_ignore_case(a, "async") || eq_ignore_case(a, "sync")) => {
-            Ok(())
-        }
+        None => Ok(ctx.state.config.lazyfree_lazy_user_flush),
+        Some(a) if args.len() == 2 && eq_ignore_case(a, "async") => Ok(true),
+        Some(a) if args.len() == 2 && eq_ignore_case(a, "sync") => Ok(false),
         _ => Err(errors::SYNTAX.into()),
     }
 }
 
 pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    parse_flush_mode(args)?;
+    let lazy = parse_flush_mode(ctx, args)?;
     let removed = ctx.db().len() as u64;
+    crate::lazyfree::db_flushed(ctx.state, removed, lazy);
     notify::signal_flushed(ctx.state, Some(ctx.client.db));
     ctx.db().clear();
     ctx.dirty(removed + 1);
@@ -538,13 +541,14 @@ pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    parse_flush_mode(args)?;
+    let lazy = parse_flush_mode(ctx, args)?;
     notify::signal_flushed(ctx.state, None);
     let mut removed = 0u64;
     for db in ctx.state.dbs.iter_mut() {
         removed += db.len() as u64;
         db.clear();
     }
+    crate::lazyfree::db_flushed(ctx.state, removed, lazy);
     ctx.dirty(removed + 1);
     ctx.reply.ok();
     Ok(())

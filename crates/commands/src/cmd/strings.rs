@@ -358,10 +358,11 @@ pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.reply.null();
         return Ok(());
     };
-    ctx.delete_key(&args[1]);
+    let lazy = ctx.state.config.lazyfree_lazy_user_del;
+    ctx.delete_key_lazily(&args[1], lazy);
     ctx.dirty(1);
     ctx.notify(GENERIC, "del", &args[1]);
-    let verb = crate::propagate::deletion_verb(ctx.state.config.lazyfree_lazy_user_del);
+    let verb = crate::propagate::deletion_verb(lazy);
     ctx.propagate(argv(&[verb, &args[1]]));
     ctx.reply.bulk(&v);
     Ok(())
