@@ -339,6 +339,8 @@ pub struct State {
     pub log_warning: fn(&str),
     /// Writes a notice to the server log (set by the server crate).
     pub log_notice: fn(&str),
+    /// Writes a verbose line to the server log (set by the server crate).
+    pub log_verbose: fn(&str),
     /// Unix time of the last successful save (LASTSAVE).
     pub lastsave_secs: i64,
     /// Successful saves since start-up, and whether the last one worked.
@@ -455,6 +457,7 @@ impl State {
             shutdown_hook: None,
             log_warning: |_| {},
             log_notice: |_| {},
+            log_verbose: |_| {},
             lastsave_secs: now_ms / 1000,
             rdb_saves: 0,
             rdb_last_save_ok: true,

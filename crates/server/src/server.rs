@@ -556,6 +556,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     state.used_memory = crate::alloc::used_memory;
     state.log_warning = |msg| warning!("{msg}");
     state.log_notice = |msg| notice!("{msg}");
+    state.log_verbose = |msg| verbose!("{msg}");
     state.repl_hook = Some(crate::master_link::master_changed);
     clamp_backlog_size(&mut state);
     if let Some((host, port)) = state.config.replicaof.clone() {
