@@ -99,15 +99,64 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
             crate::replica_conn::serve(&server, stream, id, rbuf, &handle).await;
             let mut state = server.state.lock();
             redust_commands::replication::replica_gone(&mut state, id);
-            None
+            Closed::Quietly
         }
     };
     let mut state = server.state.lock();
     if let Some(mut client) = state.clients.remove(&id) {
-        if let Some(r) = reason {
-            verbose!("{r}: id={} addr={}", client.id, client.addr);
+        // Redis's verbose lines for a client that leaves on its own.
+        match reason {
+            Closed::Quietly => {}
+            Closed::ByPeer => {
+                let info = redust_commands::cmd::connection::client_info_line(&state, &client);
+                verbose!("Client closed connection {info}");
+            }
+            Closed::ReadError(why) => verbose!("Reading from client: {why}"),
+            Closed::Protocol { error, query } => {
+                let info = redust_commands::cmd::connection::client_info_line(&state, &client);
+                verbose!("Protocol error ({error}) from client: {info}. {query}");
+            }
         }
         state.disconnect(&mut client);
+    }
+}
+
+/// Why a client connection ended, for the log.
+enum Closed {
+    /// Killed, over a limit, QUIT, ...: nothing to add.
+    Quietly,
+    /// The client closed it.
+    ByPeer,
+    ReadError(String),
+    /// A request that is not RESP: the error and what was left unparsed.
+    Protocol {
+        error: String,
+        query: String,
+    },
+}
+
+/// Redis's excerpt of the query buffer in a protocol error's log line.
+fn query_excerpt(buf: &[u8]) -> String {
+    let printable = |b: &[u8]| -> String {
+        b.iter()
+            .map(|&c| {
+                if c.is_ascii_graphic() || c == b' ' {
+                    c as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    };
+    if buf.len() <= 128 {
+        format!("Query buffer during protocol error: '{}'", printable(buf))
+    } else {
+        format!(
+            "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
+            printable(&buf[..64]),
+            buf.len() - 128,
+            printable(&buf[buf.len() - 64..])
+        )
     }
 }
 
@@ -144,13 +193,13 @@ pub(crate) async fn write_or_killed<W: tokio::io::AsyncWrite + Unpin>(
 /// How the connection loop ended.
 enum Ended {
     /// Closed; why, when worth logging.
-    Closed(Option<String>),
+    Closed(Closed),
     /// The connection is now a replica's; what it sent after PSYNC.
     Replica(BytesMut),
 }
 
-impl From<Option<String>> for Ended {
-    fn from(reason: Option<String>) -> Ended {
+impl From<Closed> for Ended {
+    fn from(reason: Closed) -> Ended {
         Ended::Closed(reason)
     }
 }
@@ -180,7 +229,7 @@ async fn run_client(
     push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Push>,
     handle: &PushHandle,
     replica: &mut Option<BytesMut>,
-) -> Option<String> {
+) -> Closed {
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<String> = None;
@@ -191,7 +240,9 @@ async fn run_client(
     let mut sent = 0usize;
     let mut limits = {
         let state = server.state.lock();
-        let c = state.clients.get(&id)?;
+        let Some(c) = state.clients.get(&id) else {
+            return Closed::Quietly;
+        };
         read_limits(&state, c)
     };
     let kill = &handle.kill_notify;
@@ -221,7 +272,7 @@ async fn run_client(
                             );
                             out.extend_from_slice(&d);
                         }
-                        Push::Kill => return Some("Client killed".into()),
+                        Push::Kill => return Closed::Quietly,
                         Push::Wake => {}
                     }
                 }
@@ -239,18 +290,18 @@ async fn run_client(
             match flow {
                 // Over its output-buffer limit: closed with nothing more sent.
                 Flow::Close if handle.killed.load(Ordering::Relaxed) => {
-                    return Some("Client killed".into());
+                    return Closed::Quietly;
                 }
                 Flow::Close => {
                     write_or_killed(stream, &out[sent..], kill).await;
-                    return None;
+                    return Closed::Quietly;
                 }
                 Flow::Replica => {
                     if !write_or_killed(stream, &out[sent..], kill).await {
-                        return Some("Client killed".into());
+                        return Closed::Quietly;
                     }
                     *replica = Some(rbuf.split());
-                    return None;
+                    return Closed::Quietly;
                 }
                 Flow::Wait { until_ms } => wait_until = Some(until_ms),
                 Flow::Blocked { deadline_ms } => blocked = Some(deadline_ms),
@@ -262,7 +313,14 @@ async fn run_client(
                 out.extend_from_slice(format!("-ERR {err}\r\n").as_bytes());
                 write_or_killed(stream, &out[sent..], kill).await;
                 server.state.lock().stats.count_error("ERR");
-                return Some(format!("Protocol error ({err}) from client"));
+                let error = err
+                    .strip_prefix("Protocol error: ")
+                    .unwrap_or(&err)
+                    .to_string();
+                return Closed::Protocol {
+                    error,
+                    query: query_excerpt(&rbuf),
+                };
             }
         }
         if sent < out.len() {
@@ -278,7 +336,7 @@ async fn run_client(
             }
             batch_len = 0;
             if handle.killed.load(Ordering::Relaxed) {
-                return Some("Client killed".into());
+                return Closed::Quietly;
             }
             // Usually the socket takes it all at once. What a client that
             // does not read leaves waits here while its connection keeps
@@ -289,7 +347,7 @@ async fn run_client(
                 match stream.try_write(&out[sent..]) {
                     Ok(w) => sent += w,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(_) => return None,
+                    Err(_) => return Closed::Quietly,
                 }
             }
             server
@@ -329,12 +387,14 @@ async fn run_client(
         tokio::select! {
             biased;
             msg = push_rx.recv() => {
-                let msg = msg?;
+                let Some(msg) = msg else {
+                    return Closed::Quietly;
+                };
                 let mut next = Some(msg);
                 let mut bytes = 0;
                 while let Some(m) = next {
                     match m {
-                        Push::Kill => return Some("Client killed".into()),
+                        Push::Kill => return Closed::Quietly,
                         Push::Data(d) => {
                             bytes += d.len();
                             out.extend_from_slice(&d);
@@ -353,18 +413,18 @@ async fn run_client(
             // The socket takes more of the waiting output.
             r = stream.writable(), if sent < out.len() => {
                 if r.is_err() {
-                    return None;
+                    return Closed::Quietly;
                 }
             }
             r = stream.readable(), if reading => {
                 if r.is_err() {
-                    return None;
+                    return Closed::Quietly;
                 }
                 let mut n = match stream.try_read_buf(&mut rbuf) {
-                    Ok(0) => return None,
+                    Ok(0) => return Closed::ByPeer,
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(_) => return None,
+                    Err(e) => return Closed::ReadError(redust_config::values::strerror(&e)),
                 };
                 // A read that filled the buffer likely left more behind (a
                 // pipeline of 16 SETs of 1 KB is 17 KB): take it now, so the
@@ -382,14 +442,19 @@ async fn run_client(
                 }
                 server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 if limits.query_buffer_bytes > 0 && rbuf.len() > limits.query_buffer_bytes {
+                    handle.query_bytes.store(rbuf.len(), Ordering::Relaxed);
                     let state = server.state.lock();
-                    let addr = state.clients.get(&id).map(|c| c.addr.clone()).unwrap_or_default();
+                    let info = state.clients.get(&id).map(|c| {
+                        redust_commands::cmd::connection::client_info_line(&state, c)
+                    });
                     drop(state);
+                    let head = &rbuf[..rbuf.len().min(64)];
                     warning!(
-                        "Closing client that reached max query buffer length: id={id} addr={addr} qbuf={}",
-                        rbuf.len()
+                        "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
+                        info.unwrap_or_default(),
+                        redust_commands::cmd::server::repr(head)
                     );
-                    return None;
+                    return Closed::Quietly;
                 }
                 more_to_parse = parse_requests(&mut rbuf, limits.parse, &mut pending, &mut protocol_error);
                 // What client eviction and CLIENT LIST count as its query buffer.

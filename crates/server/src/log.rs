@@ -1,9 +1,12 @@
 //! Redis-style log lines: `<pid>:<role> <date> <level> <message>`.
 //!
 //! Operators and tools grep these, so the layout follows Redis: role `M`
-//! (master), `S` (replica), `X` (sentinel), `C` (child); levels `.` debug,
-//! `-` verbose, `*` notice, `#` warning. Output goes to `logfile`, or stdout
-//! when it is empty (and nowhere once daemonized without a logfile).
+//! (master), `S` (replica), `X` (sentinel), `C` (the first lines, before the
+//! server is set up, as Redis writes them); local time; levels `.` debug,
+//! `-` verbose, `*` notice, `#` warning; a message cut at 1023 bytes (Redis's
+//! `LOG_MAX_LEN`). Lines written on a signal have Redis's signal-handler
+//! form. Output goes to `logfile`, or stdout when it is empty (and nowhere
+//! once daemonized without a logfile).
 
 use parking_lot::Mutex;
 use std::fs::OpenOptions;
@@ -46,7 +49,15 @@ enum Target {
 }
 
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(Level::Notice as u8);
-static ROLE: AtomicU8 = AtomicU8::new(b'M');
+static ROLE: AtomicU8 = AtomicU8::new(b'C');
+
+/// Redis's `LOG_MAX_LEN` less its terminating NUL.
+const MESSAGE_MAX_BYTES: usize = 1023;
+
+/// Sets the role letter of the lines that follow (`M`, `S`, `C`).
+pub fn set_role(role: u8) {
+    ROLE.store(role, Ordering::Relaxed);
+}
 static TARGET: Mutex<Target> = Mutex::new(Target::Stdout);
 
 /// Sets where log lines go: a file path, or stdout for "" (or nowhere when daemonized).
@@ -64,34 +75,29 @@ pub fn set_level(level: Level) {
     MIN_LEVEL.store(level as u8, Ordering::Relaxed);
 }
 
-/// `22 Nov 2026 00:09:15.123` in UTC.
+/// `22 Nov 2026 00:09:15.123` in local time, as Redis writes it.
 fn timestamp() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let secs = now.as_secs() as libc::time_t;
+    // SAFETY: localtime_r fills the `tm` we own from a valid time_t.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&secs, &mut tm);
+        tm
+    };
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     format!(
         "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        tm.tm_mday,
+        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+        tm.tm_year + 1900,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
         now.subsec_millis()
     )
 }
@@ -122,7 +128,38 @@ pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
         return;
     }
-    let line = format_line(level, msg);
+    write_line(&format_line(level, cut(msg)));
+}
+
+/// `msg` within Redis's message size (on a character boundary).
+fn cut(msg: &str) -> &str {
+    if msg.len() <= MESSAGE_MAX_BYTES {
+        return msg;
+    }
+    let mut end = MESSAGE_MAX_BYTES;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    &msg[..end]
+}
+
+/// A line about a signal, in the form Redis's signal handler writes:
+/// `<pid>:signal-handler (<unix seconds>) <message>` (warnings only).
+pub fn signal_line(msg: &str) {
+    if (Level::Warning as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
+        return;
+    }
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    write_line(&format!(
+        "{}:signal-handler ({secs}) {msg}\n",
+        std::process::id()
+    ));
+}
+
+fn write_line(line: &str) {
     match &*TARGET.lock() {
         Target::Stdout => {
             let mut out = std::io::stdout().lock();

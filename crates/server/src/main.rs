@@ -86,19 +86,21 @@ fn main() {
     log::set_target(&config.logfile, config.daemonize);
     log::set_level(log::Level::from_name(config.loglevel.name()));
     crash::install();
-    notice!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
-    notice!(
-        "Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started (redust {})",
-        std::process::id(),
-        env!("CARGO_PKG_VERSION")
+    // Redis writes its first lines as role C, before the server is set up.
+    warning!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    warning!(
+        "Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started",
+        std::process::id()
     );
-    match &config_path {
-        Some(_) => notice!("Configuration loaded"),
-        None => warning!(
+    if argv.len() > 1 {
+        warning!("Configuration loaded");
+    } else {
+        warning!(
             "Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf",
             argv.first().map_or("redust-server", |s| s.as_str())
-        ),
+        );
     }
+    log::set_role(if config.replicaof.is_some() { b'S' } else { b'M' });
     let pidfile = if let Some(p) = &config.pidfile {
         Some(p.clone())
     } else if config.daemonize {
@@ -107,9 +109,8 @@ fn main() {
         None
     };
     if let Some(p) = &pidfile {
-        if let Err(e) = daemon::write_pidfile(p) {
-            warning!("Failed to write PID file: {e}");
-        }
+        // As Redis: a pid file that cannot be written is not an error.
+        let _ = daemon::write_pidfile(p);
     }
     if !config.dir.as_os_str().is_empty() {
         if let Err(e) = std::env::set_current_dir(&config.dir) {
@@ -141,16 +142,8 @@ fn main() {
         let port = config.port;
         let bind = config.bind.clone();
         let backlog = config.tcp_backlog as i32;
-        if config.always_show_logo {
-            notice!(
-                "redust {} (Redis 7.0.15 compatible), standalone mode, Port: {}, PID: {}",
-                env!("CARGO_PKG_VERSION"),
-                port,
-                std::process::id()
-            );
-        }
         notice!("monotonic clock: POSIX clock_gettime");
-        notice!("Running mode=standalone, port={port}.");
+        // Redis binds while setting up, before it says how it runs.
         let listeners = match server::bind_all(&bind, port, backlog) {
             Ok(l) => l,
             Err(msg) => {
@@ -158,6 +151,16 @@ fn main() {
                 return 1;
             }
         };
+        if config.always_show_logo {
+            notice!(
+                "redust {} (Redis 7.0.15 compatible), standalone mode, Port: {}, PID: {}",
+                env!("CARGO_PKG_VERSION"),
+                port,
+                std::process::id()
+            );
+        } else {
+            notice!("Running mode=standalone, port={port}.");
+        }
         let mut state = State::new(config, now_ms());
         state.tcp_port = port;
         state.config_file = config_path
@@ -166,7 +169,7 @@ fn main() {
         state.executable = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        notice!("Server initialized");
+        warning!("Server initialized");
         server::run(state, listeners, pidfile).await
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

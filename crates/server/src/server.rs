@@ -76,7 +76,7 @@ pub fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<TcpListe
             if optional {
                 continue;
             }
-            return Err(format!("Failed listening on port {port} (tcp), aborting."));
+            return Err(format!("Failed listening on port {port} (TCP), aborting."));
         }
         for addr in addrs {
             match listen(addr, backlog) {
@@ -87,9 +87,9 @@ pub fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<TcpListe
                         "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
                         entry.trim_start_matches('-'),
                         port,
-                        e
+                        redust_config::values::strerror(&e)
                     );
-                    return Err(format!("Failed listening on port {port} (tcp), aborting."));
+                    return Err(format!("Failed listening on port {port} (TCP), aborting."));
                 }
             }
         }
@@ -118,13 +118,17 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
             return;
         }
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
+                verbose!("Accepted {}:{}", peer.ip(), peer.port());
                 let keepalive = server.state.lock().config.tcp_keepalive;
                 set_keepalive(&stream, keepalive as u64);
                 tokio::spawn(conn::serve(server.clone(), stream));
             }
             Err(e) => {
-                warning!("Accepting client connection: {e}");
+                warning!(
+                    "Accepting client connection: accept: {}",
+                    redust_config::values::strerror(&e)
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
@@ -529,25 +533,46 @@ async fn wait_for_replicas(server: &Server) {
     };
     let (deadline, target) = deadline;
     loop {
-        {
+        let lagging = {
             let state = server.state.lock();
-            let lagging = state
+            state
                 .repl
                 .replicas
                 .iter()
                 .filter(|r| r.ack_offset < target)
-                .count();
-            if lagging == 0 {
-                notice!("Lagging replica(s) caught up.");
-                return;
-            }
-        }
-        if std::time::Instant::now() >= deadline {
-            warning!("Lagging replica(s) did not catch up within shutdown-timeout; shutting down anyway.");
-            return;
+                .count()
+        };
+        if lagging == 0 || std::time::Instant::now() >= deadline {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Redis's report: each replica still behind, then the count in sync.
+    let state = server.state.lock();
+    let now = crate::now_ms();
+    let total = state.repl.replicas.len();
+    let mut in_sync = 0;
+    for r in &state.repl.replicas {
+        if r.ack_offset >= target {
+            in_sync += 1;
+            continue;
+        }
+        let online = r.state == redust_replication::ReplicaState::Online;
+        let lag = if online {
+            (now - r.ack_ms).max(0) / 1000
+        } else {
+            0
+        };
+        warning!(
+            "Lagging replica {}:{} reported offset {} behind master, lag={}, state={}.",
+            r.ip,
+            r.listening_port,
+            target - r.ack_offset,
+            lag,
+            r.state.name()
+        );
+    }
+    notice!("{in_sync} of {total} replicas are in sync when shutting down.");
 }
 
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
@@ -579,36 +604,51 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         tokio::spawn(accept_loop(server.clone(), l, 0));
     }
     tokio::spawn(cron(server.clone()));
-    tokio::spawn(finish_loading(server.clone()));
+    // Redis says it is ready once the dataset is loaded.
+    let loader = server.clone();
+    tokio::spawn(async move {
+        finish_loading(loader).await;
+        notice!("Ready to accept connections");
+    });
     crate::saver::spawn(server.clone());
     tokio::spawn(crate::master_link::run(server.clone()));
-    notice!("Ready to accept connections");
 
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    tokio::select! {
-        _ = shutdown_notify().notified() => {}
-        _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
-            warning!("Received SIGTERM scheduling shutdown...");
-        }
-        _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
-            warning!("Received SIGINT scheduling shutdown...");
-        }
-    }
-    warning!("User requested shutdown...");
-    wait_for_replicas(&server).await;
-    {
-        // SIGTERM/SIGINT: save like SHUTDOWN does (the command already saved).
-        let mut state = server.state.lock();
-        redust_commands::persist::bgsave_abort(&mut state);
-        if state.shutdown.is_none() && !state.config.save.is_empty() {
-            state.now_ms = crate::now_ms();
-            notice!("Saving the final RDB snapshot before exiting.");
-            if redust_commands::persist::save(&mut state).is_err() {
-                warning!("Error trying to save the DB, can't exit.");
+    loop {
+        tokio::select! {
+            _ = shutdown_notify().notified() => {}
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+                crate::log::signal_line("Received SIGTERM scheduling shutdown...");
+            }
+            _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+                crate::log::signal_line("Received SIGINT scheduling shutdown...");
             }
         }
+        // SHUTDOWN logged its request and saved already.
+        let by_command = server.state.lock().shutdown.is_some();
+        if !by_command {
+            warning!("User requested shutdown...");
+        }
+        wait_for_replicas(&server).await;
+        if by_command {
+            break;
+        }
+        // A signal: save like SHUTDOWN does; if that fails, keep serving.
+        let mut state = server.state.lock();
+        redust_commands::persist::bgsave_abort(&mut state);
+        if state.config.save.is_empty() {
+            break;
+        }
+        state.now_ms = crate::now_ms();
+        notice!("Saving the final RDB snapshot before exiting.");
+        if redust_commands::persist::save(&mut state).is_ok() {
+            break;
+        }
+        warning!("Error trying to save the DB, can't exit.");
+        warning!("Errors trying to shut down the server. Check the logs for more information.");
+        state.pause = None;
     }
     if let Some(p) = pidfile {
         notice!("Removing the pid file.");

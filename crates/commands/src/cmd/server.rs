@@ -306,6 +306,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ShutdownRequest::NoSave => false,
         ShutdownRequest::Default => !ctx.state.config.save.is_empty(),
     };
+    (ctx.state.log_warning)("User requested shutdown...");
     crate::persist::bgsave_abort(ctx.state);
     // No write may land after the final snapshot: the replicas, which the
     // server waits for before exiting, must end where the file does.
@@ -317,6 +318,9 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
         if crate::persist::save(ctx.state).is_err() {
             (ctx.state.log_warning)("Error trying to save the DB, can't exit.");
+            (ctx.state.log_warning)(
+                "Errors trying to shut down the server. Check the logs for more information.",
+            );
             ctx.state.set_pause(pause_before);
             return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
         }
