@@ -23,6 +23,7 @@ pub mod exec;
 pub mod expire;
 pub mod info;
 pub mod lazyfree;
+pub mod long_double;
 pub mod notify;
 pub mod obuf;
 pub mod oom_score;

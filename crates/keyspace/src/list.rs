@@ -241,10 +241,12 @@ impl Node {
             return;
         }
         // Kept only if `compressed + MIN_COMPRESS_IMPROVE < bytes`.
-        let max = bytes.len() - MIN_COMPRESS_IMPROVE - 1;
-        let Some(z) = redust_lzf::compress_bounded(bytes, max) else {
+        let Some(z) = redust_lzf::compress_bounded(bytes, bytes.len()) else {
             return;
         };
+        if z.len() + MIN_COMPRESS_IMPROVE >= bytes.len() {
+            return;
+        }
         let mut b = ThinBuf::with_capacity(COMPRESSED_HEAD + z.len());
         b.extend_from_slice(&(count as u32).to_le_bytes());
         b.push(u8::from(plain));

@@ -10,8 +10,9 @@
 //!   `((c & 0x1f) << 8 | lo) + 1` bytes back in the output and is `len + 2`
 //!   bytes long (so 3 to 264). A match may overlap the bytes it produces.
 //!
-//! [`compress`] finds matches with a hash table of 3-byte prefixes; any
-//! output it makes decodes with liblzf. [`decompress`] accepts everything
+//! [`compress`] makes exactly the bytes liblzf 3.6 makes as Redis builds it
+//! (a 64 Ki-slot table of 3-byte hashes, two positions hashed after each
+//! match), so RDB files and DUMP payloads are Redis's own. [`decompress`] accepts everything
 //! liblzf produces and rejects, without panicking, every stream that would
 //! read past its input, reference before the start of the output, or
 //! produce a length other than the one announced.
@@ -21,8 +22,6 @@ use std::fmt;
 const MAX_LITERAL: usize = 32;
 const MAX_MATCH: usize = 264;
 const MAX_OFFSET: usize = 8192;
-/// Largest hash table: 2^14 slots.
-const MAX_HASH_BITS: u32 = 14;
 
 /// Why a compressed stream was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,94 +68,188 @@ impl std::error::Error for LzfError {}
 /// allocating for them.
 pub const MAX_EXPANSION: usize = 88;
 
-fn hash3(b: &[u8], bits: u32) -> usize {
-    let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-    (v.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+/// Bits of the hash table liblzf is built with in Redis (`HLOG`).
+const HASH_BITS: u32 = 16;
+
+/// liblzf's hash of the three bytes whose running value is `h` (its
+/// `VERY_FAST` variant, which Redis builds): the table slot.
+fn slot(h: u32) -> usize {
+    ((h >> (24 - HASH_BITS)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HASH_BITS) - 1)) as usize
 }
 
-fn flush_literals(out: &mut Vec<u8>, lit: &[u8]) {
-    for run in lit.chunks(MAX_LITERAL) {
-        out.push((run.len() - 1) as u8);
-        out.extend_from_slice(run);
+/// liblzf's hash table: for each slot, the last input position hashed
+/// there. Kept per thread and reused: entries from earlier calls are told
+/// apart by a generation number, so a call never clears 64 Ki slots.
+struct Table {
+    positions: Vec<u32>,
+    generations: Vec<u32>,
+    generation: u32,
+}
+
+impl Table {
+    fn start(&mut self) {
+        if self.positions.is_empty() {
+            self.positions = vec![0; 1 << HASH_BITS];
+            self.generations = vec![0; 1 << HASH_BITS];
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.generations.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// The position last stored at `slot` in this call, replaced by `pos`.
+    fn swap(&mut self, slot: usize, pos: usize) -> Option<usize> {
+        let old = (self.generations[slot] == self.generation).then(|| self.positions[slot] as usize);
+        self.set(slot, pos);
+        old
+    }
+
+    fn set(&mut self, slot: usize, pos: usize) {
+        self.positions[slot] = pos as u32;
+        self.generations[slot] = self.generation;
     }
 }
 
-/// Compresses `input`. The result may be longer than the input when it does
-/// not compress; see [`compress_bounded`].
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = const {
+        std::cell::RefCell::new(Table { positions: Vec::new(), generations: Vec::new(), generation: 0 })
+    };
+}
+
+/// Compresses `input`, whatever the size of the result.
 pub fn compress(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() / 2 + 16);
-    compress_into(input, &mut out, usize::MAX);
-    out
+    compress_bounded(input, usize::MAX / 2).unwrap_or_default()
 }
 
-/// Compresses `input` only if the result is at most `max_len` bytes long,
-/// the way Redis asks liblzf for output shorter than the input.
-pub fn compress_bounded(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(max_len.min(input.len() + input.len() / 32 + 2));
-    if compress_into(input, &mut out, max_len) {
-        Some(out)
-    } else {
-        None
+/// Compresses `input` into at most `out_len` bytes, byte for byte as
+/// liblzf 3.6 (as Redis builds it) does, so RDB files and DUMP payloads
+/// are Redis's own; `None` where liblzf gives up (0 from `lzf_compress`:
+/// empty input, or a result that may not fit, judged as liblzf judges it,
+/// a few bytes early).
+pub fn compress_bounded(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    if input.is_empty() || out_len == 0 {
+        return None;
     }
+    TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        table.start();
+        compress_with(input, out_len, &mut table)
+    })
 }
 
-/// Appends the compressed form of `input` to `out`; gives up (returning
-/// false, `out` then holds garbage past its old length) once the output
-/// exceeds `max_len` bytes.
-fn compress_into(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> bool {
-    let start = out.len();
+fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<u8>> {
     let n = input.len();
-    // A table about the size of the input: short strings (most RDB strings)
-    // must not pay for clearing a big one.
-    let bits = (usize::BITS - n.leading_zeros()).clamp(6, MAX_HASH_BITS);
-    let mut table = vec![u32::MAX; 1 << bits];
-    let mut lit_start = 0;
-    let mut ip = 0;
-    while ip + 3 <= n {
-        let h = hash3(&input[ip..], bits);
-        let cand = table[h];
-        table[h] = ip as u32;
-        if cand != u32::MAX {
-            let r = cand as usize;
-            let dist = ip - r;
-            if dist <= MAX_OFFSET && input[r..r + 3] == input[ip..ip + 3] {
-                let max = MAX_MATCH.min(n - ip);
-                let mut len = 3;
-                while len < max && input[r + len] == input[ip + len] {
-                    len += 1;
+    let mut out: Vec<u8> = Vec::with_capacity(out_len.min(n + n / 16 + 64));
+    // Each literal run starts with a placeholder for its length byte.
+    let mut lit = 0usize;
+    out.push(0);
+    let mut h: u32 = if n >= 2 {
+        u32::from(input[0]) << 8 | u32::from(input[1])
+    } else {
+        0
+    };
+    let mut ip = 0usize;
+    while ip + 2 < n {
+        h = h << 8 | u32::from(input[ip + 2]);
+        let candidate = table.swap(slot(h), ip);
+        let found = candidate.filter(|&r| {
+            r > 0
+                && ip - r - 1 < MAX_OFFSET
+                && ip + 4 < n
+                && input[r..r + 3] == input[ip..ip + 3]
+        });
+        let Some(r) = found else {
+            if out.len() >= out_len {
+                return None;
+            }
+            lit += 1;
+            out.push(input[ip]);
+            ip += 1;
+            if lit == MAX_LITERAL {
+                let at = out.len() - lit - 1;
+                out[at] = (lit - 1) as u8;
+                lit = 0;
+                out.push(0);
+            }
+            continue;
+        };
+        let off = ip - r - 1;
+        // Close the literal run (or drop its placeholder if it is empty).
+        let at = out.len() - lit - 1;
+        out[at] = (lit as u8).wrapping_sub(1);
+        if lit == 0 {
+            out.pop();
+        }
+        if out.len() + 4 >= out_len {
+            return None;
+        }
+        // The match length, found as liblzf finds it: 16 bytes unchecked
+        // against the limit first when there is room, then up to it.
+        let max = (n - ip - 2).min(MAX_MATCH);
+        let mut len = 2;
+        let mut ended = false;
+        if max > 16 {
+            for _ in 0..16 {
+                len += 1;
+                if input[r + len] != input[ip + len] {
+                    ended = true;
+                    break;
                 }
-                flush_literals(out, &input[lit_start..ip]);
-                let off = dist - 1;
-                let l = len - 2;
-                if l < 7 {
-                    out.push(((l << 5) | (off >> 8)) as u8);
-                } else {
-                    out.push(((7 << 5) | (off >> 8)) as u8);
-                    out.push((l - 7) as u8);
-                }
-                out.push((off & 0xff) as u8);
-                if out.len() - start > max_len {
-                    return false;
-                }
-                // Index the positions inside the match so later data can refer to them.
-                let end = ip + len;
-                let mut p = ip + 1;
-                while p < end && p + 3 <= n {
-                    table[hash3(&input[p..], bits)] = p as u32;
-                    p += 1;
-                }
-                ip = end;
-                lit_start = ip;
-                continue;
             }
         }
-        ip += 1;
-        if out.len() - start + (ip - lit_start) > max_len {
-            return false;
+        if !ended {
+            loop {
+                len += 1;
+                if !(len < max && input[r + len] == input[ip + len]) {
+                    break;
+                }
+            }
+        }
+        let code = len - 2;
+        if code < 7 {
+            out.push(((off >> 8) + (code << 5)) as u8);
+        } else {
+            out.push(((off >> 8) + (7 << 5)) as u8);
+            out.push((code - 7) as u8);
+        }
+        out.push(off as u8);
+        lit = 0;
+        out.push(0);
+        ip += len;
+        if ip + 2 >= n {
+            break;
+        }
+        // Hash the two positions before the match's end.
+        ip -= 2;
+        h = u32::from(input[ip]) << 8 | u32::from(input[ip + 1]);
+        for _ in 0..2 {
+            h = h << 8 | u32::from(input[ip + 2]);
+            table.set(slot(h), ip);
+            ip += 1;
         }
     }
-    flush_literals(out, &input[lit_start..]);
-    out.len() - start <= max_len
+    if out.len() + 3 > out_len {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out.push(input[ip]);
+        ip += 1;
+        if lit == MAX_LITERAL {
+            let at = out.len() - lit - 1;
+            out[at] = (lit - 1) as u8;
+            lit = 0;
+            out.push(0);
+        }
+    }
+    let at = out.len() - lit - 1;
+    out[at] = (lit as u8).wrapping_sub(1);
+    if lit == 0 {
+        out.pop();
+    }
+    Some(out)
 }
 
 /// Decompresses `input`, which must expand to exactly `expected_len` bytes.
@@ -275,7 +368,8 @@ mod tests {
         assert!(c.len() < 200, "{}", c.len());
         assert_eq!(decompress(&c, data.len()).unwrap(), data);
         assert!(compress_bounded(&data, 10).is_none());
-        assert_eq!(compress_bounded(&data, c.len()).unwrap(), c);
+        // liblzf wants a few bytes of room beyond the result.
+        assert_eq!(compress_bounded(&data, c.len() + 4).unwrap(), c);
         let long: Vec<u8> = (0..100_000u32)
             .map(|i| (i % 251) as u8 ^ (i / 7000) as u8)
             .collect();

@@ -1,13 +1,13 @@
 //! Hash commands: HSET HGET HDEL HINCRBY HRANDFIELD HSCAN and the rest of the hash family.
 
-use crate::args::{eq_ignore_case, parse_f64_opt, parse_i64, parse_i64_or};
+use crate::args::{eq_ignore_case, parse_i64, parse_i64_or};
 use crate::cmd::keys::parse_cursor;
-use crate::cmd::strings::format_incr_float;
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
 use crate::notify::HASH;
 use crate::propagate::argv;
 use crate::state::State;
+use crate::long_double::LongDouble;
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use redust_config::glob_match;
@@ -285,21 +285,23 @@ pub fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, field) = (&args[1], &args[2]);
-    let incr = parse_f64_opt(&args[3]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    let incr = LongDouble::parse(&args[3]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
     if !incr.is_finite() {
         return Err("ERR value is NaN or Infinity".into());
     }
     let limits = ctx.limits();
     let text = update_or_create(ctx, key, |h| {
         let current = match h.get(field) {
-            Some(v) => parse_f64_opt(v).ok_or(CmdError::from("ERR hash value is not a float"))?,
-            None => 0.0,
+            Some(v) => {
+                LongDouble::parse(v).ok_or(CmdError::from("ERR hash value is not a float"))?
+            }
+            None => LongDouble::from_i64(0),
         };
-        let new = current + incr;
+        let new = current.add(incr);
         if !new.is_finite() {
             return Err("ERR increment would produce NaN or Infinity".into());
         }
-        let text = format_incr_float(new);
+        let text = new.to_human();
         h.set(field, text.as_bytes(), &limits);
         Ok(text)
     })?;

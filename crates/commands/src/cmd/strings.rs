@@ -1,10 +1,11 @@
 //! String commands: GET SET and options, counters, ranges, LCS.
 
-use crate::args::{eq_ignore_case, parse_f64_opt, parse_i64};
+use crate::args::{eq_ignore_case, parse_i64};
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::Ctx;
 use crate::notify::{GENERIC, STRING};
 use crate::propagate::argv;
+use crate::long_double::LongDouble;
 use bytes::Bytes;
 use redust_keyspace::{Value, ValueMut, ValueRef};
 
@@ -556,54 +557,22 @@ pub fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     incr_by(ctx, &args[1], -delta)
 }
 
-/// Formats an INCRBYFLOAT result the way Redis's long-double `%.17Lf` output
-/// reads after trimming: the shortest decimal within a couple of ulps (the
-/// extra precision of long double hides f64 noise like 0.30000000000000004),
-/// in plain (never exponential) notation.
-pub fn format_incr_float(x: f64) -> String {
-    for precision in 1..=17 {
-        let candidate: f64 = format!("{:.*e}", precision - 1, x).parse().unwrap_or(x);
-        if ulps_apart(candidate, x) <= 2 {
-            return plain_decimal(candidate);
-        }
-    }
-    plain_decimal(x)
-}
-
-fn ulps_apart(a: f64, b: f64) -> u64 {
-    if a == b {
-        return 0;
-    }
-    if a.signum() != b.signum() {
-        return u64::MAX;
-    }
-    (a.to_bits() as i64).abs_diff(b.to_bits() as i64)
-}
-
-fn plain_decimal(x: f64) -> String {
-    let s = format!("{x}");
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let incr = parse_f64_opt(&args[2]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    // Redis's order: the key's type, its value, then the increment.
     let current = match ctx.lookup_write(key) {
-        None => 0.0,
+        None => LongDouble::from_i64(0),
         Some(e) => {
             let b = e.value().string_bytes().ok_or(CmdError::from(WRONGTYPE))?;
-            parse_f64_opt(&b).ok_or(CmdError::from(errors::NOT_FLOAT))?
+            LongDouble::parse(&b).ok_or(CmdError::from(errors::NOT_FLOAT))?
         }
     };
-    let new = current + incr;
-    if !new.is_finite() {
+    let incr = LongDouble::parse(&args[2]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
+    let new = current.add(incr);
+    if !new.is_finite() || !incr.is_finite() || !current.is_finite() {
         return Err("ERR increment would produce NaN or Infinity".into());
     }
-    let text = format_incr_float(new);
+    let text = new.to_human();
     // Redis stores the formatted float as a string object, never as an int
     // (embstr when short, raw past 44 bytes).
     let value = if text.len() <= 44 {
@@ -841,15 +810,6 @@ pub fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn incr_float_hides_binary_noise() {
-        assert_eq!(format_incr_float(0.1 + 0.2), "0.3");
-        assert_eq!(format_incr_float(10.5 + 0.1), "10.6");
-        assert_eq!(format_incr_float(5000.0), "5000");
-        assert_eq!(format_incr_float(1e20), "100000000000000000000");
-        assert_eq!(format_incr_float(-0.5), "-0.5");
-    }
 
     #[test]
     fn getrange_indices_follow_redis() {
