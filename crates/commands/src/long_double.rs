@@ -513,6 +513,27 @@ impl Big {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn reading_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Some(v) = LongDouble::parse(&data) {
+                let _ = v.add(v).to_human();
+            }
+        }
+
+        #[test]
+        fn numbers_read_and_print_back(mant in any::<i64>(), exp in -40i32..40) {
+            let text = format!("{mant}e{exp}");
+            let v = LongDouble::parse(text.as_bytes()).unwrap();
+            let printed = v.to_human();
+            // What is printed reads back to within the 17 printed decimals.
+            let again = LongDouble::parse(printed.as_bytes()).unwrap();
+            prop_assert!(again.is_finite());
+            prop_assert_eq!(LongDouble::parse(again.to_human().as_bytes()).unwrap().to_human(), printed);
+        }
+    }
 
     fn incr(a: &str, b: &str) -> String {
         let x = LongDouble::parse(a.as_bytes()).unwrap();
