@@ -35,33 +35,47 @@ const MANIFEST_MAX_LINE: usize = 1024;
 /// a second base, incremental sequence numbers that do not increase or an
 /// unknown type are refused.
 pub fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
+    parse_manifest_at(text).map_err(|(reason, _)| reason)
+}
+
+/// A manifest error: the reason, and the line (its number, and its text
+/// trimmed) when the error is about one, as Redis logs them.
+type ManifestError = (String, Option<(usize, String)>);
+
+/// `parse_manifest`, saying at which line an error was found.
+fn parse_manifest_at(text: &str) -> Result<Vec<ManifestFile>, ManifestError> {
     const INVALID: &str = "Invalid AOF manifest file format";
     if text.is_empty() {
-        return Err("Found an empty AOF manifest".into());
+        return Err(("Found an empty AOF manifest".into(), None));
     }
     let mut files = Vec::new();
     let mut has_base = false;
     let mut max_incr_seq = 0u64;
     let mut rest = text;
+    let mut linenum = 0usize;
     while !rest.is_empty() {
         let (raw, next, ended) = match rest.find('\n') {
             Some(at) => (&rest[..at], &rest[at + 1..], true),
             None => (rest, "", false),
         };
         rest = next;
+        linenum += 1;
         if raw.starts_with('#') {
             continue;
         }
         if !ended || raw.len() + 1 > MANIFEST_MAX_LINE {
-            return Err("The AOF manifest file contains too long line".into());
+            return Err(("The AOF manifest file contains too long line".into(), None));
         }
         let line = raw.trim_matches([' ', '\t', '\r', '\n']);
+        let at = |reason: &str| -> ManifestError {
+            (reason.to_string(), Some((linenum, line.to_string())))
+        };
         if line.is_empty() {
-            return Err(INVALID.into());
+            return Err(at(INVALID));
         }
-        let words = redust_resp::split_args(line.as_bytes()).ok_or_else(|| INVALID.to_string())?;
+        let words = redust_resp::split_args(line.as_bytes()).ok_or_else(|| at(INVALID))?;
         if words.len() < 6 || words.len() % 2 != 0 {
-            return Err(INVALID.into());
+            return Err(at(INVALID));
         }
         let (mut name, mut seq, mut kind) = (None, 0u64, None);
         for pair in words.chunks(2) {
@@ -69,7 +83,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
             match pair[0].to_ascii_lowercase().as_slice() {
                 b"file" => {
                     if value.contains('/') {
-                        return Err("File can't be a path, just a filename".into());
+                        return Err(at("File can't be a path, just a filename"));
                     }
                     name = Some(value);
                 }
@@ -83,20 +97,18 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
             }
         }
         let (Some(name), Some(kind)) = (name, kind) else {
-            return Err(INVALID.into());
+            return Err(at(INVALID));
         };
         if seq == 0 {
-            return Err(INVALID.into());
+            return Err(at(INVALID));
         }
         match kind {
-            'b' if has_base => return Err("Found duplicate base file information".into()),
+            'b' if has_base => return Err(at("Found duplicate base file information")),
             'b' => has_base = true,
             'h' => {}
-            'i' if seq <= max_incr_seq => {
-                return Err("Found a non-monotonic sequence number".into())
-            }
+            'i' if seq <= max_incr_seq => return Err(at("Found a non-monotonic sequence number")),
             'i' => max_incr_seq = seq,
-            _ => return Err("Unknown AOF file type".into()),
+            _ => return Err(at("Unknown AOF file type")),
         }
         files.push(ManifestFile { name, seq, kind });
     }
@@ -294,7 +306,12 @@ impl Aof {
 
     /// Ends a rewrite whose base file `base_name` is in place: the manifest
     /// now names it and the incremental files since; older files are deleted.
-    pub fn complete_rewrite(&mut self, seq: u64, base_name: String) -> std::io::Result<()> {
+    /// Returns the names of the files deleted (Redis's history files).
+    pub fn complete_rewrite(
+        &mut self,
+        seq: u64,
+        base_name: String,
+    ) -> std::io::Result<Vec<String>> {
         let old: Vec<ManifestFile> = self
             .files
             .iter()
@@ -313,15 +330,20 @@ impl Aof {
                 .cloned(),
         );
         Self::write_manifest(&self.dir, &self.filename, &files)?;
+        // Redis turns the incremental files into history first, then the base.
+        let mut old = old;
+        old.sort_by_key(|f| f.kind != 'i');
+        let mut removed = Vec::new();
         for f in old {
             if f.name != base_name {
                 let _ = std::fs::remove_file(self.dir.join(&f.name));
+                removed.push(f.name);
             }
         }
         self.base_bytes = std::fs::metadata(self.dir.join(&base_name)).map_or(0, |m| m.len());
         self.files = files;
         self.rewriting = None;
-        Ok(())
+        Ok(removed)
     }
 
     pub fn manifest_exists(&self) -> bool {
@@ -329,62 +351,166 @@ impl Aof {
     }
 }
 
-/// Replays RESP commands from `data` through the executor as a loading
-/// client. Returns the byte length of the whole commands replayed; an
-/// incomplete last command is an error unless `allow_truncated`.
-pub fn replay(
-    state: &mut crate::state::State,
-    data: &[u8],
-    name: &str,
-    allow_truncated: bool,
-) -> Result<usize, String> {
+/// How a replay of one AOF file ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replayed {
+    /// Every command was read and run.
+    Complete,
+    /// The file ends inside a command (or inside a MULTI block): the bytes
+    /// before `valid_up_to` hold whole commands.
+    ShortRead { valid_up_to: usize },
+    /// A fatal error, already logged.
+    Failed,
+}
+
+/// A failed AOF load.
+#[derive(Debug)]
+pub struct AofLoadError {
+    /// What went wrong, in Redis's words.
+    pub message: String,
+    /// True when the lines saying so were already logged.
+    pub logged: bool,
+}
+
+impl std::fmt::Display for AofLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The line for the caller to log: empty when it was logged already.
+impl From<AofLoadError> for String {
+    fn from(e: AofLoadError) -> String {
+        if e.logged {
+            String::new()
+        } else {
+            e.message
+        }
+    }
+}
+
+impl AofLoadError {
+    fn logged(message: String) -> AofLoadError {
+        AofLoadError {
+            message,
+            logged: true,
+        }
+    }
+}
+
+/// The command's full lowercase name (`config|set`), or `None` when Redis's
+/// command lookup finds nothing.
+fn aof_command_name(table: &crate::exec::CommandTable, args: &[Bytes]) -> Option<String> {
+    let top = table.lookup(&args[0])?;
+    if top.subcommands.is_empty() || args.len() < 2 {
+        return Some(top.name.clone());
+    }
+    let sub = args[1].to_ascii_lowercase();
+    top.subcommands.get(&sub).map(|s| s.name.clone())
+}
+
+/// An error reply (its first line, without the `-`) as Redis's
+/// `afterErrorReply` sees it: errors generated with the default `ERR`
+/// code come without it; shared error objects and other codes keep
+/// their leading `-`.
+fn aof_error_text(line: &str) -> String {
+    match line.strip_prefix("ERR ") {
+        Some(rest) if !matches!(rest, "syntax error" | "no such key" | "index out of range") => {
+            rest.to_string()
+        }
+        _ => format!("-{line}"),
+    }
+}
+
+fn bad_format(name: &str) -> String {
+    format!("Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>")
+}
+
+fn unexpected_eof(name: &str) -> String {
+    format!("Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
+}
+
+/// Replays RESP commands from `data` through the executor as the AOF
+/// loading client, as Redis 7.0 does: an unknown command or a format error
+/// is fatal (logged), a command that fails only logs its error.
+pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Replayed {
     let mut buf = bytes::BytesMut::from(data);
     let (mut client, _rx) = state.connect(format!("aof:{name}"), String::new(), -1, state.now_ms);
     client.authenticated = true;
     let mut consumed = 0usize;
+    // The end of the last whole command, and where the open MULTI began.
+    let mut valid_up_to = 0usize;
+    let mut valid_before_multi = 0usize;
     let limits = redust_resp::ParseLimits {
         max_bulk_bytes: i64::MAX,
         authenticated: true,
     };
     let result = loop {
-        // Annotations (`#TS:<second>` and the like) are lines to skip.
-        if buf.first() == Some(&b'#') {
-            match buf.iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    let _ = buf.split_to(end + 1);
-                    consumed += end + 1;
-                    continue;
-                }
-                None if allow_truncated => break Ok(consumed),
-                None => {
-                    break Err(format!(
-                        "Unexpected end of file reading the append only file {name} at offset {consumed}"
-                    ))
-                }
+        match buf.first().copied() {
+            None if client.multi.is_some() => {
+                (state.log_warning)(&format!(
+                    "Revert incomplete MULTI/EXEC transaction in AOF file {name}"
+                ));
+                break Replayed::ShortRead {
+                    valid_up_to: valid_before_multi,
+                };
+            }
+            None => break Replayed::Complete,
+            // Annotations (`#TS:<second>` and the like) are lines to skip.
+            Some(b'#') => {
+                let end = buf
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(buf.len(), |end| end + 1);
+                let _ = buf.split_to(end);
+                consumed += end;
+                continue;
+            }
+            Some(b'*') => {}
+            Some(_) => {
+                (state.log_warning)(&bad_format(name));
+                break Replayed::Failed;
             }
         }
         let before = buf.len();
         match redust_resp::parse_request(&mut buf, limits) {
             Ok(Some(req)) => {
+                let start = consumed;
                 consumed += before - buf.len();
                 if req.args.is_empty() {
-                    continue;
+                    (state.log_warning)(&bad_format(name));
+                    break Replayed::Failed;
+                }
+                let Some(command) = aof_command_name(&state.commands, &req.args) else {
+                    let arg0 = &req.args[0];
+                    let arg0 = &arg0[..arg0.iter().position(|&b| b == 0).unwrap_or(arg0.len())];
+                    (state.log_warning)(&format!(
+                        "Unknown command '{}' reading the append only file {name}",
+                        String::from_utf8_lossy(arg0)
+                    ));
+                    break Replayed::Failed;
+                };
+                if command == "multi" {
+                    valid_before_multi = start;
                 }
                 let mut reply = redust_resp::Reply::new(false);
                 crate::exec::execute(state, &mut client, &req.args, &mut reply);
                 if reply.buf.first() == Some(&b'-') {
-                    let text = String::from_utf8_lossy(&reply.buf).trim_end().to_string();
-                    break Err(format!("Error replaying {name} at offset {consumed}: {text}"));
+                    let text = String::from_utf8_lossy(&reply.buf[1..]).into_owned();
+                    let line = text.split("\r\n").next().unwrap_or("");
+                    (state.log_warning)(&format!(
+                        "== CRITICAL == This server is sending an error to its AOF-loading-client: '{}' after processing the command '{}'",
+                        aof_error_text(line),
+                        command
+                    ));
                 }
+                valid_up_to = consumed;
             }
-            Ok(None) if buf.is_empty() => break Ok(consumed),
-            Ok(None) if allow_truncated => break Ok(consumed),
-            Ok(None) => {
-                break Err(format!(
-                    "Unexpected end of file reading the append only file {name} at offset {consumed}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
-                ))
+            Ok(None) => break Replayed::ShortRead { valid_up_to },
+            Err(_) => {
+                (state.log_warning)(&bad_format(name));
+                break Replayed::Failed;
             }
-            Err(e) => break Err(format!("Bad file format reading the append only file {name} at offset {consumed}: {e}")),
         }
     };
     state.disconnect(&mut client);
@@ -392,75 +518,175 @@ pub fn replay(
 }
 
 /// Loads the AOF named by the manifest in `dir`: the base (an RDB preamble
-/// or commands), then each incremental file in order. A truncated tail of the
-/// last file is cut off when `aof-load-truncated yes` (with a warning).
+/// or commands), then each incremental file in order, logging as Redis 7.0
+/// does. A truncated tail is cut off when `aof-load-truncated yes` (with a
+/// warning); only the last file may be truncated.
 pub fn load(
     state: &mut crate::state::State,
     dir: &Path,
     filename: &str,
-) -> Result<Vec<ManifestFile>, String> {
+) -> Result<Vec<ManifestFile>, AofLoadError> {
+    let not_logged = |message: String| AofLoadError {
+        message,
+        logged: false,
+    };
     let manifest_path = dir.join(format!("{filename}.manifest"));
-    let text = std::fs::read_to_string(&manifest_path)
-        .map_err(|_| "Read AOF manifest failed".to_string())?;
-    let mut files = parse_manifest(&text)?;
+    // Redis's four records for a bad manifest, each ending with a newline.
+    let manifest_error = |state: &crate::state::State, (reason, line): ManifestError| {
+        (state.log_warning)("\n*** FATAL AOF MANIFEST FILE ERROR ***\n");
+        if let Some((linenum, text)) = line {
+            (state.log_warning)(&format!("Reading the manifest file, at line {linenum}\n"));
+            (state.log_warning)(&format!(">>> '{text}'\n"));
+        }
+        (state.log_warning)(&format!("{reason}\n"));
+        AofLoadError::logged(reason)
+    };
+    let text = match std::fs::read(&manifest_path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => {
+            return Err(manifest_error(
+                &*state,
+                ("Read AOF manifest failed".to_string(), None),
+            ))
+        }
+    };
+    let mut files = parse_manifest_at(&text).map_err(|e| manifest_error(&*state, e))?;
     // History files are on their way out: only the base and the
     // incremental files make the dataset.
     files.retain(|f| f.kind != 'h');
     files.sort_by_key(|f| (f.kind != 'b', f.seq));
+    // Redis sizes every file first: a missing one stops it before loading.
+    let mut total_size = 0u64;
+    for f in &files {
+        match std::fs::metadata(dir.join(&f.name)) {
+            Ok(m) => total_size += m.len(),
+            Err(e) => {
+                return Err(not_logged(format!(
+                    "Unable to obtain the AOF file {} length. stat: {}",
+                    f.name,
+                    redust_config::values::strerror(&e)
+                )))
+            }
+        }
+    }
+    if total_size == 0 {
+        return Ok(files);
+    }
     state.loading = true;
-    let last_incr = files.iter().rposition(|f| f.kind == 'i');
     let mut outcome = Ok(());
     for (i, f) in files.iter().enumerate() {
+        let last = i + 1 == files.len();
         let path = dir.join(&f.name);
+        let started = std::time::Instant::now();
         let data = match std::fs::read(&path) {
             Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // Redis finds it out first when it sizes the files.
-                outcome = Err(format!(
-                    "Unable to obtain the AOF file {} length. stat: No such file or directory",
-                    f.name
-                ));
-                break;
-            }
             Err(e) => {
-                outcome = Err(format!(
-                    "Fatal error: can't open the append log file {} for reading: {e}",
-                    f.name
-                ));
+                outcome = Err(not_logged(format!(
+                    "Fatal error: can't open the append log file {} for reading: {}",
+                    f.name,
+                    redust_config::values::strerror(&e)
+                )));
                 break;
             }
         };
-        if data.starts_with(b"REDIS") {
-            if let Err(e) = crate::persist::load_from(state, &path, true) {
-                outcome = Err(e);
-                break;
-            }
+        if data.is_empty() {
             continue;
         }
-        let truncate_ok = state.config.aof_load_truncated && Some(i) == last_incr;
-        match replay(state, &data, &f.name, truncate_ok) {
-            Ok(good) if good < data.len() => {
-                (state.log_warning)(&format!(
-                    "!!! Warning: short read while loading the AOF file {}!!! AOF loaded anyway because aof-load-truncated is enabled; truncating it to {} bytes",
-                    f.name, good
-                ));
-                let truncated = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .and_then(|file| file.set_len(good as u64));
-                if let Err(e) = truncated {
-                    outcome = Err(format!(
-                        "Error truncating the AOF file {}: {e}",
-                        path.display()
-                    ));
-                    break;
+        let mut truncated = false;
+        if data.starts_with(b"REDIS") {
+            // An AOF from before 7.0 names its single file like the AOF itself.
+            let old_style = f.name == filename;
+            (state.log_notice)(if old_style {
+                "Reading RDB preamble from AOF file..."
+            } else {
+                "Reading RDB base file on AOF loading..."
+            });
+            if let Err(e) = crate::persist::load_from_source(
+                state,
+                &path,
+                true,
+                // Redis checks the base as it checks an RDB file (and exits).
+                crate::persist::RdbSource::File,
+            ) {
+                if !e.exits {
+                    (state.log_warning)(&if old_style {
+                        format!(
+                            "Error reading the RDB preamble of the AOF file {}, AOF loading aborted",
+                            f.name
+                        )
+                    } else {
+                        format!(
+                            "Error reading the RDB base file {}, AOF loading aborted",
+                            f.name
+                        )
+                    });
                 }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                outcome = Err(e);
+                outcome = Err(AofLoadError::logged(e.message));
                 break;
             }
+        } else {
+            match replay(state, &data, &f.name) {
+                Replayed::Complete => {}
+                Replayed::Failed => {
+                    outcome = Err(AofLoadError::logged(format!(
+                        "Error loading the append only file {}",
+                        f.name
+                    )));
+                    break;
+                }
+                Replayed::ShortRead { valid_up_to } => {
+                    let mut cut = false;
+                    if state.config.aof_load_truncated {
+                        (state.log_warning)(&format!(
+                            "!!! Warning: short read while loading the AOF file {}!!!",
+                            f.name
+                        ));
+                        (state.log_warning)(&format!(
+                            "!!! Truncating the AOF {} at offset {} !!!",
+                            f.name, valid_up_to
+                        ));
+                        let result = OpenOptions::new()
+                            .write(true)
+                            .open(&path)
+                            .and_then(|file| file.set_len(valid_up_to as u64));
+                        match result {
+                            Ok(()) => {
+                                (state.log_warning)(&format!(
+                                    "AOF {} loaded anyway because aof-load-truncated is enabled",
+                                    f.name
+                                ));
+                                cut = true;
+                            }
+                            Err(e) => (state.log_warning)(&format!(
+                                "Error truncating the AOF file {}: {}",
+                                f.name,
+                                redust_config::values::strerror(&e)
+                            )),
+                        }
+                    }
+                    if !cut {
+                        let line = unexpected_eof(&f.name);
+                        (state.log_warning)(&line);
+                        outcome = Err(AofLoadError::logged(line));
+                        break;
+                    }
+                    truncated = true;
+                }
+            }
+        }
+        if !truncated || last {
+            (state.log_notice)(&format!(
+                "DB loaded from {} file {}: {:.3} seconds",
+                if f.kind == 'b' { "base" } else { "incr" },
+                f.name,
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        if truncated && !last {
+            let line = "Fatal error: the truncated file is not the last file";
+            (state.log_warning)(line);
+            outcome = Err(AofLoadError::logged(line.to_string()));
+            break;
         }
     }
     state.loading = false;
@@ -483,7 +709,7 @@ pub fn create(
         if rdb_preamble { "rdb" } else { "aof" }
     );
     if rdb_preamble {
-        crate::persist::save_to(state, &dir.join(&base))?;
+        crate::persist::save_aof_base_to(state, &dir.join(&base))?;
     } else {
         File::create(dir.join(&base))?.sync_all()?;
     }
@@ -516,9 +742,16 @@ pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
         return Err("ERR Background append only file rewriting already in progress".into());
     }
     let seq = aof.begin_rewrite().map_err(|e| format!("ERR {e}"))?;
+    let created = aof
+        .files
+        .last()
+        .map(|incr| format!("Creating AOF incr file {} on background rewrite", incr.name));
     // An RDB snapshot with `aof-use-rdb-preamble yes`, commands otherwise.
     let base_name = aof.base_name(seq, preamble);
     let final_path = aof.dir.join(&base_name);
+    if let Some(line) = created {
+        (state.log_notice)(&line);
+    }
     let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
     crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| format!("ERR {e}"))
 }
@@ -568,18 +801,23 @@ pub struct OffRewrite {
 }
 
 impl OffRewrite {
-    /// The new base is in place: the manifest names only it.
-    pub fn complete(self, seq: u64, base_name: String) -> std::io::Result<()> {
+    /// The new base is in place: the manifest names only it. Returns the
+    /// names of the files deleted (Redis's history files).
+    pub fn complete(self, seq: u64, base_name: String) -> std::io::Result<Vec<String>> {
         let files = vec![ManifestFile {
             name: base_name.clone(),
             seq,
             kind: 'b',
         }];
         Aof::write_manifest(&self.dir, &self.filename, &files)?;
-        for f in self.old_files.iter().filter(|f| f.name != base_name) {
+        let mut removed = Vec::new();
+        let mut old: Vec<&ManifestFile> = self.old_files.iter().collect();
+        old.sort_by_key(|f| f.kind != 'i');
+        for f in old.into_iter().filter(|f| f.name != base_name) {
             let _ = std::fs::remove_file(self.dir.join(&f.name));
+            removed.push(f.name.clone());
         }
-        Ok(())
+        Ok(removed)
     }
 }
 

@@ -10,7 +10,7 @@ use redust_keyspace::{
     EncodingLimits, Entry, HashValue, ListValue, NodeFill, SetValue, Value, ValueRef, ZSetValue,
 };
 use redust_persistence::{
-    AuxInfo, EntryMeta, RdbEvent, RdbReader, RdbValue, RdbWriter, ReplInfo, WriterOptions,
+    AuxInfo, EntryMeta, ListNode, RdbEvent, RdbReader, RdbValue, RdbWriter, ReplInfo, WriterOptions,
 };
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +18,12 @@ use std::path::{Path, PathBuf};
 /// The codec's view of one of our values.
 pub fn value_to_rdb(value: ValueRef) -> RdbValue {
     match value {
-        ValueRef::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),
+        ValueRef::List(l) => RdbValue::ListNodes(
+            l.node_items()
+                .into_iter()
+                .map(|(plain, items)| ListNode { plain, items })
+                .collect(),
+        ),
         ValueRef::Hash(h) => {
             RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
@@ -34,6 +39,10 @@ pub fn value_to_rdb(value: ValueRef) -> RdbValue {
 pub fn rdb_to_value(value: RdbValue, limits: &EncodingLimits) -> Value {
     match value {
         RdbValue::String(s) => Value::from_vec(s),
+        RdbValue::ListNodes(nodes) => rdb_to_value(
+            RdbValue::List(nodes.into_iter().flat_map(|n| n.items).collect()),
+            limits,
+        ),
         RdbValue::List(items) => Value::List(Box::new(ListValue::from_items(
             items.iter().map(|i| &i[..]),
             NodeFill::new(limits.list_max_listpack_size),
@@ -90,16 +99,43 @@ pub fn rdb_path(state: &State) -> PathBuf {
 /// same directory, flushed and fsynced, then renamed over `path`, so a crash at
 /// any moment leaves either the old file or the new one.
 pub fn save_to(state: &State, path: &Path) -> std::io::Result<()> {
+    save_to_reporting(state, path, false).map_err(|(_, e)| e)
+}
+
+/// `save_to` for an AOF base file (its `aof-base` aux field says so).
+pub fn save_aof_base_to(state: &State, path: &Path) -> std::io::Result<()> {
+    save_to_reporting(state, path, true).map_err(|(_, e)| e)
+}
+
+/// The step of a save that failed, which Redis's log line names.
+enum SaveFailure {
+    /// Creating the temporary file.
+    Open,
+    /// Writing (`rdbSaveRio`, `fflush`, `fsync`, `fsyncFileDir`).
+    Write(&'static str),
+    /// Renaming the temporary file over the final one.
+    Rename,
+}
+
+fn save_to_reporting(
+    state: &State,
+    path: &Path,
+    aof_base: bool,
+) -> Result<(), (SaveFailure, std::io::Error)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_snapshot(state, &temp)
-        .and_then(|_| std::fs::rename(&temp, path))
+    let file = std::fs::File::create(&temp).map_err(|e| (SaveFailure::Open, e))?;
+    let result = write_snapshot(state, file, aof_base)
+        .map_err(|(op, e)| (SaveFailure::Write(op), e))
+        .and_then(|_| std::fs::rename(&temp, path).map_err(|e| (SaveFailure::Rename, e)))
         .and_then(|_| {
             // Make the rename itself durable.
-            std::fs::File::open(dir)?.sync_all()
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| (SaveFailure::Write("fsyncFileDir"), e))
         });
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -107,8 +143,23 @@ pub fn save_to(state: &State, path: &Path) -> std::io::Result<()> {
     result
 }
 
-fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::create(temp)?;
+/// Writes the snapshot into `file` and fsyncs it; on error, the step that
+/// failed as Redis names it.
+fn write_snapshot(
+    state: &State,
+    file: std::fs::File,
+    aof_base: bool,
+) -> Result<(), (&'static str, std::io::Error)> {
+    let out = write_snapshot_data(state, file, aof_base).map_err(|e| ("rdbSaveRio", e))?;
+    let file = out.into_inner().map_err(|e| ("fflush", e.into_error()))?;
+    file.sync_all().map_err(|e| ("fsync", e))
+}
+
+fn write_snapshot_data(
+    state: &State,
+    file: std::fs::File,
+    aof_base: bool,
+) -> std::io::Result<BufWriter<std::fs::File>> {
     let mut writer = RdbWriter::with_options(
         BufWriter::with_capacity(1 << 16, file),
         writer_options(state),
@@ -120,7 +171,7 @@ fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
         ctime: now_secs,
         used_mem: (state.used_memory)(),
         repl: crate::replication::rdb_repl_info(state),
-        aof_base: false,
+        aof_base,
     })?;
     let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
     let lru_policy =
@@ -156,10 +207,7 @@ fn write_snapshot(state: &State, temp: &Path) -> std::io::Result<()> {
             return Err(e);
         }
     }
-    let mut out = writer.finish()?;
-    out.flush()?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
+    writer.finish()
 }
 
 fn entry_is_empty(value: ValueRef) -> bool {
@@ -186,20 +234,100 @@ pub struct LoadStats {
     pub expired_skipped: Vec<(usize, Vec<u8>)>,
 }
 
+/// Where the lines a load logs go (Redis logs them while it reads).
+#[derive(Clone, Copy)]
+pub struct LoadLog {
+    pub warning: fn(&str),
+    pub notice: fn(&str),
+    pub verbose: fn(&str),
+}
+
+fn log_nothing(_: &str) {}
+
+impl LoadLog {
+    /// The server's own log functions.
+    pub fn of(state: &State) -> LoadLog {
+        LoadLog {
+            warning: state.log_warning,
+            notice: state.log_notice,
+            verbose: state.log_verbose,
+        }
+    }
+
+    /// Logs nothing.
+    pub fn silent() -> LoadLog {
+        LoadLog {
+            warning: log_nothing,
+            notice: log_nothing,
+            verbose: log_nothing,
+        }
+    }
+}
+
+/// Where the RDB being read comes from, which decides how Redis reports a
+/// corrupt one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RdbSource {
+    /// A file (the RDB at start-up or on DEBUG RELOAD, an AOF base): Redis
+    /// logs the error, runs redis-check-rdb and exits.
+    File,
+    /// A replica's socket (diskless load): Redis adds `. Failure loading
+    /// rdb format` (or, for a short read, `… from socket, assuming
+    /// connection error, resuming operation.`) to the error line.
+    Embedded,
+}
+
+/// A failed RDB load, after its log lines were written.
+#[derive(Debug)]
+pub struct RdbLoadError {
+    /// One line naming the file, the offset and the problem (DEBUG
+    /// RELOAD's reply, callers that do not log as Redis does).
+    pub message: String,
+    /// The reason for Redis's `Fatal error loading the DB: %s. Exiting.`
+    /// (an errno text), when Redis writes that line; `None` when the lines
+    /// already logged are all it writes before exiting.
+    pub fatal: Option<String>,
+    /// True when Redis exits right after the lines logged, with no line of
+    /// the caller's (a corrupt file: Redis runs redis-check-rdb and exits).
+    pub exits: bool,
+}
+
+impl std::fmt::Display for RdbLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Replaces the dataset with the file at `path`. Keys already expired are
 /// skipped unless `keep_expired` (a replica, or an AOF's RDB preamble: as in
 /// Redis, only a master loading an RDB drops them; the others wait for the
-/// DEL that follows). On error nothing is changed and the message names the
-/// file, the offset and what was wrong.
-pub fn load_from(state: &mut State, path: &Path, keep_expired: bool) -> Result<LoadStats, String> {
+/// DEL that follows). Logs as Redis does (the AUX lines, `Done loading
+/// RDB…`, or the error). On error nothing is changed.
+pub fn load_from(
+    state: &mut State,
+    path: &Path,
+    keep_expired: bool,
+) -> Result<LoadStats, RdbLoadError> {
+    load_from_source(state, path, keep_expired, RdbSource::File)
+}
+
+/// `load_from`, saying where the RDB comes from (an AOF base is `Embedded`).
+pub fn load_from_source(
+    state: &mut State,
+    path: &Path,
+    keep_expired: bool,
+    source: RdbSource,
+) -> Result<LoadStats, RdbLoadError> {
     let limits = crate::db_ops::encoding_limits(&state.config);
-    let (dbs, stats) = read_rdb_keeping(
+    let (dbs, stats) = read_rdb_logged(
         path,
         state.dbs.len(),
         &limits,
         state.config.rdbchecksum && !state.debug.skip_checksum_validation,
         state.now_ms,
         keep_expired,
+        source,
+        LoadLog::of(state),
     )?;
     install(state, dbs);
     Ok(stats)
@@ -228,7 +356,7 @@ pub fn read_rdb(
 
 /// `read_rdb`; with `keep_expired` (a replica loading its master's
 /// snapshot), keys past their expiry time are loaded too: the master's DEL
-/// removes them, as in Redis.
+/// removes them, as in Redis. Logs nothing.
 pub fn read_rdb_keeping(
     path: &Path,
     db_count: usize,
@@ -252,8 +380,40 @@ pub fn read_rdb_keeping(
     )
 }
 
+/// `read_rdb_keeping`, logging as Redis does while it reads.
+#[allow(clippy::too_many_arguments)]
+pub fn read_rdb_logged(
+    path: &Path,
+    db_count: usize,
+    limits: &EncodingLimits,
+    verify_checksum: bool,
+    now: i64,
+    keep_expired: bool,
+    source: RdbSource,
+    log: LoadLog,
+) -> Result<(Vec<redust_keyspace::Db>, LoadStats), RdbLoadError> {
+    let file = std::fs::File::open(path).map_err(|e| RdbLoadError {
+        message: format!("Can't open {}: {}", path.display(), e),
+        fatal: Some(redust_config::values::strerror(&e)),
+        exits: false,
+    })?;
+    let input = BufReader::with_capacity(1 << 16, file);
+    let name = path.display().to_string();
+    read_rdb_from_logged(
+        input,
+        &name,
+        db_count,
+        limits,
+        verify_checksum,
+        now,
+        keep_expired,
+        source,
+        log,
+    )
+}
+
 /// `read_rdb_keeping` from any byte source (a file, or a replica's socket
-/// for a diskless load); `name` is what errors call it.
+/// for a diskless load); `name` is what errors call it. Logs nothing.
 pub fn read_rdb_from<R: std::io::Read>(
     input: R,
     name: &str,
@@ -263,25 +423,160 @@ pub fn read_rdb_from<R: std::io::Read>(
     now: i64,
     keep_expired: bool,
 ) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
-    let reader = RdbReader::new(input)
-        .map_err(|e| format!("Bad RDB file {}: {}", name, e))?
+    read_rdb_from_logged(
+        input,
+        name,
+        db_count,
+        limits,
+        verify_checksum,
+        now,
+        keep_expired,
+        RdbSource::Embedded,
+        LoadLog::silent(),
+    )
+    .map_err(|e| e.message)
+}
+
+/// C's `strtol`/`strtoll` on an AUX value: leading blanks, a sign, digits.
+fn c_atoi(text: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(text);
+    let t = text.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        v = v.saturating_mul(10).saturating_add((b - b'0') as i64);
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// Redis's `loading_loaded_bytes` when an error is found: it only advances
+/// every `loading-process-events-interval-bytes` (2 MB by default).
+fn loaded_bytes(offset: u64) -> u64 {
+    const INTERVAL: u64 = 2 * 1024 * 1024;
+    offset - offset % INTERVAL
+}
+
+/// Logs a decoding error as Redis 7.0 does and turns it into a load error.
+fn report_rdb_error(
+    e: &redust_persistence::RdbError,
+    name: &str,
+    source: RdbSource,
+    log: LoadLog,
+) -> RdbLoadError {
+    use redust_persistence::ErrorKind;
+    let message = format!("Bad RDB file {}: {}", name, e);
+    let kind = e.kind();
+    match kind {
+        ErrorKind::BadMagic | ErrorKind::UnsupportedVersion(_) => {
+            (log.warning)(&kind.redis_reason());
+            return RdbLoadError {
+                message,
+                fatal: Some("Invalid argument".into()),
+                exits: false,
+            };
+        }
+        ErrorKind::UnexpectedEof | ErrorKind::Io(_) => {
+            (log.warning)("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+        }
+        ErrorKind::ChecksumMismatch { computed, stored } => {
+            (log.warning)(&format!(
+                "Wrong RDB checksum expected: ({computed:x}) but got ({stored:x}). Aborting now."
+            ));
+        }
+        _ => {}
+    }
+    let short_read = matches!(kind, ErrorKind::UnexpectedEof | ErrorKind::Io(_));
+    // The line number is Redis's own source position, which we cannot know.
+    let line = format!(
+        "Internal error in RDB reading offset {}, function at rdb.c:0 -> {}",
+        loaded_bytes(e.offset()),
+        kind.redis_reason()
+    );
+    let exits = match source {
+        RdbSource::File => {
+            (log.warning)(&line);
+            true
+        }
+        RdbSource::Embedded if short_read => {
+            (log.warning)(&format!(
+                "{line}. Failure loading rdb format from socket, assuming connection error, resuming operation."
+            ));
+            false
+        }
+        RdbSource::Embedded => {
+            (log.warning)(&format!("{line}. Failure loading rdb format"));
+            (log.warning)("Terminating server after rdb file reading failure.");
+            true
+        }
+    };
+    RdbLoadError {
+        message,
+        fatal: None,
+        exits,
+    }
+}
+
+/// The load itself: logs the AUX fields (`Loading RDB produced by version
+/// …`), the empty keys skipped, the checksum state, `Done loading RDB, …`,
+/// or the error, all as Redis 7.0 does.
+#[allow(clippy::too_many_arguments)]
+pub fn read_rdb_from_logged<R: std::io::Read>(
+    input: R,
+    name: &str,
+    db_count: usize,
+    limits: &EncodingLimits,
+    verify_checksum: bool,
+    now: i64,
+    keep_expired: bool,
+    source: RdbSource,
+    log: LoadLog,
+) -> Result<(Vec<redust_keyspace::Db>, LoadStats), RdbLoadError> {
+    let mut reader = RdbReader::new(input)
+        .map_err(|e| report_rdb_error(&e, name, source, log))?
         .with_checksum_verification(verify_checksum);
     let limits = *limits;
     let mut dbs: Vec<redust_keyspace::Db> =
         (0..db_count).map(|_| redust_keyspace::Db::new()).collect();
     let mut stats = LoadStats::default();
     let mut db = 0usize;
-    for event in reader {
-        let event = event.map_err(|e| format!("Bad RDB file {}: {}", name, e))?;
+    loop {
+        let next = reader.next_event();
+        for key in reader.take_skipped_keys() {
+            (log.warning)(&format!(
+                "rdbLoadObject skipping empty key: {}",
+                String::from_utf8_lossy(&key)
+            ));
+        }
+        let event = match next {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(e) => return Err(report_rdb_error(&e, name, source, log)),
+        };
         match event {
             RdbEvent::SelectDb(n) => {
                 if n as usize >= dbs.len() {
-                    return Err(format!(
-                        "Bad RDB file {}: database {} is out of range (databases is {})",
-                        name,
-                        n,
+                    (log.warning)(&format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
                         dbs.len()
                     ));
+                    return Err(RdbLoadError {
+                        message: format!(
+                            "Bad RDB file {}: database {} is out of range (databases is {})",
+                            name,
+                            n,
+                            dbs.len()
+                        ),
+                        fatal: None,
+                        exits: true,
+                    });
                 }
                 db = n as usize;
             }
@@ -303,9 +598,38 @@ pub fn read_rdb_from<R: std::io::Read>(
                 }
                 stats.keys_loaded += 1;
             }
-            RdbEvent::End { .. } => break,
+            RdbEvent::End { checksum } => {
+                if verify_checksum && checksum == Some(0) {
+                    (log.warning)("RDB file was saved with checksum disabled: no check performed.");
+                }
+                break;
+            }
             RdbEvent::Aux { key, value } => {
                 let text = String::from_utf8_lossy(&value).into_owned();
+                if key.first() == Some(&b'%') {
+                    (log.notice)(&format!(
+                        "RDB '{}': {}",
+                        String::from_utf8_lossy(&key),
+                        text
+                    ));
+                } else if key.eq_ignore_ascii_case(b"redis-ver") {
+                    (log.notice)(&format!("Loading RDB produced by version {text}"));
+                } else if key.eq_ignore_ascii_case(b"ctime") {
+                    let age = (now / 1000).saturating_sub(c_atoi(&value)).max(0);
+                    (log.notice)(&format!("RDB age {age} seconds"));
+                } else if key.eq_ignore_ascii_case(b"used-mem") {
+                    let used = c_atoi(&value);
+                    (log.notice)(&format!(
+                        "RDB memory usage when created {:.2} Mb",
+                        used as f64 / (1024.0 * 1024.0)
+                    ));
+                } else if key.eq_ignore_ascii_case(b"aof-preamble") {
+                    if c_atoi(&value) != 0 {
+                        (log.notice)("RDB has an AOF tail");
+                    }
+                } else if key.eq_ignore_ascii_case(b"aof-base") && c_atoi(&value) != 0 {
+                    (log.notice)("RDB is base AOF");
+                }
                 let repl = stats.repl.get_or_insert_with(|| ReplInfo {
                     stream_db: -1,
                     id: String::new(),
@@ -320,6 +644,18 @@ pub fn read_rdb_from<R: std::io::Read>(
             }
             _ => {}
         }
+    }
+    let skipped = reader.empty_keys_skipped();
+    if skipped > 0 {
+        (log.warning)(&format!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            stats.keys_loaded, stats.keys_expired, skipped
+        ));
+    } else {
+        (log.notice)(&format!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            stats.keys_loaded, stats.keys_expired
+        ));
     }
     // Only a complete history counts (Redis checks the same three fields).
     if stats
@@ -336,7 +672,7 @@ pub fn read_rdb_from<R: std::io::Read>(
 /// INFO persistence and LASTSAVE show. Logs like Redis.
 pub fn save(state: &mut State) -> std::io::Result<()> {
     let path = rdb_path(state);
-    let result = save_to(state, &path);
+    let result = save_to_reporting(state, &path, false);
     match &result {
         Ok(()) => {
             (state.log_notice)("DB saved on disk");
@@ -345,12 +681,28 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
             state.rdb_saves += 1;
             state.rdb_last_save_ok = true;
         }
-        Err(e) => {
-            (state.log_warning)(&format!("Failed saving the DB: {e}"));
+        Err((failure, e)) => {
+            let why = redust_config::values::strerror(e);
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "unknown".into());
+            let temp = format!("temp-{}.rdb", std::process::id());
+            (state.log_warning)(&match failure {
+                SaveFailure::Open => format!(
+                    "Failed opening the temp RDB file {temp} (in server root dir {cwd}) for saving: {why}"
+                ),
+                SaveFailure::Write(op) => {
+                    format!("Write error saving DB on disk({op}): {why}")
+                }
+                SaveFailure::Rename => format!(
+                    "Error moving temp DB file {temp} on the final destination {} (in server root dir {cwd}): {why}",
+                    path.display()
+                ),
+            });
             state.rdb_last_save_ok = false;
         }
     }
-    result
+    result.map_err(|(_, e)| e)
 }
 
 /// Bytes the snapshot sink produced and the saver has not written yet.
@@ -532,22 +884,31 @@ pub fn snapshot_start(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    // Redis names the child's pid; the snapshot runs in our own process.
+    let pid = std::process::id();
     let log = match purpose {
-        SnapshotPurpose::Rdb => "Background saving started",
-        SnapshotPurpose::AofBase { .. } => "Background append only file rewriting started",
-        SnapshotPurpose::ReplicaSockets => "Background RDB transfer started",
+        SnapshotPurpose::Rdb => format!("Background saving started by pid {pid}"),
+        SnapshotPurpose::AofBase { .. } => {
+            format!("Background append only file rewriting started by pid {pid}")
+        }
+        SnapshotPurpose::ReplicaSockets => format!("Background RDB transfer started by pid {pid}"),
+    };
+    // The temporary file has the name Redis gives it (its AOF rewrite logs it).
+    let temp_name = match purpose {
+        SnapshotPurpose::AofBase { .. } => format!("temp-rewriteaof-bg-{pid}.aof"),
+        _ => format!("temp-bg-{pid}.rdb"),
     };
     state.bgsave = Some(BgSave {
         purpose,
         sink,
         buffer,
-        temp_path: dir.join(format!("temp-bg-{}.rdb", std::process::id())),
+        temp_path: dir.join(temp_name),
         final_path,
         started_ms: state.now_ms,
         dirty_at_start: state.dirty,
         replicas: Vec::new(),
     });
-    (state.log_notice)(log);
+    (state.log_notice)(&log);
     Ok(())
 }
 
@@ -601,8 +962,8 @@ pub fn bgsave_abort(state: &mut State) {
         for db in state.dbs.iter_mut() {
             db.end_snapshot();
         }
+        // Redis kills its child without a line of its own here.
         let _ = std::fs::remove_file(&bg.temp_path);
-        (state.log_notice)("Background saving aborted");
     }
 }
 
@@ -624,24 +985,38 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
     if let SnapshotPurpose::AofBase { seq, base_name } = bg.purpose {
         let off_rewrite = state.aof_off_rewrite.take();
         let done = match (result, state.aof.as_mut(), off_rewrite) {
-            (Ok(()), Some(aof), _) => aof.complete_rewrite(seq, base_name),
-            (Ok(()), None, Some(off)) => off.complete(seq, base_name),
+            (Ok(()), Some(aof), _) => aof.complete_rewrite(seq, base_name.clone()),
+            (Ok(()), None, Some(off)) => off.complete(seq, base_name.clone()),
             // The AOF was turned off meanwhile (the rewrite is abandoned then).
             (Ok(()), None, None) => Err(std::io::Error::other("the AOF was turned off")),
             (Err(e), _, _) => Err(e),
         };
         match done {
-            Ok(()) => {
+            Ok(removed) => {
                 (state.log_notice)("Background AOF rewrite terminated with success");
+                let temp_name = bg
+                    .temp_path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (state.log_notice)(&format!(
+                    "Successfully renamed the temporary AOF base file {temp_name} into {base_name}"
+                ));
+                for name in removed {
+                    (state.log_notice)(&format!(
+                        "Removing the history file {name} in the background"
+                    ));
+                }
+                (state.log_notice)("Background AOF rewrite finished successfully");
                 state.aof_rewrites += 1;
                 state.aof_last_rewrite_ok = true;
             }
-            Err(e) => {
+            Err(_) => {
                 let _ = std::fs::remove_file(&bg.temp_path);
                 if let Some(aof) = state.aof.as_mut() {
                     aof.rewriting = None;
                 }
-                (state.log_warning)(&format!("Background AOF rewrite error: {e}"));
+                (state.log_warning)("Background AOF rewrite terminated with error");
                 state.aof_last_rewrite_ok = false;
             }
         }
@@ -657,9 +1032,9 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
             state.rdb_last_save_ok = true;
             state.rdb_last_bgsave_secs = (state.now_ms - bg.started_ms) / 1000;
         }
-        Err(e) => {
+        Err(_) => {
             let _ = std::fs::remove_file(&bg.temp_path);
-            (state.log_warning)(&format!("Background saving error: {e}"));
+            (state.log_warning)("Background saving error");
             state.rdb_last_save_ok = false;
             state.rdb_last_bgsave_failed_ms = state.now_ms;
         }

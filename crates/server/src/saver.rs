@@ -164,8 +164,19 @@ fn fsync_aof_everysec(server: &Server) {
         state.aof.as_ref().and_then(|a| a.incr_handle().ok())
     };
     if let Some(f) = handle {
-        if let Err(e) = f.sync_data() {
-            warning!("Error syncing the AOF file: {e}");
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Redis logs only when the status goes from OK to failing.
+        static FSYNC_FAILING: AtomicBool = AtomicBool::new(false);
+        match f.sync_data() {
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::EBADF) | Some(libc::EINVAL)) => {
+                if !FSYNC_FAILING.swap(true, Ordering::Relaxed) {
+                    warning!(
+                        "Fail to fsync the AOF file: {}",
+                        redust_config::values::strerror(&e)
+                    );
+                }
+            }
+            _ => FSYNC_FAILING.store(false, Ordering::Relaxed),
         }
     }
 }
@@ -199,7 +210,10 @@ fn maybe_start_aof_rewrite(state: &mut redust_commands::State) {
             );
         }
         if let Err(e) = redust_commands::aof::start_rewrite(state) {
-            warning!("Can't rewrite the append only file: {e}");
+            warning!(
+                "Can't rewrite append only file in background: fork: {}",
+                e.strip_prefix("ERR ").unwrap_or(&e)
+            );
         }
     }
 }
@@ -221,7 +235,10 @@ fn maybe_start_by_rule(state: &mut redust_commands::State) {
     if let Some(&(secs, changes)) = due {
         notice!("{changes} changes in {secs} seconds. Saving...");
         if let Err(e) = persist::bgsave_start(state) {
-            warning!("Can't start a background save: {e}");
+            warning!(
+                "Can't save in background: fork: {}",
+                redust_config::values::strerror(&e)
+            );
         }
     }
 }

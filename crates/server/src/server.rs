@@ -288,17 +288,24 @@ fn load_at_startup(state: &mut State) {
     // remove them, at the right place in the stream it resumes (as in Redis).
     let keep_expired = state.repl.master.is_some();
     let started = std::time::Instant::now();
+    let log = redust_commands::persist::LoadLog::of(state);
     let handle = std::thread::spawn(move || {
-        redust_commands::persist::read_rdb_keeping(
+        redust_commands::persist::read_rdb_logged(
             &path,
             db_count,
             &limits,
             verify,
             now,
             keep_expired,
+            redust_commands::persist::RdbSource::File,
+            log,
         )
         .map(|(dbs, stats)| (dbs, stats, None))
-        .map_err(|e| format!("Fatal error loading the DB: {e}. Exiting."))
+        // Redis's lines are logged already; some errors end with one more.
+        .map_err(|e| match (e.exits, e.fatal) {
+            (false, Some(why)) => format!("Fatal error loading the DB: {why}. Exiting."),
+            _ => String::new(),
+        })
     });
     *PENDING_LOAD.lock() = Some((handle, started));
 }
@@ -369,34 +376,40 @@ async fn finish_loading(server: Arc<Server>) {
                     started.elapsed().as_secs_f64()
                 );
                 let had_incr = files.iter().any(|f| f.kind == 'i');
+                let incr_name = files
+                    .iter()
+                    .filter(|f| f.kind == 'i')
+                    .max_by_key(|f| f.seq)
+                    .map_or_else(|| format!("{filename}.1.incr.aof"), |f| f.name.clone());
                 match redust_commands::aof::Aof::open(dir, filename, files) {
                     Ok(a) => {
-                        if !had_incr {
-                            if let Some(f) = a.files.iter().find(|f| f.kind == 'i') {
-                                notice!("Creating AOF incr file {} on server start", f.name);
-                            }
+                        if had_incr {
+                            notice!("Opening AOF incr file {incr_name} on server start");
+                        } else if let Some(f) = a.files.iter().find(|f| f.kind == 'i') {
+                            notice!("Creating AOF incr file {} on server start", f.name);
                         }
                         state.aof = Some(a)
                     }
                     Err(e) => {
-                        warning!("Can't open the append-only file: {e}. Exiting.");
+                        warning!(
+                            "Can't open the append-only file {incr_name}: {}",
+                            redust_config::values::strerror(&e)
+                        );
                         std::process::exit(1);
                     }
                 }
                 return;
             }
             notice!(
-                "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                stats.keys_loaded,
-                stats.keys_expired
-            );
-            notice!(
                 "DB loaded from disk: {:.3} seconds",
                 started.elapsed().as_secs_f64()
             );
         }
         Ok(Err(line)) => {
-            warning!("{line}");
+            // Empty when the loader logged Redis's lines itself.
+            if !line.is_empty() {
+                warning!("{line}");
+            }
             std::process::exit(1);
         }
         Err(_) => {
@@ -419,8 +432,13 @@ fn open_aof_at_startup(state: &mut State) {
         state.loading_in_background = true;
         let config = state.config.clone();
         let now = state.now_ms;
+        let (log_warning, log_notice, log_verbose) =
+            (state.log_warning, state.log_notice, state.log_verbose);
         let handle = std::thread::spawn(move || {
             let mut loader = State::new(config, now);
+            loader.log_warning = log_warning;
+            loader.log_notice = log_notice;
+            loader.log_verbose = log_verbose;
             let files = aof::load(&mut loader, &dir, &filename)?;
             Ok((
                 std::mem::take(&mut loader.dbs),
@@ -431,6 +449,14 @@ fn open_aof_at_startup(state: &mut State) {
         *PENDING_LOAD.lock() = Some((handle, started));
         return;
     } else {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            warning!(
+                "Can't open or create append-only dir {}: {}",
+                dir.display(),
+                redust_config::values::strerror(&e)
+            );
+            std::process::exit(1);
+        }
         match aof::create(state, &dir, &filename) {
             Ok(files) => {
                 notice!("Creating AOF base file {} on server start", files[0].name);
@@ -439,17 +465,25 @@ fn open_aof_at_startup(state: &mut State) {
             }
             Err(e) => {
                 warning!(
-                    "Can't create the append-only file in {}: {e}. Exiting.",
-                    dir.display()
+                    "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
+                    redust_config::values::strerror(&e)
                 );
                 std::process::exit(1);
             }
         }
     };
+    let incr_name = files
+        .iter()
+        .filter(|f| f.kind == 'i')
+        .max_by_key(|f| f.seq)
+        .map_or_else(|| format!("{filename}.1.incr.aof"), |f| f.name.clone());
     match aof::Aof::open(dir, filename, files) {
         Ok(a) => state.aof = Some(a),
         Err(e) => {
-            warning!("Can't open the append-only file: {e}. Exiting.");
+            warning!(
+                "Can't open the append-only file {incr_name}: {}",
+                redust_config::values::strerror(&e)
+            );
             std::process::exit(1);
         }
     }
@@ -481,26 +515,52 @@ fn switch_aof(state: &mut State) {
         let filename = state.config.appendfilename.clone();
         // An older AOF lacks what changed while it was off: replace the files it names.
         let manifest = dir.join(format!("{filename}.manifest"));
+        let mut history = Vec::new();
         if let Ok(files) = std::fs::read_to_string(&manifest).map(|t| aof::parse_manifest(&t)) {
             for f in files.unwrap_or_default() {
-                let _ = std::fs::remove_file(dir.join(&f.name));
+                if std::fs::remove_file(dir.join(&f.name)).is_ok() {
+                    history.push(f.name);
+                }
             }
         }
+        // Redis writes the base in a child while appends go to a temporary
+        // incremental file; here the base is written at once. The lines are
+        // Redis's, with our own pid.
+        let pid = std::process::id();
+        let temp_incr = format!("temp-{filename}.incr");
         match aof::create(state, &dir, &filename)
             .and_then(|files| aof::Aof::open(dir, filename, files))
         {
             Ok(a) => {
-                notice!("Background append only file rewriting started");
+                notice!("Creating AOF incr file {temp_incr} on background rewrite");
+                notice!("Background append only file rewriting started by pid {pid}");
                 notice!("Background AOF rewrite terminated with success");
+                if let Some(base) = a.files.iter().find(|f| f.kind == 'b') {
+                    notice!(
+                        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-{pid}.aof into {}",
+                        base.name
+                    );
+                }
+                if let Some(incr) = a.files.iter().find(|f| f.kind == 'i') {
+                    notice!(
+                        "Successfully renamed the temporary AOF incr file {temp_incr} into {}",
+                        incr.name
+                    );
+                }
+                for name in &history {
+                    notice!("Removing the history file {name} in the background");
+                }
+                notice!("Background AOF rewrite finished successfully");
                 state.aof = Some(a);
             }
-            Err(e) => warning!("Can't turn the append only file on: {e}"),
+            Err(_) => {
+                warning!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+            }
         }
     } else if !state.config.appendonly {
         if let Some(mut a) = state.aof.take() {
             stop_aof_rewrite(state);
             let _ = a.write_pending(true);
-            notice!("Append only file turned off");
         }
     }
 }
@@ -582,6 +642,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     state.log_warning = |msg| warning!("{msg}");
     state.log_notice = |msg| notice!("{msg}");
     state.log_verbose = |msg| verbose!("{msg}");
+    state.log_role = crate::log::set_role;
     state.repl_hook = Some(crate::master_link::master_changed);
     clamp_backlog_size(&mut state);
     if let Some((host, port)) = state.config.replicaof.clone() {

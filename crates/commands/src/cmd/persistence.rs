@@ -136,13 +136,36 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args[3].len() < 10 {
         return Err("ERR DUMP payload version or checksum are wrong".into());
     }
+    let log_verbose = ctx.state.log_verbose;
     let value = redust_persistence::parse_dump_payload_checked(&args[3], verify).map_err(|e| {
+        use redust_persistence::ErrorKind;
         match e.kind() {
-            redust_persistence::ErrorKind::ChecksumMismatch { .. }
-            | redust_persistence::ErrorKind::UnsupportedVersion(_) => {
+            ErrorKind::ChecksumMismatch { .. } | ErrorKind::UnsupportedVersion(_) => {
                 CmdError::from("ERR DUMP payload version or checksum are wrong")
             }
-            _ => CmdError::from("ERR Bad data format"),
+            kind => {
+                // Redis logs what it found corrupt in the payload (not a
+                // short read); its offset is always 0 here, and the line
+                // number is its own source's, which we cannot know.
+                // (Our own checks on the payload's framing have no Redis line.)
+                let framing =
+                    matches!(kind, ErrorKind::Corrupt(w) if w.starts_with("DUMP payload"));
+                if !framing
+                    && matches!(
+                        kind,
+                        ErrorKind::Corrupt(_)
+                            | ErrorKind::InvalidStringEncoding(_)
+                            | ErrorKind::InvalidLength(_)
+                            | ErrorKind::ModuleNotSupported(_)
+                    )
+                {
+                    log_verbose(&format!(
+                        "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                        kind.redis_reason()
+                    ));
+                }
+                CmdError::from("ERR Bad data format")
+            }
         }
     })?;
     let expire_at = match (ttl, absttl) {

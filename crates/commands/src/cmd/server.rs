@@ -832,6 +832,10 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
         .map_err(|e| CmdError::from(format!("ERR Error writing the AOF: {e}")))?;
     let (dir, filename) = (aof.dir.clone(), aof.filename.clone());
     let mut loader = crate::state::State::new(ctx.state.config.clone(), ctx.state.now_ms);
+    // The load's lines go to the server's log, as Redis writes them.
+    loader.log_warning = ctx.state.log_warning;
+    loader.log_notice = ctx.state.log_notice;
+    loader.log_verbose = ctx.state.log_verbose;
     crate::aof::load(&mut loader, &dir, &filename)
         .map_err(|e| CmdError::from(format!("ERR Error loading the AOF: {e}")))?;
     crate::notify::signal_flushed(ctx.state, None);
@@ -950,7 +954,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 expired_skipped: Vec::new(),
                 ..stats
             };
-            (ctx.state.log_notice)("DB reloaded by DEBUG RELOAD");
+            (ctx.state.log_warning)("DB reloaded by DEBUG RELOAD");
             crate::notify::signal_flushed(ctx.state, None);
             ctx.reply.ok();
         }

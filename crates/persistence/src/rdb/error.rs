@@ -68,6 +68,35 @@ impl RdbError {
     }
 }
 
+impl ErrorKind {
+    /// The reason Redis 7.0 gives for this problem in its log line
+    /// `Internal error in RDB reading offset %llu, function at rdb.c:%d -> %s`
+    /// (or, for a bad header, the whole line it logs).
+    pub fn redis_reason(&self) -> String {
+        match self {
+            ErrorKind::Io(_) | ErrorKind::UnexpectedEof => "Unexpected EOF reading RDB file".into(),
+            ErrorKind::BadMagic => "Wrong signature trying to load DB from file".into(),
+            ErrorKind::UnsupportedVersion(v) => format!("Can't handle RDB format version {v}"),
+            ErrorKind::InvalidLength(b) => {
+                format!(
+                    "Unknown length encoding {} in rdbLoadLen()",
+                    (b & 0xC0) >> 6
+                )
+            }
+            ErrorKind::InvalidStringEncoding(e) => {
+                format!("Unknown RDB string encoding type {e}")
+            }
+            ErrorKind::UnknownType(t) => format!("Unknown RDB encoding type {t}"),
+            ErrorKind::ModuleNotSupported(name) => format!(
+                "The RDB file contains module data I can't load: no matching module type '{name}'"
+            ),
+            ErrorKind::StreamNotSupported => "stream type not supported".into(),
+            ErrorKind::ChecksumMismatch { .. } => "RDB CRC error".into(),
+            ErrorKind::Corrupt(what) => what.clone(),
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -66,6 +66,8 @@ pub struct RdbReader<R> {
     verify: bool,
     done: bool,
     empty_keys_skipped: u64,
+    /// The first few empty keys skipped, not yet taken by the caller.
+    skipped_keys: Vec<Vec<u8>>,
 }
 
 impl<R: Read> RdbReader<R> {
@@ -88,6 +90,7 @@ impl<R: Read> RdbReader<R> {
             verify: true,
             done: false,
             empty_keys_skipped: 0,
+            skipped_keys: Vec::new(),
         })
     }
 
@@ -111,6 +114,12 @@ impl<R: Read> RdbReader<R> {
     /// Empty collections met so far (Redis skips such keys, and so do we).
     pub fn empty_keys_skipped(&self) -> u64 {
         self.empty_keys_skipped
+    }
+
+    /// The names of empty keys skipped since the last call (only the first
+    /// 10 of the file are kept, as Redis logs only those).
+    pub fn take_skipped_keys(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.skipped_keys)
     }
 
     /// The next item, or `None` after [`RdbEvent::End`] or an error.
@@ -199,6 +208,9 @@ impl<R: Read> RdbReader<R> {
                             })));
                         }
                         None => {
+                            if self.empty_keys_skipped < 10 {
+                                self.skipped_keys.push(key);
+                            }
                             self.empty_keys_skipped += 1;
                             expire_ms = None;
                             lru_idle = None;
