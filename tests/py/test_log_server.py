@@ -10,7 +10,7 @@ import re
 import signal
 import socket
 
-from helpers import HOST, Server, wait_until
+from helpers import HOST, REPL_ARGS, Server, wait_until
 
 PREFIX = r"^(\d+):([CMS]) \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} ([#*.-]) "
 
@@ -149,3 +149,19 @@ def test_client_lines_at_verbose(server_factory):
             if m.startswith("Protocol error")][-1]
     assert re.match(r"Protocol error \(invalid bulk length\) from client: id=\d+ addr=\S+ .*\. "
                     r"Query buffer during protocol error: '.*'$", line), line
+
+
+def test_replicaof_switches_the_role_letter(server_factory):
+    master = server_factory(args=REPL_ARGS)
+    s = server_factory(args=REPL_ARGS)
+    c = s.client()
+    assert c.call("REPLICAOF", HOST, str(master.port)) == "OK"
+    wait_until(lambda: any(m.startswith("MASTER <-> REPLICA sync: Finished with success")
+                           for _, _, m in entries(s.log())), 10)
+    assert c.call("REPLICAOF", "NO", "ONE") == "OK"
+    wait_until(lambda: any(m.startswith("MASTER MODE enabled") for _, _, m in entries(s.log())), 10)
+    lines = entries(s.log())
+    connecting = [r for r, _, m in lines if m.startswith("Connecting to MASTER")]
+    finished = [r for r, _, m in lines if m.startswith("MASTER <-> REPLICA sync: Finished with success")]
+    mode = [r for r, _, m in lines if m.startswith("MASTER MODE enabled")]
+    assert connecting == ["S"] and finished == ["S"] and mode == ["M"]

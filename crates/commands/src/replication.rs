@@ -20,6 +20,7 @@ use redust_replication::{
     LinkState, MasterLink, PsyncDecision, ReplicaRecord, ReplicaState, NULL_REPLID,
 };
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What the master side tells a replica connection's task about its full sync.
@@ -186,14 +187,36 @@ pub fn refuse_command(state: &State, write: bool, stale_ok: bool) -> Option<&'st
 pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) {
     let was_master = state.repl.master.is_none() && !at_startup;
     let generation = state.repl.master.as_ref().map_or(0, |m| m.generation) + 1;
+    if state
+        .repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.state == LinkState::Connected)
+    {
+        // Redis frees its master client here, caching its state; the link
+        // task ends without a word (its generation is gone).
+        (state.log_warning)("Connection with master lost.");
+        (state.log_notice)("Caching the disconnected master state.");
+    }
+    // From here the log says S, as Redis's does once `masterhost` is set.
+    (state.log_role)(b'S');
     if was_master {
         // Our own history is what we ask the new master to continue.
         state.repl.psync_possible = true;
         crate::blocking::unblock_all_for_role_change(state);
         // The replicas of a master that becomes a replica keep their links:
         // they get our new master's stream through us.
+        (state.log_notice)(
+            "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
+        );
     }
-    (state.log_notice)(&format!("Connecting to MASTER {host}:{port}"));
+    if !at_startup {
+        // Redis connects at once; at start-up it does so from its cron,
+        // after "Ready to accept connections" (the link task logs them then).
+        (state.log_notice)(&format!("Connecting to MASTER {host}:{port}"));
+        (state.log_notice)("MASTER <-> REPLICA sync started");
+        ANNOUNCED_LINK.store(generation, Ordering::Relaxed);
+    }
     // CONFIG GET replicaof and CONFIG REWRITE follow the running role.
     state.config.replicaof = Some((host.clone(), port));
     state.repl.master = Some(MasterLink {
@@ -219,14 +242,41 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
     }
 }
 
+/// The generation of the master link whose first attempt `set_master`
+/// already logged ("Connecting to MASTER", "MASTER <-> REPLICA sync
+/// started"); 0 for none.
+static ANNOUNCED_LINK: AtomicU64 = AtomicU64::new(0);
+
+/// For the link task, with the state lock held, as an attempt for
+/// `generation` starts: whether `set_master` already logged its first lines
+/// (answered once).
+pub fn take_link_announced(generation: u64) -> bool {
+    ANNOUNCED_LINK.swap(0, Ordering::Relaxed) == generation
+}
+
 /// Stops following a master (REPLICAOF NO ONE): a new history starts, the
 /// old id stays valid for our replicas up to here.
 pub fn unset_master(state: &mut State) {
-    if state.repl.master.take().is_none() {
+    let Some(link) = state.repl.master.take() else {
         return;
+    };
+    (state.log_role)(b'M');
+    // Redis's words as it frees its master client (caching it), then
+    // drops the cached master (ours: the history we could continue).
+    let connected = link.state == LinkState::Connected;
+    if connected {
+        (state.log_warning)("Connection with master lost.");
+        (state.log_notice)("Caching the disconnected master state.");
+    }
+    if connected || state.repl.psync_possible {
+        (state.log_notice)("Discarding previously cached master state.");
     }
     state.config.replicaof = None;
     state.repl.shift_replid();
+    (state.log_warning)(&format!(
+        "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+        state.repl.replid2, state.repl.second_offset, state.repl.replid
+    ));
     state.repl.stream_db = None;
     state.repl.ensure_backlog(state.config.repl_backlog_size);
     // As Redis does: the backlog's idle time starts now. Left at whatever it
@@ -262,9 +312,16 @@ fn kill_master_client(state: &mut State) {
     }
 }
 
-/// The `ip:port` Redis logs for a replica.
-fn replica_name(ip: &str, port: u16) -> String {
-    format!("{ip}:{port}")
+/// The name Redis logs for a replica: `ip:port`, `[ip]:port` for IPv6,
+/// `ip:<unknown-replica-port>` when it did not say its port.
+pub fn replica_name(ip: &str, port: u16) -> String {
+    if port == 0 {
+        format!("{ip}:<unknown-replica-port>")
+    } else if ip.contains(':') && !ip.starts_with('[') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }
 
 // ---- commands ----
@@ -381,6 +438,10 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     if failover {
+        (ctx.state.log_warning)(&format!(
+            "Failover request received for replid {}.",
+            lossy(&args[1])
+        ));
         if args[1][..] != *ctx.state.repl.replid.as_bytes() {
             return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
         }
@@ -442,11 +503,28 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         PsyncDecision::Full(reason) => {
             match reason {
+                // redust_replication's words for a history we share but
+                // whose bytes we no longer (or not yet) hold.
+                Some(r) if r.starts_with("Unable to partial resync") => {
+                    (ctx.state.log_notice)(&format!(
+                        "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {position})."
+                    ));
+                    if position > ctx.state.repl.offset as i64 {
+                        (ctx.state.log_warning)(&format!(
+                            "Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset."
+                        ));
+                    }
+                    ctx.state.repl.sync_partial_err += 1;
+                }
                 Some(r) => {
                     (ctx.state.log_notice)(&format!("Partial resynchronization not accepted: {r}"));
                     ctx.state.repl.sync_partial_err += 1;
                 }
-                None => (ctx.state.log_notice)(&format!("Full resync requested by replica {name}")),
+                // Plain SYNC: Redis says nothing here.
+                None if is_psync => {
+                    (ctx.state.log_notice)(&format!("Full resync requested by replica {name}"))
+                }
+                None => {}
             }
             ctx.state.repl.sync_full += 1;
             if ctx.state.repl.buffer.is_none() {
@@ -467,8 +545,28 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "Replication backlog created, my new replication IDs are '{a}' and '{b}'"
                 ));
             }
-            if ctx.state.config.repl_diskless_sync && record.capa_eof {
-                (ctx.state.log_notice)("Delay next BGSAVE for diskless SYNC");
+            // Why the snapshot does not start at once (it starts from the
+            // cron, `start_pending_syncs`). A running snapshot is never
+            // shared with a later replica here: it waits for the next one.
+            let delayed = ctx.state.config.repl_diskless_sync
+                && record.capa_eof
+                && ctx.state.config.repl_diskless_sync_delay > 0;
+            let running = ctx.state.bgsave.as_ref().map(|b| &b.purpose);
+            let why = match running {
+                Some(crate::persist::SnapshotPurpose::Rdb) => Some(
+                    "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC",
+                ),
+                Some(crate::persist::SnapshotPurpose::ReplicaSockets) => {
+                    Some("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC")
+                }
+                _ if delayed => Some("Delay next BGSAVE for diskless SYNC"),
+                Some(crate::persist::SnapshotPurpose::AofBase { .. }) => Some(
+                    "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed",
+                ),
+                None => None,
+            };
+            if let Some(why) = why {
+                (ctx.state.log_notice)(why);
             }
         }
     }
@@ -641,8 +739,8 @@ pub fn start_pending_syncs(state: &mut State) {
         if diskless { "replicas sockets" } else { "disk" }
     ));
     let path = crate::persist::rdb_path(state);
-    if let Err(e) = crate::persist::snapshot_start(state, purpose, path) {
-        (state.log_warning)(&format!("BGSAVE for replication failed: {e}"));
+    if crate::persist::snapshot_start(state, purpose, path).is_err() {
+        (state.log_warning)("BGSAVE for replication failed");
         for id in &targets {
             fail_sync(state, *id);
         }
@@ -689,13 +787,29 @@ pub fn diskless_targets(state: &State) -> Vec<tokio::sync::mpsc::Sender<SyncMsg>
 /// A diskless snapshot ended (its bytes and end marks are already sent).
 pub fn diskless_sync_done(state: &mut State, replicas: &[u64], ok: bool) {
     if ok {
-        (state.log_notice)(&format!(
+        let up: Vec<u64> = replicas
+            .iter()
+            .copied()
+            .filter(|id| state.repl_links.contains_key(id))
+            .collect();
+        (state.log_warning)(&format!(
             "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
-            replicas
-                .iter()
-                .filter(|id| state.repl_links.contains_key(id))
-                .count()
+            up.len()
         ));
+        (state.log_notice)("Background RDB transfer terminated with success");
+        // As Redis, at the end of the transfer: each replica counts as in
+        // sync now, though its stream starts with its first ACK
+        // (`socket_replica_acked`).
+        for id in up {
+            let Some(r) = state.repl.replica(id) else {
+                continue;
+            };
+            let name = replica_name(&r.ip, r.listening_port);
+            (state.log_notice)(&format!(
+                "Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"
+            ));
+            (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+        }
     } else {
         (state.log_warning)("Background transfer error");
         for id in replicas {
@@ -720,14 +834,25 @@ pub fn disk_sync_done(state: &mut State, replicas: &[u64], path: &Path, ok: bool
 
 /// A replica's transfer completed: it gets the live stream from now on.
 pub fn replica_online(state: &mut State, client_id: u64) {
+    if let Some(name) = mark_online(state, client_id) {
+        (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+    }
+}
+
+/// A replica that loaded a streamed snapshot sent its first ACK: it gets
+/// the live stream from now on (its success was logged with the end of
+/// the transfer, `diskless_sync_done`).
+pub fn socket_replica_acked(state: &mut State, client_id: u64) {
+    mark_online(state, client_id);
+}
+
+/// Puts a replica online; returns its name.
+fn mark_online(state: &mut State, client_id: u64) -> Option<String> {
     let now = state.now_ms;
-    let Some(r) = state.repl.replica_mut(client_id) else {
-        return;
-    };
+    let r = state.repl.replica_mut(client_id)?;
     r.state = ReplicaState::Online;
     r.ack_ms = now;
-    let name = replica_name(&r.ip, r.listening_port);
-    (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+    Some(replica_name(&r.ip, r.listening_port))
 }
 
 /// A replica connection closed.
@@ -736,7 +861,7 @@ pub fn replica_gone(state: &mut State, client_id: u64) {
         return;
     };
     let name = replica_name(&r.ip, r.listening_port);
-    (state.log_notice)(&format!("Connection with replica {name} lost."));
+    (state.log_warning)(&format!("Connection with replica {name} lost."));
     state.repl.remove_replica(client_id, state.now_ms);
     state.repl_links.remove(&client_id);
     state.repl.trim();
@@ -924,11 +1049,11 @@ pub fn failover_cron(state: &mut State) {
         })
         .find(|r| r.ack_offset >= offset)
         .map(|r| (r.ip.clone(), r.listening_port));
-    let chosen = match (synced, f.deadline_ms) {
-        (Some(t), _) => Some(t),
+    let (chosen, timed_out) = match (synced, f.deadline_ms) {
+        (Some(t), _) => (Some(t), false),
         (None, Some(d)) if now > d => {
             if f.force {
-                f.target.clone()
+                (f.target.clone(), true)
             } else {
                 abort_failover(state, "Replica never caught up before timeout");
                 return;
@@ -941,9 +1066,15 @@ pub fn failover_cron(state: &mut State) {
     let Some((host, port)) = chosen else {
         return;
     };
-    (state.log_notice)(&format!(
-        "Failover target {host}:{port} is synced, failing over."
-    ));
+    if timed_out {
+        (state.log_notice)(&format!(
+            "FAILOVER to {host}:{port} time out exceeded, failing over."
+        ));
+    } else {
+        (state.log_notice)(&format!(
+            "Failover target {host}:{port} is synced, failing over."
+        ));
+    }
     if let Some(fo) = state.repl.failover.as_mut() {
         fo.in_progress = true;
         fo.target = Some((host.clone(), port));

@@ -341,6 +341,8 @@ pub struct State {
     pub log_notice: fn(&str),
     /// Writes a verbose line to the server log (set by the server crate).
     pub log_verbose: fn(&str),
+    /// Sets the role letter of log lines, `M` or `S` (set by the server crate).
+    pub log_role: fn(u8),
     /// Unix time of the last successful save (LASTSAVE).
     pub lastsave_secs: i64,
     /// Successful saves since start-up, and whether the last one worked.
@@ -458,6 +460,7 @@ impl State {
             log_warning: |_| {},
             log_notice: |_| {},
             log_verbose: |_| {},
+            log_role: |_| {},
             lastsave_secs: now_ms / 1000,
             rdb_saves: 0,
             rdb_last_save_ok: true,

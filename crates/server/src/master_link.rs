@@ -10,12 +10,19 @@
 //! master client, passes the same bytes on to our own replicas, and sends
 //! `REPLCONF ACK <offset>` every second. A lost link is retried every second
 //! with a partial resync.
+//!
+//! The log lines are Redis 7.0's, in its order. Redis reconnects at once
+//! after a lost link or a failed transfer ("Reconnecting to MASTER …") and
+//! from its once-a-second cron after a failed connect or handshake
+//! ("Connecting to MASTER …"); we say the same, though every retry here
+//! waits a second.
 
 use crate::now_ms;
 use crate::server::Server;
-use crate::{notice, warning};
+use crate::{notice, verbose, warning};
 use bytes::{Bytes, BytesMut};
 use redust_commands::replication;
+use redust_config::values::strerror;
 use redust_replication::LinkState;
 use redust_resp::{parse_request, ParseLimits, Reply};
 use std::sync::atomic::Ordering;
@@ -61,6 +68,9 @@ fn current_generation(server: &Server) -> Option<u64> {
 
 /// The supervisor: one link attempt at a time, stopped when the master changes.
 pub async fn run(server: Arc<Server>) {
+    // The master whose next attempt was announced with "Reconnecting to
+    // MASTER …" (the attempt then logs no "Connecting to MASTER …").
+    let mut reconnecting: Option<u64> = None;
     loop {
         let Some((host, port, generation)) = current_target(&server) else {
             tokio::select! {
@@ -69,10 +79,15 @@ pub async fn run(server: Arc<Server>) {
             }
             continue;
         };
-        let mut link = tokio::spawn(link_once(server.clone(), host, port, generation));
+        let again = reconnecting.take() == Some(generation);
+        let mut link = tokio::spawn(link_once(server.clone(), host, port, generation, again));
+        let mut announced = false;
         loop {
             tokio::select! {
-                _ = &mut link => break,
+                r = &mut link => {
+                    announced = r.unwrap_or(false);
+                    break;
+                }
                 _ = changed().notified() => {
                     if current_generation(&server) != Some(generation) {
                         link.abort();
@@ -82,7 +97,9 @@ pub async fn run(server: Arc<Server>) {
                 }
             }
         }
-        link_lost(&server, generation);
+        if link_lost(&server, generation) || announced {
+            reconnecting = Some(generation);
+        }
         // Redis retries from its once-a-second cron.
         tokio::select! {
             _ = changed().notified() => {}
@@ -92,8 +109,8 @@ pub async fn run(server: Arc<Server>) {
 }
 
 /// Marks the link down (if it is still the current one) and drops the
-/// master client.
-fn link_lost(server: &Server, generation: u64) {
+/// master client. Returns whether it announced the next attempt.
+fn link_lost(server: &Server, generation: u64) -> bool {
     let mut state = server.state.lock();
     state.now_ms = now_ms();
     let ids: Vec<u64> = state
@@ -109,19 +126,23 @@ fn link_lost(server: &Server, generation: u64) {
     }
     let now = state.now_ms;
     let Some(m) = state.repl.master.as_mut() else {
-        return;
+        return false;
     };
     if m.generation != generation || m.state == LinkState::Connect {
-        return;
+        return false;
     }
     let was_connected = m.state == LinkState::Connected;
     m.state = LinkState::Connect;
-    if was_connected {
-        m.down_since_ms = now;
-        notice!("Connection with master lost.");
-        notice!("Caching the disconnected master state.");
-        state.repl.psync_possible = true;
+    if !was_connected {
+        return false;
     }
+    m.down_since_ms = now;
+    let target = format!("{}:{}", m.host, m.port);
+    warning!("Connection with master lost.");
+    notice!("Caching the disconnected master state.");
+    state.repl.psync_possible = true;
+    notice!("Reconnecting to MASTER {target}");
+    true
 }
 
 fn set_link_state(server: &Server, generation: u64, link: LinkState) -> bool {
@@ -190,13 +211,119 @@ impl Conn {
     }
 }
 
-/// One attempt: connect, handshake, sync, stream until the link breaks.
-async fn link_once(server: Arc<Server>, host: String, port: u16, generation: u64) {
-    match link_inner(&server, &host, port, generation).await {
-        // A lost link is logged by `link_lost`.
-        Err(e) if !e.is_empty() => warning!("{e}"),
-        _ => {}
+/// How Redis goes on after a failed attempt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// From its cron: the next attempt says "Connecting to MASTER …".
+    Cron,
+    /// At once: "Reconnecting to MASTER … after failure" now.
+    AfterFailure,
+}
+
+/// Why an attempt ended.
+struct LinkError {
+    /// A warning to log (none if empty: logged already, or a lost link
+    /// that `link_lost` reports).
+    msg: String,
+    retry: Retry,
+    /// A notice Redis logs after announcing the retry.
+    then: Option<&'static str>,
+}
+
+impl LinkError {
+    /// Nothing more to log.
+    fn quiet() -> Self {
+        String::new().into()
     }
+
+    /// A failed transfer or a timeout: Redis reconnects at once.
+    fn after_failure(msg: impl Into<String>) -> Self {
+        LinkError {
+            msg: msg.into(),
+            retry: Retry::AfterFailure,
+            then: None,
+        }
+    }
+}
+
+impl From<String> for LinkError {
+    fn from(msg: String) -> Self {
+        LinkError {
+            msg,
+            retry: Retry::Cron,
+            then: None,
+        }
+    }
+}
+
+impl From<&str> for LinkError {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
+    }
+}
+
+const TIMEOUT_CONNECTING: &str = "Timeout connecting to the MASTER...";
+const TIMEOUT_BULK: &str = "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+
+/// Redis's `strerror(errno)` after a failed read: a closed connection sets
+/// no errno, so it says "Success".
+fn read_error(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "Success".to_string()
+    } else {
+        strerror(e)
+    }
+}
+
+/// A handshake command could not be sent.
+fn handshake_write_failed(e: std::io::Error) -> LinkError {
+    format!(
+        "Sending command to master in replication handshake: -Writing to master: {}",
+        strerror(&e)
+    )
+    .into()
+}
+
+/// No reply to a handshake command (`then`: Redis's second line).
+fn handshake_read_failed(e: std::io::Error, then: &str) -> LinkError {
+    if e.kind() == std::io::ErrorKind::TimedOut {
+        return LinkError::after_failure(TIMEOUT_CONNECTING);
+    }
+    warning!(
+        "Failed to read response from the server: {}",
+        read_error(&e)
+    );
+    then.into()
+}
+
+fn no_response(e: std::io::Error) -> LinkError {
+    handshake_read_failed(e, "Master did not respond to command during SYNC handshake")
+}
+
+/// One attempt: connect, handshake, sync, stream until the link breaks.
+/// Returns whether it announced the next attempt ("Reconnecting to
+/// MASTER … after failure").
+async fn link_once(
+    server: Arc<Server>,
+    host: String,
+    port: u16,
+    generation: u64,
+    reconnecting: bool,
+) -> bool {
+    let Err(e) = link_inner(&server, &host, port, generation, reconnecting).await else {
+        return false;
+    };
+    if !e.msg.is_empty() {
+        warning!("{}", e.msg);
+    }
+    if e.retry != Retry::AfterFailure || current_generation(&server) != Some(generation) {
+        return false;
+    }
+    notice!("Reconnecting to MASTER {host}:{port} after failure");
+    if let Some(line) = e.then {
+        notice!("{line}");
+    }
+    true
 }
 
 struct LinkSettings {
@@ -238,17 +365,30 @@ async fn link_inner(
     host: &str,
     port: u16,
     generation: u64,
-) -> Result<(), String> {
-    if !set_link_state(server, generation, LinkState::Connecting) {
-        return Ok(());
+    reconnecting: bool,
+) -> Result<(), LinkError> {
+    {
+        let mut state = server.state.lock();
+        match state.repl.master.as_mut() {
+            Some(m) if m.generation == generation => m.state = LinkState::Connecting,
+            _ => return Ok(()),
+        }
+        // REPLICAOF logged these for its first attempt already.
+        if !replication::take_link_announced(generation) {
+            if !reconnecting {
+                notice!("Connecting to MASTER {host}:{port}");
+            }
+            notice!("MASTER <-> REPLICA sync started");
+        }
     }
-    notice!("MASTER <-> REPLICA sync started");
     let settings = link_settings(server);
     let connect = TcpStream::connect((host, port));
     let stream = match tokio::time::timeout(settings.timeout, connect).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(format!("Error condition on socket for SYNC: {e}")),
-        Err(_) => return Err("Timeout connecting to the MASTER...".into()),
+        Ok(Err(e)) => {
+            return Err(format!("Error condition on socket for SYNC: {}", strerror(&e)).into())
+        }
+        Err(_) => return Err(LinkError::after_failure(TIMEOUT_CONNECTING)),
     };
     let _ = stream.set_nodelay(true);
     notice!("Non blocking connect for SYNC fired the event.");
@@ -258,21 +398,16 @@ async fn link_inner(
         rbuf: BytesMut::with_capacity(64 * 1024),
         timeout: settings.timeout,
     };
-    // No reply within `repl-timeout` during the handshake: Redis's words.
-    let io = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::TimedOut {
-            "Timeout connecting to the MASTER...".to_string()
-        } else {
-            format!("Error condition on socket for SYNC: {e}")
-        }
-    };
-
-    conn.send(&[b"PING"]).await.map_err(io)?;
-    let pong = conn.reply().await.map_err(io)?;
+    // No reply within `repl-timeout` during the handshake is Redis's
+    // "Timeout connecting to the MASTER..." (its cron's check).
+    conn.send(&[b"PING"])
+        .await
+        .map_err(handshake_write_failed)?;
+    let pong = conn.reply().await.map_err(no_response)?;
     // A master that wants AUTH first still proves it is alive.
     let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
     if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
-        return Err(format!("Error reply to PING from master: '{pong}'"));
+        return Err(format!("Error reply to PING from master: '{pong}'").into());
     }
     notice!("Master replied to PING, replication can continue...");
 
@@ -281,38 +416,41 @@ async fn link_inner(
             Some(user) => conn.send(&[b"AUTH", user.as_bytes(), pass]).await,
             None => conn.send(&[b"AUTH", pass]).await,
         }
-        .map_err(io)?;
-        let r = conn.reply().await.map_err(io)?;
+        .map_err(handshake_write_failed)?;
+        let r = conn.reply().await.map_err(no_response)?;
         if r.starts_with('-') {
-            return Err(format!("Unable to AUTH to MASTER: {r}"));
+            return Err(format!("Unable to AUTH to MASTER: {r}").into());
         }
     }
     let port_text = settings.listening_port.to_string();
     conn.send(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
         .await
-        .map_err(io)?;
-    let r = conn.reply().await.map_err(io)?;
+        .map_err(handshake_write_failed)?;
+    let r = conn.reply().await.map_err(no_response)?;
     if r.starts_with('-') {
         notice!("(Non critical) Master does not understand REPLCONF listening-port: {r}");
     }
     if let Some(ip) = &settings.announce_ip {
         conn.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
             .await
-            .map_err(io)?;
-        let r = conn.reply().await.map_err(io)?;
+            .map_err(handshake_write_failed)?;
+        let r = conn.reply().await.map_err(no_response)?;
         if r.starts_with('-') {
             notice!("(Non critical) Master does not understand REPLCONF ip-address: {r}");
         }
     }
     conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
         .await
-        .map_err(io)?;
-    let r = conn.reply().await.map_err(io)?;
+        .map_err(handshake_write_failed)?;
+    let r = conn.reply().await.map_err(no_response)?;
     if r.starts_with('-') {
         notice!("(Non critical) Master does not understand REPLCONF capa: {r}");
     }
 
     let (replid, offset) = &settings.psync;
+    // A partial resync asked: Redis holds a cached master until the full
+    // sync replaces it.
+    let cached = replid != "?";
     if replid == "?" {
         notice!("Partial resynchronization not possible (no cached master)");
     } else {
@@ -331,25 +469,28 @@ async fn link_inner(
         conn.send(&[b"PSYNC", replid.as_bytes(), offset_text.as_bytes()])
             .await
     }
-    .map_err(io)?;
-    let reply = conn.reply().await.map_err(io)?;
+    .map_err(handshake_write_failed)?;
+    let reply = conn
+        .reply()
+        .await
+        .map_err(|e| handshake_read_failed(e, "Master did not reply to PSYNC, will try later"))?;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut parts = rest.split_whitespace();
         let (Some(id), Some(off)) = (parts.next(), parts.next().and_then(|o| o.parse().ok()))
         else {
-            return Err(format!(
-                "Master replied with wrong +FULLRESYNC syntax: {reply}"
-            ));
+            // Redis goes on with the transfer (forgetting the master's id);
+            // we try again.
+            return Err("Master replied with wrong +FULLRESYNC syntax.".into());
         };
         notice!("Full resync from master: {id}:{off}");
-        full_sync(server, &mut conn, generation, id, off).await?;
+        full_sync(server, &mut conn, generation, id, off, cached).await?;
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         notice!("Successful partial resynchronization with master.");
         let mut state = server.state.lock();
         if let Some(new_id) = rest.split_whitespace().next() {
             if new_id.len() == 40 && new_id != state.repl.replid {
                 state.repl.master_changed_replid(new_id);
-                notice!("Master replication ID changed to {new_id}");
+                warning!("Master replication ID changed to {new_id}");
                 // Our replicas must learn the new id (they come back partially).
                 replication::disconnect_replicas(&mut state);
             }
@@ -358,53 +499,60 @@ async fn link_inner(
         state.repl.ensure_backlog(size);
         notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
-        return Err(format!(
-            "Master is currently unable to PSYNC but should be in the future: {reply}"
-        ));
+        notice!("Master is currently unable to PSYNC but should be in the future: {reply}");
+        return Err(LinkError::quiet());
+    } else if reply.starts_with("-ERR") {
+        // Redis then retries with SYNC; we try PSYNC again.
+        notice!("Master does not support PSYNC or is in error state (reply: {reply})");
+        return Err(LinkError::quiet());
     } else {
-        return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
+        return Err(format!("Unexpected reply to PSYNC from master: {reply}").into());
     }
     stream_from_master(server, conn, generation).await
 }
 
-/// Receives the snapshot after `+FULLRESYNC`, loads it and adopts the master's history.
+/// Receives the snapshot after `+FULLRESYNC`, loads it and adopts the master's
+/// history. `cached`: we had asked for a partial resync (Redis drops its
+/// cached master here, with a line).
 async fn full_sync(
     server: &Arc<Server>,
     conn: &mut Conn,
     generation: u64,
     replid: &str,
     offset: u64,
-) -> Result<(), String> {
-    let io = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::TimedOut {
-            "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".to_string()
-        } else {
-            format!("I/O error trying to sync with MASTER: {e}")
-        }
-    };
+    cached: bool,
+) -> Result<(), LinkError> {
     set_link_state(server, generation, LinkState::Transfer);
     // Newlines keep the link alive while the master prepares the snapshot.
-    let header = conn.reply().await.map_err(io)?;
+    let header = conn.reply().await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            LinkError::after_failure(TIMEOUT_BULK)
+        } else {
+            LinkError::after_failure(format!(
+                "I/O error reading bulk count from MASTER: {}",
+                read_error(&e)
+            ))
+        }
+    })?;
+    if let Some(text) = header.strip_prefix('-') {
+        return Err(LinkError::after_failure(format!(
+            "MASTER aborted replication with an error: {text}"
+        )));
+    }
     let Some(spec) = header.strip_prefix('$') else {
-        return Err(format!(
+        return Err(LinkError::after_failure(format!(
             "Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?"
-        ));
+        )));
     };
     let (size, mark) = match spec.strip_prefix("EOF:") {
         Some(m) if m.len() == 40 => (-1i64, Some(m.as_bytes().to_vec())),
-        Some(_) => return Err("Bad EOF mark from MASTER".into()),
-        None => (
-            spec.parse::<i64>()
-                .map_err(|_| "Bad bulk length from MASTER")?,
-            None,
-        ),
+        Some(_) => return Err(LinkError::after_failure("Bad EOF mark from MASTER")),
+        None => match spec.parse::<i64>() {
+            Ok(n) => (n, None),
+            Err(_) => return Err(LinkError::after_failure("Bad bulk length from MASTER")),
+        },
     };
-    if mark.is_some() {
-        notice!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
-    } else {
-        notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
-    }
-    let (dir, final_path, db_count, limits, verify, backlog, diskless_load) = {
+    let (dir, final_path, dbfilename, db_count, limits, verify, backlog, diskless_load) = {
         let mut state = server.state.lock();
         let now = now_ms();
         if let Some(m) = state.repl.master.as_mut() {
@@ -415,6 +563,7 @@ async fn full_sync(
         (
             state.config.dir.clone(),
             redust_commands::persist::rdb_path(&state),
+            state.config.dbfilename.clone(),
             state.dbs.len(),
             redust_commands::db_ops::encoding_limits(&state.config),
             state.config.rdbchecksum && !state.debug.skip_checksum_validation,
@@ -422,6 +571,16 @@ async fn full_sync(
             state.config.repl_diskless_load != redust_config::ReplDisklessLoad::Disabled,
         )
     };
+    let target = if diskless_load {
+        "to parser"
+    } else {
+        "to disk"
+    };
+    if mark.is_some() {
+        notice!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}");
+    } else {
+        notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master {target}");
+    }
     let temp = dir.join(format!(
         "temp-{}.{}.rdb",
         now_ms() / 1000,
@@ -446,6 +605,14 @@ async fn full_sync(
     let _async_loading = AsyncLoading(server, swapdb);
     let loaded = if diskless_load {
         // Parsed as it arrives, on a loader thread, never touching the disk.
+        // Redis keeps the old data aside only for `swapdb`; otherwise it
+        // drops it first.
+        if !swapdb {
+            if cached {
+                notice!("Discarding previously cached master state.");
+            }
+            notice!("MASTER <-> REPLICA sync: Flushing old data");
+        }
         notice!("MASTER <-> REPLICA sync: Loading DB in memory");
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
         let loader = tokio::task::spawn_blocking(move || {
@@ -471,17 +638,36 @@ async fn full_sync(
             .await
             .map_err(|_| "the loader failed".to_string())
             .and_then(|r| r);
-        received.map_err(io)?;
-        loaded
+        // A broken transfer shows as a failed load, as in Redis (which
+        // parses straight from the socket).
+        match (loaded, received) {
+            (Ok(_), Err(e)) => return Err(e.into_link_error()),
+            (loaded, _) => loaded,
+        }
     } else {
         let mut sink = match std::fs::File::create(&temp) {
             Ok(f) => Sink::File(f),
-            Err(e) => return Err(io(e)),
+            Err(e) => {
+                return Err(format!(
+                    "Opening the temp file needed for MASTER <-> REPLICA synchronization: {}",
+                    strerror(&e)
+                )
+                .into())
+            }
         };
-        let result = receive_payload(server, conn, &mut sink, size, mark.as_deref()).await;
-        if let Err(e) = result.and_then(|_| sink.finish()) {
+        if let Err(e) = receive_payload(server, conn, &mut sink, size, mark.as_deref()).await {
             let _ = std::fs::remove_file(&temp);
-            return Err(io(e));
+            return Err(e.into_link_error());
+        }
+        if let Err(e) = sink.finish() {
+            let _ = std::fs::remove_file(&temp);
+            return Err(LinkError::after_failure(format!(
+                "Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {}",
+                strerror(&e)
+            )));
+        }
+        if cached {
+            notice!("Discarding previously cached master state.");
         }
         notice!("MASTER <-> REPLICA sync: Flushing old data");
         notice!("MASTER <-> REPLICA sync: Loading DB in memory");
@@ -498,10 +684,15 @@ async fn full_sync(
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             warning!("{e}");
-            return Err(
-                "Failed trying to load the MASTER synchronization DB from disk, check server logs."
-                    .into(),
-            );
+            // Redis's errno here is EINVAL (a bad signature or version).
+            let from = if diskless_load { "socket" } else { "disk" };
+            return Err(LinkError {
+                msg: format!(
+                    "Failed trying to load the MASTER synchronization DB from {from}: Invalid argument"
+                ),
+                retry: Retry::AfterFailure,
+                then: swapdb.then_some("MASTER <-> REPLICA sync: Discarding temporary DB in background"),
+            });
         }
     };
     {
@@ -539,8 +730,12 @@ async fn full_sync(
         // With `repl-diskless-load disabled` the received snapshot becomes
         // our RDB file, as in Redis; otherwise Redis never writes it.
         let keep_file = !diskless_load;
-        if diskless_load {
+        if swapdb {
+            if cached {
+                notice!("Discarding previously cached master state.");
+            }
             notice!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+            notice!("MASTER <-> REPLICA sync: Discarding old DB in background");
         }
         let renamed = if !keep_file {
             Ok(())
@@ -554,7 +749,10 @@ async fn full_sync(
             })
         };
         if let Err(e) = renamed {
-            warning!("Failed trying to rename the temp DB into the final DB: {e}");
+            warning!(
+                "Failed trying to rename the temp DB into {dbfilename} in MASTER <-> REPLICA synchronization: {}",
+                strerror(&e)
+            );
             let _ = std::fs::remove_file(&temp);
         }
         if state.aof.is_some() {
@@ -620,6 +818,37 @@ impl std::io::Read for ChannelReader {
     }
 }
 
+/// How receiving the payload failed.
+enum PayloadError {
+    /// Reading from the master.
+    Read(std::io::Error),
+    /// Writing to the temp file (or the loader).
+    Write(std::io::Error),
+}
+
+impl PayloadError {
+    /// Redis's words; it reconnects at once.
+    fn into_link_error(self) -> LinkError {
+        match self {
+            PayloadError::Read(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                LinkError::after_failure(TIMEOUT_BULK)
+            }
+            PayloadError::Read(e) => {
+                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "connection lost".to_string()
+                } else {
+                    strerror(&e)
+                };
+                LinkError::after_failure(format!("I/O error trying to sync with MASTER: {why}"))
+            }
+            PayloadError::Write(e) => LinkError::after_failure(format!(
+                "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {}",
+                strerror(&e)
+            )),
+        }
+    }
+}
+
 /// Passes the RDB payload to `sink`: `size` bytes, or up to the EOF `mark`.
 async fn receive_payload(
     server: &Arc<Server>,
@@ -627,7 +856,7 @@ async fn receive_payload(
     file: &mut Sink,
     size: i64,
     mark: Option<&[u8]>,
-) -> std::io::Result<()> {
+) -> Result<(), PayloadError> {
     let mut read: u64 = 0;
     loop {
         let done = match mark {
@@ -635,7 +864,7 @@ async fn receive_payload(
                 let want = (size as u64 - read) as usize;
                 let take = want.min(conn.rbuf.len());
                 let piece = conn.rbuf.split_to(take);
-                file.write_all(&piece).await?;
+                file.write_all(&piece).await.map_err(PayloadError::Write)?;
                 read += take as u64;
                 read == size as u64
             }
@@ -644,14 +873,14 @@ async fn receive_payload(
                 // What follows the mark (if anything) is the stream.
                 if let Some(body) = conn.rbuf.windows(mark.len()).position(|w| w == mark) {
                     let piece = conn.rbuf.split_to(body);
-                    file.write_all(&piece).await?;
+                    file.write_all(&piece).await.map_err(PayloadError::Write)?;
                     read += body as u64;
                     let _ = conn.rbuf.split_to(mark.len());
                     true
                 } else {
                     let safe = conn.rbuf.len().saturating_sub(mark.len());
                     let piece = conn.rbuf.split_to(safe);
-                    file.write_all(&piece).await?;
+                    file.write_all(&piece).await.map_err(PayloadError::Write)?;
                     read += safe as u64;
                     false
                 }
@@ -669,7 +898,7 @@ async fn receive_payload(
         if done {
             break;
         }
-        let n = conn.fill().await?;
+        let n = conn.fill().await.map_err(PayloadError::Read)?;
         server
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
@@ -682,7 +911,7 @@ async fn stream_from_master(
     server: &Arc<Server>,
     mut conn: Conn,
     generation: u64,
-) -> Result<(), String> {
+) -> Result<(), LinkError> {
     let addr = conn
         .stream
         .peer_addr()
@@ -734,9 +963,7 @@ async fn stream_from_master(
             let read = std::mem::take(&mut unrecorded);
             let ack_now = apply_stream(server, &mut conn.rbuf, client_id, read)?;
             if let Some(offset) = ack_now {
-                send_ack(&mut conn, offset)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                send_ack(&mut conn, offset).await.map_err(ack_failed)?;
             }
         }
         // Room for a large read: a full buffer would make `read_buf` read
@@ -747,7 +974,7 @@ async fn stream_from_master(
         tokio::select! {
             r = conn.stream.read_buf(&mut conn.rbuf) => {
                 match r {
-                    Ok(0) | Err(_) => return Err(String::new()),
+                    Ok(0) | Err(_) => return Err(LinkError::quiet()),
                     Ok(n) => {
                         last_io = std::time::Instant::now();
                         server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -760,11 +987,17 @@ async fn stream_from_master(
                     return Err("MASTER timeout: no data nor PING received...".into());
                 }
                 let offset = server.state.lock().repl.offset;
-                send_ack(&mut conn, offset).await.map_err(|e| e.to_string())?;
+                send_ack(&mut conn, offset).await.map_err(ack_failed)?;
             }
-            _ = kill.notified() => return Err(String::new()),
+            _ = kill.notified() => return Err(LinkError::quiet()),
         }
     }
+}
+
+/// Writing to the master failed: the link is lost (`link_lost` says so).
+fn ack_failed(e: std::io::Error) -> LinkError {
+    verbose!("Error writing to client: {}", strerror(&e));
+    LinkError::quiet()
 }
 
 async fn send_ack(conn: &mut Conn, offset: u64) -> std::io::Result<()> {

@@ -10,7 +10,7 @@
 use crate::conn::write_or_killed as write;
 use crate::now_ms;
 use crate::server::Server;
-use crate::{notice, warning};
+use crate::{verbose, warning};
 use bytes::BytesMut;
 use redust_commands::replication::{self, SyncMsg};
 use redust_commands::state::PushHandle;
@@ -67,27 +67,30 @@ pub async fn serve(
             Sent::File => true,
             // After a streamed snapshot the replica can't tell the stream from
             // the payload's end until it has loaded: its first ACK says so.
+            // (`diskless_sync_done` logged the transfer's success.)
             Sent::Socket => {
-                let name = {
-                    let state = server.state.lock();
-                    state
-                        .repl
-                        .replica(id)
-                        .map(|r| format!("{}:{}", r.ip, r.listening_port))
-                        .unwrap_or_default()
-                };
-                notice!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
                 tokio::select! {
-                    _ = acked.notified() => true,
+                    _ = acked.notified() => {
+                        let mut state = server.state.lock();
+                        state.now_ms = now_ms();
+                        replication::socket_replica_acked(&mut state, id);
+                        true
+                    }
                     _ = kill.notified() => false,
                 }
             }
         };
     if ok {
-        if !online {
+        {
             let mut state = server.state.lock();
-            state.now_ms = now_ms();
-            replication::replica_online(&mut state, id);
+            let online_now = state
+                .repl
+                .replica(id)
+                .is_some_and(|r| r.state == ReplicaState::Online);
+            if !online_now {
+                state.now_ms = now_ms();
+                replication::replica_online(&mut state, id);
+            }
         }
         send_stream(server, &mut writer, id, &handoff.stream, &kill).await;
     }
@@ -185,7 +188,10 @@ async fn send_file(
     let mut file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
         Err(e) => {
-            warning!("SYNC failed. Can't open/stat DB after BGSAVE: {e}");
+            warning!(
+                "SYNC failed. Can't open/stat DB after BGSAVE: {}",
+                redust_config::values::strerror(&e)
+            );
             return false;
         }
     };
@@ -236,7 +242,9 @@ async fn send_stream(
                 return;
             };
             if !buffer.holds(position) {
-                warning!("Replica fell behind the replication stream; closing its connection.");
+                // What Redis says when a replica's output buffer outgrows its
+                // limit (its buffer is our shared stream, trimmed past it).
+                log_obuf_limit(&state, id);
                 return;
             }
             let n = buffer.read(position, STREAM_WRITE_BYTES, &mut buf);
@@ -257,9 +265,7 @@ async fn send_stream(
             let soft_expired =
                 over_soft && now - record.soft_limit_since_ms >= limit.soft_seconds as i64 * 1000;
             if over_hard || soft_expired {
-                let name = format!("{}:{}", record.ip, record.listening_port);
-                drop(state);
-                warning!("Client {name} (replica) scheduled to be closed ASAP for overcoming of output buffer limits.");
+                log_obuf_limit(&state, id);
                 return;
             }
             repl.trim();
@@ -278,6 +284,42 @@ async fn send_stream(
         server
             .net_output_bytes
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Redis's line for a client closed over its output-buffer limit, with
+/// the client's CLIENT LIST line.
+fn log_obuf_limit(state: &redust_commands::State, id: u64) {
+    let info = state
+        .clients
+        .get(&id)
+        .map(|c| redust_commands::cmd::connection::client_info_line(state, c))
+        .unwrap_or_default();
+    warning!("Client {info} scheduled to be closed ASAP for overcoming of output buffer limits.");
+}
+
+/// Redis's excerpt of the query buffer in a protocol error's log line.
+fn query_excerpt(buf: &[u8]) -> String {
+    let printable = |b: &[u8]| -> String {
+        b.iter()
+            .map(|&c| {
+                if c.is_ascii_graphic() || c == b' ' {
+                    c as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    };
+    if buf.len() <= 128 {
+        format!("Query buffer during protocol error: '{}'", printable(buf))
+    } else {
+        format!(
+            "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
+            printable(&buf[..64]),
+            buf.len() - 128,
+            printable(&buf[buf.len() - 64..])
+        )
     }
 }
 
@@ -311,8 +353,17 @@ async fn read_acks(
                     }
                 }
                 Ok(None) => break,
-                Err(_) => {
-                    notice!("Protocol error from replica; closing its connection.");
+                Err(e) => {
+                    let state = server.state.lock();
+                    if let Some(c) = state.clients.get(&id) {
+                        let info = redust_commands::cmd::connection::client_info_line(&state, c);
+                        let error = e.0.strip_prefix("Protocol error: ").unwrap_or(&e.0);
+                        verbose!(
+                            "Protocol error ({error}) from client: {info}. {}",
+                            query_excerpt(&rbuf)
+                        );
+                    }
+                    drop(state);
                     handle.kill();
                     return;
                 }
