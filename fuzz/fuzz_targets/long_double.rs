@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
             let printed = v.to_human();
             let again = LongDouble::parse(printed.as_bytes()).expect("printed value reads back");
             assert!(again.is_finite());
-            let _ = v.add(again).to_human();
+            let _ = (v + again).to_human();
         }
     }
 });

@@ -22,8 +22,14 @@ const MAX_CHARS: usize = 5 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LongDouble {
     /// `(-1)^neg × mant × 2^exp`.
-    Finite { neg: bool, mant: u64, exp: i64 },
-    Infinite { neg: bool },
+    Finite {
+        neg: bool,
+        mant: u64,
+        exp: i64,
+    },
+    Infinite {
+        neg: bool,
+    },
 }
 
 /// An unsigned big integer, little-endian 32-bit limbs, no trailing zeros.
@@ -65,7 +71,7 @@ impl Big {
         if self.0[..limb.min(self.0.len())].iter().any(|&l| l != 0) {
             return true;
         }
-        limb < self.0.len() && i % 32 != 0 && self.0[limb] & ((1u32 << (i % 32)) - 1) != 0
+        limb < self.0.len() && !i.is_multiple_of(32) && self.0[limb] & ((1u32 << (i % 32)) - 1) != 0
     }
 
     fn shl(&self, n: u64) -> Big {
@@ -259,7 +265,11 @@ impl LongDouble {
     fn round(neg: bool, n: &Big, exp: i64, sticky: bool) -> LongDouble {
         let bits = n.bits() as i64;
         if bits == 0 {
-            return LongDouble::Finite { neg, mant: 0, exp: 0 };
+            return LongDouble::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            };
         }
         // Drop the bits past 64, or below the least subnormal.
         let drop = (bits - 64).max(EXP_MIN - exp);
@@ -277,7 +287,11 @@ impl LongDouble {
             }
         };
         if mant == 0 {
-            return LongDouble::Finite { neg, mant: 0, exp: 0 };
+            return LongDouble::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            };
         }
         // Normalise where the exponent allows (for comparisons only).
         while mant >> 63 == 0 && e > EXP_MIN {
@@ -349,9 +363,9 @@ impl LongDouble {
                     return None;
                 }
                 // Far past any long double either way: saturate.
-                let v = edigits
-                    .iter()
-                    .fold(0i64, |acc, &c| (acc * 10 + (c - b'0') as i64).min(1_000_000));
+                let v = edigits.iter().fold(0i64, |acc, &c| {
+                    (acc * 10 + (c - b'0') as i64).min(1_000_000)
+                });
                 if eneg {
                     -v
                 } else {
@@ -360,7 +374,11 @@ impl LongDouble {
             }
         };
         let value = if n.is_zero() {
-            LongDouble::Finite { neg, mant: 0, exp: 0 }
+            LongDouble::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            }
         } else if hex {
             LongDouble::round(neg, &n, exp_value - 4 * frac_digits, false)
         } else {
@@ -387,54 +405,6 @@ impl LongDouble {
             LongDouble::Infinite { .. } => None,
             LongDouble::Finite { mant: 0, .. } if !n.is_zero() => None,
             v => Some(v),
-        }
-    }
-
-    /// The exact sum, rounded once.
-    pub fn add(self, other: LongDouble) -> LongDouble {
-        use LongDouble::{Finite, Infinite};
-        match (self, other) {
-            (Infinite { neg: a }, Infinite { neg: b }) if a != b => Infinite { neg: a }, // NaN: caller rejects non-finite
-            (Infinite { neg }, _) | (_, Infinite { neg }) => Infinite { neg },
-            (
-                Finite {
-                    neg: na,
-                    mant: ma,
-                    exp: ea,
-                },
-                Finite {
-                    neg: nb,
-                    mant: mb,
-                    exp: eb,
-                },
-            ) => {
-                if ma == 0 && mb == 0 {
-                    // -0 + -0 is -0; any other sum of zeros is +0.
-                    return Finite {
-                        neg: na && nb,
-                        mant: 0,
-                        exp: 0,
-                    };
-                }
-                if ma == 0 {
-                    return other;
-                }
-                if mb == 0 {
-                    return self;
-                }
-                let e = ea.min(eb);
-                let a = Big::from_u64(ma).shl((ea - e) as u64);
-                let b = Big::from_u64(mb).shl((eb - e) as u64);
-                if na == nb {
-                    LongDouble::round(na, &a.add(&b), e, false)
-                } else {
-                    match a.cmp(&b) {
-                        Ordering::Equal => LongDouble::ZERO,
-                        Ordering::Greater => LongDouble::round(na, &a.sub(&b), e, false),
-                        Ordering::Less => LongDouble::round(nb, &b.sub(&a), e, false),
-                    }
-                }
-            }
         }
     }
 
@@ -498,6 +468,58 @@ impl LongDouble {
     }
 }
 
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    /// The exact sum, rounded once.
+    fn add(self, other: LongDouble) -> LongDouble {
+        use LongDouble::{Finite, Infinite};
+        match (self, other) {
+            (Infinite { neg: a }, Infinite { neg: b }) if a != b => Infinite { neg: a }, // NaN: caller rejects non-finite
+            (Infinite { neg }, _) | (_, Infinite { neg }) => Infinite { neg },
+            (
+                Finite {
+                    neg: na,
+                    mant: ma,
+                    exp: ea,
+                },
+                Finite {
+                    neg: nb,
+                    mant: mb,
+                    exp: eb,
+                },
+            ) => {
+                if ma == 0 && mb == 0 {
+                    // -0 + -0 is -0; any other sum of zeros is +0.
+                    return Finite {
+                        neg: na && nb,
+                        mant: 0,
+                        exp: 0,
+                    };
+                }
+                if ma == 0 {
+                    return other;
+                }
+                if mb == 0 {
+                    return self;
+                }
+                let e = ea.min(eb);
+                let a = Big::from_u64(ma).shl((ea - e) as u64);
+                let b = Big::from_u64(mb).shl((eb - e) as u64);
+                if na == nb {
+                    LongDouble::round(na, &a.add(&b), e, false)
+                } else {
+                    match a.cmp(&b) {
+                        Ordering::Equal => LongDouble::ZERO,
+                        Ordering::Greater => LongDouble::round(na, &a.sub(&b), e, false),
+                        Ordering::Less => LongDouble::round(nb, &b.sub(&a), e, false),
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Big {
     fn mul_pow10(mut self, n: u64) -> Big {
         let mut left = n;
@@ -519,7 +541,7 @@ mod tests {
         #[test]
         fn reading_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64)) {
             if let Some(v) = LongDouble::parse(&data) {
-                let _ = v.add(v).to_human();
+                let _ = (v + v).to_human();
             }
         }
 
@@ -538,7 +560,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> String {
         let x = LongDouble::parse(a.as_bytes()).unwrap();
         let y = LongDouble::parse(b.as_bytes()).unwrap();
-        x.add(y).to_human()
+        (x + y).to_human()
     }
 
     #[test]
@@ -562,7 +584,9 @@ mod tests {
 
     #[test]
     fn parse_refuses_what_string2ld_refuses() {
-        for bad in ["", " 1", "1 ", "abc", "1e", "0x", ".", "nan", "1e5000", "1e-5000", "--1"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", "0x", ".", "nan", "1e5000", "1e-5000", "--1",
+        ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad}");
         }
         assert!(matches!(

@@ -413,6 +413,15 @@ impl ListValue {
         self.nodes.iter().filter(|n| n.is_plain()).count()
     }
 
+    /// Each node's kind (true: plain) and elements, head first: the layout
+    /// an RDB file records.
+    pub fn node_items(&self) -> Vec<(bool, Vec<Vec<u8>>)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.is_plain(), n.entries().map(|e| e.into_owned()).collect()))
+            .collect()
+    }
+
     /// Bytes of all nodes' data, uncompressed (`ql_uncompressed_size`).
     pub fn uncompressed_bytes(&self) -> usize {
         self.nodes.iter().map(Node::raw_bytes).sum()

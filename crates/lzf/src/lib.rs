@@ -101,7 +101,8 @@ impl Table {
 
     /// The position last stored at `slot` in this call, replaced by `pos`.
     fn swap(&mut self, slot: usize, pos: usize) -> Option<usize> {
-        let old = (self.generations[slot] == self.generation).then(|| self.positions[slot] as usize);
+        let old =
+            (self.generations[slot] == self.generation).then(|| self.positions[slot] as usize);
         self.set(slot, pos);
         old
     }
@@ -155,10 +156,7 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<
         h = h << 8 | u32::from(input[ip + 2]);
         let candidate = table.swap(slot(h), ip);
         let found = candidate.filter(|&r| {
-            r > 0
-                && ip - r - 1 < MAX_OFFSET
-                && ip + 4 < n
-                && input[r..r + 3] == input[ip..ip + 3]
+            r > 0 && ip - r - 1 < MAX_OFFSET && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3]
         });
         let Some(r) = found else {
             if out.len() >= out_len {

@@ -32,7 +32,7 @@ pub use rdb::dump::{
 };
 pub use rdb::error::{ErrorKind, RdbError};
 pub use rdb::reader::{verify_checksum, ChecksumStatus, Entry, RdbEvent, RdbReader};
-pub use rdb::value::RdbValue;
+pub use rdb::value::{ListNode, RdbValue};
 pub use rdb::writer::{AuxInfo, EntryMeta, RdbWriter, ReplInfo, WriterOptions};
 
 use std::fmt;

@@ -100,7 +100,11 @@ fn main() {
             argv.first().map_or("redust-server", |s| s.as_str())
         );
     }
-    log::set_role(if config.replicaof.is_some() { b'S' } else { b'M' });
+    log::set_role(if config.replicaof.is_some() {
+        b'S'
+    } else {
+        b'M'
+    });
     let pidfile = if let Some(p) = &config.pidfile {
         Some(p.clone())
     } else if config.daemonize {

@@ -4,10 +4,10 @@ use crate::args::{eq_ignore_case, parse_i64, parse_i64_or};
 use crate::cmd::keys::parse_cursor;
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::{Ctx, Handler};
+use crate::long_double::LongDouble;
 use crate::notify::HASH;
 use crate::propagate::argv;
 use crate::state::State;
-use crate::long_double::LongDouble;
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use redust_config::glob_match;
@@ -297,7 +297,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             None => LongDouble::from_i64(0),
         };
-        let new = current.add(incr);
+        let new = current + incr;
         if !new.is_finite() {
             return Err("ERR increment would produce NaN or Infinity".into());
         }

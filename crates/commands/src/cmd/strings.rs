@@ -3,9 +3,9 @@
 use crate::args::{eq_ignore_case, parse_i64};
 use crate::errors::{self, CmdError, CmdResult, WRONGTYPE};
 use crate::exec::Ctx;
+use crate::long_double::LongDouble;
 use crate::notify::{GENERIC, STRING};
 use crate::propagate::argv;
-use crate::long_double::LongDouble;
 use bytes::Bytes;
 use redust_keyspace::{Value, ValueMut, ValueRef};
 
@@ -568,7 +568,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     };
     let incr = LongDouble::parse(&args[2]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
-    let new = current.add(incr);
+    let new = current + incr;
     if !new.is_finite() || !incr.is_finite() || !current.is_finite() {
         return Err("ERR increment would produce NaN or Infinity".into());
     }

@@ -414,10 +414,9 @@ pub fn put_string_double(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// A short text that parses back to exactly `v` (but -0 gives "0", as in
-/// Redis), the way Redis stores a score in a listpack: integers without a
-/// fraction, `inf`/`-inf`, and otherwise the shortest round-trip form
-/// (scientific when that is shorter).
+/// A score as Redis 7.0 writes it into a listpack (`d2string`): integers
+/// without a fraction, `inf`/`-inf`, otherwise `%.17g`; -0 gives "0", as
+/// Redis's listpack stores it.
 pub fn format_double(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -430,13 +429,8 @@ pub fn format_double(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < (1u64 << 52) as f64 {
         return (v as i64).to_string();
     }
-    let plain = format!("{v}");
-    let sci = format!("{v:e}");
-    if plain.len() <= sci.len() {
-        plain
-    } else {
-        sci
-    }
+    // Redis 7.0's d2string: `%.17g` (0.1 is written 0.10000000000000001).
+    redust_resp::reply::format_double(v)
 }
 
 #[cfg(test)]
@@ -534,8 +528,9 @@ mod tests {
         }
         assert!(input(&[253]).read_string_double().unwrap().is_nan());
         assert_eq!(format_double(3.0), "3");
-        assert_eq!(format_double(0.1), "0.1");
-        assert_eq!(format_double(1e300), "1e300");
+        // Redis 7.0's `%.17g`.
+        assert_eq!(format_double(0.1), "0.10000000000000001");
+        assert_eq!(format_double(1e300), "1.0000000000000001e+300");
         assert_eq!(
             input(b"\x0c1.2345678901").read_string_double().unwrap(),
             1.2345678901

@@ -41,6 +41,17 @@ pub enum RdbValue {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// A sorted set as member/score pairs; members are unique, scores not NaN.
     ZSet(Vec<(Vec<u8>, f64)>),
+    /// A list cut into quicklist nodes as the server holds it, written node
+    /// for node (Redis writes its nodes as they are in memory).
+    ListNodes(Vec<ListNode>),
+}
+
+/// One quicklist node of [`RdbValue::ListNodes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNode {
+    /// A PLAIN node: one element stored as is (else a listpack).
+    pub plain: bool,
+    pub items: Vec<Vec<u8>>,
 }
 
 impl RdbValue {
@@ -48,7 +59,7 @@ impl RdbValue {
     pub fn type_name(&self) -> &'static str {
         match self {
             RdbValue::String(_) => "string",
-            RdbValue::List(_) => "list",
+            RdbValue::List(_) | RdbValue::ListNodes(_) => "list",
             RdbValue::Set(_) => "set",
             RdbValue::Hash(_) => "hash",
             RdbValue::ZSet(_) => "zset",
@@ -62,6 +73,7 @@ impl RdbValue {
             RdbValue::List(v) | RdbValue::Set(v) => v.len(),
             RdbValue::Hash(v) => v.len(),
             RdbValue::ZSet(v) => v.len(),
+            RdbValue::ListNodes(n) => n.iter().map(|n| n.items.len()).sum(),
         }
     }
 
@@ -300,7 +312,7 @@ fn invalid(what: &str) -> io::Error {
 pub fn choose_type(v: &RdbValue, opts: &WriterOptions) -> u8 {
     match v {
         RdbValue::String(_) => types::STRING,
-        RdbValue::List(_) => types::LIST_QUICKLIST_2,
+        RdbValue::List(_) | RdbValue::ListNodes(_) => types::LIST_QUICKLIST_2,
         RdbValue::Set(m) => {
             if m.len() <= opts.set_max_intset_entries
                 && m.iter().all(|s| canonical_i64(s).is_some())
@@ -389,6 +401,22 @@ pub fn write_body(out: &mut Vec<u8>, v: &RdbValue, t: u8, opts: &WriterOptions) 
     }
     match (v, t) {
         (RdbValue::String(s), types::STRING) => put_string(out, s, z),
+        (RdbValue::ListNodes(nodes), types::LIST_QUICKLIST_2) => {
+            put_len(out, nodes.len() as u64);
+            for node in nodes {
+                if node.plain {
+                    put_len(out, quicklist_container::PLAIN);
+                    put_string(out, &node.items[0], z);
+                } else {
+                    put_len(out, quicklist_container::PACKED);
+                    let mut lp = ListpackBuilder::new();
+                    for item in &node.items {
+                        lp.push(item);
+                    }
+                    put_string(out, &lp.finish(), z);
+                }
+            }
+        }
         (RdbValue::List(items), types::LIST_QUICKLIST_2) => {
             let nodes = list_nodes(
                 items,
