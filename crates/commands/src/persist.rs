@@ -15,6 +15,16 @@ use redust_persistence::{
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// Whether the value is held in a compact encoding (listpack, intset), for
+/// the writer to keep it (`None` for strings and lists).
+pub fn compact_encoding(value: ValueRef) -> Option<bool> {
+    match value.encoding_name() {
+        "listpack" | "intset" => Some(true),
+        "hashtable" | "skiplist" => Some(false),
+        _ => None,
+    }
+}
+
 /// The codec's view of one of our values.
 pub fn value_to_rdb(value: ValueRef) -> RdbValue {
     match value {
@@ -188,6 +198,7 @@ fn write_snapshot_data(
                 return;
             }
             let meta = EntryMeta {
+                compact: compact_encoding(entry.value()),
                 expire_ms: db.expire_at(key),
                 lru_idle: lru_policy
                     .then(|| redust_keyspace::lru::lru_idle_ms(entry.lru(), state.now_ms) / 1000),
@@ -787,6 +798,7 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
                     continue;
                 }
                 let meta = EntryMeta {
+                    compact: compact_encoding(entry.value()),
                     expire_ms,
                     lru_idle: self.lru.then(|| {
                         redust_keyspace::lru::lru_idle_ms(entry.lru(), self.now_ms) / 1000

@@ -28,7 +28,8 @@ pub mod ziplist;
 pub mod zipmap;
 
 pub use rdb::dump::{
-    dump_payload, dump_payload_with, parse_dump_payload, parse_dump_payload_checked,
+    dump_payload, dump_payload_encoded, dump_payload_with, parse_dump_payload,
+    parse_dump_payload_checked,
 };
 pub use rdb::error::{ErrorKind, RdbError};
 pub use rdb::reader::{verify_checksum, ChecksumStatus, Entry, RdbEvent, RdbReader};

@@ -105,6 +105,7 @@ fn meta() -> impl Strategy<Value = EntryMeta> {
             expire_ms,
             lru_idle,
             lfu_freq,
+            compact: None,
         })
 }
 

@@ -77,18 +77,20 @@ pub fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 }
 
 pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(value) = ctx
-        .lookup_read(&args[1])
-        .map(|e| persist::value_to_rdb(e.value()))
-    else {
+    let Some((value, compact)) = ctx.lookup_read(&args[1]).map(|e| {
+        (
+            persist::value_to_rdb(e.value()),
+            persist::compact_encoding(e.value()),
+        )
+    }) else {
         ctx.reply.null();
         return Ok(());
     };
-    // The value as an RDB would hold it now: the encodings and compression
-    // the config gives, as Redis's DUMP writes the object as it is.
-    let payload =
-        redust_persistence::dump_payload_with(&value, &persist::writer_options(ctx.state))
-            .map_err(|e| CmdError::from(format!("ERR {e}")))?;
+    // The object as it is, as Redis's DUMP writes it: its encoding, and
+    // compression as the config says.
+    let opts = persist::writer_options(ctx.state);
+    let payload = redust_persistence::dump_payload_encoded(&value, &opts, compact)
+        .map_err(|e| CmdError::from(format!("ERR {e}")))?;
     ctx.reply.bulk(&payload);
     Ok(())
 }

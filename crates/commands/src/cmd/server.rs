@@ -1151,8 +1151,10 @@ fn resolve_spec_name(
 /// included, as Redis's `rdbSavedObjectLen` counts it.
 fn serialized_length(opts: &redust_persistence::WriterOptions, v: ValueRef) -> usize {
     let value = crate::persist::value_to_rdb(v);
+    let compact = crate::persist::compact_encoding(v);
     // A DUMP payload is the type byte, the body, the version (2) and CRC (8).
-    redust_persistence::dump_payload_with(&value, opts).map_or(0, |p| p.len().saturating_sub(11))
+    redust_persistence::dump_payload_encoded(&value, opts, compact)
+        .map_or(0, |p| p.len().saturating_sub(11))
 }
 
 /// LATENCY DOCTOR: a short plain-language report of the recorded spikes.

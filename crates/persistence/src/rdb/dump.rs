@@ -21,8 +21,18 @@ pub fn dump_payload(value: &RdbValue) -> Vec<u8> {
 /// The `DUMP` payload of `value` with the given encoding options; fails for
 /// an empty collection or a NaN score.
 pub fn dump_payload_with(value: &RdbValue, opts: &WriterOptions) -> std::io::Result<Vec<u8>> {
+    dump_payload_encoded(value, opts, None)
+}
+
+/// [`dump_payload_with`] in a given encoding (see
+/// [`crate::rdb::writer::EntryMeta::compact`]).
+pub fn dump_payload_encoded(
+    value: &RdbValue,
+    opts: &WriterOptions,
+    compact: Option<bool>,
+) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    let t = choose_type(value, opts);
+    let t = choose_type(value, opts, compact);
     out.push(t);
     write_body(&mut out, value, t, opts)?;
     out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());

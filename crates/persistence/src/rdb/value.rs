@@ -309,7 +309,18 @@ fn invalid(what: &str) -> io::Error {
 }
 
 /// The type byte the writer uses for `v`.
-pub fn choose_type(v: &RdbValue, opts: &WriterOptions) -> u8 {
+pub fn choose_type(v: &RdbValue, opts: &WriterOptions, compact: Option<bool>) -> u8 {
+    match (v, compact) {
+        (RdbValue::Set(m), Some(true)) if m.iter().all(|s| canonical_i64(s).is_some()) => {
+            return types::SET_INTSET
+        }
+        (RdbValue::Set(_), Some(false)) => return types::SET,
+        (RdbValue::Hash(_), Some(true)) => return types::HASH_LISTPACK,
+        (RdbValue::Hash(_), Some(false)) => return types::HASH,
+        (RdbValue::ZSet(_), Some(true)) => return types::ZSET_LISTPACK,
+        (RdbValue::ZSet(_), Some(false)) => return types::ZSET_2,
+        _ => {}
+    }
     match v {
         RdbValue::String(_) => types::STRING,
         RdbValue::List(_) | RdbValue::ListNodes(_) => types::LIST_QUICKLIST_2,
@@ -470,8 +481,16 @@ pub fn write_body(out: &mut Vec<u8>, v: &RdbValue, t: u8, opts: &WriterOptions) 
             put_string(out, &lp.finish(), z);
         }
         (RdbValue::ZSet(p), types::ZSET_2) => {
+            // Redis writes a skiplist from the greatest element down.
+            let by_rank = |a: &&(Vec<u8>, f64), b: &&(Vec<u8>, f64)| {
+                a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0))
+            };
+            let mut ordered: Vec<&(Vec<u8>, f64)> = p.iter().collect();
+            if !ordered.windows(2).all(|w| by_rank(&w[0], &w[1]).is_le()) {
+                ordered.sort_by(by_rank);
+            }
             put_len(out, p.len() as u64);
-            for (m, s) in p {
+            for (m, s) in ordered.into_iter().rev() {
                 put_string(out, m, z);
                 put_binary_double(out, *s);
             }

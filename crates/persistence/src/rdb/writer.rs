@@ -63,6 +63,10 @@ pub struct EntryMeta {
     pub lru_idle: Option<u64>,
     /// LFU counter (written under LFU policies).
     pub lfu_freq: Option<u8>,
+    /// The encoding the server holds a hash, set or sorted set in: compact
+    /// (listpack, intset) or not; written so, as Redis writes the object as
+    /// it is. `None`: as the options' limits say.
+    pub compact: Option<bool>,
 }
 
 /// Replication fields of the aux section.
@@ -226,7 +230,7 @@ impl<W: Write> RdbWriter<W> {
             self.buf.push(opcodes::FREQ);
             self.buf.push(freq);
         }
-        let t = choose_type(value, &self.opts);
+        let t = choose_type(value, &self.opts, meta.compact);
         self.buf.push(t);
         put_string(&mut self.buf, key, self.opts.compression);
         if let Err(e) = write_body(&mut self.buf, value, t, &self.opts) {
