@@ -1799,3 +1799,37 @@ def test_info_memory_reports_replication_and_client_buffers(server_factory):
     assert int(mem["mem_aof_buffer"]) == 0  # appendonly no
     # A replica with nothing attached below it holds no stream of its own to serve.
     assert parse_info(rc.call("INFO", "memory"))[1]["mem_clients_slaves"] == "0"
+
+
+def test_a_replica_that_stops_reading_is_closed_by_its_output_buffer_limit(server_factory):
+    """The replica class of client-output-buffer-limit closes a replica whose unsent
+    stream passes the hard limit even though it never reads again (Redis checks it as
+    the stream is appended; redust from the cron as well as from the sender)."""
+    m = start(server_factory, "--client-output-buffer-limit", "replica 1mb 0 0")
+    mc = m.client()
+    fake = FakeReplica(m)
+    fake.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    fake.handshake()
+    fake.full_sync()
+    wait_online(mc, 1)
+    fake.ack = None  # it stops reading and acking
+    value = "x" * 100000
+    for i in range(100):
+        mc.call("SET", "k%d" % i, value)
+    wait_until(lambda: repl_info(mc)["connected_slaves"] == "0", 15)
+    lines = [x for x in m.log().splitlines() if "overcoming of output buffer limits" in x]
+    assert lines and " flags=S " in lines[-1], m.log()[-2000:]
+    assert lines[-1].endswith(" scheduled to be closed ASAP for overcoming of output buffer limits.")
+
+
+def test_replica_logs_the_rdb_it_loads(server_factory):
+    for diskless in ("disabled", "on-empty-db"):
+        m = start(server_factory)
+        mc = m.client()
+        mc.call("SET", "a", "1")
+        mc.call("SET", "b", "2")
+        r = start_replica(server_factory, m, "--repl-diskless-load", diskless)
+        wait_link_up(r.client())
+        log = r.log()
+        assert "Loading RDB produced by version 7.0.15" in log, log
+        assert "Done loading RDB, keys loaded: 2, keys expired: 0." in log, log

@@ -870,8 +870,58 @@ pub fn replica_gone(state: &mut State, client_id: u64) {
 /// Master-side housekeeping, once per cron tick: replicas silent for longer
 /// than `repl-timeout` are dropped, the backlog is freed after
 /// `repl-backlog-ttl` without replicas, and the stream is trimmed.
+/// Whether replica `id` is past the `replica` class of
+/// client-output-buffer-limit: the stream it has not been sent yet (Redis
+/// counts the same bytes) over the hard limit, or over the soft limit for
+/// longer than its seconds.
+pub fn replica_over_limit(state: &mut State, id: u64, now: i64) -> bool {
+    let limit = state.config.client_output_buffer_limit.replica;
+    let Some(end) = state.repl.buffer.as_ref().map(|b| b.end_offset()) else {
+        return false;
+    };
+    let Some(record) = state.repl.replica_mut(id) else {
+        return false;
+    };
+    let pending = (end + 1).saturating_sub(record.position);
+    let over_hard = limit.hard > 0 && pending > limit.hard;
+    let over_soft = limit.soft > 0 && pending > limit.soft;
+    if !over_soft {
+        record.soft_limit_since_ms = 0;
+    } else if record.soft_limit_since_ms == 0 {
+        record.soft_limit_since_ms = now;
+    }
+    let soft_expired =
+        over_soft && now - record.soft_limit_since_ms >= limit.soft_seconds as i64 * 1000;
+    over_hard || soft_expired
+}
+
+/// Redis's line for a replica closed over its output-buffer limit.
+pub fn log_replica_obuf_limit(state: &State, id: u64) {
+    let info = state
+        .clients
+        .get(&id)
+        .map(|c| crate::cmd::connection::client_info_line(state, c))
+        .unwrap_or_default();
+    (state.log_warning)(&format!(
+        "Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."
+    ));
+}
+
 pub fn master_cron(state: &mut State) {
     let now = state.now_ms;
+    // A replica that stopped reading is closed by its limit even though
+    // its sender, stuck writing, no longer checks it.
+    let ids: Vec<u64> = state.repl.replicas.iter().map(|r| r.client_id).collect();
+    for id in ids {
+        if replica_over_limit(state, id, now) {
+            if let Some(h) = state.handles.get(&id) {
+                if !h.0.killed.load(std::sync::atomic::Ordering::Relaxed) {
+                    log_replica_obuf_limit(state, id);
+                    h.0.kill();
+                }
+            }
+        }
+    }
     let timeout_ms = state.config.repl_timeout as i64 * 1000;
     for r in &state.repl.replicas {
         if r.state == ReplicaState::Online && now - r.ack_ms > timeout_ms {

@@ -140,6 +140,19 @@ pub fn compress_bounded(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     })
 }
 
+/// Adds one byte to the open literal run, closing a full run (32 bytes) and
+/// opening the next with its length placeholder.
+fn push_literal(out: &mut Vec<u8>, lit: &mut usize, byte: u8) {
+    *lit += 1;
+    out.push(byte);
+    if *lit == MAX_LITERAL {
+        let at = out.len() - *lit - 1;
+        out[at] = (*lit - 1) as u8;
+        *lit = 0;
+        out.push(0);
+    }
+}
+
 fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<u8>> {
     let n = input.len();
     let mut out: Vec<u8> = Vec::with_capacity(out_len.min(n + n / 16 + 64));
@@ -162,15 +175,8 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<
             if out.len() >= out_len {
                 return None;
             }
-            lit += 1;
-            out.push(input[ip]);
+            push_literal(&mut out, &mut lit, input[ip]);
             ip += 1;
-            if lit == MAX_LITERAL {
-                let at = out.len() - lit - 1;
-                out[at] = (lit - 1) as u8;
-                lit = 0;
-                out.push(0);
-            }
             continue;
         };
         let off = ip - r - 1;
@@ -231,16 +237,8 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<
     if out.len() + 3 > out_len {
         return None;
     }
-    while ip < n {
-        lit += 1;
-        out.push(input[ip]);
-        ip += 1;
-        if lit == MAX_LITERAL {
-            let at = out.len() - lit - 1;
-            out[at] = (lit - 1) as u8;
-            lit = 0;
-            out.push(0);
-        }
+    for &byte in &input[ip..] {
+        push_literal(&mut out, &mut lit, byte);
     }
     let at = out.len() - lit - 1;
     out[at] = (lit as u8).wrapping_sub(1);

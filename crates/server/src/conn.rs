@@ -136,7 +136,7 @@ enum Closed {
 }
 
 /// Redis's excerpt of the query buffer in a protocol error's log line.
-fn query_excerpt(buf: &[u8]) -> String {
+pub(crate) fn query_excerpt(buf: &[u8]) -> String {
     let printable = |b: &[u8]| -> String {
         b.iter()
             .map(|&c| {

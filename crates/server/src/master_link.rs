@@ -97,10 +97,16 @@ pub async fn run(server: Arc<Server>) {
                 }
             }
         }
-        if link_lost(&server, generation) || announced {
+        let lost = link_lost(&server, generation);
+        if lost || announced {
             reconnecting = Some(generation);
         }
-        // Redis retries from its once-a-second cron.
+        // Redis reconnects at once after losing an established link (so
+        // the backlog is less likely to have moved on), and otherwise
+        // retries from its once-a-second cron.
+        if lost {
+            continue;
+        }
         tokio::select! {
             _ = changed().notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -552,7 +558,7 @@ async fn full_sync(
             Err(_) => return Err(LinkError::after_failure("Bad bulk length from MASTER")),
         },
     };
-    let (dir, final_path, dbfilename, db_count, limits, verify, backlog, diskless_load) = {
+    let (dir, final_path, dbfilename, db_count, limits, verify, backlog, diskless_load, log) = {
         let mut state = server.state.lock();
         let now = now_ms();
         if let Some(m) = state.repl.master.as_mut() {
@@ -569,6 +575,7 @@ async fn full_sync(
             state.config.rdbchecksum && !state.debug.skip_checksum_validation,
             state.config.repl_backlog_size,
             state.config.repl_diskless_load != redust_config::ReplDisklessLoad::Disabled,
+            redust_commands::persist::LoadLog::of(&state),
         )
     };
     let target = if diskless_load {
@@ -621,7 +628,7 @@ async fn full_sync(
                 chunk: Vec::new(),
                 pos: 0,
             };
-            redust_commands::persist::read_rdb_from(
+            redust_commands::persist::read_rdb_from_logged(
                 std::io::BufReader::with_capacity(1 << 16, input),
                 "(from the master's socket)",
                 db_count,
@@ -629,7 +636,11 @@ async fn full_sync(
                 verify,
                 now,
                 true,
+                redust_commands::persist::RdbSource::Embedded,
+                log,
             )
+            // Its lines are in the log already.
+            .map_err(|_| String::new())
         });
         let mut sink = Sink::Channel(tx);
         let received = receive_payload(server, conn, &mut sink, size, mark.as_deref()).await;
@@ -673,7 +684,17 @@ async fn full_sync(
         notice!("MASTER <-> REPLICA sync: Loading DB in memory");
         let path = temp.clone();
         tokio::task::spawn_blocking(move || {
-            redust_commands::persist::read_rdb_keeping(&path, db_count, &limits, verify, now, true)
+            redust_commands::persist::read_rdb_logged(
+                &path,
+                db_count,
+                &limits,
+                verify,
+                now,
+                true,
+                redust_commands::persist::RdbSource::File,
+                log,
+            )
+            .map_err(|_| String::new())
         })
         .await
         .map_err(|_| "the loader failed".to_string())
@@ -683,7 +704,9 @@ async fn full_sync(
         Ok(x) => x,
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
-            warning!("{e}");
+            if !e.is_empty() {
+                warning!("{e}");
+            }
             // Redis's errno here is EINVAL (a bad signature or version).
             let from = if diskless_load { "socket" } else { "disk" };
             return Err(LinkError {

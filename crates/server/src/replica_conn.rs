@@ -232,43 +232,28 @@ async fn send_stream(
         {
             let mut state = server.state.lock();
             let now = now_ms();
-            let limit = state.config.client_output_buffer_limit.replica;
             let repl = &mut state.repl;
             let Some(buffer) = repl.buffer.as_ref() else {
                 return;
             };
-            let end = buffer.end_offset();
             let Some(position) = repl.replica(id).map(|r| r.position) else {
                 return;
             };
             if !buffer.holds(position) {
                 // What Redis says when a replica's output buffer outgrows its
                 // limit (its buffer is our shared stream, trimmed past it).
-                log_obuf_limit(&state, id);
+                replication::log_replica_obuf_limit(&state, id);
                 return;
             }
             let n = buffer.read(position, STREAM_WRITE_BYTES, &mut buf);
-            let pending = end + 1 - position;
-            let Some(record) = repl.replica_mut(id) else {
-                return;
-            };
-            record.position += n as u64;
-            // The replica output-buffer limit applies to what it has not
-            // been sent yet (Redis counts the same bytes).
-            let over_hard = limit.hard > 0 && pending > limit.hard;
-            let over_soft = limit.soft > 0 && pending > limit.soft;
-            if !over_soft {
-                record.soft_limit_since_ms = 0;
-            } else if record.soft_limit_since_ms == 0 {
-                record.soft_limit_since_ms = now;
+            if let Some(record) = repl.replica_mut(id) {
+                record.position += n as u64;
             }
-            let soft_expired =
-                over_soft && now - record.soft_limit_since_ms >= limit.soft_seconds as i64 * 1000;
-            if over_hard || soft_expired {
-                log_obuf_limit(&state, id);
+            if replication::replica_over_limit(&mut state, id, now) {
+                replication::log_replica_obuf_limit(&state, id);
                 return;
             }
-            repl.trim();
+            state.repl.trim();
         }
         if buf.is_empty() {
             tokio::select! {
@@ -284,42 +269,6 @@ async fn send_stream(
         server
             .net_output_bytes
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
-    }
-}
-
-/// Redis's line for a client closed over its output-buffer limit, with
-/// the client's CLIENT LIST line.
-fn log_obuf_limit(state: &redust_commands::State, id: u64) {
-    let info = state
-        .clients
-        .get(&id)
-        .map(|c| redust_commands::cmd::connection::client_info_line(state, c))
-        .unwrap_or_default();
-    warning!("Client {info} scheduled to be closed ASAP for overcoming of output buffer limits.");
-}
-
-/// Redis's excerpt of the query buffer in a protocol error's log line.
-fn query_excerpt(buf: &[u8]) -> String {
-    let printable = |b: &[u8]| -> String {
-        b.iter()
-            .map(|&c| {
-                if c.is_ascii_graphic() || c == b' ' {
-                    c as char
-                } else {
-                    '.'
-                }
-            })
-            .collect()
-    };
-    if buf.len() <= 128 {
-        format!("Query buffer during protocol error: '{}'", printable(buf))
-    } else {
-        format!(
-            "Query buffer during protocol error: '{}' (... more {} bytes ...) '{}'",
-            printable(&buf[..64]),
-            buf.len() - 128,
-            printable(&buf[buf.len() - 64..])
-        )
     }
 }
 
@@ -360,7 +309,7 @@ async fn read_acks(
                         let error = e.0.strip_prefix("Protocol error: ").unwrap_or(&e.0);
                         verbose!(
                             "Protocol error ({error}) from client: {info}. {}",
-                            query_excerpt(&rbuf)
+                            crate::conn::query_excerpt(&rbuf)
                         );
                     }
                     drop(state);

@@ -15,6 +15,34 @@ pub static HANDLERS: &[(&str, Handler)] = &[("sort", sort), ("sort_ro", sort_ro)
 
 const NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 
+/// A value as SORT reads it, with C's `strtod` as Redis calls it: leading
+/// space skipped, the empty string 0, anything left over, NaN, or a result
+/// out of range (overflow, underflow) refused.
+fn sort_score(v: &[u8]) -> Option<f64> {
+    if v.is_empty() {
+        return Some(0.0);
+    }
+    let start = v.iter().position(|c| !b" \t\n\x0b\x0c\r".contains(c))?;
+    let t = &v[start..];
+    let x = parse_f64_opt(t)?;
+    let unsigned = t
+        .strip_prefix(b"-")
+        .or_else(|| t.strip_prefix(b"+"))
+        .unwrap_or(t);
+    let lower = unsigned.to_ascii_lowercase();
+    let (digits, exp_mark) = match lower.strip_prefix(b"0x") {
+        Some(hex) => (hex, b'p'),
+        None => (&lower[..], b'e'),
+    };
+    let mantissa = digits.split(|&c| c == exp_mark).next().unwrap_or(b"");
+    let nonzero = mantissa
+        .iter()
+        .any(|c| c.is_ascii_alphanumeric() && *c != b'0');
+    let overflow = x.is_infinite() && !lower.starts_with(b"inf");
+    let underflow = (x == 0.0 && nonzero) || x.is_subnormal();
+    (!overflow && !underflow).then_some(x)
+}
+
 /// Looks up what `pattern` names for `element`: `#` is the element itself;
 /// otherwise the first `*` is replaced by the element, and a `->field`
 /// suffix reads that field of a hash instead of a string value.
@@ -133,7 +161,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
             if alpha {
                 item.text = by_value;
             } else if let Some(v) = by_value {
-                item.score = parse_f64_opt(&v).ok_or(CmdError::from(NOT_DOUBLE))?;
+                item.score = sort_score(&v).ok_or(CmdError::from(NOT_DOUBLE))?;
             }
         }
         items.push(item);

@@ -337,6 +337,16 @@ fn lex_span(
         return (0, 0);
     }
     let ZSetValue::Listpack(p) = z else {
+        // Redis's zslIsInLexRange first: the last member must reach `min`
+        // and the first stay within `max` (with mixed scores the walk that
+        // follows depends on the skiplist's random levels).
+        let n = z.len();
+        let (Some((first, _)), Some((last, _))) = (z.get(0), z.get(n.saturating_sub(1))) else {
+            return (0, 0);
+        };
+        if !min.admits_from(last) || !max.admits_to(first) {
+            return (0, 0);
+        }
         let start = z.lower_bound(|_, m| !min.admits_from(m));
         let end = z.lower_bound(|_, m| max.admits_to(m));
         return apply_limit(start, end, rev, offset, limit);
