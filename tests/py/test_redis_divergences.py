@@ -1370,3 +1370,34 @@ def test_lex_range_over_a_skiplist_checks_its_ends_first(c):
     assert c.call("ZRANGE", "z", "[a", "+", "BYLEX") == []
     assert c.call("ZRANGEBYLEX", "z", "-", "[b") == []
     assert c.call("ZLEXCOUNT", "z", "[a", "+") == 0
+
+
+def test_resp3_own_events_come_where_redis_fires_them(server):
+    """Redis writes a client's own event messages where they fire: RPUSH, BRPOP,
+    LMPOP and BLMPOP reply first and then fire their events; LMOVE fires the push
+    event, replies, then fires the pop event; SET fires before replying."""
+    raw = server.raw()
+    raw.send(b"HELLO 3\r\n")
+    raw.read_available()
+    raw.send(b"CONFIG SET notify-keyspace-events El\r\n")
+    raw.expect(b"+OK\r\n")
+    raw.send(b"SUBSCRIBE __keyevent@0__:rpush __keyevent@0__:rpop __keyevent@0__:lpop "
+             b"__keyevent@0__:lpush\r\n")
+    raw.read_available()
+
+    def push(event):
+        ch = b"__keyevent@0__:" + event
+        return b">3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$1\r\nl\r\n" % (len(ch), ch)
+
+    raw.send(b"RPUSH l a b c\r\n")
+    raw.expect(b":3\r\n" + push(b"rpush"))
+    raw.send(b"BRPOP l 0\r\n")
+    raw.expect(b"*2\r\n$1\r\nl\r\n$1\r\nc\r\n" + push(b"rpop"))
+    raw.send(b"LMPOP 1 l LEFT\r\n")
+    raw.expect(b"*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n" + push(b"lpop"))
+    raw.send(b"BLMPOP 0 1 l RIGHT COUNT 5\r\n")
+    raw.expect(b"*2\r\n$1\r\nl\r\n*1\r\n$1\r\nb\r\n" + push(b"rpop"))
+    raw.send(b"RPUSH l x y\r\n")
+    raw.expect(b":2\r\n" + push(b"rpush"))
+    raw.send(b"LMOVE l l RIGHT LEFT\r\n")
+    raw.expect(push(b"lpush") + b"$1\r\ny\r\n" + push(b"rpop"))

@@ -214,13 +214,18 @@ impl Ctx<'_> {
     }
 
     /// Runs `publish`; messages it sends to this client itself go into its
-    /// reply here, ahead of the command's own reply, as Redis writes them.
+    /// reply here, ahead of the command's own reply, as Redis writes them
+    /// (after it, for the commands Redis answers before firing their events:
+    /// see `exec::REPLY_BEFORE_EVENTS`).
     pub fn publishing<T>(&mut self, publish: impl FnOnce(&mut crate::state::State) -> T) -> T {
         let outer = self.state.self_push.replace((self.client.id, Vec::new()));
         let result = publish(self.state);
         let mine = std::mem::replace(&mut self.state.self_push, outer);
         for frame in mine.map(|(_, frames)| frames).unwrap_or_default() {
-            self.reply.buf.extend_from_slice(&frame);
+            match self.state.deferred_self_push.as_mut() {
+                Some(later) => later.extend_from_slice(&frame),
+                None => self.reply.buf.extend_from_slice(&frame),
+            }
         }
         result
     }

@@ -547,6 +547,40 @@ fn pause_applies(state: &mut State, command: &Command) -> Option<i64> {
     }
 }
 
+/// Commands whose Redis 7.0 implementation writes the reply before it fires
+/// the keyspace events (`addReply` then `notifyKeyspaceEvent`): a RESP3 client
+/// subscribed to its own events gets the reply first. The others fire first.
+/// (Found by probing Redis 7.0.15 command by command.)
+const REPLY_BEFORE_EVENTS: &[&str] = &[
+    "getset",
+    "getdel",
+    "getex",
+    "rpush",
+    "lpush",
+    "rpushx",
+    "lpushx",
+    "lset",
+    "lpop",
+    "rpop",
+    "hset",
+    "hsetnx",
+    "hmset",
+    "hincrby",
+    "hincrbyfloat",
+    "sunionstore",
+    "sdiffstore",
+    "zadd",
+    "zincrby",
+    "zunionstore",
+    "zinterstore",
+    "zdiffstore",
+    "zrangestore",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+];
+
 /// Runs a resolved command and does the bookkeeping after it. Also used by EXEC
 /// for each queued command.
 pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
@@ -559,6 +593,9 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let dirty_before = ctx.state.dirty;
     let db_before = ctx.client.db;
     ctx.client.custom_propagation = false;
+    let deferring = REPLY_BEFORE_EVENTS.contains(&command.name.as_str());
+    let outer_deferred =
+        std::mem::replace(&mut ctx.state.deferred_self_push, deferring.then(Vec::new));
     let started = crate::clock::Stopwatch::start();
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed_us();
@@ -572,6 +609,9 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         stats.failed_calls += 1;
         ctx.state.stats.count_error(&e.0);
         ctx.reply.error(&e.0);
+    }
+    if let Some(frames) = std::mem::replace(&mut ctx.state.deferred_self_push, outer_deferred) {
+        ctx.reply.buf.extend_from_slice(&frames);
     }
     ctx.state.stats.total_commands_processed += 1;
     // CLIENT REPLY ON answers even though replies were off when it started;

@@ -369,6 +369,9 @@ pub struct State {
     /// the messages for that client itself, which go into its reply where
     /// the publishing happens, before the command's own reply, as in Redis.
     pub self_push: Option<(u64, Vec<bytes::Bytes>)>,
+    /// While a command that Redis answers before firing its events runs:
+    /// its client's own event messages, written after its reply.
+    pub deferred_self_push: Option<Vec<u8>>,
     /// A BGREWRITEAOF running while `appendonly` is off.
     pub aof_off_rewrite: Option<crate::aof::OffRewrite>,
     pub aof_last_write_ok: bool,
@@ -473,6 +476,7 @@ impl State {
             async_loading: false,
             aof_off_rewrite: None,
             self_push: None,
+            deferred_self_push: None,
             aof_last_write_ok: true,
             aof_rewrites: 0,
             aof_last_rewrite_ok: true,

@@ -168,9 +168,8 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut Table) -> Option<Vec<
     while ip + 2 < n {
         h = h << 8 | u32::from(input[ip + 2]);
         let candidate = table.swap(slot(h), ip);
-        let found = candidate.filter(|&r| {
-            r > 0 && ip - r - 1 < MAX_OFFSET && ip + 4 < n && input[r..r + 3] == input[ip..ip + 3]
-        });
+        let found = candidate
+            .filter(|&r| r > 0 && ip - r - 1 < MAX_OFFSET && input[r..r + 3] == input[ip..ip + 3]);
         let Some(r) = found else {
             if out.len() >= out_len {
                 return None;

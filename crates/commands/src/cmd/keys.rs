@@ -443,8 +443,11 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     notify::signal_modified(ctx.state, target_db, dst);
     crate::blocking::signal_ready(ctx.state, target_db, dst);
-    notify::notify(ctx.state, notify::NEW, "new", dst, target_db);
-    notify::notify(ctx.state, GENERIC, "copy_to", dst, target_db);
+    // Events before the reply (a subscriber that is this client gets them first).
+    ctx.publishing(|state| {
+        notify::notify(state, notify::NEW, "new", dst, target_db);
+        notify::notify(state, GENERIC, "copy_to", dst, target_db);
+    });
     notify::flush_expired(ctx.state);
     ctx.dirty(1);
     ctx.reply.int(1);
@@ -479,9 +482,11 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     notify::signal_modified(ctx.state, src_db, key);
     notify::signal_modified(ctx.state, target_db, key);
     crate::blocking::signal_ready(ctx.state, target_db, key);
-    notify::notify(ctx.state, notify::NEW, "new", key, target_db);
-    notify::notify(ctx.state, GENERIC, "move_from", key, src_db);
-    notify::notify(ctx.state, GENERIC, "move_to", key, target_db);
+    ctx.publishing(|state| {
+        notify::notify(state, notify::NEW, "new", key, target_db);
+        notify::notify(state, GENERIC, "move_from", key, src_db);
+        notify::notify(state, GENERIC, "move_to", key, target_db);
+    });
     notify::flush_expired(ctx.state);
     ctx.dirty(1);
     ctx.reply.int(1);

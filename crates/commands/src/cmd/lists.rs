@@ -146,25 +146,46 @@ fn pop_items(
     left: bool,
     count: usize,
 ) -> Result<Option<Vec<Vec<u8>>>, CmdError> {
+    let popped = take_items(ctx, key, left, count)?;
+    if let Some(items) = &popped {
+        popped_items(ctx, key, left, items.len());
+    }
+    Ok(popped)
+}
+
+/// Takes up to `count` elements off one end, with no event yet (see
+/// [`popped_items`]).
+fn take_items(
+    ctx: &mut Ctx,
+    key: &[u8],
+    left: bool,
+    count: usize,
+) -> Result<Option<Vec<Vec<u8>>>, CmdError> {
     let Some(list) = list_mut(ctx, key)? else {
         return Ok(None);
     };
     let n = count.min(list.len());
-    let popped: Vec<Vec<u8>> = (0..n)
-        .filter_map(|_| {
-            if left {
-                list.pop_front()
-            } else {
-                list.pop_back()
-            }
-        })
-        .collect();
-    if !popped.is_empty() {
+    Ok(Some(
+        (0..n)
+            .filter_map(|_| {
+                if left {
+                    list.pop_front()
+                } else {
+                    list.pop_back()
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The events and bookkeeping of a pop of `n` elements: the pop event, the
+/// key deleted (and its event) if the list is now empty.
+fn popped_items(ctx: &mut Ctx, key: &[u8], left: bool, n: usize) {
+    if n > 0 {
         ctx.notify(LIST, if left { "lpop" } else { "rpop" }, key);
-        ctx.dirty(popped.len() as u64);
+        ctx.dirty(n as u64);
     }
     delete_if_empty(ctx, key);
-    Ok(Some(popped))
 }
 
 fn parse_positive_count(arg: &[u8]) -> Result<usize, CmdError> {
@@ -507,6 +528,9 @@ fn move_element(
         item
     };
     push_items(ctx, dst, &[Bytes::copy_from_slice(&item)], to_left, false)?;
+    // The reply goes between the push event and the pop event, as Redis
+    // writes it (lmoveHandlePush replies).
+    ctx.reply.bulk(&item);
     ctx.notify(LIST, if from_left { "lpop" } else { "rpop" }, src);
     delete_if_empty(ctx, src);
     Ok(Some(item))
@@ -527,17 +551,16 @@ fn list_read_nocount(ctx: &mut Ctx, key: &[u8]) -> Result<Option<usize>, CmdErro
 pub fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let from_left = parse_side(&args[3])?;
     let to_left = parse_side(&args[4])?;
-    match move_element(ctx, &args[1], &args[2], from_left, to_left)? {
-        Some(v) => ctx.reply.bulk(&v),
-        None => ctx.reply.null(),
+    // move_element replies when it moves something.
+    if move_element(ctx, &args[1], &args[2], from_left, to_left)?.is_none() {
+        ctx.reply.null();
     }
     Ok(())
 }
 
 pub fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    match move_element(ctx, &args[1], &args[2], false, true)? {
-        Some(v) => ctx.reply.bulk(&v),
-        None => ctx.reply.null(),
+    if move_element(ctx, &args[1], &args[2], false, true)?.is_none() {
+        ctx.reply.null();
     }
     Ok(())
 }
@@ -583,16 +606,18 @@ fn parse_mpop(args: &[Bytes], from: usize) -> Result<(Vec<Vec<u8>>, bool, usize)
 fn mpop_from(ctx: &mut Ctx, keys: &[Vec<u8>], left: bool, count: usize) -> Result<bool, CmdError> {
     for key in keys {
         if list_read_nocount(ctx, key)?.is_some_and(|n| n > 0) {
-            let items = pop_items(ctx, key, left, count)?.unwrap_or_default();
+            let items = take_items(ctx, key, left, count)?.unwrap_or_default();
             // Replayed as the plain pop of what was taken (LMPOP and BLMPOP alike).
             let pop: &[u8] = if left { b"LPOP" } else { b"RPOP" };
             ctx.propagate(argv(&[pop, key, items.len().to_string().as_bytes()]));
+            // The reply, then the events, as Redis's listPopRangeAndReplyWithKey.
             ctx.reply.array(2);
             ctx.reply.bulk(key);
             ctx.reply.array(items.len());
             for v in &items {
                 ctx.reply.bulk(v);
             }
+            popped_items(ctx, key, left, items.len());
             return Ok(true);
         }
     }
@@ -612,14 +637,16 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
     let keys: Vec<Vec<u8>> = args[1..args.len() - 1].iter().map(|k| k.to_vec()).collect();
     for key in &keys {
         if list_read_nocount(ctx, key)?.is_some_and(|n| n > 0) {
-            let item = pop_items(ctx, key, left, 1)?
+            let item = take_items(ctx, key, left, 1)?
                 .and_then(|mut v| v.pop())
                 .unwrap_or_default();
             // Replayed as the plain pop (BLPOP -> LPOP), served now or later.
             ctx.propagate(argv(&[if left { b"LPOP" } else { b"RPOP" }, key]));
+            // The reply, then the events, as Redis writes them.
             ctx.reply.array(2);
             ctx.reply.bulk(key);
             ctx.reply.bulk(&item);
+            popped_items(ctx, key, left, 1);
             return Ok(());
         }
     }
@@ -644,7 +671,7 @@ fn bmove(
 ) -> CmdResult {
     let deadline = parse_timeout(timeout_arg, ctx.now_ms())?;
     match move_element(ctx, &args[1], &args[2], from_left, to_left)? {
-        Some(v) => {
+        Some(_) => {
             // Replayed as the non-blocking move, in Redis's words: RPOPLPUSH
             // for BRPOPLPUSH; LMOVE with the sides as given, or as Redis
             // names them ("left"/"right") when a push served the waiter.
@@ -663,7 +690,6 @@ fn bmove(
                 argv(&[b"LMOVE", &args[1], &args[2], &args[3], &args[4]])
             };
             ctx.propagate(replay);
-            ctx.reply.bulk(&v)
         }
         None => ctx.block(vec![args[1].to_vec()], deadline, TimeoutReply::Move),
     }

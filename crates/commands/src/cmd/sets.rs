@@ -236,16 +236,17 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if let Some(m) = popped.first() {
             ctx.propagate(argv(&[b"SREM", key, m]));
         }
+        // Redis replies between the spop event and the del event.
+        match popped.first() {
+            Some(m) => ctx.reply.bulk(m),
+            None => ctx.reply.null(),
+        }
         if emptied {
             ctx.delete_key(key);
             ctx.notify(GENERIC, "del", key);
         }
         ctx.modified(key);
         ctx.dirty(1);
-        match popped.first() {
-            Some(m) => ctx.reply.bulk(m),
-            None => ctx.reply.null(),
-        }
         return Ok(());
     };
     if count == 0 {
