@@ -235,8 +235,15 @@ def test_replicas_stay_consistent_under_kills_stops_and_link_cuts(server_factory
         for name in sorted(writer.short):
             wait_until(lambda: mc.call("EXISTS", name) == 0, 5)
     clients = [r.client(timeout=30) for r in replicas]
-    for c in clients:
-        wait_link_up(c, 60)
+    for i, c in enumerate(clients):
+        try:
+            wait_link_up(c, 60)
+        except AssertionError as e:
+            # Enough to see why a link stayed down: the replica's and its upstream's logs.
+            r = replicas[i]
+            tail = lambda s: "\n".join(s.log().splitlines()[-40:])
+            raise AssertionError("%s: r%d (seed %d, actions %s)\n--- r%d log:\n%s\n--- upstream log:\n%s" % (
+                e, i + 1, seed, actions, i + 1, tail(r), tail(upstream_of[r]))) from None
     wait_in_sync(mc, clients, timeout=60)
     digest = mc.call("DEBUG", "DIGEST")
     got = [c.call("DEBUG", "DIGEST") for c in clients]

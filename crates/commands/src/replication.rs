@@ -882,6 +882,12 @@ pub fn replica_over_limit(state: &mut State, id: u64, now: i64) -> bool {
     let Some(record) = state.repl.replica_mut(id) else {
         return false;
     };
+    // A replica waiting for its snapshot to start has no position in the
+    // stream yet (the snapshot sets it), so nothing is pending for it.
+    if record.state == ReplicaState::WaitBgsave {
+        record.soft_limit_since_ms = 0;
+        return false;
+    }
     let pending = (end + 1).saturating_sub(record.position);
     let over_hard = limit.hard > 0 && pending > limit.hard;
     let over_soft = limit.soft > 0 && pending > limit.soft;
