@@ -353,45 +353,12 @@ pub fn install(state: &mut State, dbs: Vec<redust_keyspace::Db>) {
     }
 }
 
-/// Reads an RDB file into fresh databases, without touching the server state
-/// (so start-up can load in the background while clients get LOADING).
-pub fn read_rdb(
-    path: &Path,
-    db_count: usize,
-    limits: &EncodingLimits,
-    verify_checksum: bool,
-    now: i64,
-) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
-    read_rdb_keeping(path, db_count, limits, verify_checksum, now, false)
-}
-
-/// `read_rdb`; with `keep_expired` (a replica loading its master's
-/// snapshot), keys past their expiry time are loaded too: the master's DEL
-/// removes them, as in Redis. Logs nothing.
-pub fn read_rdb_keeping(
-    path: &Path,
-    db_count: usize,
-    limits: &EncodingLimits,
-    verify_checksum: bool,
-    now: i64,
-    keep_expired: bool,
-) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("Can't open {}: {}", path.display(), e))?;
-    let input = BufReader::with_capacity(1 << 16, file);
-    let name = path.display().to_string();
-    read_rdb_from(
-        input,
-        &name,
-        db_count,
-        limits,
-        verify_checksum,
-        now,
-        keep_expired,
-    )
-}
-
-/// `read_rdb_keeping`, logging as Redis does while it reads.
+/// Reads an RDB file into fresh databases, without touching the server
+/// state (so start-up can load in the background while clients get
+/// LOADING), logging as Redis does while it reads (`LoadLog::silent` for
+/// none). With `keep_expired` (a replica loading its master's snapshot),
+/// keys past their expiry time are loaded too: the master's DEL removes
+/// them, as in Redis.
 #[allow(clippy::too_many_arguments)]
 pub fn read_rdb_logged(
     path: &Path,
@@ -421,31 +388,6 @@ pub fn read_rdb_logged(
         source,
         log,
     )
-}
-
-/// `read_rdb_keeping` from any byte source (a file, or a replica's socket
-/// for a diskless load); `name` is what errors call it. Logs nothing.
-pub fn read_rdb_from<R: std::io::Read>(
-    input: R,
-    name: &str,
-    db_count: usize,
-    limits: &EncodingLimits,
-    verify_checksum: bool,
-    now: i64,
-    keep_expired: bool,
-) -> Result<(Vec<redust_keyspace::Db>, LoadStats), String> {
-    read_rdb_from_logged(
-        input,
-        name,
-        db_count,
-        limits,
-        verify_checksum,
-        now,
-        keep_expired,
-        RdbSource::Embedded,
-        LoadLog::silent(),
-    )
-    .map_err(|e| e.message)
 }
 
 /// C's `strtol`/`strtoll` on an AUX value: leading blanks, a sign, digits.
