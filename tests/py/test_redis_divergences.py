@@ -1401,3 +1401,24 @@ def test_resp3_own_events_come_where_redis_fires_them(server):
     raw.expect(b":2\r\n" + push(b"rpush"))
     raw.send(b"LMOVE l l RIGHT LEFT\r\n")
     raw.expect(push(b"lpush") + b"$1\r\ny\r\n" + push(b"rpop"))
+
+
+def test_resp3_new_and_keymiss_fire_before_the_reply(server):
+    """`new` fires when the key is created and `keymiss` when it is looked up, before the
+    reply even for commands that reply before their own event (HSET: new, reply, hset)."""
+    raw = server.raw()
+    raw.send(b"HELLO 3\r\n")
+    raw.read_available()
+    raw.send(b"CONFIG SET notify-keyspace-events Ehnm\r\n")
+    raw.expect(b"+OK\r\n")
+    raw.send(b"SUBSCRIBE __keyevent@0__:new __keyevent@0__:hset __keyevent@0__:keymiss\r\n")
+    raw.read_available()
+
+    def push(event, key):
+        ch = b"__keyevent@0__:" + event
+        return b">3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(ch), ch, len(key), key)
+
+    raw.send(b"HSET h f v\r\n")
+    raw.expect(push(b"new", b"h") + b":1\r\n" + push(b"hset", b"h"))
+    raw.send(b"GET nokey\r\n")
+    raw.expect(push(b"keymiss", b"nokey") + b"_\r\n")

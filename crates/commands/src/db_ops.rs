@@ -86,7 +86,10 @@ impl Ctx<'_> {
             && !self.state.dbs[db].contains(key, now)
         {
             self.state.stats.keyspace_misses += 1;
-            notify::notify(self.state, notify::KEY_MISS, "keymiss", key, db);
+            // Written where it fires, as Redis does (before the reply).
+            self.publishing_early(|state| {
+                notify::notify(state, notify::KEY_MISS, "keymiss", key, db)
+            });
             return None;
         }
         let state = &mut *self.state;
@@ -172,7 +175,7 @@ impl Ctx<'_> {
         }
         notify::signal_modified(self.state, db, key);
         if old.is_none() {
-            notify::notify(self.state, notify::NEW, "new", key, db);
+            self.publishing_early(|state| notify::notify(state, notify::NEW, "new", key, db));
         }
         old.is_none()
     }
@@ -218,11 +221,25 @@ impl Ctx<'_> {
     /// (after it, for the commands Redis answers before firing their events:
     /// see `exec::REPLY_BEFORE_EVENTS`).
     pub fn publishing<T>(&mut self, publish: impl FnOnce(&mut crate::state::State) -> T) -> T {
+        self.publishing_at(true, publish)
+    }
+
+    /// [`Ctx::publishing`] for events Redis fires while it looks a key up or
+    /// creates it (`keymiss`, `new`): always before the reply.
+    fn publishing_early<T>(&mut self, publish: impl FnOnce(&mut crate::state::State) -> T) -> T {
+        self.publishing_at(false, publish)
+    }
+
+    fn publishing_at<T>(
+        &mut self,
+        may_defer: bool,
+        publish: impl FnOnce(&mut crate::state::State) -> T,
+    ) -> T {
         let outer = self.state.self_push.replace((self.client.id, Vec::new()));
         let result = publish(self.state);
         let mine = std::mem::replace(&mut self.state.self_push, outer);
         for frame in mine.map(|(_, frames)| frames).unwrap_or_default() {
-            match self.state.deferred_self_push.as_mut() {
+            match self.state.deferred_self_push.as_mut().filter(|_| may_defer) {
                 Some(later) => later.extend_from_slice(&frame),
                 None => self.reply.buf.extend_from_slice(&frame),
             }
