@@ -79,6 +79,9 @@ pub struct Command {
     pub subcommands: crate::FastMap<Vec<u8>, Command>,
     /// Where its counters live in `Stats` (numbered as the table is built).
     pub stats_slot: usize,
+    /// Redis answers it before firing its keyspace events
+    /// ([`REPLY_BEFORE_EVENTS`]).
+    pub replies_before_events: bool,
 }
 
 impl Command {
@@ -117,6 +120,7 @@ fn build_command(
         handler: handlers.get(spec.name).copied(),
         subcommands,
         stats_slot,
+        replies_before_events: REPLY_BEFORE_EVENTS.contains(&spec.name),
     }
 }
 
@@ -593,7 +597,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let dirty_before = ctx.state.dirty;
     let db_before = ctx.client.db;
     ctx.client.custom_propagation = false;
-    let deferring = REPLY_BEFORE_EVENTS.contains(&command.name.as_str());
+    let deferring = command.replies_before_events;
     let outer_deferred =
         std::mem::replace(&mut ctx.state.deferred_self_push, deferring.then(Vec::new));
     let started = crate::clock::Stopwatch::start();

@@ -206,14 +206,7 @@ impl Big {
     }
 
     fn pow10(n: u64) -> Big {
-        let mut b = Big::from_u64(1);
-        let mut left = n;
-        while left > 0 {
-            let step = left.min(9);
-            b.mul_small(10u32.pow(step as u32));
-            left -= step;
-        }
-        b
+        Big::from_u64(1).mul_pow10(n)
     }
 
     /// `(self / d, whether a remainder is left)`, for a quotient of at most
