@@ -676,6 +676,25 @@ def wait_online(master, n, timeout=20):
     wait_until(ok, timeout, msg="master does not have %d online replicas" % n)
 
 
+def start(factory, *args, config=None, binary=None):
+    """A server for the replication tests (REPL_ARGS, then ``args``)."""
+    return factory(args=[*REPL_ARGS, *[str(a) for a in args]], config=config, binary=binary)
+
+
+def start_replica(factory, master, *args, binary=None):
+    return start(factory, "--replicaof", HOST, master.port, *args, binary=binary)
+
+
+def pair(factory, *replica_args, master_args=()):
+    """A master and one synced replica; returns (m, r, mc, rc)."""
+    m = start(factory, *master_args)
+    r = start_replica(factory, m, *replica_args)
+    mc, rc = m.client(), r.client()
+    wait_link_up(rc)
+    wait_online(mc, 1)
+    return m, r, mc, rc
+
+
 def wait_in_sync(master, replicas, timeout=20):
     """Wait until every replica has processed the master's whole stream.
 

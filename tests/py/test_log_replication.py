@@ -69,11 +69,11 @@ import re
 
 from helpers import (
     HOST,
-    REPL_ARGS,
     free_port,
+    pair,
     repl_info,
+    start,
     wait_link_up,
-    wait_online,
     wait_until,
 )
 
@@ -83,23 +83,6 @@ MASTER_MODE = re.compile(
     r"MASTER MODE enabled \(user request from 'id=\d+ addr=127\.0\.0\.1:\d+ "
     r"laddr=127\.0\.0\.1:\d+ fd=\d+ name= .* resp=2'\)"
 )
-
-
-def start(factory, *args):
-    return factory(args=[*REPL_ARGS, *[str(a) for a in args]])
-
-
-def start_replica(factory, master, *args):
-    return start(factory, "--replicaof", HOST, master.port, *args)
-
-
-def pair(factory, replica_args=(), master_args=()):
-    m = start(factory, *master_args)
-    r = start_replica(factory, m, *replica_args)
-    mc, rc = m.client(), r.client()
-    wait_link_up(rc)
-    wait_online(mc, 1)
-    return m, r, mc, rc
 
 
 def entries(server):
@@ -232,7 +215,7 @@ def test_full_sync_diskless_to_disk(server_factory):
 
 
 def test_full_sync_diskless_load_on_empty_db(server_factory):
-    m, r, mc, rc = pair(server_factory, replica_args=("--repl-diskless-load", "on-empty-db"),
+    m, r, mc, rc = pair(server_factory, "--repl-diskless-load", "on-empty-db",
                         master_args=("--repl-diskless-sync", "yes"))
     mc.call("SET", "k", "v")
     wait_lines(r, [
@@ -247,7 +230,7 @@ def test_full_sync_diskless_load_on_empty_db(server_factory):
 
 
 def test_full_sync_diskless_load_swapdb(server_factory):
-    m, r, mc, rc = pair(server_factory, replica_args=("--repl-diskless-load", "swapdb"),
+    m, r, mc, rc = pair(server_factory, "--repl-diskless-load", "swapdb",
                         master_args=("--repl-diskless-sync", "yes"))
     wait_lines(r, [
         ("*", re.compile(r"Full resync from master: [0-9a-f]{40}:0")),

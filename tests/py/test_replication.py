@@ -151,14 +151,16 @@ import pytest
 
 from helpers import (
     HOST,
-    REPL_ARGS,
     SERVER_BIN,
     RespError,
     encode_command,
     free_port,
+    pair,
     parse_info,
     parse_slave_line,
     repl_info,
+    start,
+    start_replica,
     stat,
     wait_in_sync,
     wait_link_up,
@@ -196,24 +198,6 @@ REPLICA_MID = ["slave_priority", "slave_read_only", "replica_announced", "connec
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def start(factory, *args, config=None, binary=None):
-    return factory(args=[*REPL_ARGS, *[str(a) for a in args]], config=config, binary=binary)
-
-
-def start_replica(factory, master, *args, binary=None):
-    return start(factory, "--replicaof", HOST, master.port, *args, binary=binary)
-
-
-def pair(factory, *replica_args, master_args=()):
-    """A master and one synced replica; returns (m, r, mc, rc)."""
-    m = start(factory, *master_args)
-    r = start_replica(factory, m, *replica_args)
-    mc, rc = m.client(), r.client()
-    wait_link_up(rc)
-    wait_online(mc, 1)
-    return m, r, mc, rc
 
 
 def master_and_two_replicas(factory):
