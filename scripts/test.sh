@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup-test-deps.sh
 cargo build --release --workspace --bins
 cargo test --release --workspace
+scripts/planted-bugs.sh
 SERVER_BIN="$PWD/target/release/redust-server"
 REDUST_SERVER="$SERVER_BIN" REDUST_SCENARIOS_SEPARATE=1 python3 -m pytest tests/py -n 2 -q
 scripts/scenarios.sh "$SERVER_BIN"

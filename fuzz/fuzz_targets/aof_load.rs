@@ -10,6 +10,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = aof::parse_manifest(text);
     }
-    let mut state = State::new(redust_config::Config::default(), 0);
+    let mut state = State::new(
+        redust_config::Config::default(),
+        0,
+        redust_commands::cmd::command_table(&[]),
+    );
     let _ = aof::replay(&mut state, data, "fuzz.incr.aof", data.first().is_some_and(|b| b & 1 == 1));
 });

@@ -1,7 +1,7 @@
 """End-to-end test harness for redust (Redis 7.0 compatible server).
 
 The server binary is taken from the ``REDUST_SERVER`` environment variable
-(default: /work/main/target/release/redust-server).  Every test that needs a
+(default: this checkout's target/release/redust-server).  Every test that needs a
 server gets its own process, on its own free loopback port, in its own temp
 directory, so the suite is safe under pytest-xdist.
 

@@ -11,7 +11,9 @@ import time
 
 import redis
 
-SERVER_BIN = os.environ.get("REDUST_SERVER", "/work/main/target/release/redust-server")
+# Default: this checkout's release build (the repository is two levels above this file).
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER_BIN = os.environ.get("REDUST_SERVER", os.path.join(_REPO, "target", "release", "redust-server"))
 REDIS_CLI = os.environ.get("REDIS_CLI") or shutil.which("redis-cli") or "/usr/bin/redis-cli"
 HOST = "127.0.0.1"
 # The reference implementation used as the other end in interop tests (replication).

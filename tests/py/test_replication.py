@@ -1647,7 +1647,12 @@ def test_replica_answers_getack_with_its_processed_offset(server_factory):
 # the tutorial scenarios (fixed ports: one at a time)
 # ---------------------------------------------------------------------------
 
-SCENARIOS = "/work/shared/scenarios"
+# The shared tutorial scenarios live beside the repository (which is two levels above
+# this directory), in ../shared/scenarios; SCENARIOS_DIR overrides, as for
+# scripts/scenarios.sh.
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCENARIOS = os.environ.get("SCENARIOS_DIR") or os.path.join(
+    os.path.dirname(_REPO), "shared", "scenarios")
 SCENARIO_PORTS = [6300, 6301, 10000, 10001, 10002]
 
 

@@ -122,22 +122,6 @@ fn manifest_text(files: &[ManifestFile]) -> String {
         .collect()
 }
 
-/// RESP for one command.
-pub fn encode_command(out: &mut Vec<u8>, args: &[Bytes]) {
-    // No allocation: this runs for every propagated write.
-    let mut digits = itoa::Buffer::new();
-    out.push(b'*');
-    out.extend_from_slice(digits.format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for a in args {
-        out.push(b'$');
-        out.extend_from_slice(digits.format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 /// An open AOF: where it lives, the incremental file being appended to, and
 /// what is waiting to be written.
 pub struct Aof {
@@ -739,7 +723,7 @@ pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
         return start_rewrite_aof_off(state, preamble);
     };
     if aof.rewriting.is_some() {
-        return Err("ERR Background append only file rewriting already in progress".into());
+        return Err(crate::errors::AOF_REWRITE_IN_PROGRESS.into());
     }
     let seq = aof.begin_rewrite().map_err(|e| format!("ERR {e}"))?;
     let created = aof
@@ -840,7 +824,7 @@ pub fn rewrite_key(
         for chunk in items.chunks(ITEMS_PER_COMMAND) {
             let mut args = vec![Bytes::from_static(name), k.clone()];
             args.extend(chunk.iter().flatten().cloned());
-            encode_command(out, &args);
+            redust_resp::encode_command(out, &args);
         }
     };
     match value {
@@ -874,14 +858,14 @@ pub fn rewrite_key(
         ),
         v => {
             let bytes = v.string_bytes().map(|b| b.into_owned()).unwrap_or_default();
-            encode_command(
+            redust_resp::encode_command(
                 out,
                 &[Bytes::from_static(b"SET"), k.clone(), Bytes::from(bytes)],
             );
         }
     }
     if let Some(at) = expire_ms {
-        encode_command(
+        redust_resp::encode_command(
             out,
             &[
                 Bytes::from_static(b"PEXPIREAT"),

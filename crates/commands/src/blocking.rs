@@ -64,7 +64,7 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, crate::erro
     let ms = (secs * 1000.0).ceil();
     // 2^63 ms and beyond do not fit a long long.
     if !(0.0..(1u64 << 63) as f64).contains(&ms) {
-        return Err("ERR timeout is negative".into());
+        return Err(crate::errors::TIMEOUT_NEGATIVE.into());
     }
     if ms > (i64::MAX / 2) as f64 {
         // Far beyond any wait that can end: wait forever without overflowing.

@@ -11,7 +11,7 @@
 //! Like Redis, clients are ranked by memory in power-of-two buckets (from
 //! 32 KiB to 4 GiB), the oldest first within a bucket.
 
-use crate::cmd::connection::{client_info_line, client_memory};
+use crate::client_info::{client_info_line, client_memory};
 use crate::state::{Client, State};
 use std::sync::atomic::Ordering;
 

@@ -20,9 +20,39 @@ pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
-pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+/// Defined by the config crate, whose CONFIG SET refuses deny-loading configs
+/// with it too.
+pub const LOADING: &str = redust_config::messages::LOADING;
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+/// A count that must not be negative (LPOP/RPOP, SPOP, ZPOPMIN/ZPOPMAX,
+/// DEBUG POPULATE).
+pub const OUT_OF_RANGE_POSITIVE: &str = "ERR value is out of range, must be positive";
+/// A number outside what the command accepts (REPLCONF listening-port, an
+/// HRANDFIELD WITHVALUES or ZRANDMEMBER WITHSCORES count too large to double).
+pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+/// WAIT and CLIENT PAUSE timeouts that do not parse as an integer.
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
+/// WAIT, CLIENT PAUSE and blocking commands given a negative timeout.
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// LMPOP, BLMPOP, ZMPOP, BZMPOP and SINTERCARD with numkeys below 1.
+pub const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// The COUNT option of LMPOP, BLMPOP, ZMPOP and BZMPOP below 1.
+pub const COUNT_NOT_POSITIVE: &str = "ERR count should be greater than 0";
+/// SLOWLOG GET with a count below -1.
+pub const COUNT_BELOW_MINUS_ONE: &str = "ERR count should be greater than or equal to -1";
+/// The LIMIT option of SINTERCARD and ZINTERCARD below 0.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// COPY and MOVE onto the key itself.
+pub const SAME_SOURCE_AND_DESTINATION: &str = "ERR source and destination objects are the same";
+/// INCRBYFLOAT and HINCRBYFLOAT whose result is not finite.
+pub const INCR_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
+/// RESTORE of a payload with a wrong version or checksum, or too short to hold them.
+pub const BAD_DUMP_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+/// BGREWRITEAOF, or a scheduled rewrite (`aof::start_rewrite`), while a rewrite
+/// is running.
+pub const AOF_REWRITE_IN_PROGRESS: &str =
+    "ERR Background append only file rewriting already in progress";
 
 /// An error reply. The text starts with its prefix (`ERR`, `WRONGTYPE`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]

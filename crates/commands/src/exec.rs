@@ -4,10 +4,10 @@
 //! latency, MONITOR, lazily expired keys).
 //!
 //! The command table joins two things: the metadata of every Redis 7.0 command
-//! (`spec`, from which arity and flags come) and the handlers this server
-//! implements (`cmd::HANDLERS`). A command without a handler is unknown.
+//! (`spec`, from which arity and flags come) and the handlers it is built
+//! with (the command families' table for the server's mode, `cmd::handlers`).
+//! A command without a handler is unknown.
 
-use crate::cmd;
 use crate::errors::{self, CmdError, CmdResult};
 use crate::spec::{self, CommandSpec};
 use crate::state::{Client, ReplyMode, SlowLogEntry, State};
@@ -125,10 +125,13 @@ fn build_command(
 }
 
 impl CommandTable {
-    /// Builds the table from the specs and handlers, then applies renames
-    /// (`(from, to)`; an empty `to` removes the command).
-    pub fn new(renames: &[(String, String)]) -> CommandTable {
-        let handlers: HashMap<&'static str, Handler> = cmd::all_handlers().copied().collect();
+    /// Builds the table from the specs and `handlers` (by full name), then
+    /// applies renames (`(from, to)`; an empty `to` removes the command).
+    pub fn new<'h>(
+        handlers: impl IntoIterator<Item = &'h (&'static str, Handler)>,
+        renames: &[(String, String)],
+    ) -> CommandTable {
+        let handlers: HashMap<&'static str, Handler> = handlers.into_iter().copied().collect();
         let mut commands = crate::FastMap::default();
         let mut next_slot = 0;
         for spec in spec::all_commands().iter() {
@@ -261,7 +264,7 @@ fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
         // execCommandAbort).
         ctx.client.multi = None;
         ctx.client.multi_error = false;
-        crate::cmd::multi::unwatch_all(ctx.state, ctx.client);
+        crate::notify::unwatch_all(ctx.state, ctx.client);
         CmdError::from(format!(
             "EXECABORT Transaction discarded because of: {}",
             err.0.strip_prefix('-').unwrap_or(&err.0)
@@ -651,7 +654,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         && !command.is(flags::SKIP_MONITOR)
         && !command.is(flags::ADMIN)
     {
-        crate::cmd::server::feed_monitors(ctx.state, ctx.client, args);
+        crate::monitor::feed_monitors(ctx.state, ctx.client, args);
     }
     // Keys found expired on the way are deleted before the command's effect
     // in the stream, then what the command propagates.

@@ -3,9 +3,9 @@
 //! Field names are a wire API (Sentinel, exporters and tools parse them), so
 //! they are spelled exactly as Redis spells them.
 
-use crate::cmd::connection::REDIS_VERSION;
 use crate::state::{Client, State};
 use crate::stats::Stats;
+use redust_resp::REDIS_VERSION;
 use std::fmt::Write;
 
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -284,7 +284,7 @@ fn memory(state: &mut State, out: &mut String) {
 /// What the normal clients hold, each counted as CLIENT LIST's `tot-mem`
 /// (query buffer, replies waiting, the reply buffer).
 fn normal_clients_memory(state: &State) -> u64 {
-    use crate::cmd::connection::{client_memory, client_memory_by_id};
+    use crate::client_info::{client_memory, client_memory_by_id};
     // Every connection has a handle; the one running this command is not in
     // `clients` meanwhile.
     state

@@ -1,7 +1,7 @@
 //! Keyspace notifications and the bookkeeping every key change shares:
 //! WATCH invalidation (`signal_modified`) and lazily expired keys.
 
-use crate::state::State;
+use crate::state::{Client, State};
 
 // Event classes, with Redis's bit values (notify-keyspace-events letters).
 pub const KEYSPACE: u32 = 1 << 0; // K
@@ -28,11 +28,11 @@ pub fn notify(state: &mut State, class: u32, event: &str, key: &[u8], db: usize)
     if enabled & KEYSPACE != 0 {
         let mut channel = format!("__keyspace@{db}__:").into_bytes();
         channel.extend_from_slice(key);
-        crate::cmd::pubsub::publish(state, &channel, event.as_bytes());
+        crate::pubsub::publish(state, &channel, event.as_bytes());
     }
     if enabled & KEYEVENT != 0 {
         let channel = format!("__keyevent@{db}__:{event}").into_bytes();
-        crate::cmd::pubsub::publish(state, &channel, key);
+        crate::pubsub::publish(state, &channel, key);
     }
 }
 
@@ -128,4 +128,22 @@ pub fn expired_key_deleted(state: &mut State, db: usize, key: &[u8]) {
     crate::propagate::propagate_deletion(state, db, key, lazy);
     signal_modified(state, db, key);
     notify(state, EXPIRED, "expired", key, db);
+}
+
+/// Forgets every key `client` watches, and its dirty mark.
+pub fn unwatch_all(state: &mut State, client: &mut Client) {
+    for (db, key) in client.watched.drain(..) {
+        if let Some(keys) = state.watched_keys.get_mut(&db) {
+            if let Some(ids) = keys.get_mut(&key) {
+                ids.retain(|w| w.client != client.id);
+                if ids.is_empty() {
+                    keys.remove(&key);
+                }
+            }
+            if keys.is_empty() {
+                state.watched_keys.remove(&db);
+            }
+        }
+    }
+    state.dirty_cas.remove(&client.id);
 }

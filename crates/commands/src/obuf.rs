@@ -81,7 +81,7 @@ pub fn enforce(state: &State, client: &Client, close: Close) -> bool {
     if !over_limit(state, client) {
         return false;
     }
-    let info = crate::cmd::connection::client_info_line(state, client);
+    let info = crate::client_info::client_info_line(state, client);
     client.push.kill();
     let how = match close {
         Close::Asap => "scheduled to be closed ASAP",

@@ -176,7 +176,7 @@ fn write_snapshot_data(
     )?;
     let now_secs = state.now_ms / 1000;
     writer.write_aux_fields(&AuxInfo {
-        redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
+        redis_ver: redust_resp::REDIS_VERSION.to_string(),
         redis_bits: 64,
         ctime: now_secs,
         used_mem: (state.used_memory)(),
@@ -711,7 +711,7 @@ impl redust_keyspace::SnapshotSink for RdbSnapshotSink {
                     bytes::Bytes::from_static(b"SELECT"),
                     bytes::Bytes::from(db.to_string()),
                 ];
-                crate::aof::encode_command(&mut out, &select);
+                redust_resp::encode_command(&mut out, &select);
                 self.current_db = Some(db);
             }
             for (key, entry, expire_ms) in entries {
@@ -809,7 +809,7 @@ pub fn snapshot_start(
     } else {
         let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
         writer.write_aux_fields(&AuxInfo {
-            redis_ver: crate::cmd::connection::REDIS_VERSION.to_string(),
+            redis_ver: redust_resp::REDIS_VERSION.to_string(),
             redis_bits: 64,
             ctime: state.now_ms / 1000,
             used_mem: (state.used_memory)(),

@@ -106,10 +106,10 @@ pub fn encode_stream(out: &mut Vec<u8>, selected: &mut Option<usize>, commands: 
     for c in commands {
         if *selected != Some(c.db) {
             let db = Bytes::from(c.db.to_string());
-            crate::aof::encode_command(out, &[Bytes::from_static(b"SELECT"), db]);
+            redust_resp::encode_command(out, &[Bytes::from_static(b"SELECT"), db]);
             *selected = Some(c.db);
         }
-        crate::aof::encode_command(out, &c.args);
+        redust_resp::encode_command(out, &c.args);
     }
 }
 

@@ -409,10 +409,11 @@ fn no_memory_probe() -> MemoryFigures {
 }
 
 impl State {
-    pub fn new(config: Config, now_ms: i64) -> State {
+    /// A node's state, running the commands of `commands` (built with
+    /// `config`'s renames: `cmd::command_table`).
+    pub fn new(config: Config, now_ms: i64, commands: Arc<crate::exec::CommandTable>) -> State {
         use rand::{Rng, SeedableRng};
         let dbs = (0..config.databases.max(1)).map(|_| Db::new()).collect();
-        let commands = Arc::new(crate::exec::CommandTable::new(&config.rename_commands));
         let mut rng = rand::rngs::SmallRng::from_entropy();
         let run_id: String = (0..40)
             .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
@@ -514,8 +515,8 @@ impl State {
             self.blocked_clients = self.blocked_clients.saturating_sub(1);
         }
         crate::blocking::unblock(self, client);
-        crate::cmd::pubsub::unsubscribe_all(self, client);
-        crate::cmd::multi::unwatch_all(self, client);
+        crate::pubsub::unsubscribe_all(self, client);
+        crate::notify::unwatch_all(self, client);
         crate::client_eviction::forget(self, client);
         self.handles.remove(&client.id);
         self.clients.remove(&client.id);

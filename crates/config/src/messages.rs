@@ -8,7 +8,7 @@
 //! their `ERR`/`LOADING` prefix but no leading `-` or trailing CRLF.
 
 /// The Redis version printed in the fatal configuration error banner.
-pub const REDIS_VERSION: &str = "7.0.15";
+pub use redust_resp::REDIS_VERSION;
 
 // ---------------------------------------------------------------------------
 // Loading (redis.conf lines and command-line options)

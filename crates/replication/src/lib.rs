@@ -4,23 +4,37 @@
 //!
 //! The server's tasks carry the bytes; this crate decides: whether a PSYNC
 //! can continue from the backlog, what INFO and ROLE report, which replicas
-//! count as good for `min-replicas-to-write`, how ids shift on promotion.
+//! count as good for `min-replicas-to-write`, how ids shift on promotion
+//! (here); the master side's decisions (`master`) and the replica side's
+//! handshake (`handshake`).
+//!
+//! Nothing here reads a clock or an unseeded random source: time comes in
+//! as `now_ms`, and new ids come from the generator `Replication` is built
+//! with, so the simulation (`redust-test-support`'s `sim`) replays a run
+//! from its seed.
 
 pub mod buffer;
+pub mod handshake;
+pub mod master;
 
 pub use buffer::ReplBuffer;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// The id Redis shows when there is none.
 pub const NULL_REPLID: &str = "0000000000000000000000000000000000000000";
 
-/// A fresh 40-character hex replication id.
-pub fn random_replid() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
-        .collect()
+/// How loud a log line a decision returns is (Redis's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Verbose,
+    Notice,
+    Warning,
 }
+
+/// Log lines a decision returns, in order, for the caller to write.
+pub type Logs = Vec<(Level, String)>;
 
 /// Where a replica attached to us stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +187,8 @@ pub struct Replication {
     pub failover: Option<Failover>,
     /// `offset` when the replica senders were last woken.
     pub woken_offset: u64,
+    /// Where new ids (and `$EOF:` marks) come from.
+    rng: SmallRng,
 }
 
 impl Default for Replication {
@@ -182,9 +198,19 @@ impl Default for Replication {
 }
 
 impl Replication {
+    /// A server's replication state, its ids drawn from the OS's entropy.
     pub fn new() -> Replication {
+        Replication::with_rng(SmallRng::from_entropy())
+    }
+
+    /// The same, its ids drawn from `seed` (the simulation, tests).
+    pub fn with_seed(seed: u64) -> Replication {
+        Replication::with_rng(SmallRng::seed_from_u64(seed))
+    }
+
+    fn with_rng(mut rng: SmallRng) -> Replication {
         Replication {
-            replid: random_replid(),
+            replid: random_id(&mut rng),
             replid2: NULL_REPLID.to_string(),
             second_offset: -1,
             offset: 0,
@@ -200,7 +226,20 @@ impl Replication {
             psync_possible: false,
             failover: None,
             woken_offset: 0,
+            rng,
         }
+    }
+
+    /// A fresh 40-character hex id (a replication id, an `$EOF:` mark).
+    pub fn new_id(&mut self) -> String {
+        random_id(&mut self.rng)
+    }
+
+    /// A new history with no past: a fresh id, no secondary one.
+    pub fn fresh_history(&mut self) {
+        self.replid = self.new_id();
+        self.replid2 = NULL_REPLID.to_string();
+        self.second_offset = -1;
     }
 
     /// Appends stream bytes: to the backlog if there is one; the offset
@@ -251,16 +290,15 @@ impl Replication {
             Some(b) if position >= 0 && b.backlog_covers(position as u64) => {
                 PsyncDecision::Continue
             }
-            _ => PsyncDecision::Full(Some(
-                "Unable to partial resync with replica: lack of backlog".into(),
-            )),
+            _ => PsyncDecision::Full(Some(master::LACK_OF_BACKLOG.into())),
         }
     }
 
     /// A new history starts here (promotion): the old id stays valid up to
     /// the current offset, for the replicas that followed it.
     pub fn shift_replid(&mut self) {
-        self.replid2 = std::mem::replace(&mut self.replid, random_replid());
+        let id = self.new_id();
+        self.replid2 = std::mem::replace(&mut self.replid, id);
         self.second_offset = self.offset as i64 + 1;
     }
 
@@ -272,6 +310,33 @@ impl Replication {
         self.offset = offset;
         self.buffer = Some(ReplBuffer::new(offset, backlog_size));
         self.stream_db = None;
+    }
+
+    /// After loading an RDB at start-up that recorded history `id` up to
+    /// `offset`: a replica resumes it (so it can ask its master for a
+    /// partial resync); a master keeps it as its secondary id, so that
+    /// replicas that were in sync can continue.
+    pub fn restore_history(
+        &mut self,
+        id: &str,
+        offset: u64,
+        stream_db: usize,
+        backlog_size: u64,
+        now_ms: i64,
+    ) {
+        if self.master.is_some() {
+            self.replid = id.to_string();
+            self.offset = offset;
+            self.psync_possible = true;
+            self.stream_db = Some(stream_db);
+        } else {
+            self.replid2 = id.to_string();
+            self.second_offset = offset as i64 + 1;
+            self.offset = offset;
+            self.buffer = None;
+            self.ensure_backlog(backlog_size);
+            self.no_replicas_since_ms = now_ms;
+        }
     }
 
     /// After `+CONTINUE <new id>`: our master's id changed (it was
@@ -333,16 +398,28 @@ impl Replication {
     }
 }
 
+fn random_id(rng: &mut SmallRng) -> String {
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn replids_are_40_hex() {
-        let id = random_replid();
+        let mut r = Replication::new();
+        let id = r.new_id();
         assert_eq!(id.len(), 40);
         assert!(id.bytes().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(id, random_replid());
+        assert_ne!(id, r.new_id());
+        // Seeded: the same ids every run.
+        assert_eq!(
+            Replication::with_seed(7).replid,
+            Replication::with_seed(7).replid
+        );
     }
 
     #[test]

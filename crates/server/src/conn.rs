@@ -108,12 +108,12 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         match reason {
             Closed::Quietly => {}
             Closed::ByPeer => {
-                let info = redust_commands::cmd::connection::client_info_line(&state, &client);
+                let info = redust_commands::client_info::client_info_line(&state, &client);
                 verbose!("Client closed connection {info}");
             }
             Closed::ReadError(why) => verbose!("Reading from client: {why}"),
             Closed::Protocol { error, query } => {
-                let info = redust_commands::cmd::connection::client_info_line(&state, &client);
+                let info = redust_commands::client_info::client_info_line(&state, &client);
                 verbose!("Protocol error ({error}) from client: {info}. {query}");
             }
         }
@@ -445,14 +445,14 @@ async fn run_client(
                     handle.query_bytes.store(rbuf.len(), Ordering::Relaxed);
                     let state = server.state.lock();
                     let info = state.clients.get(&id).map(|c| {
-                        redust_commands::cmd::connection::client_info_line(&state, c)
+                        redust_commands::client_info::client_info_line(&state, c)
                     });
                     drop(state);
                     let head = &rbuf[..rbuf.len().min(64)];
                     warning!(
                         "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
                         info.unwrap_or_default(),
-                        redust_commands::cmd::server::repr(head)
+                        redust_commands::monitor::repr(head)
                     );
                     return Closed::Quietly;
                 }

@@ -130,7 +130,7 @@ extern "C" fn on_fatal_signal(sig: c_int, info: *mut libc::siginfo_t, _context: 
             fd,
             &warning_line(&format!(
                 "Redis {} crashed by signal: {sig}, si_code: {code}",
-                redust_commands::cmd::connection::REDIS_VERSION
+                redust_resp::REDIS_VERSION
             )),
         );
         if sig == libc::SIGSEGV || sig == libc::SIGBUS {

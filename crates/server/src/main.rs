@@ -20,10 +20,14 @@ use redust_commands::State;
 #[global_allocator]
 static GLOBAL: alloc::CountingJemalloc = alloc::CountingJemalloc;
 
-const VERSION_LINE: &str = concat!(
-    "Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=redust-",
-    env!("CARGO_PKG_VERSION")
-);
+/// What `--version` prints: Redis's line, with our build.
+fn version_line() -> String {
+    format!(
+        "Redis server v={} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=redust-{}",
+        redust_resp::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 fn usage() {
     eprintln!("Usage: ./redust-server [/path/to/redis.conf] [options] [-]");
@@ -50,7 +54,7 @@ fn main() {
     if let Some(first) = argv.get(1) {
         match first.as_str() {
             "-v" | "--version" => {
-                println!("{VERSION_LINE}");
+                println!("{}", version_line());
                 return;
             }
             "-h" | "--help" => {
@@ -63,7 +67,7 @@ fn main() {
     let (config_path, rest) = redust_config::split_command_line(argv.get(1..).unwrap_or(&[]));
     let config_path = config_path.map(|p| p.to_path_buf());
     // rename-command may only name commands this server has, as in Redis.
-    let known = redust_commands::CommandTable::new(&[]);
+    let known = redust_commands::cmd::command_table(&[]);
     let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
     let options = redust_config::LoadOptions {
         command_exists: Some(&command_exists),
@@ -89,7 +93,8 @@ fn main() {
     // Redis writes its first lines as role C, before the server is set up.
     warning!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     warning!(
-        "Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started",
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        redust_resp::REDIS_VERSION,
         std::process::id()
     );
     if argv.len() > 1 {
@@ -157,15 +162,17 @@ fn main() {
         };
         if config.always_show_logo {
             notice!(
-                "redust {} (Redis 7.0.15 compatible), standalone mode, Port: {}, PID: {}",
+                "redust {} (Redis {} compatible), standalone mode, Port: {}, PID: {}",
                 env!("CARGO_PKG_VERSION"),
+                redust_resp::REDIS_VERSION,
                 port,
                 std::process::id()
             );
         } else {
             notice!("Running mode=standalone, port={port}.");
         }
-        let mut state = State::new(config, now_ms());
+        let commands = redust_commands::cmd::command_table(&config.rename_commands);
+        let mut state = State::new(config, now_ms(), commands);
         state.tcp_port = port;
         state.config_file = config_path
             .as_ref()

@@ -20,11 +20,14 @@
 use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, verbose, warning};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use redust_commands::replication;
 use redust_config::values::strerror;
-use redust_replication::LinkState;
-use redust_resp::{parse_request, ParseLimits, Reply};
+use redust_replication::handshake::{
+    self, Failure, Handshake, Next, Settings, StreamTick, Transfer, TransferError,
+};
+use redust_replication::{Level, LinkState, Logs};
+use redust_resp::{decode_frame, parse_request, Frame, FrameLimits, ParseLimits, Reply};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -170,10 +173,9 @@ struct Conn {
 }
 
 impl Conn {
-    async fn send(&mut self, args: &[&[u8]]) -> std::io::Result<()> {
+    async fn send<A: AsRef<[u8]>>(&mut self, args: &[A]) -> std::io::Result<()> {
         let mut out = Vec::new();
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        redust_commands::aof::encode_command(&mut out, &args);
+        redust_resp::encode_command(&mut out, args);
         self.stream.write_all(&out).await
     }
 
@@ -206,8 +208,9 @@ impl Conn {
         }
     }
 
-    /// The next line that is not a keepalive newline.
-    async fn reply(&mut self) -> std::io::Result<String> {
+    /// The next line that is not a keepalive newline (the transfer header,
+    /// which is not RESP: no CRLF ends the payload after it).
+    async fn header_line(&mut self) -> std::io::Result<String> {
         loop {
             let l = self.line().await?;
             if !l.is_empty() {
@@ -215,61 +218,34 @@ impl Conn {
             }
         }
     }
-}
 
-/// How Redis goes on after a failed attempt.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    /// From its cron: the next attempt says "Connecting to MASTER …".
-    Cron,
-    /// At once: "Reconnecting to MASTER … after failure" now.
-    AfterFailure,
-}
-
-/// Why an attempt ended.
-struct LinkError {
-    /// A warning to log (none if empty: logged already, or a lost link
-    /// that `link_lost` reports).
-    msg: String,
-    retry: Retry,
-    /// A notice Redis logs after announcing the retry.
-    then: Option<&'static str>,
-}
-
-impl LinkError {
-    /// Nothing more to log.
-    fn quiet() -> Self {
-        String::new().into()
-    }
-
-    /// A failed transfer or a timeout: Redis reconnects at once.
-    fn after_failure(msg: impl Into<String>) -> Self {
-        LinkError {
-            msg: msg.into(),
-            retry: Retry::AfterFailure,
-            then: None,
+    /// The next reply, decoded, after any keepalive newlines. A reply that
+    /// is not RESP fails as a read does.
+    async fn reply(&mut self) -> std::io::Result<Frame> {
+        loop {
+            let keepalives = redust_resp::skip_keepalives(&self.rbuf);
+            let _ = self.rbuf.split_to(keepalives);
+            match decode_frame(&self.rbuf, &FrameLimits::default()) {
+                Ok(Some((frame, used))) => {
+                    let _ = self.rbuf.split_to(used);
+                    return Ok(frame);
+                }
+                Ok(None) => {
+                    self.fill().await?;
+                }
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("Protocol error in reply: {e}"),
+                    ))
+                }
+            }
         }
     }
 }
 
-impl From<String> for LinkError {
-    fn from(msg: String) -> Self {
-        LinkError {
-            msg,
-            retry: Retry::Cron,
-            then: None,
-        }
-    }
-}
-
-impl From<&str> for LinkError {
-    fn from(msg: &str) -> Self {
-        msg.to_string().into()
-    }
-}
-
-const TIMEOUT_CONNECTING: &str = "Timeout connecting to the MASTER...";
-const TIMEOUT_BULK: &str = "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+/// Why an attempt ended (the handshake module's words and retry choice).
+type LinkError = Failure;
 
 /// Redis's `strerror(errno)` after a failed read: a closed connection sets
 /// no errno, so it says "Success".
@@ -283,27 +259,18 @@ fn read_error(e: &std::io::Error) -> String {
 
 /// A handshake command could not be sent.
 fn handshake_write_failed(e: std::io::Error) -> LinkError {
-    format!(
-        "Sending command to master in replication handshake: -Writing to master: {}",
-        strerror(&e)
-    )
-    .into()
+    handshake::write_failed(&strerror(&e))
 }
 
-/// No reply to a handshake command (`then`: Redis's second line).
-fn handshake_read_failed(e: std::io::Error, then: &str) -> LinkError {
-    if e.kind() == std::io::ErrorKind::TimedOut {
-        return LinkError::after_failure(TIMEOUT_CONNECTING);
+/// Writes the log lines a replication decision returned.
+fn write_logs(logs: Logs) {
+    for (level, line) in logs {
+        match level {
+            Level::Verbose => verbose!("{line}"),
+            Level::Notice => notice!("{line}"),
+            Level::Warning => warning!("{line}"),
+        }
     }
-    warning!(
-        "Failed to read response from the server: {}",
-        read_error(&e)
-    );
-    then.into()
-}
-
-fn no_response(e: std::io::Error) -> LinkError {
-    handshake_read_failed(e, "Master did not respond to command during SYNC handshake")
 }
 
 /// One attempt: connect, handshake, sync, stream until the link breaks.
@@ -322,7 +289,8 @@ async fn link_once(
     if !e.msg.is_empty() {
         warning!("{}", e.msg);
     }
-    if e.retry != Retry::AfterFailure || current_generation(&server) != Some(generation) {
+    if e.retry != handshake::Retry::AfterFailure || current_generation(&server) != Some(generation)
+    {
         return false;
     }
     notice!("Reconnecting to MASTER {host}:{port} after failure");
@@ -333,36 +301,31 @@ async fn link_once(
 }
 
 struct LinkSettings {
-    masterauth: Option<Vec<u8>>,
-    masteruser: Option<String>,
-    listening_port: u16,
-    announce_ip: Option<String>,
+    handshake: Settings,
     timeout: Duration,
-    psync: (String, i64),
-    /// Our FAILOVER hands over to this master.
-    failover: bool,
 }
 
 fn link_settings(server: &Server) -> LinkSettings {
     let state = server.state.lock();
     let cfg = &state.config;
-    let psync = if state.repl.psync_possible {
-        (state.repl.replid.clone(), state.repl.offset as i64 + 1)
-    } else {
-        ("?".to_string(), -1)
-    };
+    let psync_from = state
+        .repl
+        .psync_possible
+        .then(|| (state.repl.replid.clone(), state.repl.offset as i64 + 1));
     LinkSettings {
-        masterauth: cfg.masterauth.clone(),
-        masteruser: cfg.masteruser.clone(),
-        listening_port: if cfg.replica_announce_port > 0 {
-            cfg.replica_announce_port
-        } else {
-            state.tcp_port
+        handshake: Settings {
+            masterauth: cfg.masterauth.clone(),
+            masteruser: cfg.masteruser.clone(),
+            listening_port: if cfg.replica_announce_port > 0 {
+                cfg.replica_announce_port
+            } else {
+                state.tcp_port
+            },
+            announce_ip: cfg.replica_announce_ip.clone(),
+            psync_from,
+            failover: replication::failover_psync(&state),
         },
-        announce_ip: cfg.replica_announce_ip.clone(),
         timeout: Duration::from_secs(cfg.repl_timeout.max(1) as u64),
-        psync,
-        failover: replication::failover_psync(&state),
     }
 }
 
@@ -391,10 +354,8 @@ async fn link_inner(
     let connect = TcpStream::connect((host, port));
     let stream = match tokio::time::timeout(settings.timeout, connect).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            return Err(format!("Error condition on socket for SYNC: {}", strerror(&e)).into())
-        }
-        Err(_) => return Err(LinkError::after_failure(TIMEOUT_CONNECTING)),
+        Ok(Err(e)) => return Err(handshake::connect_failed(false, &strerror(&e))),
+        Err(_) => return Err(handshake::connect_failed(true, "")),
     };
     let _ = stream.set_nodelay(true);
     notice!("Non blocking connect for SYNC fired the event.");
@@ -404,115 +365,49 @@ async fn link_inner(
         rbuf: BytesMut::with_capacity(64 * 1024),
         timeout: settings.timeout,
     };
-    // No reply within `repl-timeout` during the handshake is Redis's
-    // "Timeout connecting to the MASTER..." (its cron's check).
-    conn.send(&[b"PING"])
-        .await
-        .map_err(handshake_write_failed)?;
-    let pong = conn.reply().await.map_err(no_response)?;
-    // A master that wants AUTH first still proves it is alive.
-    let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
-    if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
-        return Err(format!("Error reply to PING from master: '{pong}'").into());
-    }
-    notice!("Master replied to PING, replication can continue...");
-
-    if let Some(pass) = &settings.masterauth {
-        match &settings.masteruser {
-            Some(user) => conn.send(&[b"AUTH", user.as_bytes(), pass]).await,
-            None => conn.send(&[b"AUTH", pass]).await,
-        }
-        .map_err(handshake_write_failed)?;
-        let r = conn.reply().await.map_err(no_response)?;
-        if r.starts_with('-') {
-            return Err(format!("Unable to AUTH to MASTER: {r}").into());
-        }
-    }
-    let port_text = settings.listening_port.to_string();
-    conn.send(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
-        .await
-        .map_err(handshake_write_failed)?;
-    let r = conn.reply().await.map_err(no_response)?;
-    if r.starts_with('-') {
-        notice!("(Non critical) Master does not understand REPLCONF listening-port: {r}");
-    }
-    if let Some(ip) = &settings.announce_ip {
-        conn.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
-            .await
-            .map_err(handshake_write_failed)?;
-        let r = conn.reply().await.map_err(no_response)?;
-        if r.starts_with('-') {
-            notice!("(Non critical) Master does not understand REPLCONF ip-address: {r}");
-        }
-    }
-    conn.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
-        .await
-        .map_err(handshake_write_failed)?;
-    let r = conn.reply().await.map_err(no_response)?;
-    if r.starts_with('-') {
-        notice!("(Non critical) Master does not understand REPLCONF capa: {r}");
-    }
-
-    let (replid, offset) = &settings.psync;
     // A partial resync asked: Redis holds a cached master until the full
     // sync replaces it.
-    let cached = replid != "?";
-    if replid == "?" {
-        notice!("Partial resynchronization not possible (no cached master)");
-    } else {
-        notice!("Trying a partial resynchronization (request {replid}:{offset}).");
-    }
-    let offset_text = offset.to_string();
-    if settings.failover {
-        conn.send(&[
-            b"PSYNC",
-            replid.as_bytes(),
-            offset_text.as_bytes(),
-            b"FAILOVER",
-        ])
-        .await
-    } else {
-        conn.send(&[b"PSYNC", replid.as_bytes(), offset_text.as_bytes()])
-            .await
-    }
-    .map_err(handshake_write_failed)?;
-    let reply = conn
-        .reply()
-        .await
-        .map_err(|e| handshake_read_failed(e, "Master did not reply to PSYNC, will try later"))?;
-    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
-        let mut parts = rest.split_whitespace();
-        let (Some(id), Some(off)) = (parts.next(), parts.next().and_then(|o| o.parse().ok()))
-        else {
-            // Redis goes on with the transfer (forgetting the master's id);
-            // we try again.
-            return Err("Master replied with wrong +FULLRESYNC syntax.".into());
-        };
-        notice!("Full resync from master: {id}:{off}");
-        full_sync(server, &mut conn, generation, id, off, cached).await?;
-    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
-        notice!("Successful partial resynchronization with master.");
-        let mut state = server.state.lock();
-        if let Some(new_id) = rest.split_whitespace().next() {
-            if new_id.len() == 40 && new_id != state.repl.replid {
-                state.repl.master_changed_replid(new_id);
-                warning!("Master replication ID changed to {new_id}");
-                // Our replicas must learn the new id (they come back partially).
-                replication::disconnect_replicas(&mut state);
+    let cached = settings.handshake.psync_from.is_some();
+    // No reply within `repl-timeout` during the handshake is Redis's
+    // "Timeout connecting to the MASTER..." (its cron's check).
+    let mut machine = Handshake::new(settings.handshake);
+    let mut next = machine.start();
+    loop {
+        match next {
+            Next::Send(cmd) => {
+                conn.send(&cmd).await.map_err(handshake_write_failed)?;
+                let mut logs = Logs::new();
+                next = match conn.reply().await {
+                    Ok(reply) => machine.on_reply(&reply, &mut logs),
+                    Err(e) => {
+                        let timed_out = e.kind() == std::io::ErrorKind::TimedOut;
+                        let failure = machine.on_read_failed(timed_out, &read_error(&e), &mut logs);
+                        Next::Failed(failure)
+                    }
+                };
+                write_logs(logs);
             }
+            Next::FullResync { replid, offset } => {
+                full_sync(server, &mut conn, generation, &replid, offset, cached).await?;
+                break;
+            }
+            Next::Continue { new_replid } => {
+                let mut state = server.state.lock();
+                if let Some(new_id) = new_replid {
+                    if new_id != state.repl.replid {
+                        state.repl.master_changed_replid(&new_id);
+                        warning!("Master replication ID changed to {new_id}");
+                        // Our replicas must learn the new id (they come back partially).
+                        replication::disconnect_replicas(&mut state);
+                    }
+                }
+                let size = state.config.repl_backlog_size;
+                state.repl.ensure_backlog(size);
+                notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+                break;
+            }
+            Next::Failed(failure) => return Err(failure),
         }
-        let size = state.config.repl_backlog_size;
-        state.repl.ensure_backlog(size);
-        notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-    } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
-        notice!("Master is currently unable to PSYNC but should be in the future: {reply}");
-        return Err(LinkError::quiet());
-    } else if reply.starts_with("-ERR") {
-        // Redis then retries with SYNC; we try PSYNC again.
-        notice!("Master does not support PSYNC or is in error state (reply: {reply})");
-        return Err(LinkError::quiet());
-    } else {
-        return Err(format!("Unexpected reply to PSYNC from master: {reply}").into());
     }
     stream_from_master(server, conn, generation).await
 }
@@ -530,33 +425,12 @@ async fn full_sync(
 ) -> Result<(), LinkError> {
     set_link_state(server, generation, LinkState::Transfer);
     // Newlines keep the link alive while the master prepares the snapshot.
-    let header = conn.reply().await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::TimedOut {
-            LinkError::after_failure(TIMEOUT_BULK)
-        } else {
-            LinkError::after_failure(format!(
-                "I/O error reading bulk count from MASTER: {}",
-                read_error(&e)
-            ))
-        }
+    let header = conn.header_line().await.map_err(|e| {
+        handshake::header_read_failed(e.kind() == std::io::ErrorKind::TimedOut, &read_error(&e))
     })?;
-    if let Some(text) = header.strip_prefix('-') {
-        return Err(LinkError::after_failure(format!(
-            "MASTER aborted replication with an error: {text}"
-        )));
-    }
-    let Some(spec) = header.strip_prefix('$') else {
-        return Err(LinkError::after_failure(format!(
-            "Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?"
-        )));
-    };
-    let (size, mark) = match spec.strip_prefix("EOF:") {
-        Some(m) if m.len() == 40 => (-1i64, Some(m.as_bytes().to_vec())),
-        Some(_) => return Err(LinkError::after_failure("Bad EOF mark from MASTER")),
-        None => match spec.parse::<i64>() {
-            Ok(n) => (n, None),
-            Err(_) => return Err(LinkError::after_failure("Bad bulk length from MASTER")),
-        },
+    let (size, mark) = match handshake::parse_transfer_header(&header)? {
+        Transfer::Sized(n) => (n as i64, None),
+        Transfer::UntilMark(mark) => (-1i64, Some(mark)),
     };
     let (dir, final_path, dbfilename, db_count, limits, verify, backlog, diskless_load, log) = {
         let mut state = server.state.lock();
@@ -707,15 +581,7 @@ async fn full_sync(
             if !e.is_empty() {
                 warning!("{e}");
             }
-            // Redis's errno here is EINVAL (a bad signature or version).
-            let from = if diskless_load { "socket" } else { "disk" };
-            return Err(LinkError {
-                msg: format!(
-                    "Failed trying to load the MASTER synchronization DB from {from}: Invalid argument"
-                ),
-                retry: Retry::AfterFailure,
-                then: swapdb.then_some("MASTER <-> REPLICA sync: Discarding temporary DB in background"),
-            });
+            return Err(handshake::load_failed(diskless_load, swapdb));
         }
     };
     {
@@ -852,23 +718,19 @@ enum PayloadError {
 impl PayloadError {
     /// Redis's words; it reconnects at once.
     fn into_link_error(self) -> LinkError {
-        match self {
+        let why = match &self {
+            PayloadError::Read(e) | PayloadError::Write(e) => strerror(e),
+        };
+        handshake::transfer_failed(match self {
             PayloadError::Read(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                LinkError::after_failure(TIMEOUT_BULK)
+                TransferError::ReadTimeout
             }
-            PayloadError::Read(e) => {
-                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "connection lost".to_string()
-                } else {
-                    strerror(&e)
-                };
-                LinkError::after_failure(format!("I/O error trying to sync with MASTER: {why}"))
+            PayloadError::Read(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                TransferError::Closed
             }
-            PayloadError::Write(e) => LinkError::after_failure(format!(
-                "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {}",
-                strerror(&e)
-            )),
-        }
+            PayloadError::Read(_) => TransferError::Read(&why),
+            PayloadError::Write(_) => TransferError::Write(&why),
+        })
     }
 }
 
@@ -977,8 +839,8 @@ async fn stream_from_master(
         (id, kill)
     };
     let mut ack_timer = tokio::time::interval(Duration::from_secs(1));
-    let timeout = conn.timeout;
-    let mut last_io = std::time::Instant::now();
+    let timeout_ms = conn.timeout.as_millis() as i64;
+    let mut last_io_ms = now_ms();
     // Bytes read and not yet recorded in `read_offset` (one lock per batch).
     let mut unrecorded = 0u64;
     loop {
@@ -999,15 +861,15 @@ async fn stream_from_master(
                 match r {
                     Ok(0) | Err(_) => return Err(LinkError::quiet()),
                     Ok(n) => {
-                        last_io = std::time::Instant::now();
+                        last_io_ms = now_ms();
                         server.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         unrecorded += n as u64;
                     }
                 }
             }
             _ = ack_timer.tick() => {
-                if last_io.elapsed() > timeout {
-                    return Err("MASTER timeout: no data nor PING received...".into());
+                if let StreamTick::TimedOut(failure) = handshake::stream_tick(now_ms(), last_io_ms, timeout_ms) {
+                    return Err(failure);
                 }
                 let offset = server.state.lock().repl.offset;
                 send_ack(&mut conn, offset).await.map_err(ack_failed)?;
@@ -1025,7 +887,8 @@ fn ack_failed(e: std::io::Error) -> LinkError {
 
 async fn send_ack(conn: &mut Conn, offset: u64) -> std::io::Result<()> {
     let text = offset.to_string();
-    conn.send(&[b"REPLCONF", b"ACK", text.as_bytes()]).await
+    conn.send(&[&b"REPLCONF"[..], b"ACK", text.as_bytes()])
+        .await
 }
 
 /// Runs every whole command in `rbuf` as the master client, and passes the

@@ -305,7 +305,7 @@ async fn read_acks(
                 Err(e) => {
                     let state = server.state.lock();
                     if let Some(c) = state.clients.get(&id) {
-                        let info = redust_commands::cmd::connection::client_info_line(&state, c);
+                        let info = redust_commands::client_info::client_info_line(&state, c);
                         let error = e.0.strip_prefix("Protocol error: ").unwrap_or(&e.0);
                         verbose!(
                             "Protocol error ({error}) from client: {info}. {}",

@@ -432,10 +432,11 @@ fn open_aof_at_startup(state: &mut State) {
         state.loading_in_background = true;
         let config = state.config.clone();
         let now = state.now_ms;
+        let commands = state.commands.clone();
         let (log_warning, log_notice, log_verbose) =
             (state.log_warning, state.log_notice, state.log_verbose);
         let handle = std::thread::spawn(move || {
-            let mut loader = State::new(config, now);
+            let mut loader = State::new(config, now, commands);
             loader.log_warning = log_warning;
             loader.log_notice = log_notice;
             loader.log_verbose = log_verbose;

@@ -1,6 +1,10 @@
 //! Helpers for end-to-end tests: start real `redust-server` processes on free
 //! loopback ports in scratch directories, talk to them with real clients, wait
-//! on conditions with deadlines, and always clean up.
+//! on conditions with deadlines, and always clean up; and `sim`, the
+//! deterministic simulation that drives nodes' state machines over a seeded,
+//! simulated network.
+
+pub mod sim;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

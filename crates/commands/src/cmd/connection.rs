@@ -1,13 +1,14 @@
 //! Connection commands: PING ECHO QUIT RESET HELLO AUTH SELECT and CLIENT.
 
 use crate::args::{eq_ignore_case, lossy, parse_i64};
+use crate::client_info::client_info_line;
 use crate::errors::{self, CmdError, CmdResult};
 use crate::exec::Ctx;
 use crate::state::{Client, Pause, ReplyMode, State};
 use bytes::Bytes;
 
 /// The Redis version this server is compatible with, as clients see it.
-pub const REDIS_VERSION: &str = "7.0.15";
+pub use redust_resp::REDIS_VERSION;
 
 pub fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() > 2 {
@@ -161,8 +162,8 @@ pub fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.multi = None;
     ctx.client.multi_error = false;
-    crate::cmd::multi::unwatch_all(ctx.state, ctx.client);
-    crate::cmd::pubsub::unsubscribe_all(ctx.state, ctx.client);
+    crate::notify::unwatch_all(ctx.state, ctx.client);
+    crate::pubsub::unsubscribe_all(ctx.state, ctx.client);
     ctx.state.monitors.retain(|&id| id != ctx.client.id);
     ctx.client.monitor = false;
     ctx.client.db = 0;
@@ -173,99 +174,6 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     set_protocol(ctx, false);
     ctx.reply.simple("RESET");
     Ok(())
-}
-
-/// Reply bytes waiting to be written to client `id`.
-fn queued_reply_bytes(state: &State, id: u64) -> usize {
-    use std::sync::atomic::Ordering::Relaxed;
-    state.handles.get(&id).map_or(0, |h| {
-        h.0.queued_bytes.load(Relaxed) + h.0.unwritten_bytes.load(Relaxed)
-    })
-}
-
-/// Bytes in client `id`'s query buffer.
-fn query_buffer_bytes(state: &State, id: u64) -> usize {
-    state.handles.get(&id).map_or(0, |h| {
-        h.0.query_bytes.load(std::sync::atomic::Ordering::Relaxed)
-    })
-}
-
-/// [`client_memory`] for a client known only by id (the one executing):
-/// without its MULTI queue.
-pub fn client_memory_by_id(state: &State, id: u64) -> usize {
-    queued_reply_bytes(state, id) + query_buffer_bytes(state, id) + 16384
-}
-
-/// What a client holds (CLIENT LIST's `tot-mem`, INFO's `mem_clients_normal`,
-/// what `maxmemory-clients` counts): its query buffer, the replies waiting,
-/// the reply buffer, the commands queued in its MULTI.
-pub fn client_memory(state: &State, c: &Client) -> usize {
-    let multi: usize = c.multi.as_ref().map_or(0, |q| {
-        q.iter()
-            .map(|args| args.iter().map(|a| a.len()).sum::<usize>())
-            .sum()
-    });
-    client_memory_by_id(state, c.id) + multi
-}
-
-/// One CLIENT LIST line for `c` (without the trailing newline).
-pub fn client_info_line(state: &State, c: &Client) -> String {
-    let now = state.now_ms;
-    let mut flags = String::new();
-    if c.repl.is_replica && !c.monitor {
-        flags.push('S');
-    }
-    if c.repl.is_master {
-        flags.push('M');
-    }
-    if c.monitor {
-        flags.push('O');
-    }
-    if c.subscription_count() > 0 {
-        flags.push('P');
-    }
-    if c.multi.is_some() || c.exec_queue_len.is_some() {
-        flags.push('x');
-    }
-    if c.blocked.is_some() {
-        flags.push('b');
-    }
-    if state.dirty_cas.contains(&c.id) {
-        flags.push('d');
-    }
-    if c.close_after_reply {
-        flags.push('c');
-    }
-    if c.no_evict {
-        flags.push('e');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let queued = queued_reply_bytes(state, c.id);
-    let query = query_buffer_bytes(state, c.id);
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
-        c.id,
-        c.addr,
-        c.laddr,
-        c.fd,
-        String::from_utf8_lossy(c.name.as_deref().unwrap_or(b"")),
-        (now - c.created_ms).max(0) / 1000,
-        (now - c.last_interaction_ms).max(0) / 1000,
-        flags,
-        c.db,
-        c.channels.len(),
-        c.patterns.len(),
-        c.multi.as_ref().map(|q| q.len()).or(c.exec_queue_len).map_or(-1, |n| n as i64),
-        query,
-        16384usize.saturating_sub(query),
-        if queued > 0 { 1 } else { 0 },
-        queued,
-        client_memory(state, c),
-        c.last_command,
-        if c.resp3 { 3 } else { 2 },
-    )
 }
 
 /// Every connected client, in id order, the executing one included.
@@ -353,10 +261,10 @@ pub fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .into())
         }
         b"pause" => {
-            let ms = parse_i64(&args[2])
-                .map_err(|_| CmdError::from("ERR timeout is not an integer or out of range"))?;
+            let ms =
+                parse_i64(&args[2]).map_err(|_| CmdError::from(errors::TIMEOUT_NOT_INTEGER))?;
             if ms < 0 {
-                return Err("ERR timeout is negative".into());
+                return Err(errors::TIMEOUT_NEGATIVE.into());
             }
             let writes_only = match args.get(3) {
                 None => false,

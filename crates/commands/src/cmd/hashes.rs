@@ -299,7 +299,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         let new = current + incr;
         if !new.is_finite() {
-            return Err("ERR increment would produce NaN or Infinity".into());
+            return Err(errors::INCR_NAN_OR_INFINITY.into());
         }
         let text = new.to_human();
         h.set(field, text.as_bytes(), &limits);
@@ -356,7 +356,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(errors::SYNTAX.into()),
     };
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err("ERR value is out of range".into());
+        return Err(errors::OUT_OF_RANGE.into());
     }
     if !check_read(ctx, key)? {
         ctx.reply.array(0);

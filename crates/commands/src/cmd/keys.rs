@@ -418,7 +418,7 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         i += 1;
     }
     if src == dst && target_db == ctx.client.db {
-        return Err("ERR source and destination objects are the same".into());
+        return Err(errors::SAME_SOURCE_AND_DESTINATION.into());
     }
     let Some(entry) = ctx
         .lookup_read(src)
@@ -459,7 +459,7 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let target_db = parse_db_index(ctx, &args[2])?;
     let src_db = ctx.client.db;
     if target_db == src_db {
-        return Err("ERR source and destination objects are the same".into());
+        return Err(errors::SAME_SOURCE_AND_DESTINATION.into());
     }
     if ctx.lookup_write(key).is_none() {
         ctx.reply.int(0);

@@ -191,7 +191,7 @@ fn popped_items(ctx: &mut Ctx, key: &[u8], left: bool, n: usize) {
 fn parse_positive_count(arg: &[u8]) -> Result<usize, CmdError> {
     match redust_resp::parse::parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err("ERR value is out of range, must be positive".into()),
+        _ => Err(errors::OUT_OF_RANGE_POSITIVE.into()),
     }
 }
 
@@ -570,7 +570,7 @@ fn parse_mpop(args: &[Bytes], from: usize) -> Result<(Vec<Vec<u8>>, bool, usize)
     // Not a number, or not above 0: one message, as Redis gives it.
     let numkeys = redust_resp::parse::parse_i64(&args[from])
         .filter(|&n| n > 0)
-        .ok_or_else(|| CmdError::from("ERR numkeys should be greater than 0"))?;
+        .ok_or_else(|| CmdError::from(errors::NUMKEYS_NOT_POSITIVE))?;
     let numkeys = numkeys as usize;
     // The side must follow the keys.
     if numkeys >= args.len() - from - 1 {
@@ -592,7 +592,7 @@ fn parse_mpop(args: &[Bytes], from: usize) -> Result<(Vec<Vec<u8>>, bool, usize)
             let n = parse_i64(&args[i + 1])
                 .ok()
                 .filter(|&n| n > 0)
-                .ok_or(CmdError::from("ERR count should be greater than 0"))?;
+                .ok_or(CmdError::from(errors::COUNT_NOT_POSITIVE))?;
             count = Some(n as usize);
             i += 2;
         } else {

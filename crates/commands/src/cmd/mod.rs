@@ -12,13 +12,21 @@ pub mod lists;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod zsets;
 
-use crate::exec::Handler;
+use crate::exec::{CommandTable, Handler};
+use std::sync::Arc;
+
+/// The command table of a standalone server: every implemented command, with
+/// `rename-command` applied.
+pub fn command_table(renames: &[(String, String)]) -> Arc<CommandTable> {
+    Arc::new(CommandTable::new(all_handlers(), renames))
+}
 
 /// Every implemented command, by full name.
 pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> {
@@ -162,12 +170,12 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("memory|purge", server::memory),
     ("memory|help", server::memory),
     ("debug", server::debug),
-    ("wait", crate::replication::wait),
-    ("replicaof", crate::replication::replicaof),
-    ("slaveof", crate::replication::replicaof),
-    ("replconf", crate::replication::replconf),
-    ("psync", crate::replication::psync),
-    ("sync", crate::replication::psync),
-    ("role", crate::replication::role),
-    ("failover", crate::replication::failover),
+    ("wait", replication::wait),
+    ("replicaof", replication::replicaof),
+    ("slaveof", replication::replicaof),
+    ("replconf", replication::replconf),
+    ("psync", replication::psync),
+    ("sync", replication::psync),
+    ("role", replication::role),
+    ("failover", replication::failover),
 ];

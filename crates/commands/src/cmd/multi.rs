@@ -7,6 +7,7 @@
 
 use crate::errors::{self, CmdResult};
 use crate::exec::{self, Ctx};
+use crate::notify::unwatch_all;
 use crate::state::{Client, State, Watcher};
 use bytes::Bytes;
 
@@ -112,22 +113,4 @@ pub fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     unwatch_all(ctx.state, ctx.client);
     ctx.reply.ok();
     Ok(())
-}
-
-/// Forgets every key `client` watches, and its dirty mark.
-pub fn unwatch_all(state: &mut State, client: &mut Client) {
-    for (db, key) in client.watched.drain(..) {
-        if let Some(keys) = state.watched_keys.get_mut(&db) {
-            if let Some(ids) = keys.get_mut(&key) {
-                ids.retain(|w| w.client != client.id);
-                if ids.is_empty() {
-                    keys.remove(&key);
-                }
-            }
-            if keys.is_empty() {
-                state.watched_keys.remove(&db);
-            }
-        }
-    }
-    state.dirty_cas.remove(&client.id);
 }

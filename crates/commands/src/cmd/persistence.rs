@@ -57,7 +57,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         .as_ref()
         .is_some_and(|a| a.rewriting.is_some())
     {
-        return Err("ERR Background append only file rewriting already in progress".into());
+        return Err(errors::AOF_REWRITE_IN_PROGRESS.into());
     }
     if ctx.state.bgsave.is_some() {
         ctx.state.aof_rewrite_scheduled = true;
@@ -136,14 +136,14 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let verify = !ctx.state.debug.skip_checksum_validation;
     // Too short to hold a version and a checksum: Redis's verifyDumpPayload.
     if args[3].len() < 10 {
-        return Err("ERR DUMP payload version or checksum are wrong".into());
+        return Err(errors::BAD_DUMP_PAYLOAD.into());
     }
     let log_verbose = ctx.state.log_verbose;
     let value = redust_persistence::parse_dump_payload_checked(&args[3], verify).map_err(|e| {
         use redust_persistence::ErrorKind;
         match e.kind() {
             ErrorKind::ChecksumMismatch { .. } | ErrorKind::UnsupportedVersion(_) => {
-                CmdError::from("ERR DUMP payload version or checksum are wrong")
+                CmdError::from(errors::BAD_DUMP_PAYLOAD)
             }
             kind => {
                 // Redis logs what it found corrupt in the payload (not a

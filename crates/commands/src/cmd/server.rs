@@ -6,7 +6,7 @@ use crate::errors::{self, CmdError, CmdResult};
 use crate::exec::Ctx;
 use crate::info;
 use crate::spec;
-use crate::state::{Client, ShutdownRequest, State};
+use crate::state::{ShutdownRequest, State};
 use bytes::Bytes;
 use redust_keyspace::{NodeFill, Value, ValueRef};
 
@@ -346,68 +346,6 @@ pub fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Quotes a byte string like Redis's `sdscatrepr`.
-pub fn repr(data: &[u8]) -> String {
-    let mut s = String::with_capacity(data.len() + 2);
-    s.push('"');
-    for &c in data {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s.push('"');
-    s
-}
-
-/// Sends a command's MONITOR line to every monitoring client.
-pub fn feed_monitors(state: &mut State, client: &Client, args: &[Bytes]) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut line = format!(
-        "+{}.{:06} [{} {}]",
-        now.as_secs(),
-        now.subsec_micros(),
-        client.db,
-        client.addr
-    );
-    // Secrets never reach monitors: AUTH's arguments, and HELLO's after AUTH.
-    let name = args[0].to_ascii_lowercase();
-    for (i, a) in args.iter().enumerate() {
-        line.push(' ');
-        let after_hello_auth = name == b"hello"
-            && i >= 2
-            && args[..i]
-                .iter()
-                .rev()
-                .take(2)
-                .any(|p| eq_ignore_case(p, "auth"));
-        if (name == b"auth" && i >= 1) || after_hello_auth {
-            line.push_str("\"(redacted)\"");
-        } else {
-            line.push_str(&repr(a));
-        }
-    }
-    line.push_str("\r\n");
-    let frame = Bytes::from(line);
-    for id in &state.monitors {
-        if *id == client.id {
-            continue;
-        }
-        if let Some((h, _)) = state.handles.get(id) {
-            h.send_data(frame.clone());
-        }
-    }
-}
-
 pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
@@ -415,11 +353,10 @@ pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let count = match args.get(2) {
                 None => 10,
                 Some(a) => {
-                    let n = parse_i64(a).map_err(|_| {
-                        CmdError::from("ERR count should be greater than or equal to -1")
-                    })?;
+                    let n =
+                        parse_i64(a).map_err(|_| CmdError::from(errors::COUNT_BELOW_MINUS_ONE))?;
                     if n < -1 {
-                        return Err("ERR count should be greater than or equal to -1".into());
+                        return Err(errors::COUNT_BELOW_MINUS_ONE.into());
                     }
                     if n == -1 {
                         usize::MAX
@@ -831,7 +768,11 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
     aof.write_pending(true)
         .map_err(|e| CmdError::from(format!("ERR Error writing the AOF: {e}")))?;
     let (dir, filename) = (aof.dir.clone(), aof.filename.clone());
-    let mut loader = crate::state::State::new(ctx.state.config.clone(), ctx.state.now_ms);
+    let mut loader = crate::state::State::new(
+        ctx.state.config.clone(),
+        ctx.state.now_ms,
+        ctx.state.commands.clone(),
+    );
     // The load's lines go to the server's log, as Redis writes them.
     loader.log_warning = ctx.state.log_warning;
     loader.log_notice = ctx.state.log_notice;
@@ -861,7 +802,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let count = parse_i64(&args[2])
                 .ok()
                 .filter(|&n| n >= 0)
-                .ok_or(CmdError::from("ERR value is out of range, must be positive"))?;
+                .ok_or(CmdError::from(errors::OUT_OF_RANGE_POSITIVE))?;
             let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]).to_vec();
             let size = match args.get(4) {
                 Some(s) => Some(parse_i64(s)?.max(0) as usize),
@@ -1011,10 +952,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.error(&lossy(&args[2]));
         }
         b"change-repl-id" if args.len() == 2 => {
-            let repl = &mut ctx.state.repl;
-            repl.replid = redust_replication::random_replid();
-            repl.replid2 = redust_replication::NULL_REPLID.to_string();
-            repl.second_offset = -1;
+            ctx.state.repl.fresh_history();
             (ctx.state.log_warning)("Changing replication IDs after receiving DEBUG change-repl-id");
             ctx.reply.ok();
         }

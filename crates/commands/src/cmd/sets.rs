@@ -217,7 +217,7 @@ pub fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None => None,
         Some(a) => match redust_resp::parse::parse_i64(a) {
             Some(n) if n >= 0 => Some(n as usize),
-            _ => return Err("ERR value is out of range, must be positive".into()),
+            _ => return Err(errors::OUT_OF_RANGE_POSITIVE.into()),
         },
     };
     let limits = ctx.limits();
@@ -489,10 +489,9 @@ pub fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
     let numkeys = match redust_resp::parse::parse_i64(&args[1]) {
         Some(n) if n >= 1 => n as usize,
-        _ => return Err(NUMKEYS.into()),
+        _ => return Err(errors::NUMKEYS_NOT_POSITIVE.into()),
     };
     if numkeys > args.len() - 2 {
         return Err("ERR Number of keys can't be greater than number of args".into());
@@ -504,7 +503,7 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if eq_ignore_case(&args[i], "limit") && i + 1 < args.len() {
             limit = match redust_resp::parse::parse_i64(&args[i + 1]) {
                 Some(n) if n >= 0 => n as usize,
-                _ => return Err("ERR LIMIT can't be negative".into()),
+                _ => return Err(errors::LIMIT_NEGATIVE.into()),
             };
             i += 2;
         } else {

@@ -570,7 +570,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let incr = LongDouble::parse(&args[2]).ok_or(CmdError::from(errors::NOT_FLOAT))?;
     let new = current + incr;
     if !new.is_finite() || !incr.is_finite() || !current.is_finite() {
-        return Err("ERR increment would produce NaN or Infinity".into());
+        return Err(errors::INCR_NAN_OR_INFINITY.into());
     }
     let text = new.to_human();
     // Redis stores the formatted float as a string object, never as an int

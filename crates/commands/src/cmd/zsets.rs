@@ -1086,7 +1086,7 @@ fn pop_command(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         None => None,
         Some(a) => match redust_resp::parse::parse_i64(a) {
             Some(n) if n >= 0 => Some(n as u64),
-            _ => return Err("ERR value is out of range, must be positive".into()),
+            _ => return Err(errors::OUT_OF_RANGE_POSITIVE.into()),
         },
     };
     let shape = PopShape {
@@ -1155,10 +1155,9 @@ pub fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Parses `numkeys key... MIN|MAX [COUNT n]` at `args[from]`: (keys range, max, count).
 fn parse_mpop(args: &[Bytes], from: usize) -> Result<(usize, usize, bool, u64), CmdError> {
-    const NUMKEYS: &str = "ERR numkeys should be greater than 0";
     let numkeys = redust_resp::parse::parse_i64(&args[from])
         .filter(|&n| n >= 1)
-        .ok_or(CmdError::from(NUMKEYS))? as u64;
+        .ok_or(CmdError::from(errors::NUMKEYS_NOT_POSITIVE))? as u64;
     let where_idx = (from as u64 + 1).saturating_add(numkeys);
     if where_idx >= args.len() as u64 {
         return Err(errors::SYNTAX.into());
@@ -1179,7 +1178,7 @@ fn parse_mpop(args: &[Bytes], from: usize) -> Result<(usize, usize, bool, u64), 
             j += 1;
             let n = redust_resp::parse::parse_i64(&args[j])
                 .filter(|&n| n >= 1)
-                .ok_or(CmdError::from("ERR count should be greater than 0"))?;
+                .ok_or(CmdError::from(errors::COUNT_NOT_POSITIVE))?;
             count = Some(n as u64);
         } else {
             return Err(errors::SYNTAX.into());
@@ -1353,7 +1352,7 @@ fn set_op_generic(
         } else if card_only && remaining >= 2 && eq_ignore_case(opt, "limit") {
             limit = redust_resp::parse::parse_i64(&args[j + 1])
                 .filter(|&n| n >= 0)
-                .ok_or(CmdError::from("ERR LIMIT can't be negative"))? as u64;
+                .ok_or(CmdError::from(errors::LIMIT_NEGATIVE))? as u64;
             j += 2;
         } else {
             return Err(errors::SYNTAX.into());
@@ -1588,7 +1587,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let withscores = args.len() == 4;
     if withscores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&l) {
-        return Err("ERR value is out of range".into());
+        return Err(errors::OUT_OF_RANGE.into());
     }
     if !check_read(ctx, key)? {
         ctx.reply.array(0);

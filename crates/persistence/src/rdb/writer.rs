@@ -101,7 +101,7 @@ pub struct AuxInfo {
 impl Default for AuxInfo {
     fn default() -> Self {
         AuxInfo {
-            redis_ver: "7.0.15".into(),
+            redis_ver: redust_resp::REDIS_VERSION.into(),
             redis_bits: 64,
             ctime: 0,
             used_mem: 0,

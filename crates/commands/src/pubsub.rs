@@ -1,0 +1,124 @@
+//! Pub/sub delivery: the subscription registry's upkeep and PUBLISH's
+//! fan-out to subscribers by channel and by pattern (also what keyspace
+//! notifications publish through), each message encoded once per protocol
+//! version, with the `pubsub` output-buffer limit enforced as it goes. The
+//! SUBSCRIBE/PUBLISH/PUBSUB commands are in `cmd::pubsub`.
+
+use crate::state::{Client, State};
+use bytes::Bytes;
+use redust_config::glob_match;
+use redust_resp::Reply;
+
+/// Takes client `id` off the subscribers of `name` in `map`.
+pub fn remove_subscriber(
+    map: &mut std::collections::HashMap<Vec<u8>, Vec<u64>>,
+    name: &[u8],
+    id: u64,
+) {
+    if let Some(ids) = map.get_mut(name) {
+        ids.retain(|&x| x != id);
+        if ids.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+/// Drops every subscription of `client` without replying (disconnect, RESET).
+pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
+    for ch in client.channels.drain() {
+        remove_subscriber(&mut state.channels, &ch, client.id);
+    }
+    for p in client.patterns.drain() {
+        remove_subscriber(&mut state.patterns, &p, client.id);
+    }
+}
+
+fn encode_message(resp3: bool, pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Bytes {
+    let mut r = Reply::new(resp3);
+    match pattern {
+        Some(p) => {
+            r.push(4);
+            r.bulk(b"pmessage");
+            r.bulk(p);
+        }
+        None => {
+            r.push(3);
+            r.bulk(b"message");
+        }
+    }
+    r.bulk(channel);
+    r.bulk(message);
+    Bytes::from(r.buf)
+}
+
+/// Delivers `message` to everyone subscribed to `channel` directly or by
+/// pattern. Returns the number of receivers.
+pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
+    let mut receivers = 0;
+    let mut cached: [Option<Bytes>; 2] = [None, None];
+    let me = state.self_push.as_ref().map(|(id, _)| *id);
+    let mut mine: Vec<Bytes> = Vec::new();
+    if let Some(ids) = state.channels.get(channel) {
+        for id in ids {
+            if let Some((h, resp3)) = state.handles.get(id) {
+                let frame = cached[*resp3 as usize]
+                    .get_or_insert_with(|| encode_message(*resp3, None, channel, message));
+                if Some(*id) == me {
+                    mine.push(frame.clone());
+                } else {
+                    h.send_data(frame.clone());
+                }
+                receivers += 1;
+            }
+        }
+    }
+    if !state.patterns.is_empty() {
+        for (pattern, ids) in state.patterns.iter() {
+            if !glob_match(pattern, channel, false) {
+                continue;
+            }
+            let mut frames: [Option<Bytes>; 2] = [None, None];
+            for id in ids {
+                if let Some((h, resp3)) = state.handles.get(id) {
+                    let frame = frames[*resp3 as usize].get_or_insert_with(|| {
+                        encode_message(*resp3, Some(pattern), channel, message)
+                    });
+                    if Some(*id) == me {
+                        mine.push(frame.clone());
+                    } else {
+                        h.send_data(frame.clone());
+                    }
+                    receivers += 1;
+                }
+            }
+        }
+    }
+    if let Some((_, buf)) = state.self_push.as_mut() {
+        buf.extend(mine);
+    }
+    enforce_pubsub_limits(state, channel);
+    receivers
+}
+
+/// Closes subscribers of `channel` now over their output-buffer limit.
+fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
+    let limit = state.config.client_output_buffer_limit.pubsub;
+    if limit.hard == 0 && limit.soft == 0 {
+        return;
+    }
+    let mut ids: Vec<u64> = state
+        .channels
+        .get(channel)
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
+    for subscribers in state.patterns.values() {
+        ids.extend(subscribers.iter().copied());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        if let Some(client) = state.clients.get(&id) {
+            crate::obuf::enforce(state, client, crate::obuf::Close::Asap);
+        }
+    }
+}
