@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates crates/commands/src/spec_data.rs, the Redis 7.0 command table.
+"""Generates crates/engine/src/spec_data.rs, the Redis 7.0 command table.
 
 How to regenerate (from the workspace root):
 
@@ -8,7 +8,7 @@ How to regenerate (from the workspace root):
 That starts a throwaway `redis-server` (7.0.x; override the binary with
 `--redis-server PATH`, or point at an already running 7.0 instance with
 `--socket PATH`) on a private unix socket, asks it `COMMAND` and `COMMAND DOCS`
-over RESP3, and writes the table to crates/commands/src/spec_data.rs (override
+over RESP3, and writes the table to crates/engine/src/spec_data.rs (override
 with `--out PATH`), then runs rustfmt on it.
 
 What is taken from the server: the interface facts only -- command and
@@ -940,7 +940,7 @@ def main():
     ap = argparse.ArgumentParser(description="Generate spec_data.rs from redis-server 7.0")
     ap.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
     ap.add_argument("--socket", help="use an already running server at this unix socket")
-    ap.add_argument("--out", default=os.path.join(root, "crates/commands/src/spec_data.rs"))
+    ap.add_argument("--out", default=os.path.join(root, "crates/engine/src/spec_data.rs"))
     ap.add_argument("--no-rustfmt", action="store_true")
     opts = ap.parse_args()
 
