@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let mut state = State::new(
         redust_config::Config::default(),
         0,
-        redust_commands::cmd::command_table(&[]),
+        redust_commands::cmd::command_table(redust_commands::exec::Mode::Standalone, &[]),
     );
     let _ = aof::replay(&mut state, data, "fuzz.incr.aof", data.first().is_some_and(|b| b & 1 == 1));
 });

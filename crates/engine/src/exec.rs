@@ -19,6 +19,31 @@ use std::collections::HashMap;
 /// its reply, and returns an error to reply with instead.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
 
+/// Which server a node is: a mode decides which commands exist (Redis's
+/// Sentinel has a table of its own) and whether keys are routed by slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Standalone,
+    Sentinel,
+    Cluster,
+}
+
+/// Where a command's keys belong, in Cluster mode: instead of running a
+/// command whose keys another node serves, the node answers `-MOVED`,
+/// `-ASK`, `-CROSSSLOT`, `-TRYAGAIN` or `-CLUSTERDOWN`. `execute` asks it
+/// where Redis's `processCommand` does: after the command is known, its
+/// arity checked and the client authenticated, before client eviction and
+/// OOM; never for the master's own stream.
+pub trait KeyRouter: Send + Sync {
+    fn route(
+        &self,
+        state: &State,
+        client: &Client,
+        command: &Command,
+        args: &[Bytes],
+    ) -> Option<CmdError>;
+}
+
 /// What a handler works with.
 pub struct Ctx<'a> {
     pub state: &'a mut State,
@@ -353,6 +378,15 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     } else {
         EffectiveFlags::of(command)
     };
+
+    if let Some(router) = ctx.state.router.clone() {
+        if !ctx.client.repl.is_master {
+            if let Some(err) = router.route(ctx.state, ctx.client, command, args) {
+                reject(&mut ctx, Some(command), err);
+                return Flow::Continue;
+            }
+        }
+    }
 
     // Client eviction comes before key eviction, as in Redis: a client that
     // evicts itself runs nothing and hears nothing.
@@ -731,4 +765,63 @@ pub fn record_latency(state: &mut State, event: &'static str, ms: u64) {
         }
     }
     ev.max_ms = ev.max_ms.max(ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ok(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+        ctx.reply.ok();
+        Ok(())
+    }
+
+    /// Cluster mode's routing as a test sees it: GET's keys live elsewhere.
+    struct Elsewhere;
+
+    impl KeyRouter for Elsewhere {
+        fn route(&self, _: &State, _: &Client, command: &Command, _: &[Bytes]) -> Option<CmdError> {
+            (command.name == "get").then(|| CmdError::from("MOVED 866 10.0.0.2:6379"))
+        }
+    }
+
+    fn run(state: &mut State, client: &mut Client, args: &[&str]) -> String {
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let mut reply = Reply::new(false);
+        execute(state, client, &args, &mut reply);
+        String::from_utf8_lossy(&reply.buf).into_owned()
+    }
+
+    #[test]
+    fn keys_are_routed_after_arity_and_auth_and_before_oom() {
+        let handlers: [(&'static str, Handler); 2] = [("get", ok), ("set", ok)];
+        let table = Arc::new(CommandTable::new(&handlers, &[]));
+        let mut state = State::new(redust_config::Config::default(), 0, table);
+        state.router = Some(Arc::new(Elsewhere));
+        let (mut client, _rx) = state.connect("127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, 0);
+        assert_eq!(
+            run(&mut state, &mut client, &["get"]),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&mut state, &mut client, &["get", "k"]),
+            "-MOVED 866 10.0.0.2:6379\r\n"
+        );
+        assert_eq!(run(&mut state, &mut client, &["set", "k", "v"]), "+OK\r\n");
+        // Out of memory: the redirect still comes first.
+        state.config.maxmemory = 1;
+        state.used_memory = || u64::MAX;
+        assert_eq!(
+            run(&mut state, &mut client, &["get", "k"]),
+            "-MOVED 866 10.0.0.2:6379\r\n"
+        );
+        assert!(run(&mut state, &mut client, &["set", "k", "v"]).starts_with("-OOM "));
+        // Not authenticated: NOAUTH first.
+        client.authenticated = false;
+        assert!(run(&mut state, &mut client, &["get", "k"]).starts_with("-NOAUTH "));
+    }
 }

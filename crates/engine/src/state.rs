@@ -289,6 +289,8 @@ pub struct State {
     pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<Watcher>>>,
     /// The command table (with renames applied).
     pub commands: Arc<crate::exec::CommandTable>,
+    /// Cluster mode's key routing (`None`: every key is ours).
+    pub router: Option<Arc<dyn crate::exec::KeyRouter>>,
     /// Best eviction candidates seen so far: (score, db, key), best last.
     pub evict_pool: Vec<(u64, usize, Vec<u8>)>,
     pub next_evict_db: usize,
@@ -431,6 +433,7 @@ impl State {
             monitors: Vec::new(),
             watched_keys: HashMap::new(),
             commands,
+            router: None,
             evict_pool: Vec::new(),
             next_evict_db: 0,
             blocked_clients: 0,

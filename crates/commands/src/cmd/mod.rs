@@ -19,14 +19,49 @@ pub mod sort;
 pub mod strings;
 pub mod zsets;
 
-use crate::exec::{CommandTable, Handler};
+use crate::exec::{CommandTable, Handler, Mode};
 use std::sync::Arc;
 
-/// The command table of a standalone server: every implemented command, with
-/// `rename-command` applied.
-pub fn command_table(renames: &[(String, String)]) -> Arc<CommandTable> {
-    Arc::new(CommandTable::new(all_handlers(), renames))
+/// A node's command table for its mode, with `rename-command` applied.
+pub fn command_table(mode: Mode, renames: &[(String, String)]) -> Arc<CommandTable> {
+    Arc::new(CommandTable::new(handlers(mode), renames))
 }
+
+/// The handlers a mode has. Standalone and Cluster have every command (the
+/// CLUSTER family joins with the cluster crate); Sentinel has Redis 7.0
+/// Sentinel's own short table (`SENTINEL_COMMANDS`).
+pub fn handlers(mode: Mode) -> Vec<&'static (&'static str, Handler)> {
+    match mode {
+        Mode::Standalone | Mode::Cluster => all_handlers().collect(),
+        Mode::Sentinel => all_handlers()
+            .filter(|(name, _)| {
+                let top = name.split('|').next().unwrap_or(name);
+                SENTINEL_COMMANDS.contains(&top)
+            })
+            .collect(),
+    }
+}
+
+/// The commands a Redis 7.0 Sentinel has (`COMMAND LIST` on
+/// `redis-server --sentinel`); ACL and SENTINEL come with their crates, and
+/// Sentinel's own INFO, ROLE and PUBLISH will replace the ones here.
+pub const SENTINEL_COMMANDS: &[&str] = &[
+    "acl",
+    "auth",
+    "client",
+    "command",
+    "hello",
+    "info",
+    "ping",
+    "psubscribe",
+    "publish",
+    "punsubscribe",
+    "role",
+    "sentinel",
+    "shutdown",
+    "subscribe",
+    "unsubscribe",
+];
 
 /// Every implemented command, by full name.
 pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> {
@@ -179,3 +214,24 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("role", replication::role),
     ("failover", replication::failover),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mode_decides_which_commands_exist() {
+        let standalone = command_table(Mode::Standalone, &[]);
+        let sentinel = command_table(Mode::Sentinel, &[]);
+        for name in ["get", "set", "config|get", "ping", "client|list"] {
+            assert!(standalone.implemented(name), "{name}");
+        }
+        for name in ["ping", "client|list", "subscribe", "hello", "shutdown"] {
+            assert!(sentinel.implemented(name), "{name}");
+        }
+        for name in ["get", "set", "config|get", "replicaof", "flushall"] {
+            assert!(!sentinel.implemented(name), "{name}");
+        }
+        assert!(handlers(Mode::Cluster).len() == handlers(Mode::Standalone).len());
+    }
+}

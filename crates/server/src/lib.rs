@@ -1,0 +1,191 @@
+//! redust-server as a library: the process around the engine. It owns
+//! arguments and config loading, daemonizing, logging, listeners, connection
+//! tasks, the cron, the saver thread, the I/O shells of replication (our
+//! link to a master, the senders to our replicas) and shutdown. Commands and
+//! data live in `redust-commands`, `redust-engine` and `redust-keyspace`.
+//!
+//! `main.rs` is the thin binary: the counting allocator and `run_process`.
+//! Started like redis-server: `redust-server [/path/to/redis.conf]
+//! [--directive value ...]`.
+
+pub mod alloc;
+mod conn;
+mod crash;
+mod daemon;
+mod log;
+mod master_link;
+mod replica_conn;
+mod saver;
+mod server;
+
+use redust_commands::exec::Mode;
+use redust_commands::State;
+
+/// What `--version` prints: Redis's line, with our build.
+fn version_line() -> String {
+    format!(
+        "Redis server v={} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=redust-{}",
+        redust_resp::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn usage() {
+    eprintln!("Usage: ./redust-server [/path/to/redis.conf] [options] [-]");
+    eprintln!("       ./redust-server - (read config from stdin)");
+    eprintln!("       ./redust-server -v or --version");
+    eprintln!("       ./redust-server -h or --help");
+    eprintln!();
+    eprintln!("Examples:");
+    eprintln!("       ./redust-server (run the server with default conf)");
+    eprintln!("       ./redust-server /etc/redis/6379.conf");
+    eprintln!("       ./redust-server --port 7777");
+    eprintln!("       ./redust-server /etc/myredis.conf --loglevel verbose -");
+}
+
+/// Wall-clock Unix time in milliseconds, as the state's `now_ms` holds it.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs the server process for the command line `argv` (program name
+/// first); returns the exit code.
+pub fn run_process(argv: Vec<String>) -> i32 {
+    if let Some(first) = argv.get(1) {
+        match first.as_str() {
+            "-v" | "--version" => {
+                println!("{}", version_line());
+                return 0;
+            }
+            "-h" | "--help" => {
+                usage();
+                return 0;
+            }
+            _ => {}
+        }
+    }
+    let (config_path, rest) = redust_config::split_command_line(argv.get(1..).unwrap_or(&[]));
+    let config_path = config_path.map(|p| p.to_path_buf());
+    // rename-command may only name commands this server has, as in Redis.
+    let known = redust_commands::cmd::command_table(Mode::Standalone, &[]);
+    let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
+    let options = redust_config::LoadOptions {
+        command_exists: Some(&command_exists),
+        ..Default::default()
+    };
+    let config = match redust_config::load_with(config_path.as_deref(), rest, options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+
+    if config.daemonize {
+        if let Err(e) = daemon::daemonize() {
+            eprintln!("Can't daemonize: {e}");
+            std::process::exit(1);
+        }
+    }
+    log::set_target(&config.logfile, config.daemonize);
+    log::set_level(log::Level::from_name(config.loglevel.name()));
+    crash::install();
+    // Redis writes its first lines as role C, before the server is set up.
+    warning!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    warning!(
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        redust_resp::REDIS_VERSION,
+        std::process::id()
+    );
+    if argv.len() > 1 {
+        warning!("Configuration loaded");
+    } else {
+        warning!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf",
+            argv.first().map_or("redust-server", |s| s.as_str())
+        );
+    }
+    log::set_role(if config.replicaof.is_some() {
+        b'S'
+    } else {
+        b'M'
+    });
+    let pidfile = if let Some(p) = &config.pidfile {
+        Some(p.clone())
+    } else if config.daemonize {
+        Some("/var/run/redis.pid".to_string())
+    } else {
+        None
+    };
+    if let Some(p) = &pidfile {
+        // As Redis: a pid file that cannot be written is not an error.
+        let _ = daemon::write_pidfile(p);
+    }
+    if !config.dir.as_os_str().is_empty() {
+        if let Err(e) = std::env::set_current_dir(&config.dir) {
+            warning!("Can't chdir to '{}': {}", config.dir.display(), e);
+            std::process::exit(1);
+        }
+    }
+    // After daemonizing: the calibration thread must live in the final process.
+    redust_commands::clock::calibrate_in_background();
+    // Commands run one at a time under the state lock, so a single thread
+    // serving every connection (Redis's model; `io-threads 1`, the default)
+    // spends no CPU on handing the lock and the tasks between threads. With
+    // `io-threads N` above 1, N threads share the socket reads and writes.
+    let mut builder = if config.io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(config.io_threads as usize);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            warning!("Can't start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let port = config.port;
+        let bind = config.bind.clone();
+        let backlog = config.tcp_backlog as i32;
+        notice!("monotonic clock: POSIX clock_gettime");
+        // Redis binds while setting up, before it says how it runs.
+        let listeners = match server::bind_all(&bind, port, backlog) {
+            Ok(l) => l,
+            Err(msg) => {
+                warning!("{msg}");
+                return 1;
+            }
+        };
+        if config.always_show_logo {
+            notice!(
+                "redust {} (Redis {} compatible), standalone mode, Port: {}, PID: {}",
+                env!("CARGO_PKG_VERSION"),
+                redust_resp::REDIS_VERSION,
+                port,
+                std::process::id()
+            );
+        } else {
+            notice!("Running mode=standalone, port={port}.");
+        }
+        let commands =
+            redust_commands::cmd::command_table(Mode::Standalone, &config.rename_commands);
+        let mut state = State::new(config, now_ms(), commands);
+        state.tcp_port = port;
+        state.config_file = config_path
+            .as_ref()
+            .and_then(|p| std::fs::canonicalize(p).ok());
+        state.executable = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        warning!("Server initialized");
+        server::run(state, listeners, pidfile).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}
