@@ -432,7 +432,7 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
     let result = loop {
         match buf.first().copied() {
             None if client.multi.is_some() => {
-                (state.log_warning)(&format!(
+                state.log_warning(&format!(
                     "Revert incomplete MULTI/EXEC transaction in AOF file {name}"
                 ));
                 break Replayed::ShortRead {
@@ -452,7 +452,7 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
             }
             Some(b'*') => {}
             Some(_) => {
-                (state.log_warning)(&bad_format(name));
+                state.log_warning(&bad_format(name));
                 break Replayed::Failed;
             }
         }
@@ -462,13 +462,13 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
                 let start = consumed;
                 consumed += before - buf.len();
                 if req.args.is_empty() {
-                    (state.log_warning)(&bad_format(name));
+                    state.log_warning(&bad_format(name));
                     break Replayed::Failed;
                 }
                 let Some(command) = aof_command_name(&state.commands, &req.args) else {
                     let arg0 = &req.args[0];
                     let arg0 = &arg0[..arg0.iter().position(|&b| b == 0).unwrap_or(arg0.len())];
-                    (state.log_warning)(&format!(
+                    state.log_warning(&format!(
                         "Unknown command '{}' reading the append only file {name}",
                         String::from_utf8_lossy(arg0)
                     ));
@@ -482,7 +482,7 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
                 if reply.buf.first() == Some(&b'-') {
                     let text = String::from_utf8_lossy(&reply.buf[1..]).into_owned();
                     let line = text.split("\r\n").next().unwrap_or("");
-                    (state.log_warning)(&format!(
+                    state.log_warning(&format!(
                         "== CRITICAL == This server is sending an error to its AOF-loading-client: '{}' after processing the command '{}'",
                         aof_error_text(line),
                         command
@@ -492,7 +492,7 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
             }
             Ok(None) => break Replayed::ShortRead { valid_up_to },
             Err(_) => {
-                (state.log_warning)(&bad_format(name));
+                state.log_warning(&bad_format(name));
                 break Replayed::Failed;
             }
         }
@@ -517,12 +517,12 @@ pub fn load(
     let manifest_path = dir.join(format!("{filename}.manifest"));
     // Redis's four records for a bad manifest, each ending with a newline.
     let manifest_error = |state: &crate::state::State, (reason, line): ManifestError| {
-        (state.log_warning)("\n*** FATAL AOF MANIFEST FILE ERROR ***\n");
+        state.log_warning("\n*** FATAL AOF MANIFEST FILE ERROR ***\n");
         if let Some((linenum, text)) = line {
-            (state.log_warning)(&format!("Reading the manifest file, at line {linenum}\n"));
-            (state.log_warning)(&format!(">>> '{text}'\n"));
+            state.log_warning(&format!("Reading the manifest file, at line {linenum}\n"));
+            state.log_warning(&format!(">>> '{text}'\n"));
         }
-        (state.log_warning)(&format!("{reason}\n"));
+        state.log_warning(&format!("{reason}\n"));
         AofLoadError::logged(reason)
     };
     let text = match std::fs::read(&manifest_path) {
@@ -580,7 +580,7 @@ pub fn load(
         if data.starts_with(b"REDIS") {
             // An AOF from before 7.0 names its single file like the AOF itself.
             let old_style = f.name == filename;
-            (state.log_notice)(if old_style {
+            state.log_notice(if old_style {
                 "Reading RDB preamble from AOF file..."
             } else {
                 "Reading RDB base file on AOF loading..."
@@ -593,7 +593,7 @@ pub fn load(
                 crate::persist::RdbSource::File,
             ) {
                 if !e.exits {
-                    (state.log_warning)(&if old_style {
+                    state.log_warning(&if old_style {
                         format!(
                             "Error reading the RDB preamble of the AOF file {}, AOF loading aborted",
                             f.name
@@ -621,11 +621,11 @@ pub fn load(
                 Replayed::ShortRead { valid_up_to } => {
                     let mut cut = false;
                     if state.config.aof_load_truncated {
-                        (state.log_warning)(&format!(
+                        state.log_warning(&format!(
                             "!!! Warning: short read while loading the AOF file {}!!!",
                             f.name
                         ));
-                        (state.log_warning)(&format!(
+                        state.log_warning(&format!(
                             "!!! Truncating the AOF {} at offset {} !!!",
                             f.name, valid_up_to
                         ));
@@ -635,13 +635,13 @@ pub fn load(
                             .and_then(|file| file.set_len(valid_up_to as u64));
                         match result {
                             Ok(()) => {
-                                (state.log_warning)(&format!(
+                                state.log_warning(&format!(
                                     "AOF {} loaded anyway because aof-load-truncated is enabled",
                                     f.name
                                 ));
                                 cut = true;
                             }
-                            Err(e) => (state.log_warning)(&format!(
+                            Err(e) => state.log_warning(&format!(
                                 "Error truncating the AOF file {}: {}",
                                 f.name,
                                 redust_config::values::strerror(&e)
@@ -650,7 +650,7 @@ pub fn load(
                     }
                     if !cut {
                         let line = unexpected_eof(&f.name);
-                        (state.log_warning)(&line);
+                        state.log_warning(&line);
                         outcome = Err(AofLoadError::logged(line));
                         break;
                     }
@@ -659,7 +659,7 @@ pub fn load(
             }
         }
         if !truncated || last {
-            (state.log_notice)(&format!(
+            state.log_notice(&format!(
                 "DB loaded from {} file {}: {:.3} seconds",
                 if f.kind == 'b' { "base" } else { "incr" },
                 f.name,
@@ -668,7 +668,7 @@ pub fn load(
         }
         if truncated && !last {
             let line = "Fatal error: the truncated file is not the last file";
-            (state.log_warning)(line);
+            state.log_warning(line);
             outcome = Err(AofLoadError::logged(line.to_string()));
             break;
         }
@@ -734,7 +734,7 @@ pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
     let base_name = aof.base_name(seq, preamble);
     let final_path = aof.dir.join(&base_name);
     if let Some(line) = created {
-        (state.log_notice)(&line);
+        state.log_notice(&line);
     }
     let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
     crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| format!("ERR {e}"))
@@ -873,5 +873,26 @@ pub fn rewrite_key(
                 Bytes::from(at.to_string()),
             ],
         );
+    }
+}
+
+/// Writes the batch's changes to the AOF before its replies go out; with
+/// `appendfsync always` they are on disk before any client hears "OK".
+pub fn write_after_batch(state: &mut crate::state::State) {
+    let always = state.config.appendfsync == redust_config::AppendFsync::Always;
+    if state.debug.aof_flush_sleep_us > 0 && state.aof.as_ref().is_some_and(|a| a.has_pending()) {
+        std::thread::sleep(std::time::Duration::from_micros(
+            state.debug.aof_flush_sleep_us,
+        ));
+    }
+    let result = match state.aof.as_mut() {
+        Some(aof) => aof.write_pending(always),
+        None => return,
+    };
+    if let Err(e) = result {
+        state.aof_last_write_ok = false;
+        state.log_warning(&format!("Error writing to the AOF file: {e}"));
+    } else {
+        state.aof_last_write_ok = true;
     }
 }

@@ -131,10 +131,10 @@ pub fn evict(state: &mut State, mut current: Option<&mut Client>) -> bool {
         state.clients_memory = state.clients_memory.saturating_sub(freed as u64);
         evicted_current |= is_current;
         state.stats.evicted_clients += 1;
-        (state.log_notice)(&format!("Evicting client: {info}"));
+        state.log_notice(&format!("Evicting client: {info}"));
     }
     if state.clients_memory >= limit {
-        (state.log_warning)("Over client maxmemory after evicting all evictable clients");
+        state.log_warning("Over client maxmemory after evicting all evictable clients");
     }
     evicted_current
 }

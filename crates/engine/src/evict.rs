@@ -21,7 +21,7 @@ pub fn perform_evictions(state: &mut State) -> bool {
     if limit == 0 {
         return true;
     }
-    let used = (state.used_memory)();
+    let used = state.used_memory();
     if used <= limit || state.dataset_frozen() {
         return true;
     }
@@ -50,7 +50,7 @@ pub fn perform_evictions(state: &mut State) -> bool {
             notify::signal_modified(state, db, &key);
             notify::notify(state, notify::EVICTED, "evicted", &key, db);
         }
-        used = (state.used_memory)();
+        used = state.used_memory();
         if used <= limit {
             return true;
         }

@@ -786,6 +786,15 @@ mod tests {
         }
     }
 
+    /// A host whose memory is always full.
+    struct Full;
+
+    impl crate::state::Host for Full {
+        fn used_memory(&self) -> u64 {
+            u64::MAX
+        }
+    }
+
     fn run(state: &mut State, client: &mut Client, args: &[&str]) -> String {
         let args: Vec<Bytes> = args
             .iter()
@@ -814,7 +823,7 @@ mod tests {
         assert_eq!(run(&mut state, &mut client, &["set", "k", "v"]), "+OK\r\n");
         // Out of memory: the redirect still comes first.
         state.config.maxmemory = 1;
-        state.used_memory = || u64::MAX;
+        state.host = Arc::new(Full);
         assert_eq!(
             run(&mut state, &mut client, &["get", "k"]),
             "-MOVED 866 10.0.0.2:6379\r\n"

@@ -87,7 +87,7 @@ pub fn enforce(state: &State, client: &Client, close: Close) -> bool {
         Close::Asap => "scheduled to be closed ASAP",
         Close::Now => "closed",
     };
-    (state.log_warning)(&format!(
+    state.log_warning(&format!(
         "Client {info} {how} for overcoming of output buffer limits."
     ));
     true

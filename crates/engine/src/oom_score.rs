@@ -39,7 +39,7 @@ pub fn apply(state: &mut State) -> bool {
                         b
                     }
                     Err(e) => {
-                        (state.log_warning)(&format!("Unable to read oom_score_adj: {e}"));
+                        state.log_warning(&format!("Unable to read oom_score_adj: {e}"));
                         return false;
                     }
                 }
@@ -59,7 +59,7 @@ pub fn apply(state: &mut State) -> bool {
     };
     if let Err(e) = std::fs::write(PROC_FILE, format!("{value}\n")) {
         let why = redust_config::values::strerror(&e);
-        (state.log_warning)(&format!("Unable to write oom_score_adj: {why}"));
+        state.log_warning(&format!("Unable to write oom_score_adj: {why}"));
         return false;
     }
     true
@@ -70,7 +70,7 @@ pub fn apply(state: &mut State) -> bool {
 pub fn warn_if_unordered(state: &State) {
     let v = state.config.oom_score_adj_values;
     if v[1] < v[0] || v[2] < v[1] {
-        (state.log_warning)(
+        state.log_warning(
             "The oom-score-adj-values configuration may not work for non-privileged processes! Please consult the documentation.",
         );
     }

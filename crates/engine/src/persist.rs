@@ -14,6 +14,7 @@ use redust_persistence::{
 };
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Whether the value is held in a compact encoding (listpack, intset), for
 /// the writer to keep it (`None` for strings and lists).
@@ -179,7 +180,7 @@ fn write_snapshot_data(
         redis_ver: redust_resp::REDIS_VERSION.to_string(),
         redis_bits: 64,
         ctime: now_secs,
-        used_mem: (state.used_memory)(),
+        used_mem: state.used_memory(),
         repl: crate::replication::rdb_repl_info(state),
         aof_base,
     })?;
@@ -246,32 +247,32 @@ pub struct LoadStats {
 }
 
 /// Where the lines a load logs go (Redis logs them while it reads).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct LoadLog {
-    pub warning: fn(&str),
-    pub notice: fn(&str),
-    pub verbose: fn(&str),
+    host: Arc<dyn crate::state::Host>,
 }
 
-fn log_nothing(_: &str) {}
-
 impl LoadLog {
-    /// The server's own log functions.
+    /// The node's own log.
     pub fn of(state: &State) -> LoadLog {
         LoadLog {
-            warning: state.log_warning,
-            notice: state.log_notice,
-            verbose: state.log_verbose,
+            host: state.host.clone(),
         }
     }
 
     /// Logs nothing.
     pub fn silent() -> LoadLog {
         LoadLog {
-            warning: log_nothing,
-            notice: log_nothing,
-            verbose: log_nothing,
+            host: Arc::new(crate::state::NoHost),
         }
+    }
+
+    fn warning(&self, line: &str) {
+        self.host.log(crate::state::LogLevel::Warning, line);
+    }
+
+    fn notice(&self, line: &str) {
+        self.host.log(crate::state::LogLevel::Notice, line);
     }
 }
 
@@ -422,14 +423,14 @@ fn report_rdb_error(
     e: &redust_persistence::RdbError,
     name: &str,
     source: RdbSource,
-    log: LoadLog,
+    log: &LoadLog,
 ) -> RdbLoadError {
     use redust_persistence::ErrorKind;
     let message = format!("Bad RDB file {}: {}", name, e);
     let kind = e.kind();
     match kind {
         ErrorKind::BadMagic | ErrorKind::UnsupportedVersion(_) => {
-            (log.warning)(&kind.redis_reason());
+            log.warning(&kind.redis_reason());
             return RdbLoadError {
                 message,
                 fatal: Some("Invalid argument".into()),
@@ -437,10 +438,10 @@ fn report_rdb_error(
             };
         }
         ErrorKind::UnexpectedEof | ErrorKind::Io(_) => {
-            (log.warning)("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            log.warning("Short read or OOM loading DB. Unrecoverable error, aborting now.");
         }
         ErrorKind::ChecksumMismatch { computed, stored } => {
-            (log.warning)(&format!(
+            log.warning(&format!(
                 "Wrong RDB checksum expected: ({computed:x}) but got ({stored:x}). Aborting now."
             ));
         }
@@ -455,18 +456,18 @@ fn report_rdb_error(
     );
     let exits = match source {
         RdbSource::File => {
-            (log.warning)(&line);
+            log.warning(&line);
             true
         }
         RdbSource::Embedded if short_read => {
-            (log.warning)(&format!(
+            log.warning(&format!(
                 "{line}. Failure loading rdb format from socket, assuming connection error, resuming operation."
             ));
             false
         }
         RdbSource::Embedded => {
-            (log.warning)(&format!("{line}. Failure loading rdb format"));
-            (log.warning)("Terminating server after rdb file reading failure.");
+            log.warning(&format!("{line}. Failure loading rdb format"));
+            log.warning("Terminating server after rdb file reading failure.");
             true
         }
     };
@@ -493,7 +494,7 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
     log: LoadLog,
 ) -> Result<(Vec<redust_keyspace::Db>, LoadStats), RdbLoadError> {
     let mut reader = RdbReader::new(input)
-        .map_err(|e| report_rdb_error(&e, name, source, log))?
+        .map_err(|e| report_rdb_error(&e, name, source, &log))?
         .with_checksum_verification(verify_checksum);
     let limits = *limits;
     let mut dbs: Vec<redust_keyspace::Db> =
@@ -503,7 +504,7 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
     loop {
         let next = reader.next_event();
         for key in reader.take_skipped_keys() {
-            (log.warning)(&format!(
+            log.warning(&format!(
                 "rdbLoadObject skipping empty key: {}",
                 String::from_utf8_lossy(&key)
             ));
@@ -511,12 +512,12 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
         let event = match next {
             Ok(Some(event)) => event,
             Ok(None) => break,
-            Err(e) => return Err(report_rdb_error(&e, name, source, log)),
+            Err(e) => return Err(report_rdb_error(&e, name, source, &log)),
         };
         match event {
             RdbEvent::SelectDb(n) => {
                 if n as usize >= dbs.len() {
-                    (log.warning)(&format!(
+                    log.warning(&format!(
                         "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
                         dbs.len()
                     ));
@@ -553,35 +554,35 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
             }
             RdbEvent::End { checksum } => {
                 if verify_checksum && checksum == Some(0) {
-                    (log.warning)("RDB file was saved with checksum disabled: no check performed.");
+                    log.warning("RDB file was saved with checksum disabled: no check performed.");
                 }
                 break;
             }
             RdbEvent::Aux { key, value } => {
                 let text = String::from_utf8_lossy(&value).into_owned();
                 if key.first() == Some(&b'%') {
-                    (log.notice)(&format!(
+                    log.notice(&format!(
                         "RDB '{}': {}",
                         String::from_utf8_lossy(&key),
                         text
                     ));
                 } else if key.eq_ignore_ascii_case(b"redis-ver") {
-                    (log.notice)(&format!("Loading RDB produced by version {text}"));
+                    log.notice(&format!("Loading RDB produced by version {text}"));
                 } else if key.eq_ignore_ascii_case(b"ctime") {
                     let age = (now / 1000).saturating_sub(c_atoi(&value)).max(0);
-                    (log.notice)(&format!("RDB age {age} seconds"));
+                    log.notice(&format!("RDB age {age} seconds"));
                 } else if key.eq_ignore_ascii_case(b"used-mem") {
                     let used = c_atoi(&value);
-                    (log.notice)(&format!(
+                    log.notice(&format!(
                         "RDB memory usage when created {:.2} Mb",
                         used as f64 / (1024.0 * 1024.0)
                     ));
                 } else if key.eq_ignore_ascii_case(b"aof-preamble") {
                     if c_atoi(&value) != 0 {
-                        (log.notice)("RDB has an AOF tail");
+                        log.notice("RDB has an AOF tail");
                     }
                 } else if key.eq_ignore_ascii_case(b"aof-base") && c_atoi(&value) != 0 {
-                    (log.notice)("RDB is base AOF");
+                    log.notice("RDB is base AOF");
                 }
                 let repl = stats.repl.get_or_insert_with(|| ReplInfo {
                     stream_db: -1,
@@ -600,12 +601,12 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
     }
     let skipped = reader.empty_keys_skipped();
     if skipped > 0 {
-        (log.warning)(&format!(
+        log.warning(&format!(
             "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
             stats.keys_loaded, stats.keys_expired, skipped
         ));
     } else {
-        (log.notice)(&format!(
+        log.notice(&format!(
             "Done loading RDB, keys loaded: {}, keys expired: {}.",
             stats.keys_loaded, stats.keys_expired
         ));
@@ -628,7 +629,7 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
     let result = save_to_reporting(state, &path, false);
     match &result {
         Ok(()) => {
-            (state.log_notice)("DB saved on disk");
+            state.log_notice("DB saved on disk");
             state.dirty = 0;
             state.lastsave_secs = state.now_ms / 1000;
             state.rdb_saves += 1;
@@ -640,7 +641,7 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|_| "unknown".into());
             let temp = format!("temp-{}.rdb", std::process::id());
-            (state.log_warning)(&match failure {
+            state.log_warning(&match failure {
                 SaveFailure::Open => format!(
                     "Failed opening the temp RDB file {temp} (in server root dir {cwd}) for saving: {why}"
                 ),
@@ -812,7 +813,7 @@ pub fn snapshot_start(
             redis_ver: redust_resp::REDIS_VERSION.to_string(),
             redis_bits: 64,
             ctime: state.now_ms / 1000,
-            used_mem: (state.used_memory)(),
+            used_mem: state.used_memory(),
             repl: crate::replication::rdb_repl_info(state),
             aof_base: matches!(purpose, SnapshotPurpose::AofBase { .. }),
         })?;
@@ -862,7 +863,7 @@ pub fn snapshot_start(
         dirty_at_start: state.dirty,
         replicas: Vec::new(),
     });
-    (state.log_notice)(&log);
+    state.log_notice(&log);
     Ok(())
 }
 
@@ -947,21 +948,21 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
         };
         match done {
             Ok(removed) => {
-                (state.log_notice)("Background AOF rewrite terminated with success");
+                state.log_notice("Background AOF rewrite terminated with success");
                 let temp_name = bg
                     .temp_path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                (state.log_notice)(&format!(
+                state.log_notice(&format!(
                     "Successfully renamed the temporary AOF base file {temp_name} into {base_name}"
                 ));
                 for name in removed {
-                    (state.log_notice)(&format!(
+                    state.log_notice(&format!(
                         "Removing the history file {name} in the background"
                     ));
                 }
-                (state.log_notice)("Background AOF rewrite finished successfully");
+                state.log_notice("Background AOF rewrite finished successfully");
                 state.aof_rewrites += 1;
                 state.aof_last_rewrite_ok = true;
             }
@@ -970,7 +971,7 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
                 if let Some(aof) = state.aof.as_mut() {
                     aof.rewriting = None;
                 }
-                (state.log_warning)("Background AOF rewrite terminated with error");
+                state.log_warning("Background AOF rewrite terminated with error");
                 state.aof_last_rewrite_ok = false;
             }
         }
@@ -978,8 +979,8 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
     }
     match result {
         Ok(()) => {
-            (state.log_notice)("DB saved on disk");
-            (state.log_notice)("Background saving terminated with success");
+            state.log_notice("DB saved on disk");
+            state.log_notice("Background saving terminated with success");
             state.dirty = state.dirty.saturating_sub(bg.dirty_at_start);
             state.lastsave_secs = state.now_ms / 1000;
             state.rdb_saves += 1;
@@ -988,7 +989,7 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
         }
         Err(_) => {
             let _ = std::fs::remove_file(&bg.temp_path);
-            (state.log_warning)("Background saving error");
+            state.log_warning("Background saving error");
             state.rdb_last_save_ok = false;
             state.rdb_last_bgsave_failed_ms = state.now_ms;
         }

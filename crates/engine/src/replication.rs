@@ -19,7 +19,6 @@ use redust_persistence::ReplInfo;
 use redust_replication::master::{FailoverStep, OutputLimit, SyncSettings};
 use redust_replication::{Level, LinkState, Logs, MasterLink, ReplicaState};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What the master side tells a replica connection's task about its full sync.
@@ -188,27 +187,27 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
     {
         // Redis frees its master client here, caching its state; the link
         // task ends without a word (its generation is gone).
-        (state.log_warning)("Connection with master lost.");
-        (state.log_notice)("Caching the disconnected master state.");
+        state.log_warning("Connection with master lost.");
+        state.log_notice("Caching the disconnected master state.");
     }
     // From here the log says S, as Redis's does once `masterhost` is set.
-    (state.log_role)(b'S');
+    state.log_role(b'S');
     if was_master {
         // Our own history is what we ask the new master to continue.
         state.repl.psync_possible = true;
         crate::blocking::unblock_all_for_role_change(state);
         // The replicas of a master that becomes a replica keep their links:
         // they get our new master's stream through us.
-        (state.log_notice)(
+        state.log_notice(
             "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
         );
     }
     if !at_startup {
         // Redis connects at once; at start-up it does so from its cron,
         // after "Ready to accept connections" (the link task logs them then).
-        (state.log_notice)(&format!("Connecting to MASTER {host}:{port}"));
-        (state.log_notice)("MASTER <-> REPLICA sync started");
-        ANNOUNCED_LINK.store(generation, Ordering::Relaxed);
+        state.log_notice(&format!("Connecting to MASTER {host}:{port}"));
+        state.log_notice("MASTER <-> REPLICA sync started");
+        state.repl.announced_link = generation;
     }
     // CONFIG GET replicaof and CONFIG REWRITE follow the running role.
     state.config.replicaof = Some((host.clone(), port));
@@ -230,21 +229,14 @@ pub fn set_master(state: &mut State, host: String, port: u16, at_startup: bool) 
     }
     // The replica's OOM score (failures are logged there).
     let _ = crate::oom_score::apply(state);
-    if let Some(hook) = state.repl_hook {
-        hook();
-    }
+    state.host.master_changed();
 }
-
-/// The generation of the master link whose first attempt `set_master`
-/// already logged ("Connecting to MASTER", "MASTER <-> REPLICA sync
-/// started"); 0 for none.
-static ANNOUNCED_LINK: AtomicU64 = AtomicU64::new(0);
 
 /// For the link task, with the state lock held, as an attempt for
 /// `generation` starts: whether `set_master` already logged its first lines
-/// (answered once).
-pub fn take_link_announced(generation: u64) -> bool {
-    ANNOUNCED_LINK.swap(0, Ordering::Relaxed) == generation
+/// ("Connecting to MASTER", "MASTER <-> REPLICA sync started"; answered once).
+pub fn take_link_announced(state: &mut State, generation: u64) -> bool {
+    std::mem::take(&mut state.repl.announced_link) == generation
 }
 
 /// Stops following a master (REPLICAOF NO ONE): a new history starts, the
@@ -253,20 +245,20 @@ pub fn unset_master(state: &mut State) {
     let Some(link) = state.repl.master.take() else {
         return;
     };
-    (state.log_role)(b'M');
+    state.log_role(b'M');
     // Redis's words as it frees its master client (caching it), then
     // drops the cached master (ours: the history we could continue).
     let connected = link.state == LinkState::Connected;
     if connected {
-        (state.log_warning)("Connection with master lost.");
-        (state.log_notice)("Caching the disconnected master state.");
+        state.log_warning("Connection with master lost.");
+        state.log_notice("Caching the disconnected master state.");
     }
     if connected || state.repl.psync_possible {
-        (state.log_notice)("Discarding previously cached master state.");
+        state.log_notice("Discarding previously cached master state.");
     }
     state.config.replicaof = None;
     state.repl.shift_replid();
-    (state.log_warning)(&format!(
+    state.log_warning(&format!(
         "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
         state.repl.replid2, state.repl.second_offset, state.repl.replid
     ));
@@ -283,9 +275,7 @@ pub fn unset_master(state: &mut State) {
         db.delete_expired = true;
     }
     let _ = crate::oom_score::apply(state);
-    if let Some(hook) = state.repl_hook {
-        hook();
-    }
+    state.host.master_changed();
 }
 
 /// Closes every replica connection (their tasks clean up).
@@ -379,7 +369,7 @@ pub fn start_pending_syncs(state: &mut State) {
     } else {
         crate::persist::SnapshotPurpose::Rdb
     };
-    (state.log_notice)(&format!(
+    state.log_notice(&format!(
         "Starting BGSAVE for SYNC with target: {}",
         if plan.diskless {
             "replicas sockets"
@@ -392,7 +382,7 @@ pub fn start_pending_syncs(state: &mut State) {
     let path = crate::persist::rdb_path(state);
     let (replid, offset) = state.repl.begin_full_sync(&plan);
     if crate::persist::snapshot_start(state, purpose, path).is_err() {
-        (state.log_warning)("BGSAVE for replication failed");
+        state.log_warning("BGSAVE for replication failed");
         for id in &plan.targets {
             fail_sync(state, *id);
         }
@@ -418,9 +408,9 @@ pub fn start_pending_syncs(state: &mut State) {
 pub fn write_logs(state: &State, logs: Logs) {
     for (level, line) in logs {
         match level {
-            Level::Verbose => (state.log_verbose)(&line),
-            Level::Notice => (state.log_notice)(&line),
-            Level::Warning => (state.log_warning)(&line),
+            Level::Verbose => state.log_verbose(&line),
+            Level::Notice => state.log_notice(&line),
+            Level::Warning => state.log_warning(&line),
         }
     }
 }
@@ -451,11 +441,11 @@ pub fn diskless_sync_done(state: &mut State, replicas: &[u64], ok: bool) {
             .copied()
             .filter(|id| state.repl_links.contains_key(id))
             .collect();
-        (state.log_warning)(&format!(
+        state.log_warning(&format!(
             "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
             up.len()
         ));
-        (state.log_notice)("Background RDB transfer terminated with success");
+        state.log_notice("Background RDB transfer terminated with success");
         // As Redis, at the end of the transfer: each replica counts as in
         // sync now, though its stream starts with its first ACK
         // (`socket_replica_acked`).
@@ -464,13 +454,13 @@ pub fn diskless_sync_done(state: &mut State, replicas: &[u64], ok: bool) {
                 continue;
             };
             let name = replica_name(&r.ip, r.listening_port);
-            (state.log_notice)(&format!(
+            state.log_notice(&format!(
                 "Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"
             ));
-            (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+            state.log_notice(&format!("Synchronization with replica {name} succeeded"));
         }
     } else {
-        (state.log_warning)("Background transfer error");
+        state.log_warning("Background transfer error");
         for id in replicas {
             fail_sync(state, *id);
         }
@@ -494,7 +484,7 @@ pub fn disk_sync_done(state: &mut State, replicas: &[u64], path: &Path, ok: bool
 /// A replica's transfer completed: it gets the live stream from now on.
 pub fn replica_online(state: &mut State, client_id: u64) {
     if let Some(name) = mark_online(state, client_id) {
-        (state.log_notice)(&format!("Synchronization with replica {name} succeeded"));
+        state.log_notice(&format!("Synchronization with replica {name} succeeded"));
     }
 }
 
@@ -520,7 +510,7 @@ pub fn replica_gone(state: &mut State, client_id: u64) {
         return;
     };
     let name = replica_name(&r.ip, r.listening_port);
-    (state.log_warning)(&format!("Connection with replica {name} lost."));
+    state.log_warning(&format!("Connection with replica {name} lost."));
     state.repl.remove_replica(client_id, state.now_ms);
     state.repl_links.remove(&client_id);
     state.repl.trim();
@@ -550,7 +540,7 @@ pub fn log_replica_obuf_limit(state: &State, id: u64) {
         .get(&id)
         .map(|c| crate::client_info::client_info_line(state, c))
         .unwrap_or_default();
-    (state.log_warning)(&format!(
+    state.log_warning(&format!(
         "Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."
     ));
 }
@@ -573,7 +563,7 @@ pub fn master_cron(state: &mut State) {
     let timeout_ms = state.config.repl_timeout as i64 * 1000;
     for r in state.repl.timed_out_replicas(now, timeout_ms) {
         let name = replica_name(&r.ip, r.listening_port);
-        (state.log_warning)(&format!(
+        state.log_warning(&format!(
             "Disconnecting timedout replica (streaming sync): {name}"
         ));
         if let Some(h) = state.handles.get(&r.client_id) {
@@ -582,7 +572,7 @@ pub fn master_cron(state: &mut State) {
     }
     let ttl = state.config.repl_backlog_ttl as i64 * 1000;
     if state.repl.expire_backlog(now, ttl) {
-        (state.log_notice)(&format!(
+        state.log_notice(&format!(
             "Replication backlog freed after {} seconds without connected replicas.",
             state.config.repl_backlog_ttl
         ));
@@ -618,7 +608,7 @@ pub fn abort_failover(state: &mut State, why: &str) {
     if f.in_progress {
         unset_master(state);
     }
-    (state.log_notice)(&format!(
+    state.log_notice(&format!(
         "FAILOVER to {} aborted: {why}",
         failover_target_name(&f)
     ));
@@ -641,11 +631,11 @@ pub fn failover_cron(state: &mut State) {
         } => (host, port, timed_out),
     };
     if timed_out {
-        (state.log_notice)(&format!(
+        state.log_notice(&format!(
             "FAILOVER to {host}:{port} time out exceeded, failing over."
         ));
     } else {
-        (state.log_notice)(&format!(
+        state.log_notice(&format!(
             "Failover target {host}:{port} is synced, failing over."
         ));
     }
@@ -666,4 +656,170 @@ pub fn failover_link_up(state: &mut State) {
 /// Whether our PSYNC must ask the master to take over (`FAILOVER`).
 pub fn failover_psync(state: &State) -> bool {
     state.repl.failover.as_ref().is_some_and(|f| f.in_progress)
+}
+
+// ---- our link to a master (the server's link task calls these) ----
+
+/// Our link to the master broke: marks it down (if `generation` is still
+/// the current master) and drops the master client. Returns whether it
+/// announced the next attempt ("Reconnecting to MASTER …").
+pub fn master_link_lost(state: &mut State, generation: u64) -> bool {
+    let ids: Vec<u64> = state
+        .clients
+        .values()
+        .filter(|c| c.repl.is_master)
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        if let Some(mut c) = state.clients.remove(&id) {
+            state.disconnect(&mut c);
+        }
+    }
+    let now = state.now_ms;
+    let Some(m) = state.repl.master.as_mut() else {
+        return false;
+    };
+    if m.generation != generation || m.state == LinkState::Connect {
+        return false;
+    }
+    let was_connected = m.state == LinkState::Connected;
+    m.state = LinkState::Connect;
+    if !was_connected {
+        return false;
+    }
+    m.down_since_ms = now;
+    let target = format!("{}:{}", m.host, m.port);
+    state.log_warning("Connection with master lost.");
+    state.log_notice("Caching the disconnected master state.");
+    state.repl.psync_possible = true;
+    state.log_notice(&format!("Reconnecting to MASTER {target}"));
+    true
+}
+
+/// Runs every whole command in `rbuf` as the master client `client_id`
+/// (`read`: bytes received since the last call), and passes the same bytes
+/// on to our own replicas. Returns the offset to acknowledge now if the
+/// master asked (`REPLCONF GETACK`), or the protocol error that ends the
+/// link.
+pub fn apply_master_stream(
+    state: &mut State,
+    rbuf: &mut bytes::BytesMut,
+    client_id: u64,
+    read: u64,
+) -> Result<Option<u64>, String> {
+    use redust_resp::{parse_request, ParseLimits, Reply};
+    let raw = rbuf.to_vec();
+    let mut used = 0usize;
+    let mut ack = None;
+    let now = state.now_ms;
+    if let Some(m) = state.repl.master.as_mut() {
+        m.read_offset += read;
+        if read > 0 {
+            m.last_io_ms = now;
+        }
+    }
+    let Some(mut client) = state.clients.remove(&client_id) else {
+        return Err(String::new());
+    };
+    let limits = ParseLimits {
+        max_bulk_bytes: i64::MAX,
+        authenticated: true,
+    };
+    let mut reply = Reply::new(false);
+    for db in state.dbs.iter_mut() {
+        db.ignore_expiry = true;
+    }
+    let result = loop {
+        let before = rbuf.len();
+        match parse_request(rbuf, limits) {
+            Ok(Some(req)) => {
+                let n = before - rbuf.len();
+                let args = req.args;
+                let getack = args.len() >= 2
+                    && args[0].eq_ignore_ascii_case(b"replconf")
+                    && args[1].eq_ignore_ascii_case(b"getack");
+                if getack {
+                    ack = Some(state.repl.offset);
+                } else if !args.is_empty() {
+                    crate::exec::execute(state, &mut client, &args, &mut reply);
+                    reply.buf.clear();
+                }
+                feed_raw(state, &raw[used..used + n]);
+                if state.repl.buffer.is_none() {
+                    state.repl.offset += n as u64;
+                }
+                used += n;
+            }
+            Ok(None) => break Ok(ack),
+            Err(e) => break Err(format!("Protocol error from master: {}", e.0)),
+        }
+    };
+    for db in state.dbs.iter_mut() {
+        db.ignore_expiry = false;
+    }
+    state.repl.stream_db = Some(client.db);
+    state.clients.insert(client_id, client);
+    crate::aof::write_after_batch(state);
+    wake_senders(state);
+    result
+}
+
+/// A full sync's snapshot, loaded: what it continues.
+pub struct FullSync<'a> {
+    /// The master's `+FULLRESYNC` id and offset.
+    pub replid: &'a str,
+    pub offset: u64,
+    pub backlog_size: u64,
+    /// We had asked for a partial resync (a cached master is dropped now).
+    pub cached: bool,
+    /// `repl-diskless-load swapdb`: the old data was kept aside until now.
+    pub swapdb: bool,
+}
+
+/// Puts a full sync's loaded databases in place of ours and adopts the
+/// master's history; our own replicas must sync again, and the AOF (if on)
+/// is rewritten to hold the new dataset.
+pub fn install_full_sync(
+    state: &mut State,
+    dbs: Vec<redust_keyspace::Db>,
+    stats: crate::persist::LoadStats,
+    sync: FullSync,
+) {
+    // The old dataset goes as `replica-lazy-flush` says (lazyfree counters).
+    let old_keys = state.dbs.iter().map(|d| d.len() as u64).sum();
+    let lazy = state.config.replica_lazy_flush;
+    crate::lazyfree::db_flushed(state, old_keys, lazy);
+    crate::persist::install(state, dbs);
+    state
+        .repl
+        .adopt_master_history(sync.replid, sync.offset, sync.backlog_size);
+    // The master's stream goes on in the database it was in at the
+    // snapshot (a sub-master cannot send a SELECT of its own).
+    state.repl.stream_db = Some(
+        stats
+            .repl
+            .as_ref()
+            .map_or(0, |r| r.stream_db.max(0) as usize),
+    );
+    // Our replicas followed the old history: they must sync again.
+    disconnect_replicas(state);
+    state.log_notice(&format!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        stats.keys_loaded, stats.keys_expired
+    ));
+    state.rdb_last_load = stats;
+    if let Some(m) = state.repl.master.as_mut() {
+        m.read_offset = sync.offset;
+    }
+    if sync.swapdb {
+        if sync.cached {
+            state.log_notice("Discarding previously cached master state.");
+        }
+        state.log_notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+        state.log_notice("MASTER <-> REPLICA sync: Discarding old DB in background");
+    }
+    if state.aof.is_some() {
+        // The AOF must hold the new dataset: rewrite it.
+        state.aof_rewrite_scheduled = true;
+    }
 }

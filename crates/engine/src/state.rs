@@ -326,25 +326,12 @@ pub struct State {
     pub now_ms: i64,
     /// Latest memory figures, refreshed by `refresh_memory`.
     pub memory: MemoryFigures,
-    /// Reads the allocator; set by the server crate (tests leave the default).
-    pub memory_probe: fn() -> MemoryFigures,
-    /// Bytes in use right now, cheap enough to call before every command.
-    pub used_memory: fn() -> u64,
+    /// What the node's host provides: logs, memory figures, reactions to
+    /// CONFIG SET, SHUTDOWN and REPLICAOF (`NoHost` until one is set).
+    pub host: Arc<dyn Host>,
     /// used_memory right after start-up, and the highest seen.
     pub startup_allocated: u64,
     pub peak_allocated: u64,
-    /// Called after CONFIG SET with the names that changed (set by the server crate).
-    pub config_hook: Option<fn(&mut State, &[&'static str])>,
-    /// Called when SHUTDOWN asks the process to stop (set by the server crate).
-    pub shutdown_hook: Option<fn()>,
-    /// Writes a warning to the server log (set by the server crate).
-    pub log_warning: fn(&str),
-    /// Writes a notice to the server log (set by the server crate).
-    pub log_notice: fn(&str),
-    /// Writes a verbose line to the server log (set by the server crate).
-    pub log_verbose: fn(&str),
-    /// Sets the role letter of log lines, `M` or `S` (set by the server crate).
-    pub log_role: fn(u8),
     /// Unix time of the last successful save (LASTSAVE).
     pub lastsave_secs: i64,
     /// Successful saves since start-up, and whether the last one worked.
@@ -390,8 +377,6 @@ pub struct State {
     pub repl: redust_replication::Replication,
     /// The sender side of each replica connection (by client id).
     pub repl_links: HashMap<u64, crate::replication::ReplicaLink>,
-    /// Tells the server that the master to follow changed (REPLICAOF).
-    pub repl_hook: Option<fn()>,
 }
 
 /// Memory as the allocator reports it.
@@ -406,9 +391,37 @@ pub struct MemoryFigures {
     pub rss: u64,
 }
 
-fn no_memory_probe() -> MemoryFigures {
-    MemoryFigures::default()
+/// A log line's level (Redis's: verbose, notice, warning).
+pub use redust_replication::Level as LogLevel;
+
+/// What a node's host (the server process, a test) provides the engine:
+/// its log, memory figures, and what the engine cannot do itself (rebinding
+/// listeners after CONFIG SET, stopping the process, waking the master
+/// link). One per node, so several nodes can share a process.
+pub trait Host: Send + Sync {
+    fn log(&self, _level: LogLevel, _line: &str) {}
+    /// The role letter of the log lines that follow (`M`, `S`, `C`, `X`).
+    fn set_role(&self, _role: u8) {}
+    /// Bytes in use right now, cheap enough to call before every command.
+    fn used_memory(&self) -> u64 {
+        0
+    }
+    /// The allocator's and the process's figures (INFO memory).
+    fn memory_figures(&self) -> MemoryFigures {
+        MemoryFigures::default()
+    }
+    /// After CONFIG SET, with the names of the directives that changed.
+    fn config_changed(&self, _state: &mut State, _changed: &[&'static str]) {}
+    /// SHUTDOWN asked the node to stop.
+    fn shutdown_requested(&self) {}
+    /// The master to follow changed (REPLICAOF, FAILOVER, start-up).
+    fn master_changed(&self) {}
 }
+
+/// A host that logs nothing and reports no memory (tests, loader states).
+pub struct NoHost;
+
+impl Host for NoHost {}
 
 impl State {
     /// A node's state, running the commands of `commands` (built with
@@ -458,16 +471,9 @@ impl State {
             rng,
             now_ms,
             memory: MemoryFigures::default(),
-            memory_probe: no_memory_probe,
-            used_memory: || 0,
+            host: Arc::new(NoHost),
             startup_allocated: 0,
             peak_allocated: 0,
-            config_hook: None,
-            shutdown_hook: None,
-            log_warning: |_| {},
-            log_notice: |_| {},
-            log_verbose: |_| {},
-            log_role: |_| {},
             lastsave_secs: now_ms / 1000,
             rdb_saves: 0,
             rdb_last_save_ok: true,
@@ -490,7 +496,6 @@ impl State {
             rdb_last_bgsave_failed_ms: 0,
             repl: redust_replication::Replication::new(),
             repl_links: HashMap::new(),
-            repl_hook: None,
         }
     }
 
@@ -547,8 +552,30 @@ impl State {
 
     /// Re-reads the allocator's figures.
     pub fn refresh_memory(&mut self) {
-        self.memory = (self.memory_probe)();
+        self.memory = self.host.memory_figures();
         self.peak_allocated = self.peak_allocated.max(self.memory.allocated);
+    }
+
+    pub fn log_warning(&self, line: &str) {
+        self.host.log(LogLevel::Warning, line);
+    }
+
+    pub fn log_notice(&self, line: &str) {
+        self.host.log(LogLevel::Notice, line);
+    }
+
+    pub fn log_verbose(&self, line: &str) {
+        self.host.log(LogLevel::Verbose, line);
+    }
+
+    /// The role letter of the log lines that follow.
+    pub fn log_role(&self, role: u8) {
+        self.host.set_role(role);
+    }
+
+    /// Bytes in use right now (the host's allocator count).
+    pub fn used_memory(&self) -> u64 {
+        self.host.used_memory()
     }
 
     pub fn connected_clients(&self) -> usize {

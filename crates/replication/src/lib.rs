@@ -187,6 +187,9 @@ pub struct Replication {
     pub failover: Option<Failover>,
     /// `offset` when the replica senders were last woken.
     pub woken_offset: u64,
+    /// The master link generation whose first attempt REPLICAOF already
+    /// announced in the log (0: none).
+    pub announced_link: u64,
     /// Where new ids (and `$EOF:` marks) come from.
     rng: SmallRng,
 }
@@ -226,6 +229,7 @@ impl Replication {
             psync_possible: false,
             failover: None,
             woken_offset: 0,
+            announced_link: 0,
             rng,
         }
     }

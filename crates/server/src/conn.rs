@@ -574,31 +574,10 @@ fn execute_batch(
             break;
         }
     }
-    write_aof(&mut state);
+    redust_commands::aof::write_after_batch(&mut state);
     redust_commands::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
     *out = reply.buf;
     (flow, limits)
-}
-
-/// Writes the batch's changes to the AOF before its replies go out; with
-/// `appendfsync always` they are on disk before any client hears "OK".
-pub fn write_aof(state: &mut redust_commands::State) {
-    let always = state.config.appendfsync == redust_config::AppendFsync::Always;
-    if state.debug.aof_flush_sleep_us > 0 && state.aof.as_ref().is_some_and(|a| a.has_pending()) {
-        std::thread::sleep(std::time::Duration::from_micros(
-            state.debug.aof_flush_sleep_us,
-        ));
-    }
-    let result = match state.aof.as_mut() {
-        Some(aof) => aof.write_pending(always),
-        None => return,
-    };
-    if let Err(e) = result {
-        state.aof_last_write_ok = false;
-        warning!("Error writing to the AOF file: {e}");
-    } else {
-        state.aof_last_write_ok = true;
-    }
 }

@@ -21,33 +21,21 @@ use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, verbose, warning};
 use bytes::BytesMut;
-use redust_commands::replication;
+use redust_commands::replication::{self, FullSync};
 use redust_config::values::strerror;
 use redust_replication::handshake::{
     self, Failure, Handshake, Next, Settings, StreamTick, Transfer, TransferError,
 };
 use redust_replication::{Level, LinkState, Logs};
-use redust_resp::{decode_frame, parse_request, Frame, FrameLimits, ParseLimits, Reply};
+use redust_resp::{decode_frame, Frame, FrameLimits};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
-
-static CHANGED: OnceLock<Notify> = OnceLock::new();
 
 /// Bytes of the master's stream read at a time.
 const STREAM_READ_BYTES: usize = 256 * 1024;
-
-fn changed() -> &'static Notify {
-    CHANGED.get_or_init(Notify::new)
-}
-
-/// `State::repl_hook`: the master to follow changed.
-pub fn master_changed() {
-    changed().notify_one();
-}
 
 /// The generation of the master we should follow now, if any.
 fn current_target(server: &Server) -> Option<(String, u16, u64)> {
@@ -77,7 +65,7 @@ pub async fn run(server: Arc<Server>) {
     loop {
         let Some((host, port, generation)) = current_target(&server) else {
             tokio::select! {
-                _ = changed().notified() => {}
+                _ = server.signals.master_changed.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
             continue;
@@ -91,7 +79,7 @@ pub async fn run(server: Arc<Server>) {
                     announced = r.unwrap_or(false);
                     break;
                 }
-                _ = changed().notified() => {
+                _ = server.signals.master_changed.notified() => {
                     if current_generation(&server) != Some(generation) {
                         link.abort();
                         let _ = (&mut link).await;
@@ -111,7 +99,7 @@ pub async fn run(server: Arc<Server>) {
             continue;
         }
         tokio::select! {
-            _ = changed().notified() => {}
+            _ = server.signals.master_changed.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
@@ -122,36 +110,7 @@ pub async fn run(server: Arc<Server>) {
 fn link_lost(server: &Server, generation: u64) -> bool {
     let mut state = server.state.lock();
     state.now_ms = now_ms();
-    let ids: Vec<u64> = state
-        .clients
-        .values()
-        .filter(|c| c.repl.is_master)
-        .map(|c| c.id)
-        .collect();
-    for id in ids {
-        if let Some(mut c) = state.clients.remove(&id) {
-            state.disconnect(&mut c);
-        }
-    }
-    let now = state.now_ms;
-    let Some(m) = state.repl.master.as_mut() else {
-        return false;
-    };
-    if m.generation != generation || m.state == LinkState::Connect {
-        return false;
-    }
-    let was_connected = m.state == LinkState::Connected;
-    m.state = LinkState::Connect;
-    if !was_connected {
-        return false;
-    }
-    m.down_since_ms = now;
-    let target = format!("{}:{}", m.host, m.port);
-    warning!("Connection with master lost.");
-    notice!("Caching the disconnected master state.");
-    state.repl.psync_possible = true;
-    notice!("Reconnecting to MASTER {target}");
-    true
+    replication::master_link_lost(&mut state, generation)
 }
 
 fn set_link_state(server: &Server, generation: u64, link: LinkState) -> bool {
@@ -343,7 +302,7 @@ async fn link_inner(
             _ => return Ok(()),
         }
         // REPLICAOF logged these for its first attempt already.
-        if !replication::take_link_announced(generation) {
+        if !replication::take_link_announced(&mut state, generation) {
             if !reconnecting {
                 notice!("Connecting to MASTER {host}:{port}");
             }
@@ -591,41 +550,21 @@ async fn full_sync(
             let _ = std::fs::remove_file(&temp);
             return Ok(());
         }
-        // The old dataset goes as `replica-lazy-flush` says (lazyfree counters).
-        let old_keys = state.dbs.iter().map(|d| d.len() as u64).sum();
-        let lazy = state.config.replica_lazy_flush;
-        redust_commands::lazyfree::db_flushed(&mut state, old_keys, lazy);
-        redust_commands::persist::install(&mut state, dbs);
-        state.repl.adopt_master_history(replid, offset, backlog);
-        // The master's stream goes on in the database it was in at the
-        // snapshot (a sub-master cannot send a SELECT of its own).
-        state.repl.stream_db = Some(
-            stats
-                .repl
-                .as_ref()
-                .map_or(0, |r| r.stream_db.max(0) as usize),
+        replication::install_full_sync(
+            &mut state,
+            dbs,
+            stats,
+            FullSync {
+                replid,
+                offset,
+                backlog_size: backlog,
+                cached,
+                swapdb,
+            },
         );
-        // Our replicas followed the old history: they must sync again.
-        replication::disconnect_replicas(&mut state);
-        notice!(
-            "Done loading RDB, keys loaded: {}, keys expired: {}.",
-            stats.keys_loaded,
-            stats.keys_expired
-        );
-        state.rdb_last_load = stats;
-        if let Some(m) = state.repl.master.as_mut() {
-            m.read_offset = offset;
-        }
         // With `repl-diskless-load disabled` the received snapshot becomes
         // our RDB file, as in Redis; otherwise Redis never writes it.
         let keep_file = !diskless_load;
-        if swapdb {
-            if cached {
-                notice!("Discarding previously cached master state.");
-            }
-            notice!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
-            notice!("MASTER <-> REPLICA sync: Discarding old DB in background");
-        }
         let renamed = if !keep_file {
             Ok(())
         } else {
@@ -643,10 +582,6 @@ async fn full_sync(
                 strerror(&e)
             );
             let _ = std::fs::remove_file(&temp);
-        }
-        if state.aof.is_some() {
-            // The AOF must hold the new dataset: rewrite it.
-            state.aof_rewrite_scheduled = true;
         }
     }
     notice!("MASTER <-> REPLICA sync: Finished with success");
@@ -891,69 +826,16 @@ async fn send_ack(conn: &mut Conn, offset: u64) -> std::io::Result<()> {
         .await
 }
 
-/// Runs every whole command in `rbuf` as the master client, and passes the
-/// same bytes on to our own replicas. Returns the offset to acknowledge
-/// now if the master asked (`REPLCONF GETACK`).
+/// Runs every whole command in `rbuf` as the master client (the engine's
+/// `apply_master_stream`). Returns the offset to acknowledge now if the
+/// master asked.
 fn apply_stream(
     server: &Server,
     rbuf: &mut BytesMut,
     client_id: u64,
     read: u64,
 ) -> Result<Option<u64>, String> {
-    let raw = rbuf.to_vec();
-    let mut used = 0usize;
-    let mut ack = None;
     let mut state = server.state.lock();
-    let now = now_ms();
-    state.now_ms = now;
-    if let Some(m) = state.repl.master.as_mut() {
-        m.read_offset += read;
-        if read > 0 {
-            m.last_io_ms = now;
-        }
-    }
-    let Some(mut client) = state.clients.remove(&client_id) else {
-        return Err(String::new());
-    };
-    let limits = ParseLimits {
-        max_bulk_bytes: i64::MAX,
-        authenticated: true,
-    };
-    let mut reply = Reply::new(false);
-    for db in state.dbs.iter_mut() {
-        db.ignore_expiry = true;
-    }
-    let result = loop {
-        let before = rbuf.len();
-        match parse_request(rbuf, limits) {
-            Ok(Some(req)) => {
-                let n = before - rbuf.len();
-                let args = req.args;
-                let getack = args.len() >= 2
-                    && args[0].eq_ignore_ascii_case(b"replconf")
-                    && args[1].eq_ignore_ascii_case(b"getack");
-                if getack {
-                    ack = Some(state.repl.offset);
-                } else if !args.is_empty() {
-                    redust_commands::execute(&mut state, &mut client, &args, &mut reply);
-                    reply.buf.clear();
-                }
-                replication::feed_raw(&mut state, &raw[used..used + n]);
-                if state.repl.buffer.is_none() {
-                    state.repl.offset += n as u64;
-                }
-                used += n;
-            }
-            Ok(None) => break Ok(ack),
-            Err(e) => break Err(format!("Protocol error from master: {}", e.0)),
-        }
-    };
-    for db in state.dbs.iter_mut() {
-        db.ignore_expiry = false;
-    }
-    state.repl.stream_db = Some(client.db);
-    state.clients.insert(client_id, client);
-    crate::conn::write_aof(&mut state);
-    replication::wake_senders(&mut state);
-    result
+    state.now_ms = now_ms();
+    replication::apply_master_stream(&mut state, rbuf, client_id, read)
 }

@@ -164,19 +164,19 @@ fn fsync_aof_everysec(server: &Server) {
         state.aof.as_ref().and_then(|a| a.incr_handle().ok())
     };
     if let Some(f) = handle {
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::atomic::Ordering;
         // Redis logs only when the status goes from OK to failing.
-        static FSYNC_FAILING: AtomicBool = AtomicBool::new(false);
+        let failing = &server.signals.fsync_failing;
         match f.sync_data() {
             Err(e) if !matches!(e.raw_os_error(), Some(libc::EBADF) | Some(libc::EINVAL)) => {
-                if !FSYNC_FAILING.swap(true, Ordering::Relaxed) {
+                if !failing.swap(true, Ordering::Relaxed) {
                     warning!(
                         "Fail to fsync the AOF file: {}",
                         redust_config::values::strerror(&e)
                     );
                 }
             }
-            _ => FSYNC_FAILING.store(false, Ordering::Relaxed),
+            _ => failing.store(false, Ordering::Relaxed),
         }
     }
 }

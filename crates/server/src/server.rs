@@ -2,36 +2,80 @@
 
 use crate::{conn, daemon, notice, verbose, warning};
 use parking_lot::Mutex;
+use redust_commands::state::{Host, LogLevel, MemoryFigures};
 use redust_commands::State;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-/// What every connection task shares.
+/// What every task of one node shares.
 pub struct Server {
     /// See `redust_commands::state` for the locking rule.
     pub state: Mutex<State>,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    pub signals: Arc<NodeSignals>,
 }
 
-static SHUTDOWN: OnceLock<Notify> = OnceLock::new();
-
-/// New listeners after CONFIG SET port/bind, for the main task to take over.
-static REBIND: Mutex<Option<Vec<TcpListener>>> = Mutex::new(None);
-/// Bumped when listeners are replaced; older accept loops then stop.
-static LISTENER_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-fn shutdown_notify() -> &'static Notify {
-    SHUTDOWN.get_or_init(Notify::new)
+/// One node's hand-offs between its tasks. Nothing here is process-wide,
+/// so several nodes can run in one process.
+#[derive(Default)]
+pub struct NodeSignals {
+    /// SHUTDOWN (or a signal): the main task stops the node.
+    pub shutdown: Notify,
+    /// The master to follow changed: the link supervisor looks again.
+    pub master_changed: Notify,
+    /// New listeners after CONFIG SET port/bind, for the cron to take over.
+    rebind: Mutex<Option<Vec<TcpListener>>>,
+    /// Bumped when listeners are replaced; older accept loops then stop.
+    listener_generation: AtomicU64,
+    /// The start-up load running in the background, if any.
+    pending_load: Mutex<Option<PendingLoad>>,
+    /// The last `everysec` fsync failed (said once until one succeeds).
+    pub fsync_failing: AtomicBool,
 }
 
-/// Asks the main task to shut down (SHUTDOWN command, signals).
-pub fn request_shutdown() {
-    shutdown_notify().notify_one();
+/// The engine's host on a server node: the process's log and allocator
+/// counts, and this node's signals.
+struct ServerHost {
+    signals: Arc<NodeSignals>,
+}
+
+impl Host for ServerHost {
+    fn log(&self, level: LogLevel, line: &str) {
+        match level {
+            LogLevel::Verbose => verbose!("{line}"),
+            LogLevel::Notice => notice!("{line}"),
+            LogLevel::Warning => warning!("{line}"),
+        }
+    }
+
+    fn set_role(&self, role: u8) {
+        crate::log::set_role(role);
+    }
+
+    fn used_memory(&self) -> u64 {
+        crate::alloc::used_memory()
+    }
+
+    fn memory_figures(&self) -> MemoryFigures {
+        daemon::memory_probe()
+    }
+
+    fn config_changed(&self, state: &mut State, changed: &[&'static str]) {
+        config_changed(&self.signals, state, changed);
+    }
+
+    fn shutdown_requested(&self) {
+        self.signals.shutdown.notify_one();
+    }
+
+    fn master_changed(&self) {
+        self.signals.master_changed.notify_one();
+    }
 }
 
 /// Turns a `bind` entry into socket addresses; `-` marks an optional one.
@@ -114,7 +158,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64
             r = listener.accept() => r,
             _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
         };
-        if LISTENER_GENERATION.load(std::sync::atomic::Ordering::Relaxed) != generation {
+        if server.signals.listener_generation.load(Ordering::Relaxed) != generation {
             return;
         }
         match accepted {
@@ -156,7 +200,7 @@ async fn cron(server: Arc<Server>) {
             redust_commands::expire::active_expire_cycle(&mut state);
         }
         redust_commands::propagate::flush(&mut state);
-        crate::conn::write_aof(&mut state);
+        redust_commands::aof::write_after_batch(&mut state);
         // Redis evicts clients before each sleep of its event loop.
         redust_commands::client_eviction::account_all(&mut state);
         redust_commands::client_eviction::evict(&mut state, None);
@@ -188,9 +232,12 @@ async fn cron(server: Arc<Server>) {
                 .load(std::sync::atomic::Ordering::Relaxed);
             state.stats.sample_rates(now);
             state.refresh_memory();
-            if let Some(listeners) = REBIND.lock().take() {
-                let generation =
-                    LISTENER_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(listeners) = server.signals.rebind.lock().take() {
+                let generation = server
+                    .signals
+                    .listener_generation
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
                 for l in listeners {
                     tokio::spawn(accept_loop(server.clone(), l, generation));
                 }
@@ -222,10 +269,6 @@ fn close_idle_clients(state: &mut State, now: i64) {
     }
 }
 
-fn shutdown_hook() {
-    request_shutdown();
-}
-
 /// Redis's smallest backlog (CONFIG_REPL_BACKLOG_MIN_SIZE); smaller settings become it.
 const REPL_BACKLOG_MIN_SIZE: u64 = 16 * 1024;
 
@@ -239,7 +282,8 @@ fn clamp_backlog_size(state: &mut State) {
     }
 }
 
-fn config_hook(state: &mut State, changed: &[&'static str]) {
+/// What the server does after CONFIG SET changed `changed`.
+fn config_changed(signals: &NodeSignals, state: &mut State, changed: &[&'static str]) {
     if changed.contains(&"dir") {
         if let Err(e) = std::env::set_current_dir(&state.config.dir) {
             warning!("Can't chdir to '{}': {}", state.config.dir.display(), e);
@@ -250,7 +294,7 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
         match bind_all(&state.config.bind, state.config.port, backlog) {
             Ok(listeners) => {
                 state.tcp_port = state.config.port;
-                *REBIND.lock() = Some(listeners);
+                *signals.rebind.lock() = Some(listeners);
             }
             Err(msg) => warning!("{msg}"),
         }
@@ -269,9 +313,9 @@ fn config_hook(state: &mut State, changed: &[&'static str]) {
 /// Loads the RDB file named by `dir`/`dbfilename`, if there is one. A file
 /// that can't be read stops the server, as in Redis: serving an empty dataset
 /// in its place would lose data at the next save.
-fn load_at_startup(state: &mut State) {
+fn load_at_startup(signals: &NodeSignals, state: &mut State) {
     if state.config.appendonly {
-        open_aof_at_startup(state);
+        open_aof_at_startup(signals, state);
         return;
     }
     let path = redust_commands::persist::rdb_path(state);
@@ -307,7 +351,7 @@ fn load_at_startup(state: &mut State) {
             _ => String::new(),
         })
     });
-    *PENDING_LOAD.lock() = Some((handle, started));
+    *signals.pending_load.lock() = Some((handle, started));
 }
 
 /// What a background load produces: the databases, the RDB load counts, and
@@ -329,13 +373,12 @@ type AofFiles = (
 );
 type PendingLoad = (std::thread::JoinHandle<LoadResult>, std::time::Instant);
 
-/// The start-up RDB load running in the background, if any.
-static PENDING_LOAD: Mutex<Option<PendingLoad>> = Mutex::new(None);
-
 /// Installs the background load's result once it is ready.
 async fn finish_loading(server: Arc<Server>) {
     loop {
-        let ready = PENDING_LOAD
+        let ready = server
+            .signals
+            .pending_load
             .lock()
             .as_ref()
             .is_none_or(|(h, _)| h.is_finished());
@@ -344,7 +387,7 @@ async fn finish_loading(server: Arc<Server>) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let Some((handle, started)) = PENDING_LOAD.lock().take() else {
+    let Some((handle, started)) = server.signals.pending_load.lock().take() else {
         return;
     };
     match handle.join() {
@@ -421,7 +464,7 @@ async fn finish_loading(server: Arc<Server>) {
 
 /// With `appendonly yes` the AOF is the source of truth, as in Redis: it is
 /// loaded if it exists (the RDB is then ignored), created otherwise.
-fn open_aof_at_startup(state: &mut State) {
+fn open_aof_at_startup(signals: &NodeSignals, state: &mut State) {
     use redust_commands::aof;
     let dir = std::path::PathBuf::from(&state.config.appenddirname);
     let filename = state.config.appendfilename.clone();
@@ -433,13 +476,10 @@ fn open_aof_at_startup(state: &mut State) {
         let config = state.config.clone();
         let now = state.now_ms;
         let commands = state.commands.clone();
-        let (log_warning, log_notice, log_verbose) =
-            (state.log_warning, state.log_notice, state.log_verbose);
+        let host = state.host.clone();
         let handle = std::thread::spawn(move || {
             let mut loader = State::new(config, now, commands);
-            loader.log_warning = log_warning;
-            loader.log_notice = log_notice;
-            loader.log_verbose = log_verbose;
+            loader.host = host;
             let files = aof::load(&mut loader, &dir, &filename)?;
             Ok((
                 std::mem::take(&mut loader.dbs),
@@ -447,7 +487,7 @@ fn open_aof_at_startup(state: &mut State) {
                 Some((dir, filename, files)),
             ))
         });
-        *PENDING_LOAD.lock() = Some((handle, started));
+        *signals.pending_load.lock() = Some((handle, started));
         return;
     } else {
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -638,29 +678,25 @@ async fn wait_for_replicas(server: &Server) {
 
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
 pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
-    state.memory_probe = daemon::memory_probe;
-    state.used_memory = crate::alloc::used_memory;
-    state.log_warning = |msg| warning!("{msg}");
-    state.log_notice = |msg| notice!("{msg}");
-    state.log_verbose = |msg| verbose!("{msg}");
-    state.log_role = crate::log::set_role;
-    state.repl_hook = Some(crate::master_link::master_changed);
+    let signals = Arc::new(NodeSignals::default());
+    state.host = Arc::new(ServerHost {
+        signals: signals.clone(),
+    });
     clamp_backlog_size(&mut state);
     if let Some((host, port)) = state.config.replicaof.clone() {
         redust_commands::replication::set_master(&mut state, host, port, true);
     }
-    load_at_startup(&mut state);
+    load_at_startup(&signals, &mut state);
     // As Redis before its event loop: a failure is logged, the server runs on.
     redust_commands::oom_score::warn_if_unordered(&state);
     let _ = redust_commands::oom_score::apply(&mut state);
-    state.shutdown_hook = Some(shutdown_hook);
-    state.config_hook = Some(config_hook);
     state.refresh_memory();
     state.startup_allocated = state.memory.allocated;
     let server = Arc::new(Server {
         state: Mutex::new(state),
         net_input_bytes: AtomicU64::new(0),
         net_output_bytes: AtomicU64::new(0),
+        signals,
     });
     for l in listeners {
         tokio::spawn(accept_loop(server.clone(), l, 0));
@@ -680,7 +716,7 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     loop {
         tokio::select! {
-            _ = shutdown_notify().notified() => {}
+            _ = server.signals.shutdown.notified() => {}
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
                 crate::log::signal_line("Received SIGTERM scheduling shutdown...");
             }

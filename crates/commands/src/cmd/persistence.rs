@@ -138,7 +138,7 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args[3].len() < 10 {
         return Err(errors::BAD_DUMP_PAYLOAD.into());
     }
-    let log_verbose = ctx.state.log_verbose;
+    let host = ctx.state.host.clone();
     let value = redust_persistence::parse_dump_payload_checked(&args[3], verify).map_err(|e| {
         use redust_persistence::ErrorKind;
         match e.kind() {
@@ -161,10 +161,13 @@ pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                             | ErrorKind::ModuleNotSupported(_)
                     )
                 {
-                    log_verbose(&format!(
-                        "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
-                        kind.redis_reason()
-                    ));
+                    host.log(
+                        crate::state::LogLevel::Verbose,
+                        &format!(
+                            "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                            kind.redis_reason()
+                        ),
+                    );
                 }
                 CmdError::from("ERR Bad data format")
             }

@@ -21,7 +21,8 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
         if ctx.state.repl.master.is_some() {
             unset_master(ctx.state);
-            (ctx.state.log_notice)(&format!("MASTER MODE enabled (user request from '{who}')"));
+            ctx.state
+                .log_notice(&format!("MASTER MODE enabled (user request from '{who}')"));
         }
         ctx.reply.ok();
         return Ok(());
@@ -36,7 +37,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let host = lossy(&args[1]);
     if let Some(m) = &ctx.state.repl.master {
         if m.host.eq_ignore_ascii_case(&host) && m.port == port {
-            (ctx.state.log_notice)(
+            ctx.state.log_notice(
                 "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.",
             );
             ctx.reply.simple("OK Already connected to specified master");
@@ -44,7 +45,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     set_master(ctx.state, host.clone(), port, false);
-    (ctx.state.log_notice)(&format!(
+    ctx.state.log_notice(&format!(
         "REPLICAOF {host}:{port} enabled (user request from '{who}')"
     ));
     ctx.reply.ok();
@@ -121,7 +122,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     if failover {
-        (ctx.state.log_warning)(&format!(
+        ctx.state.log_warning(&format!(
             "Failover request received for replid {}.",
             lossy(&args[1])
         ));
@@ -130,7 +131,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         unset_master(ctx.state);
         let who = crate::client_info::client_info_line(ctx.state, ctx.client);
-        (ctx.state.log_notice)(&format!(
+        ctx.state.log_notice(&format!(
             "MASTER MODE enabled (failover request from '{who}')"
         ));
     }
@@ -148,7 +149,8 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     });
     let port = ctx.client.repl.listening_port;
     let name = replica_name(&ip, port);
-    (ctx.state.log_notice)(&format!("Replica {name} asks for synchronization"));
+    ctx.state
+        .log_notice(&format!("Replica {name} asks for synchronization"));
     let now = ctx.state.now_ms;
     let mut record = ReplicaRecord {
         client_id: ctx.client.id,
@@ -198,7 +200,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 None => RunningSnapshot::None,
             };
             if let Some(why) = Replication::full_sync_wait_reason(running, delayed) {
-                (ctx.state.log_notice)(why);
+                ctx.state.log_notice(why);
             }
         }
     }
@@ -350,9 +352,10 @@ pub fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if !known {
             return Err("ERR FAILOVER target HOST and PORT is not a replica.".into());
         }
-        (ctx.state.log_notice)(&format!("FAILOVER requested to {host}:{port}."));
+        ctx.state
+            .log_notice(&format!("FAILOVER requested to {host}:{port}."));
     } else {
-        (ctx.state.log_notice)("FAILOVER requested to any replica.");
+        ctx.state.log_notice("FAILOVER requested to any replica.");
     }
     ctx.state.repl.failover = Some(redust_replication::Failover {
         target,

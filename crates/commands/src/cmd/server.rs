@@ -99,12 +99,12 @@ fn apply_oom_score(
         .map(|(n, _)| String::from_utf8_lossy(n).to_ascii_lowercase())
         .find(|n| NAMES.contains(&n.as_str()))
         .unwrap_or_default();
-    (state.log_warning)(&format!(
+    state.log_warning(&format!(
         "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
     ));
     state.config = before;
     if !crate::oom_score::apply(state) {
-        (state.log_warning)(
+        state.log_warning(
             "Failed applying restored failed CONFIG SET command: Failed to set current oom_score_adj. Check server logs.",
         );
     }
@@ -121,9 +121,8 @@ pub fn apply_config_changes(state: &mut State, changed: &[&'static str]) {
     if changed.contains(&"maxmemory") || changed.contains(&"maxmemory-policy") {
         crate::evict::perform_evictions(state);
     }
-    if let Some(hook) = state.config_hook {
-        hook(state, changed);
-    }
+    let host = state.host.clone();
+    host.config_changed(state, changed);
 }
 
 fn help(ctx: &mut Ctx, lines: &[&str]) {
@@ -306,7 +305,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ShutdownRequest::NoSave => false,
         ShutdownRequest::Default => !ctx.state.config.save.is_empty(),
     };
-    (ctx.state.log_warning)("User requested shutdown...");
+    ctx.state.log_warning("User requested shutdown...");
     crate::persist::bgsave_abort(ctx.state);
     // No write may land after the final snapshot: the replicas, which the
     // server waits for before exiting, must end where the file does.
@@ -315,10 +314,12 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         writes_only: true,
     });
     if wants_save {
-        (ctx.state.log_notice)("Saving the final RDB snapshot before exiting.");
+        ctx.state
+            .log_notice("Saving the final RDB snapshot before exiting.");
         if crate::persist::save(ctx.state).is_err() {
-            (ctx.state.log_warning)("Error trying to save the DB, can't exit.");
-            (ctx.state.log_warning)(
+            ctx.state
+                .log_warning("Error trying to save the DB, can't exit.");
+            ctx.state.log_warning(
                 "Errors trying to shut down the server. Check the logs for more information.",
             );
             ctx.state.set_pause(pause_before);
@@ -328,9 +329,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.state.shutdown = Some(request);
     // The server wakes its main task through any handle; this connection closes.
     ctx.client.close_after_reply = true;
-    if let Some(hook) = ctx.state.shutdown_hook {
-        hook();
-    }
+    ctx.state.host.shutdown_requested();
     Ok(())
 }
 
@@ -774,14 +773,13 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
         ctx.state.commands.clone(),
     );
     // The load's lines go to the server's log, as Redis writes them.
-    loader.log_warning = ctx.state.log_warning;
-    loader.log_notice = ctx.state.log_notice;
-    loader.log_verbose = ctx.state.log_verbose;
+    loader.host = ctx.state.host.clone();
     crate::aof::load(&mut loader, &dir, &filename)
         .map_err(|e| CmdError::from(format!("ERR Error loading the AOF: {e}")))?;
     crate::notify::signal_flushed(ctx.state, None);
     crate::persist::install(ctx.state, std::mem::take(&mut loader.dbs));
-    (ctx.state.log_warning)("Append Only File loaded by DEBUG LOADAOF");
+    ctx.state
+        .log_warning("Append Only File loaded by DEBUG LOADAOF");
     ctx.reply.ok();
     Ok(())
 }
@@ -895,7 +893,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 expired_skipped: Vec::new(),
                 ..stats
             };
-            (ctx.state.log_warning)("DB reloaded by DEBUG RELOAD");
+            ctx.state.log_warning("DB reloaded by DEBUG RELOAD");
             crate::notify::signal_flushed(ctx.state, None);
             ctx.reply.ok();
         }
@@ -944,7 +942,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"log" if args.len() == 3 => {
-            (ctx.state.log_warning)(&format!("DEBUG LOG: {}", lossy(&args[2])));
+            ctx.state.log_warning(&format!("DEBUG LOG: {}", lossy(&args[2])));
             ctx.reply.ok();
         }
         b"error" if args.len() == 3 => {
@@ -953,7 +951,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"change-repl-id" if args.len() == 2 => {
             ctx.state.repl.fresh_history();
-            (ctx.state.log_warning)("Changing replication IDs after receiving DEBUG change-repl-id");
+            ctx.state.log_warning("Changing replication IDs after receiving DEBUG change-repl-id");
             ctx.reply.ok();
         }
         b"replybuffer" if args.len() == 4 && eq_ignore_case(&args[2], "peak-reset-time") => {
