@@ -674,7 +674,7 @@ pub fn load(
         }
     }
     state.loading = false;
-    state.propagated.clear();
+    state.propagation.propagated.clear();
     outcome.map(|_| files)
 }
 
@@ -719,7 +719,7 @@ pub fn create(
 /// background snapshot. Errors are reply texts.
 pub fn start_rewrite(state: &mut crate::state::State) -> Result<(), String> {
     let preamble = state.config.aof_use_rdb_preamble;
-    let Some(aof) = state.aof.as_mut() else {
+    let Some(aof) = state.aof.file.as_mut() else {
         return start_rewrite_aof_off(state, preamble);
     };
     if aof.rewriting.is_some() {
@@ -763,14 +763,14 @@ fn start_rewrite_aof_off(state: &mut crate::state::State, preamble: bool) -> Res
         if preamble { "rdb" } else { "aof" }
     );
     let final_path = dir.join(&base_name);
-    state.aof_off_rewrite = Some(OffRewrite {
+    state.aof.off_rewrite = Some(OffRewrite {
         dir,
         filename,
         old_files,
     });
     let purpose = crate::persist::SnapshotPurpose::AofBase { seq, base_name };
     crate::persist::snapshot_start(state, purpose, final_path).map_err(|e| {
-        state.aof_off_rewrite = None;
+        state.aof.off_rewrite = None;
         format!("ERR {e}")
     })
 }
@@ -880,19 +880,228 @@ pub fn rewrite_key(
 /// `appendfsync always` they are on disk before any client hears "OK".
 pub fn write_after_batch(state: &mut crate::state::State) {
     let always = state.config.appendfsync == redust_config::AppendFsync::Always;
-    if state.debug.aof_flush_sleep_us > 0 && state.aof.as_ref().is_some_and(|a| a.has_pending()) {
+    if state.debug.aof_flush_sleep_us > 0
+        && state.aof.file.as_ref().is_some_and(|a| a.has_pending())
+    {
         std::thread::sleep(std::time::Duration::from_micros(
             state.debug.aof_flush_sleep_us,
         ));
     }
-    let result = match state.aof.as_mut() {
+    let result = match state.aof.file.as_mut() {
         Some(aof) => aof.write_pending(always),
         None => return,
     };
     if let Err(e) = result {
-        state.aof_last_write_ok = false;
+        state.aof.last_write_ok = false;
         state.log_warning(&format!("Error writing to the AOF file: {e}"));
     } else {
-        state.aof_last_write_ok = true;
+        state.aof.last_write_ok = true;
+    }
+}
+
+// ---- the AOF in a node's life: start-up, CONFIG SET appendonly, rewrites ----
+
+/// How the AOF starts with `appendonly yes`.
+pub enum Startup {
+    /// A manifest exists: the caller replays it (`load`) into a state of its
+    /// own on a loader thread, then calls `open_after_load`.
+    Load { dir: PathBuf, filename: String },
+    /// There was none: a new base and incremental file are open.
+    Opened,
+}
+
+/// Start-up with `appendonly yes`. `Err`: the fatal line, after which the
+/// server exits (as Redis does).
+pub fn open_at_startup(state: &mut crate::state::State) -> Result<Startup, String> {
+    let dir = PathBuf::from(&state.config.appenddirname);
+    let filename = state.config.appendfilename.clone();
+    if dir.join(format!("{filename}.manifest")).exists() {
+        return Ok(Startup::Load { dir, filename });
+    }
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Err(format!(
+            "Can't open or create append-only dir {}: {}",
+            dir.display(),
+            redust_config::values::strerror(&e)
+        ));
+    }
+    let files = match create(state, &dir, &filename) {
+        Ok(files) => {
+            state.log_notice(&format!(
+                "Creating AOF base file {} on server start",
+                files[0].name
+            ));
+            state.log_notice(&format!(
+                "Creating AOF incr file {} on server start",
+                files[1].name
+            ));
+            files
+        }
+        Err(e) => {
+            return Err(format!(
+                "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
+                redust_config::values::strerror(&e)
+            ))
+        }
+    };
+    let incr_name = incr_file_name(&files, &filename);
+    match Aof::open(dir, filename, files) {
+        Ok(a) => {
+            state.aof.file = Some(a);
+            Ok(Startup::Opened)
+        }
+        Err(e) => Err(format!(
+            "Can't open the append-only file {incr_name}: {}",
+            redust_config::values::strerror(&e)
+        )),
+    }
+}
+
+/// The AOF a start-up load replayed opens for appending (with the files
+/// its manifest names, a truncated tail included). `Err`: the fatal line.
+pub fn open_after_load(
+    state: &mut crate::state::State,
+    dir: PathBuf,
+    filename: String,
+    files: Vec<ManifestFile>,
+) -> Result<(), String> {
+    let had_incr = files.iter().any(|f| f.kind == 'i');
+    let incr_name = incr_file_name(&files, &filename);
+    match Aof::open(dir, filename, files) {
+        Ok(a) => {
+            if had_incr {
+                state.log_notice(&format!(
+                    "Opening AOF incr file {incr_name} on server start"
+                ));
+            } else if let Some(f) = a.files.iter().find(|f| f.kind == 'i') {
+                state.log_notice(&format!(
+                    "Creating AOF incr file {} on server start",
+                    f.name
+                ));
+            }
+            state.aof.file = Some(a);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "Can't open the append-only file {incr_name}: {}",
+            redust_config::values::strerror(&e)
+        )),
+    }
+}
+
+/// The newest incremental file a manifest names (the one appended to).
+fn incr_file_name(files: &[ManifestFile], filename: &str) -> String {
+    files
+        .iter()
+        .filter(|f| f.kind == 'i')
+        .max_by_key(|f| f.seq)
+        .map_or_else(|| format!("{filename}.1.incr.aof"), |f| f.name.clone())
+}
+
+/// Stops a running AOF rewrite (its snapshot), with Redis's line.
+pub fn stop_rewrite(state: &mut crate::state::State) {
+    let rewriting =
+        state.rdb.bgsave.as_ref().is_some_and(|bg| {
+            matches!(bg.purpose, crate::persist::SnapshotPurpose::AofBase { .. })
+        });
+    if rewriting {
+        state.log_notice(&format!(
+            "Killing running AOF rewrite child: {}",
+            std::process::id()
+        ));
+        crate::persist::bgsave_abort(state);
+    }
+}
+
+/// CONFIG SET appendonly changed: on, a fresh AOF is written (Redis's
+/// rewrite lines); off, what is pending is written and the file closed.
+pub fn config_switched(state: &mut crate::state::State) {
+    if state.config.appendonly && !state.aof.is_on() {
+        stop_rewrite(state);
+        let dir = PathBuf::from(&state.config.appenddirname);
+        let filename = state.config.appendfilename.clone();
+        // An older AOF lacks what changed while it was off: replace the files it names.
+        let manifest = dir.join(format!("{filename}.manifest"));
+        let mut history = Vec::new();
+        if let Ok(files) = std::fs::read_to_string(&manifest).map(|t| parse_manifest(&t)) {
+            for f in files.unwrap_or_default() {
+                if std::fs::remove_file(dir.join(&f.name)).is_ok() {
+                    history.push(f.name);
+                }
+            }
+        }
+        // Redis writes the base in a child while appends go to a temporary
+        // incremental file; here the base is written at once. The lines are
+        // Redis's, with our own pid.
+        let pid = std::process::id();
+        let temp_incr = format!("temp-{filename}.incr");
+        match create(state, &dir, &filename).and_then(|files| Aof::open(dir, filename, files)) {
+            Ok(a) => {
+                state.log_notice(&format!(
+                    "Creating AOF incr file {temp_incr} on background rewrite"
+                ));
+                state.log_notice(&format!(
+                    "Background append only file rewriting started by pid {pid}"
+                ));
+                state.log_notice("Background AOF rewrite terminated with success");
+                if let Some(base) = a.files.iter().find(|f| f.kind == 'b') {
+                    state.log_notice(&format!(
+                        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-{pid}.aof into {}",
+                        base.name
+                    ));
+                }
+                if let Some(incr) = a.files.iter().find(|f| f.kind == 'i') {
+                    state.log_notice(&format!(
+                        "Successfully renamed the temporary AOF incr file {temp_incr} into {}",
+                        incr.name
+                    ));
+                }
+                for name in &history {
+                    state.log_notice(&format!(
+                        "Removing the history file {name} in the background"
+                    ));
+                }
+                state.log_notice("Background AOF rewrite finished successfully");
+                state.aof.file = Some(a);
+            }
+            Err(_) => {
+                state.log_warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+            }
+        }
+    } else if !state.config.appendonly {
+        if let Some(mut a) = state.aof.file.take() {
+            stop_rewrite(state);
+            let _ = a.write_pending(true);
+        }
+    }
+}
+
+/// Starts a rewrite if one was scheduled (BGREWRITEAOF during a BGSAVE, a
+/// full sync) or the AOF grew past `auto-aof-rewrite-percentage` of its
+/// base and `auto-aof-rewrite-min-size`.
+pub fn rewrite_if_due(state: &mut crate::state::State) {
+    let Some(aof) = state.aof.file.as_ref() else {
+        return;
+    };
+    if aof.rewriting.is_some() {
+        return;
+    }
+    let pct = state.config.auto_aof_rewrite_percentage as u64;
+    let size = aof.base_bytes + aof.incr_bytes;
+    let base = aof.base_bytes.max(1);
+    let growth = (size - base.min(size)) * 100 / base;
+    let auto = pct > 0 && size >= state.config.auto_aof_rewrite_min_size && growth >= pct;
+    if std::mem::take(&mut state.aof.rewrite_scheduled) || auto {
+        if auto {
+            state.log_notice(&format!(
+                "Starting automatic rewriting of AOF on {growth}% growth"
+            ));
+        }
+        if let Err(e) = start_rewrite(state) {
+            state.log_warning(&format!(
+                "Can't rewrite append only file in background: fork: {}",
+                e.strip_prefix("ERR ").unwrap_or(&e)
+            ));
+        }
     }
 }

@@ -96,12 +96,13 @@ impl Ctx<'_> {
         let db = self.client.db;
         for key in &keys {
             self.state
+                .blocking
                 .blocking_keys
                 .entry((db, key.clone()))
                 .or_default()
                 .push_back(self.client.id);
         }
-        self.state.blocked_clients += 1;
+        self.state.blocking.blocked_clients += 1;
         self.client.blocked = Some(BlockedOn {
             db,
             keys,
@@ -124,12 +125,12 @@ impl Ctx<'_> {
 
 /// Marks `key` in `db` as having data for waiters, if anyone waits on it.
 pub fn signal_ready(state: &mut State, db: usize, key: &[u8]) {
-    if state.blocking_keys.is_empty() {
+    if state.blocking.blocking_keys.is_empty() {
         return;
     }
     let k = (db, key.to_vec());
-    if state.blocking_keys.contains_key(&k) && !state.ready_keys.contains(&k) {
-        state.ready_keys.push(k);
+    if state.blocking.blocking_keys.contains_key(&k) && !state.blocking.ready_keys.contains(&k) {
+        state.blocking.ready_keys.push(k);
     }
 }
 
@@ -147,14 +148,14 @@ pub fn unblock(state: &mut State, client: &mut Client) {
     };
     for key in b.keys {
         let k = (b.db, key);
-        if let Some(q) = state.blocking_keys.get_mut(&k) {
+        if let Some(q) = state.blocking.blocking_keys.get_mut(&k) {
             q.retain(|&id| id != client.id);
             if q.is_empty() {
-                state.blocking_keys.remove(&k);
+                state.blocking.blocking_keys.remove(&k);
             }
         }
     }
-    state.blocked_clients = state.blocked_clients.saturating_sub(1);
+    state.blocking.blocked_clients = state.blocking.blocked_clients.saturating_sub(1);
 }
 
 /// Ends a wait whose deadline passed: the timeout reply, for the connection
@@ -224,7 +225,7 @@ pub fn unblock_all_for_role_change(state: &mut State) {
 /// Serves the clients waiting on keys that became ready, in arrival order,
 /// until no ready key is left. Called after each top-level command.
 pub fn serve_blocked_clients(state: &mut State) {
-    if state.ready_keys.is_empty() {
+    if state.blocking.ready_keys.is_empty() {
         return;
     }
     // Served outside any command, at the time it really is: a key whose time
@@ -233,11 +234,12 @@ pub fn serve_blocked_clients(state: &mut State) {
         state.now_ms = state.now_ms.max(d.as_millis() as i64);
     }
     let mut rounds = 0;
-    while !state.ready_keys.is_empty() && rounds < 100_000 {
+    while !state.blocking.ready_keys.is_empty() && rounds < 100_000 {
         rounds += 1;
-        let ready = std::mem::take(&mut state.ready_keys);
+        let ready = std::mem::take(&mut state.blocking.ready_keys);
         for key in ready {
             let waiters: Vec<u64> = state
+                .blocking
                 .blocking_keys
                 .get(&key)
                 .map(|q| q.iter().copied().collect())
@@ -333,12 +335,13 @@ fn serve_one(state: &mut State, client: &mut Client, key: &[u8]) {
         unblock(state, client);
         for k in &blocked.keys {
             state
+                .blocking
                 .blocking_keys
                 .entry((blocked.db, k.clone()))
                 .or_default()
                 .push_back(client.id);
         }
-        state.blocked_clients += 1;
+        state.blocking.blocked_clients += 1;
         client.blocked = Some(blocked);
         return;
     }

@@ -60,7 +60,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     if c.blocked.is_some() {
         flags.push('b');
     }
-    if state.dirty_cas.contains(&c.id) {
+    if state.watch.dirty_cas.contains(&c.id) {
         flags.push('d');
     }
     if c.close_after_reply {

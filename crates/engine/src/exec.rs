@@ -336,7 +336,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     };
     ctx.client.last_interaction_ms = ctx.state.now_ms;
     if std::mem::take(&mut ctx.client.postponed) {
-        ctx.state.blocked_clients = ctx.state.blocked_clients.saturating_sub(1);
+        ctx.state.blocking.blocked_clients = ctx.state.blocking.blocked_clients.saturating_sub(1);
     }
     // The checks below follow the order of Redis's processCommand.
     let command = match resolve(&table, args) {
@@ -352,7 +352,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     ctx.client.last_command.clear();
     ctx.client.last_command.push_str(&command.name);
 
-    if ctx.state.loading_in_background && !command.is(flags::LOADING) {
+    if ctx.state.rdb.loading_in_background && !command.is(flags::LOADING) {
         reject(&mut ctx, Some(command), errors::LOADING.into());
         return Flow::Continue;
     }
@@ -410,7 +410,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     // After a failed background save, writes (and PING) are refused, so that
     // nobody believes data is persisted when it is not.
     if (eff.write || name == "ping")
-        && !ctx.state.rdb_last_save_ok
+        && !ctx.state.rdb.last_save_ok
         && ctx.state.config.stop_writes_on_bgsave_error
         && !ctx.state.config.save.is_empty()
     {
@@ -449,7 +449,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
 
     if let Some(until_ms) = pause_applies(ctx.state, command) {
         ctx.client.postponed = true;
-        ctx.state.blocked_clients += 1;
+        ctx.state.blocking.blocked_clients += 1;
         return Flow::Wait { until_ms };
     }
 
@@ -475,7 +475,7 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
             .iter_mut()
             .for_each(|db| db.delete_expired = false);
     }
-    let propagated_before = ctx.state.propagated.len();
+    let propagated_before = ctx.state.propagation.propagated.len();
     call(&mut ctx, command, args);
     if freeze {
         ctx.state
@@ -512,12 +512,12 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
 /// first change's database (a SELECT goes before it) and EXEC in the last's
 /// (none comes between them).
 fn wrap_in_transaction(state: &mut State, from: usize) {
-    let changes = &state.propagated[from.min(state.propagated.len())..];
+    let changes = &state.propagation.propagated[from.min(state.propagation.propagated.len())..];
     if changes.len() < 2 {
         return;
     }
     let (first_db, last_db) = (changes[0].db, changes[changes.len() - 1].db);
-    state.propagated.insert(
+    state.propagation.propagated.insert(
         from,
         crate::propagate::Propagated {
             db: first_db,
@@ -525,11 +525,14 @@ fn wrap_in_transaction(state: &mut State, from: usize) {
             to_aof: true,
         },
     );
-    state.propagated.push(crate::propagate::Propagated {
-        db: last_db,
-        args: crate::propagate::argv(&[b"EXEC"]),
-        to_aof: true,
-    });
+    state
+        .propagation
+        .propagated
+        .push(crate::propagate::Propagated {
+            db: last_db,
+            args: crate::propagate::argv(&[b"EXEC"]),
+            to_aof: true,
+        });
 }
 
 /// The flags the checks before a command look at.
@@ -694,17 +697,20 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     // in the stream, then what the command propagates.
     crate::notify::flush_expired(ctx.state);
     if std::mem::take(&mut ctx.client.custom_propagation) {
-        let chosen = std::mem::take(&mut ctx.state.pending_propagation);
-        ctx.state.propagated.extend(chosen);
+        let chosen = std::mem::take(&mut ctx.state.propagation.pending_propagation);
+        ctx.state.propagation.propagated.extend(chosen);
     } else if ctx.state.dirty > dirty_before
         && (command.is(flags::WRITE) || command.is(flags::MAY_REPLICATE))
         && ctx.state.wants_propagation()
     {
-        ctx.state.propagated.push(crate::propagate::Propagated {
-            db: db_before,
-            args: args.to_vec(),
-            to_aof: true,
-        });
+        ctx.state
+            .propagation
+            .propagated
+            .push(crate::propagate::Propagated {
+                db: db_before,
+                args: args.to_vec(),
+                to_aof: true,
+            });
     }
 }
 
@@ -734,17 +740,17 @@ fn record_slowlog(ctx: &mut Ctx, args: &[Bytes], elapsed_us: u64) {
         }
     }
     let entry = SlowLogEntry {
-        id: ctx.state.slowlog_next_id,
+        id: ctx.state.diag.slowlog_next_id,
         time_secs: ctx.state.now_ms / 1000,
         duration_us: elapsed_us,
         args: kept,
         peer: ctx.client.addr.clone(),
         client_name: ctx.client.name.clone().unwrap_or_default(),
     };
-    ctx.state.slowlog_next_id += 1;
-    ctx.state.slowlog.push_front(entry);
+    ctx.state.diag.slowlog_next_id += 1;
+    ctx.state.diag.slowlog.push_front(entry);
     let max = ctx.state.config.slowlog_max_len.min(usize::MAX as u64) as usize;
-    ctx.state.slowlog.truncate(max);
+    ctx.state.diag.slowlog.truncate(max);
 }
 
 /// Records a latency sample for `event` if it reaches `latency-monitor-threshold`.
@@ -754,7 +760,7 @@ pub fn record_latency(state: &mut State, event: &'static str, ms: u64) {
         return;
     }
     let now_secs = state.now_ms / 1000;
-    let ev = state.latency.entry(event).or_default();
+    let ev = state.diag.latency.entry(event).or_default();
     match ev.samples.back_mut() {
         Some(last) if last.0 == now_secs => last.1 = last.1.max(ms),
         _ => {

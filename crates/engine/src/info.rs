@@ -103,7 +103,7 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 fn server(state: &State, out: &mut String) {
-    let uptime = (state.now_ms - state.start_ms).max(0) / 1000;
+    let uptime = (state.now_ms - state.node.start_ms).max(0) / 1000;
     let now_us = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
@@ -122,8 +122,8 @@ fn server(state: &State, out: &mut String) {
     line(out, "gcc_version", "0.0.0");
     line(out, "process_id", std::process::id());
     line(out, "process_supervised", "no");
-    line(out, "run_id", &state.run_id);
-    line(out, "tcp_port", state.tcp_port);
+    line(out, "run_id", &state.node.run_id);
+    line(out, "tcp_port", state.node.tcp_port);
     line(out, "server_time_usec", now_us);
     line(out, "uptime_in_seconds", uptime);
     line(out, "uptime_in_days", uptime / 86400);
@@ -134,11 +134,12 @@ fn server(state: &State, out: &mut String) {
         "lru_clock",
         redust_keyspace::lru::lru_clock(state.now_ms),
     );
-    line(out, "executable", &state.executable);
+    line(out, "executable", &state.node.executable);
     line(
         out,
         "config_file",
         state
+            .node
             .config_file
             .as_ref()
             .map_or(String::new(), |p| p.display().to_string()),
@@ -159,7 +160,7 @@ fn clients(state: &State, me: &Client, out: &mut String) {
     line(out, "maxclients", state.config.maxclients);
     line(out, "client_recent_max_input_buffer", 20480);
     line(out, "client_recent_max_output_buffer", 0);
-    line(out, "blocked_clients", state.blocked_clients);
+    line(out, "blocked_clients", state.blocking.blocked_clients);
     line(out, "tracking_clients", 0);
     line(out, "clients_in_timeout_table", 0);
     let _ = pubsub_clients;
@@ -261,7 +262,7 @@ fn memory(state: &mut State, out: &mut String) {
         } else {
             (repl_buffers, 0)
         };
-    let aof_buffer = state.aof.as_ref().map_or(0, |a| a.buffer_bytes());
+    let aof_buffer = state.aof.file.as_ref().map_or(0, |a| a.buffer_bytes());
     // Not counted for eviction, as in Redis: the replicas' share of the
     // stream and the AOF buffer.
     line(
@@ -315,8 +316,8 @@ fn system_memory_bytes() -> u64 {
 
 fn persistence(state: &State, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    line(out, "loading", state.loading_in_background as u8);
-    line(out, "async_loading", state.async_loading as u8);
+    line(out, "loading", state.rdb.loading_in_background as u8);
+    line(out, "async_loading", state.rdb.async_loading as u8);
     line(out, "current_cow_peak", 0);
     line(out, "current_cow_size", 0);
     line(out, "current_cow_size_age", 0);
@@ -324,71 +325,80 @@ fn persistence(state: &State, out: &mut String) {
     line(out, "current_save_keys_processed", 0);
     line(out, "current_save_keys_total", 0);
     line(out, "rdb_changes_since_last_save", state.dirty);
-    line(out, "rdb_bgsave_in_progress", state.bgsave.is_some() as u8);
-    line(out, "rdb_last_save_time", state.lastsave_secs);
+    line(
+        out,
+        "rdb_bgsave_in_progress",
+        state.rdb.bgsave_running() as u8,
+    );
+    line(out, "rdb_last_save_time", state.rdb.last_save_secs);
     line(
         out,
         "rdb_last_bgsave_status",
-        if state.rdb_last_save_ok { "ok" } else { "err" },
+        if state.rdb.last_save_ok { "ok" } else { "err" },
     );
-    line(out, "rdb_last_bgsave_time_sec", state.rdb_last_bgsave_secs);
+    line(out, "rdb_last_bgsave_time_sec", state.rdb.last_bgsave_secs);
     line(
         out,
         "rdb_current_bgsave_time_sec",
         state
+            .rdb
             .bgsave
             .as_ref()
             .map_or(-1, |b| (state.now_ms - b.started_ms) / 1000),
     );
-    line(out, "rdb_saves", state.rdb_saves);
+    line(out, "rdb_saves", state.rdb.saves);
     line(out, "rdb_last_cow_size", 0);
     line(
         out,
         "rdb_last_load_keys_expired",
-        state.rdb_last_load.keys_expired,
+        state.rdb.last_load.keys_expired,
     );
     line(
         out,
         "rdb_last_load_keys_loaded",
-        state.rdb_last_load.keys_loaded,
+        state.rdb.last_load.keys_loaded,
     );
-    line(out, "aof_enabled", state.aof.is_some() as u8);
+    line(out, "aof_enabled", state.aof.is_on() as u8);
     line(
         out,
         "aof_rewrite_in_progress",
-        state.aof.as_ref().is_some_and(|a| a.rewriting.is_some()) as u8,
+        state
+            .aof
+            .file
+            .as_ref()
+            .is_some_and(|a| a.rewriting.is_some()) as u8,
     );
     line(
         out,
         "aof_rewrite_scheduled",
-        state.aof_rewrite_scheduled as u8,
+        state.aof.rewrite_scheduled as u8,
     );
     line(out, "aof_last_rewrite_time_sec", -1);
     line(out, "aof_current_rewrite_time_sec", -1);
     line(
         out,
         "aof_last_bgrewrite_status",
-        if state.aof_last_rewrite_ok {
+        if state.aof.last_rewrite_ok {
             "ok"
         } else {
             "err"
         },
     );
-    line(out, "aof_rewrites", state.aof_rewrites);
+    line(out, "aof_rewrites", state.aof.rewrites);
     line(out, "aof_rewrites_consecutive_failures", 0);
     line(
         out,
         "aof_last_write_status",
-        if state.aof_last_write_ok { "ok" } else { "err" },
+        if state.aof.last_write_ok { "ok" } else { "err" },
     );
     line(out, "aof_last_cow_size", 0);
-    if let Some(aof) = state.aof.as_ref() {
+    if let Some(aof) = state.aof.file.as_ref() {
         line(out, "aof_current_size", aof.base_bytes + aof.incr_bytes);
         line(out, "aof_base_size", aof.base_bytes);
         line(
             out,
             "aof_pending_rewrite",
-            state.aof_rewrite_scheduled as u8,
+            state.aof.rewrite_scheduled as u8,
         );
         line(out, "aof_buffer_length", 0);
         line(out, "aof_pending_bio_fsync", 0);

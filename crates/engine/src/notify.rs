@@ -40,16 +40,21 @@ pub fn notify(state: &mut State, class: u32, event: &str, key: &[u8], db: usize)
 /// `touchWatchedKey`), except a watcher that saw the key already expired and
 /// now sees it deleted: nothing changed for it.
 pub fn signal_modified(state: &mut State, db: usize, key: &[u8]) {
-    if state.watched_keys.is_empty() {
+    if state.watch.watched_keys.is_empty() {
         return;
     }
     let gone = state.dbs[db].peek(key).is_none();
-    if let Some(watchers) = state.watched_keys.get_mut(&db).and_then(|m| m.get_mut(key)) {
+    if let Some(watchers) = state
+        .watch
+        .watched_keys
+        .get_mut(&db)
+        .and_then(|m| m.get_mut(key))
+    {
         for w in watchers.iter_mut() {
             if w.expired && gone {
                 w.expired = false;
             } else {
-                state.dirty_cas.insert(w.client);
+                state.watch.dirty_cas.insert(w.client);
             }
         }
     }
@@ -64,7 +69,7 @@ pub fn signal_modified(state: &mut State, db: usize, key: &[u8]) {
 pub fn signal_flushed(state: &mut State, db: Option<usize>) {
     let dbs: Vec<usize> = match db {
         Some(d) => vec![d],
-        None => state.watched_keys.keys().copied().collect(),
+        None => state.watch.watched_keys.keys().copied().collect(),
     };
     for d in dbs {
         signal_db_replaced(state, d, None);
@@ -75,7 +80,7 @@ pub fn signal_flushed(state: &mut State, db: Option<usize>) {
 /// database `replaced_with` (SWAPDB), before the swap.
 pub fn signal_db_replaced(state: &mut State, emptied: usize, replaced_with: Option<usize>) {
     let now = state.now_ms;
-    let Some(keys) = state.watched_keys.get_mut(&emptied) else {
+    let Some(keys) = state.watch.watched_keys.get_mut(&emptied) else {
         return;
     };
     for (key, watchers) in keys.iter_mut() {
@@ -102,7 +107,7 @@ pub fn signal_db_replaced(state: &mut State, emptied: usize, replaced_with: Opti
                 w.expired = true;
                 continue;
             }
-            state.dirty_cas.insert(w.client);
+            state.watch.dirty_cas.insert(w.client);
         }
     }
 }
@@ -133,7 +138,7 @@ pub fn expired_key_deleted(state: &mut State, db: usize, key: &[u8]) {
 /// Forgets every key `client` watches, and its dirty mark.
 pub fn unwatch_all(state: &mut State, client: &mut Client) {
     for (db, key) in client.watched.drain(..) {
-        if let Some(keys) = state.watched_keys.get_mut(&db) {
+        if let Some(keys) = state.watch.watched_keys.get_mut(&db) {
             if let Some(ids) = keys.get_mut(&key) {
                 ids.retain(|w| w.client != client.id);
                 if ids.is_empty() {
@@ -141,9 +146,9 @@ pub fn unwatch_all(state: &mut State, client: &mut Client) {
                 }
             }
             if keys.is_empty() {
-                state.watched_keys.remove(&db);
+                state.watch.watched_keys.remove(&db);
             }
         }
     }
-    state.dirty_cas.remove(&client.id);
+    state.watch.dirty_cas.remove(&client.id);
 }

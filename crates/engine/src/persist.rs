@@ -631,9 +631,9 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
         Ok(()) => {
             state.log_notice("DB saved on disk");
             state.dirty = 0;
-            state.lastsave_secs = state.now_ms / 1000;
-            state.rdb_saves += 1;
-            state.rdb_last_save_ok = true;
+            state.rdb.last_save_secs = state.now_ms / 1000;
+            state.rdb.saves += 1;
+            state.rdb.last_save_ok = true;
         }
         Err((failure, e)) => {
             let why = redust_config::values::strerror(e);
@@ -653,7 +653,7 @@ pub fn save(state: &mut State) -> std::io::Result<()> {
                     path.display()
                 ),
             });
-            state.rdb_last_save_ok = false;
+            state.rdb.last_save_ok = false;
         }
     }
     result.map_err(|(_, e)| e)
@@ -853,7 +853,7 @@ pub fn snapshot_start(
         SnapshotPurpose::AofBase { .. } => format!("temp-rewriteaof-bg-{pid}.aof"),
         _ => format!("temp-bg-{pid}.rdb"),
     };
-    state.bgsave = Some(BgSave {
+    state.rdb.bgsave = Some(BgSave {
         purpose,
         sink,
         buffer,
@@ -879,7 +879,7 @@ pub enum BgSaveStep {
 /// Saves up to `max_slots` pending slots per database (under the lock) and
 /// hands back the bytes produced so far, to be written without the lock.
 pub fn bgsave_step(state: &mut State, max_slots: usize) -> Option<BgSaveStep> {
-    let bg = state.bgsave.as_ref()?;
+    let bg = state.rdb.bgsave.as_ref()?;
     // One database at a time, in order, `max_slots` slots per step.
     let mut all_done = true;
     for db in state.dbs.iter_mut() {
@@ -903,7 +903,7 @@ pub fn bgsave_step(state: &mut State, max_slots: usize) -> Option<BgSaveStep> {
     for db in state.dbs.iter_mut() {
         db.end_snapshot();
     }
-    let bg = state.bgsave.as_ref()?;
+    let bg = state.rdb.bgsave.as_ref()?;
     Some(match finished {
         Ok(()) => BgSaveStep::Finished(bg.buffer.take()),
         Err(e) => BgSaveStep::Failed(e),
@@ -912,8 +912,8 @@ pub fn bgsave_step(state: &mut State, max_slots: usize) -> Option<BgSaveStep> {
 
 /// Abandons a background save (SHUTDOWN saves synchronously instead).
 pub fn bgsave_abort(state: &mut State) {
-    state.aof_off_rewrite = None;
-    if let Some(bg) = state.bgsave.take() {
+    state.aof.off_rewrite = None;
+    if let Some(bg) = state.rdb.bgsave.take() {
         for db in state.dbs.iter_mut() {
             db.end_snapshot();
         }
@@ -924,7 +924,7 @@ pub fn bgsave_abort(state: &mut State) {
 
 /// Records the end of a background save (the file is in place, or not).
 pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
-    let Some(bg) = state.bgsave.take() else {
+    let Some(bg) = state.rdb.bgsave.take() else {
         return;
     };
     for db in state.dbs.iter_mut() {
@@ -938,8 +938,8 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
         crate::replication::disk_sync_done(state, &bg.replicas, &bg.final_path, result.is_ok());
     }
     if let SnapshotPurpose::AofBase { seq, base_name } = bg.purpose {
-        let off_rewrite = state.aof_off_rewrite.take();
-        let done = match (result, state.aof.as_mut(), off_rewrite) {
+        let off_rewrite = state.aof.off_rewrite.take();
+        let done = match (result, state.aof.file.as_mut(), off_rewrite) {
             (Ok(()), Some(aof), _) => aof.complete_rewrite(seq, base_name.clone()),
             (Ok(()), None, Some(off)) => off.complete(seq, base_name.clone()),
             // The AOF was turned off meanwhile (the rewrite is abandoned then).
@@ -963,16 +963,16 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
                     ));
                 }
                 state.log_notice("Background AOF rewrite finished successfully");
-                state.aof_rewrites += 1;
-                state.aof_last_rewrite_ok = true;
+                state.aof.rewrites += 1;
+                state.aof.last_rewrite_ok = true;
             }
             Err(_) => {
                 let _ = std::fs::remove_file(&bg.temp_path);
-                if let Some(aof) = state.aof.as_mut() {
+                if let Some(aof) = state.aof.file.as_mut() {
                     aof.rewriting = None;
                 }
                 state.log_warning("Background AOF rewrite terminated with error");
-                state.aof_last_rewrite_ok = false;
+                state.aof.last_rewrite_ok = false;
             }
         }
         return;
@@ -982,16 +982,39 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
             state.log_notice("DB saved on disk");
             state.log_notice("Background saving terminated with success");
             state.dirty = state.dirty.saturating_sub(bg.dirty_at_start);
-            state.lastsave_secs = state.now_ms / 1000;
-            state.rdb_saves += 1;
-            state.rdb_last_save_ok = true;
-            state.rdb_last_bgsave_secs = (state.now_ms - bg.started_ms) / 1000;
+            state.rdb.last_save_secs = state.now_ms / 1000;
+            state.rdb.saves += 1;
+            state.rdb.last_save_ok = true;
+            state.rdb.last_bgsave_secs = (state.now_ms - bg.started_ms) / 1000;
         }
         Err(_) => {
             let _ = std::fs::remove_file(&bg.temp_path);
             state.log_warning("Background saving error");
-            state.rdb_last_save_ok = false;
-            state.rdb_last_bgsave_failed_ms = state.now_ms;
+            state.rdb.last_save_ok = false;
+            state.rdb.last_bgsave_failed_ms = state.now_ms;
         }
     }
+}
+
+/// Puts a start-up load's databases in place, with the history its RDB
+/// recorded. A master also puts the DELs of the keys that expired while it
+/// was down into the restored stream: its replicas still hold them and
+/// resume after the recorded offset (Redis 7.0's RDBFLAGS_FEED_REPL).
+pub fn install_loaded(state: &mut State, dbs: Vec<redust_keyspace::Db>, stats: LoadStats) {
+    install(state, dbs);
+    if let Some(info) = stats.repl.as_ref() {
+        crate::replication::restore_history(state, info);
+        if state.repl.master.is_none() {
+            let lazy = state.config.lazyfree_lazy_expire;
+            for (db, key) in &stats.expired_skipped {
+                crate::propagate::propagate_deletion(state, *db, key, lazy);
+            }
+            crate::propagate::flush(state);
+        }
+    }
+    state.rdb.last_load = LoadStats {
+        expired_skipped: Vec::new(),
+        ..stats
+    };
+    state.rdb.loading_in_background = false;
 }

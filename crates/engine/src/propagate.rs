@@ -32,7 +32,7 @@ impl crate::state::State {
     /// True when something consumes propagated commands (the AOF now;
     /// replicas later). Otherwise nothing is gathered: no copy per write.
     pub fn wants_propagation(&self) -> bool {
-        (self.aof.is_some() || self.feeds_replicas()) && !self.loading
+        (self.aof.is_on() || self.feeds_replicas()) && !self.loading
     }
 
     /// A master with a backlog feeds the stream; a replica only passes on
@@ -50,7 +50,7 @@ impl Ctx<'_> {
         if !self.state.wants_propagation() {
             return;
         }
-        self.state.pending_propagation.push(Propagated {
+        self.state.propagation.pending_propagation.push(Propagated {
             db: self.client.db,
             args,
             to_aof: true,
@@ -64,7 +64,7 @@ impl Ctx<'_> {
         if !self.state.feeds_replicas() || self.state.loading {
             return;
         }
-        self.state.pending_propagation.push(Propagated {
+        self.state.propagation.pending_propagation.push(Propagated {
             db: self.client.db,
             args,
             to_aof: false,
@@ -80,10 +80,10 @@ impl Ctx<'_> {
 /// Hands everything gathered so far to the consumers (the AOF, when on).
 /// Called after each top-level command and each cron tick.
 pub fn flush(state: &mut crate::state::State) {
-    if state.propagated.is_empty() {
+    if state.propagation.propagated.is_empty() {
         return;
     }
-    let commands = std::mem::take(&mut state.propagated);
+    let commands = std::mem::take(&mut state.propagation.propagated);
     if state.loading {
         return;
     }
@@ -91,7 +91,7 @@ pub fn flush(state: &mut crate::state::State) {
         .config
         .aof_timestamp_enabled
         .then_some(state.now_ms / 1000);
-    if let Some(aof) = state.aof.as_mut() {
+    if let Some(aof) = state.aof.file.as_mut() {
         aof.feed(&commands, timestamp);
     }
     if state.feeds_replicas() {
@@ -121,7 +121,7 @@ pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]
         return;
     }
     let verb: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
-    state.propagated.push(Propagated {
+    state.propagation.propagated.push(Propagated {
         db,
         args: argv(&[verb, key]),
         to_aof: true,

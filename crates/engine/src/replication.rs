@@ -321,7 +321,7 @@ pub fn replica_acked(state: &mut State, client_id: u64, offset: u64) {
 
 /// Answers the WAITs whose replicas have acknowledged enough.
 pub fn serve_waiting_clients(state: &mut State) {
-    if state.blocked_clients == 0 {
+    if state.blocking.blocked_clients == 0 {
         return;
     }
     let ready: Vec<(u64, i64)> = state
@@ -360,7 +360,7 @@ pub fn start_pending_syncs(state: &mut State) {
     };
     let Some(plan) = state
         .repl
-        .plan_full_sync(state.now_ms, settings, state.bgsave.is_some())
+        .plan_full_sync(state.now_ms, settings, state.rdb.bgsave_running())
     else {
         return;
     };
@@ -388,7 +388,7 @@ pub fn start_pending_syncs(state: &mut State) {
         }
         return;
     }
-    if let Some(bg) = state.bgsave.as_mut() {
+    if let Some(bg) = state.rdb.bgsave.as_mut() {
         bg.replicas = plan.targets.clone();
     }
     for id in plan.targets {
@@ -424,7 +424,7 @@ fn fail_sync(state: &mut State, id: u64) {
 /// The senders of the replicas a diskless snapshot streams to (the saver
 /// thread sends to them without the lock).
 pub fn diskless_targets(state: &State) -> Vec<tokio::sync::mpsc::Sender<SyncMsg>> {
-    let Some(bg) = state.bgsave.as_ref() else {
+    let Some(bg) = state.rdb.bgsave.as_ref() else {
         return Vec::new();
     };
     bg.replicas
@@ -807,7 +807,7 @@ pub fn install_full_sync(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         stats.keys_loaded, stats.keys_expired
     ));
-    state.rdb_last_load = stats;
+    state.rdb.last_load = stats;
     if let Some(m) = state.repl.master.as_mut() {
         m.read_offset = sync.offset;
     }
@@ -818,8 +818,8 @@ pub fn install_full_sync(
         state.log_notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
         state.log_notice("MASTER <-> REPLICA sync: Discarding old DB in background");
     }
-    if state.aof.is_some() {
+    if state.aof.is_on() {
         // The AOF must hold the new dataset: rewrite it.
-        state.aof_rewrite_scheduled = true;
+        state.aof.rewrite_scheduled = true;
     }
 }

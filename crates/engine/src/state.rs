@@ -266,6 +266,99 @@ pub struct Watcher {
     pub expired: bool,
 }
 
+/// RDB saving and loading: the background save, the last save and load, the loading status (INFO persistence).
+pub struct RdbState {
+    /// Unix time of the last successful save (LASTSAVE).
+    pub last_save_secs: i64,
+    /// Successful saves since start-up, and whether the last one worked.
+    pub saves: u64,
+    pub last_save_ok: bool,
+    /// Keys the last load found loaded / already expired.
+    pub last_load: crate::persist::LoadStats,
+    /// True while the start-up RDB load runs in the background: commands
+    /// without the `loading` flag get LOADING.
+    pub loading_in_background: bool,
+    /// A replica loads its master's snapshot beside the data it keeps
+    /// serving (`repl-diskless-load swapdb`): INFO's `async_loading`.
+    pub async_loading: bool,
+    /// The background save in progress, if any.
+    pub bgsave: Option<crate::persist::BgSave>,
+    pub last_bgsave_secs: i64,
+    /// When the last background save failed (0: it didn't), for the retry delay.
+    pub last_bgsave_failed_ms: i64,
+}
+
+impl RdbState {
+    /// A background save (BGSAVE, a full sync's snapshot, an AOF rewrite's
+    /// base) is running.
+    pub fn bgsave_running(&self) -> bool {
+        self.bgsave.is_some()
+    }
+}
+
+/// The append-only file and its rewrites (INFO persistence's `aof_*` fields).
+pub struct AofState {
+    /// The append-only file, when `appendonly yes`.
+    pub file: Option<crate::aof::Aof>,
+    /// A BGREWRITEAOF running while `appendonly` is off.
+    pub off_rewrite: Option<crate::aof::OffRewrite>,
+    pub last_write_ok: bool,
+    pub rewrites: u64,
+    pub last_rewrite_ok: bool,
+    /// BGREWRITEAOF asked while a BGSAVE runs: start it when that ends.
+    pub rewrite_scheduled: bool,
+}
+
+impl AofState {
+    /// `appendonly yes`: the AOF is open for appending.
+    pub fn is_on(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+/// Clients waiting in blocking commands, by key, and the keys that got data during the current command.
+pub struct Blocking {
+    /// Clients waiting in a blocking command.
+    pub blocked_clients: usize,
+    /// (db, key) -> ids of clients waiting on it, first come first served.
+    pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<u64>>,
+    /// Keys that got data for waiters during the current command.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+}
+
+/// WATCH: who watches which key, and whose transaction must fail.
+pub struct Watches {
+    /// db -> key -> the clients watching it.
+    pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<Watcher>>>,
+    /// Clients whose watched keys were touched: their EXEC must fail.
+    pub dirty_cas: HashSet<u64>,
+}
+
+/// What the running command propagates to the AOF and the replicas.
+pub struct Propagation {
+    /// Commands to replay, gathered since the consumers last took them.
+    pub propagated: Vec<crate::propagate::Propagated>,
+    /// What the running call chose to propagate (moved to `propagated` after
+    /// the lazily expired keys it met).
+    pub pending_propagation: Vec<crate::propagate::Propagated>,
+}
+
+/// SLOWLOG and LATENCY records.
+pub struct Diagnostics {
+    pub slowlog: VecDeque<SlowLogEntry>,
+    pub slowlog_next_id: u64,
+    pub latency: HashMap<&'static str, LatencyEvent>,
+}
+
+/// Who this node is (INFO server): its run id, start time, config file, executable and port.
+pub struct NodeInfo {
+    pub run_id: String,
+    pub start_ms: i64,
+    pub config_file: Option<std::path::PathBuf>,
+    pub executable: String,
+    pub tcp_port: u16,
+}
+
 /// The whole server's data and bookkeeping. See the module doc for locking.
 pub struct State {
     pub dbs: Vec<Db>,
@@ -285,8 +378,6 @@ pub struct State {
     /// Push handles (and protocol) of every connected client, by id.
     pub handles: crate::FastMap<u64, (PushHandle, bool)>,
     pub monitors: Vec<u64>,
-    /// db -> key -> the clients watching it.
-    pub watched_keys: HashMap<usize, HashMap<Vec<u8>, Vec<Watcher>>>,
     /// The command table (with renames applied).
     pub commands: Arc<crate::exec::CommandTable>,
     /// Cluster mode's key routing (`None`: every key is ours).
@@ -294,29 +385,13 @@ pub struct State {
     /// Best eviction candidates seen so far: (score, db, key), best last.
     pub evict_pool: Vec<(u64, usize, Vec<u8>)>,
     pub next_evict_db: usize,
-    /// Clients waiting in a blocking command.
-    pub blocked_clients: usize,
-    /// (db, key) -> ids of clients waiting on it, first come first served.
-    pub blocking_keys: HashMap<(usize, Vec<u8>), VecDeque<u64>>,
-    /// Keys that got data for waiters during the current command.
-    pub ready_keys: Vec<(usize, Vec<u8>)>,
     /// False on a replica: expired keys are hidden, deleted only by the master.
     pub expire_deletes: bool,
-    /// Clients whose watched keys were touched: their EXEC must fail.
-    pub dirty_cas: HashSet<u64>,
     pub stats: Stats,
-    pub slowlog: VecDeque<SlowLogEntry>,
-    pub slowlog_next_id: u64,
-    pub latency: HashMap<&'static str, LatencyEvent>,
     pub pause: Option<Pause>,
     pub shutdown: Option<ShutdownRequest>,
     /// Writes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
-    pub run_id: String,
-    pub start_ms: i64,
-    pub config_file: Option<std::path::PathBuf>,
-    pub executable: String,
-    pub tcp_port: u16,
     pub active_expire_enabled: bool,
     /// DEBUG knobs for tests (PAUSE-CRON, SET-SKIP-CHECKSUM-VALIDATION,
     /// AOF-FLUSH-SLEEP, REPLYBUFFER).
@@ -332,28 +407,8 @@ pub struct State {
     /// used_memory right after start-up, and the highest seen.
     pub startup_allocated: u64,
     pub peak_allocated: u64,
-    /// Unix time of the last successful save (LASTSAVE).
-    pub lastsave_secs: i64,
-    /// Successful saves since start-up, and whether the last one worked.
-    pub rdb_saves: u64,
-    pub rdb_last_save_ok: bool,
-    /// Keys the last load found loaded / already expired.
-    pub rdb_last_load: crate::persist::LoadStats,
-    /// Commands to replay, gathered since the consumers last took them.
-    pub propagated: Vec<crate::propagate::Propagated>,
-    /// What the running call chose to propagate (moved to `propagated` after
-    /// the lazily expired keys it met).
-    pub pending_propagation: Vec<crate::propagate::Propagated>,
-    /// The append-only file, when `appendonly yes`.
-    pub aof: Option<crate::aof::Aof>,
     /// True while loading data: nothing is propagated.
     pub loading: bool,
-    /// True while the start-up RDB load runs in the background: commands
-    /// without the `loading` flag get LOADING.
-    pub loading_in_background: bool,
-    /// A replica loads its master's snapshot beside the data it keeps
-    /// serving (`repl-diskless-load swapdb`): INFO's `async_loading`.
-    pub async_loading: bool,
     /// While a command of client `.0` publishes (PUBLISH, keyspace events):
     /// the messages for that client itself, which go into its reply where
     /// the publishing happens, before the command's own reply, as in Redis.
@@ -361,22 +416,24 @@ pub struct State {
     /// While a command that Redis answers before firing its events runs:
     /// its client's own event messages, written after its reply.
     pub deferred_self_push: Option<Vec<u8>>,
-    /// A BGREWRITEAOF running while `appendonly` is off.
-    pub aof_off_rewrite: Option<crate::aof::OffRewrite>,
-    pub aof_last_write_ok: bool,
-    pub aof_rewrites: u64,
-    pub aof_last_rewrite_ok: bool,
-    /// BGREWRITEAOF asked while a BGSAVE runs: start it when that ends.
-    pub aof_rewrite_scheduled: bool,
-    /// The background save in progress, if any.
-    pub bgsave: Option<crate::persist::BgSave>,
-    pub rdb_last_bgsave_secs: i64,
-    /// When the last background save failed (0: it didn't), for the retry delay.
-    pub rdb_last_bgsave_failed_ms: i64,
     /// Replication ids, offsets, backlog, replicas, master link.
     pub repl: redust_replication::Replication,
     /// The sender side of each replica connection (by client id).
     pub repl_links: HashMap<u64, crate::replication::ReplicaLink>,
+    /// RDB saving and loading: the background save, the last save and load, the loading status (INFO persistence).
+    pub rdb: RdbState,
+    /// The append-only file and its rewrites (INFO persistence's `aof_*` fields).
+    pub aof: AofState,
+    /// Clients waiting in blocking commands, by key, and the keys that got data during the current command.
+    pub blocking: Blocking,
+    /// WATCH: who watches which key, and whose transaction must fail.
+    pub watch: Watches,
+    /// What the running command propagates to the AOF and the replicas.
+    pub propagation: Propagation,
+    /// SLOWLOG and LATENCY records.
+    pub diag: Diagnostics,
+    /// Who this node is (INFO server): its run id, start time, config file, executable and port.
+    pub node: NodeInfo,
 }
 
 /// Memory as the allocator reports it.
@@ -444,28 +501,15 @@ impl State {
             patterns: HashMap::new(),
             handles: crate::FastMap::default(),
             monitors: Vec::new(),
-            watched_keys: HashMap::new(),
             commands,
             router: None,
             evict_pool: Vec::new(),
             next_evict_db: 0,
-            blocked_clients: 0,
-            blocking_keys: HashMap::new(),
-            ready_keys: Vec::new(),
             expire_deletes: true,
-            dirty_cas: HashSet::new(),
             stats: Stats::default(),
-            slowlog: VecDeque::new(),
-            slowlog_next_id: 0,
-            latency: HashMap::new(),
             pause: None,
             shutdown: None,
             dirty: 0,
-            run_id,
-            start_ms: now_ms,
-            config_file: None,
-            executable: String::new(),
-            tcp_port: 0,
             active_expire_enabled: true,
             debug: DebugKnobs::default(),
             rng,
@@ -474,26 +518,53 @@ impl State {
             host: Arc::new(NoHost),
             startup_allocated: 0,
             peak_allocated: 0,
-            lastsave_secs: now_ms / 1000,
-            rdb_saves: 0,
-            rdb_last_save_ok: true,
-            rdb_last_load: Default::default(),
-            propagated: Vec::new(),
-            pending_propagation: Vec::new(),
-            aof: None,
             loading: false,
-            loading_in_background: false,
-            async_loading: false,
-            aof_off_rewrite: None,
             self_push: None,
             deferred_self_push: None,
-            aof_last_write_ok: true,
-            aof_rewrites: 0,
-            aof_last_rewrite_ok: true,
-            aof_rewrite_scheduled: false,
-            bgsave: None,
-            rdb_last_bgsave_secs: -1,
-            rdb_last_bgsave_failed_ms: 0,
+            rdb: RdbState {
+                last_save_secs: now_ms / 1000,
+                saves: 0,
+                last_save_ok: true,
+                last_load: Default::default(),
+                loading_in_background: false,
+                async_loading: false,
+                bgsave: None,
+                last_bgsave_secs: -1,
+                last_bgsave_failed_ms: 0,
+            },
+            aof: AofState {
+                file: None,
+                off_rewrite: None,
+                last_write_ok: true,
+                rewrites: 0,
+                last_rewrite_ok: true,
+                rewrite_scheduled: false,
+            },
+            blocking: Blocking {
+                blocked_clients: 0,
+                blocking_keys: HashMap::new(),
+                ready_keys: Vec::new(),
+            },
+            watch: Watches {
+                watched_keys: HashMap::new(),
+                dirty_cas: HashSet::new(),
+            },
+            propagation: Propagation {
+                propagated: Vec::new(),
+                pending_propagation: Vec::new(),
+            },
+            diag: Diagnostics {
+                slowlog: VecDeque::new(),
+                slowlog_next_id: 0,
+                latency: HashMap::new(),
+            },
+            node: NodeInfo {
+                run_id,
+                start_ms: now_ms,
+                config_file: None,
+                executable: String::new(),
+                tcp_port: 0,
+            },
             repl: redust_replication::Replication::new(),
             repl_links: HashMap::new(),
         }
@@ -520,7 +591,7 @@ impl State {
     /// Forgets a connection that has closed: its subscriptions, watches, handle.
     pub fn disconnect(&mut self, client: &mut Client) {
         if std::mem::take(&mut client.postponed) {
-            self.blocked_clients = self.blocked_clients.saturating_sub(1);
+            self.blocking.blocked_clients = self.blocking.blocked_clients.saturating_sub(1);
         }
         crate::blocking::unblock(self, client);
         crate::pubsub::unsubscribe_all(self, client);
@@ -529,7 +600,7 @@ impl State {
         self.handles.remove(&client.id);
         self.clients.remove(&client.id);
         self.monitors.retain(|&id| id != client.id);
-        self.dirty_cas.remove(&client.id);
+        self.watch.dirty_cas.remove(&client.id);
     }
 
     /// Sets or lifts a pause (CLIENT PAUSE, FAILOVER, SHUTDOWN) and wakes

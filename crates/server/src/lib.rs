@@ -176,11 +176,11 @@ pub fn run_process(argv: Vec<String>) -> i32 {
         let commands =
             redust_commands::cmd::command_table(Mode::Standalone, &config.rename_commands);
         let mut state = State::new(config, now_ms(), commands);
-        state.tcp_port = port;
-        state.config_file = config_path
+        state.node.tcp_port = port;
+        state.node.config_file = config_path
             .as_ref()
             .and_then(|p| std::fs::canonicalize(p).ok());
-        state.executable = std::env::current_exe()
+        state.node.executable = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         warning!("Server initialized");

@@ -40,7 +40,7 @@ const STREAM_READ_BYTES: usize = 256 * 1024;
 /// The generation of the master we should follow now, if any.
 fn current_target(server: &Server) -> Option<(String, u16, u64)> {
     let state = server.state.lock();
-    if state.loading_in_background {
+    if state.rdb.loading_in_background {
         return None;
     }
     let m = state.repl.master.as_ref()?;
@@ -278,7 +278,7 @@ fn link_settings(server: &Server) -> LinkSettings {
             listening_port: if cfg.replica_announce_port > 0 {
                 cfg.replica_announce_port
             } else {
-                state.tcp_port
+                state.node.tcp_port
             },
             announce_ip: cfg.replica_announce_ip.clone(),
             psync_from,
@@ -430,7 +430,7 @@ async fn full_sync(
     let swapdb = {
         let mut state = server.state.lock();
         let swapdb = state.config.repl_diskless_load == redust_config::ReplDisklessLoad::Swapdb;
-        state.async_loading = swapdb;
+        state.rdb.async_loading = swapdb;
         swapdb
     };
     // However the load ends, the flag goes with it.
@@ -438,7 +438,7 @@ async fn full_sync(
     impl Drop for AsyncLoading<'_> {
         fn drop(&mut self) {
             if self.1 {
-                self.0.state.lock().async_loading = false;
+                self.0.state.lock().rdb.async_loading = false;
             }
         }
     }

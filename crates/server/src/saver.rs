@@ -40,14 +40,15 @@ fn run(server: Arc<Server>) {
         let step = {
             let mut state = server.state.lock();
             state.now_ms = now_ms();
-            if state.bgsave.is_none() {
+            if !state.rdb.bgsave_running() {
                 file = None;
-                maybe_start_aof_rewrite(&mut state);
-                if state.bgsave.is_none() {
+                redust_commands::aof::rewrite_if_due(&mut state);
+                if !state.rdb.bgsave_running() {
                     maybe_start_by_rule(&mut state);
                 }
                 None
             } else if state
+                .rdb
                 .bgsave
                 .as_ref()
                 .is_some_and(|b| b.purpose == persist::SnapshotPurpose::ReplicaSockets)
@@ -61,6 +62,7 @@ fn run(server: Arc<Server>) {
                 continue;
             } else {
                 let temp = state
+                    .rdb
                     .bgsave
                     .as_ref()
                     .map(|b| (b.temp_path.clone(), b.final_path.clone()));
@@ -161,7 +163,7 @@ fn fsync_aof_everysec(server: &Server) {
         if state.config.appendfsync != redust_config::AppendFsync::Everysec {
             return;
         }
-        state.aof.as_ref().and_then(|a| a.incr_handle().ok())
+        state.aof.file.as_ref().and_then(|a| a.incr_handle().ok())
     };
     if let Some(f) = handle {
         use std::sync::atomic::Ordering;
@@ -187,46 +189,15 @@ fn finish(server: &Server, result: std::io::Result<()>) {
     persist::bgsave_done(&mut state, result);
 }
 
-/// Starts a scheduled AOF rewrite, or an automatic one when the AOF has grown
-/// by `auto-aof-rewrite-percentage` past `auto-aof-rewrite-min-size`.
-fn maybe_start_aof_rewrite(state: &mut redust_commands::State) {
-    let Some(aof) = state.aof.as_ref() else {
-        return;
-    };
-    if aof.rewriting.is_some() {
-        return;
-    }
-    let pct = state.config.auto_aof_rewrite_percentage as u64;
-    let size = aof.base_bytes + aof.incr_bytes;
-    let base = aof.base_bytes.max(1);
-    let auto = pct > 0
-        && size >= state.config.auto_aof_rewrite_min_size
-        && (size - base.min(size)) * 100 / base >= pct;
-    if std::mem::take(&mut state.aof_rewrite_scheduled) || auto {
-        if auto {
-            notice!(
-                "Starting automatic rewriting of AOF on {}% growth",
-                (size - base.min(size)) * 100 / base
-            );
-        }
-        if let Err(e) = redust_commands::aof::start_rewrite(state) {
-            warning!(
-                "Can't rewrite append only file in background: fork: {}",
-                e.strip_prefix("ERR ").unwrap_or(&e)
-            );
-        }
-    }
-}
-
 /// Starts a background save when a `save <seconds> <changes>` rule is met.
 fn maybe_start_by_rule(state: &mut redust_commands::State) {
     if state.dirty == 0 || state.config.save.is_empty() {
         return;
     }
-    if !state.rdb_last_save_ok && state.now_ms - state.rdb_last_bgsave_failed_ms < RETRY_DELAY_MS {
+    if !state.rdb.last_save_ok && state.now_ms - state.rdb.last_bgsave_failed_ms < RETRY_DELAY_MS {
         return;
     }
-    let elapsed_secs = state.now_ms / 1000 - state.lastsave_secs;
+    let elapsed_secs = state.now_ms / 1000 - state.rdb.last_save_secs;
     let due = state
         .config
         .save

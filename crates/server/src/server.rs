@@ -293,14 +293,14 @@ fn config_changed(signals: &NodeSignals, state: &mut State, changed: &[&'static 
         let backlog = state.config.tcp_backlog as i32;
         match bind_all(&state.config.bind, state.config.port, backlog) {
             Ok(listeners) => {
-                state.tcp_port = state.config.port;
+                state.node.tcp_port = state.config.port;
                 *signals.rebind.lock() = Some(listeners);
             }
             Err(msg) => warning!("{msg}"),
         }
     }
     if changed.contains(&"appendonly") {
-        switch_aof(state);
+        redust_commands::aof::config_switched(state);
     }
     if changed.contains(&"repl-backlog-size") {
         clamp_backlog_size(state);
@@ -324,7 +324,7 @@ fn load_at_startup(signals: &NodeSignals, state: &mut State) {
     }
     // Read the file on another thread; until it is in place, clients get
     // LOADING (commands flagged `loading`, like INFO, still run).
-    state.loading_in_background = true;
+    state.rdb.loading_in_background = true;
     let limits = redust_commands::db_ops::encoding_limits(&state.config);
     let verify = state.config.rdbchecksum && !state.debug.skip_checksum_validation;
     let (db_count, now) = (state.dbs.len(), state.now_ms);
@@ -393,53 +393,17 @@ async fn finish_loading(server: Arc<Server>) {
     match handle.join() {
         Ok(Ok((dbs, stats, aof_files))) => {
             let mut state = server.state.lock();
-            redust_commands::persist::install(&mut state, dbs);
-            if let Some(info) = stats.repl.as_ref() {
-                redust_commands::replication::restore_history(&mut state, info);
-                // Keys that expired while a master was down: its replicas
-                // still hold them and resume after the recorded offset, so
-                // the DELs go into the restored stream (Redis 7.0's
-                // RDBFLAGS_FEED_REPL).
-                if state.repl.master.is_none() {
-                    let lazy = state.config.lazyfree_lazy_expire;
-                    for (db, key) in &stats.expired_skipped {
-                        redust_commands::propagate::propagate_deletion(&mut state, *db, key, lazy);
-                    }
-                    redust_commands::propagate::flush(&mut state);
-                }
-            }
-            state.rdb_last_load = redust_commands::persist::LoadStats {
-                expired_skipped: Vec::new(),
-                ..stats.clone()
-            };
-            state.loading_in_background = false;
+            redust_commands::persist::install_loaded(&mut state, dbs, stats);
             if let Some((dir, filename, files)) = aof_files {
                 notice!(
                     "DB loaded from append only file: {:.3} seconds",
                     started.elapsed().as_secs_f64()
                 );
-                let had_incr = files.iter().any(|f| f.kind == 'i');
-                let incr_name = files
-                    .iter()
-                    .filter(|f| f.kind == 'i')
-                    .max_by_key(|f| f.seq)
-                    .map_or_else(|| format!("{filename}.1.incr.aof"), |f| f.name.clone());
-                match redust_commands::aof::Aof::open(dir, filename, files) {
-                    Ok(a) => {
-                        if had_incr {
-                            notice!("Opening AOF incr file {incr_name} on server start");
-                        } else if let Some(f) = a.files.iter().find(|f| f.kind == 'i') {
-                            notice!("Creating AOF incr file {} on server start", f.name);
-                        }
-                        state.aof = Some(a)
-                    }
-                    Err(e) => {
-                        warning!(
-                            "Can't open the append-only file {incr_name}: {}",
-                            redust_config::values::strerror(&e)
-                        );
-                        std::process::exit(1);
-                    }
+                if let Err(line) =
+                    redust_commands::aof::open_after_load(&mut state, dir, filename, files)
+                {
+                    warning!("{line}");
+                    std::process::exit(1);
                 }
                 return;
             }
@@ -462,146 +426,36 @@ async fn finish_loading(server: Arc<Server>) {
     }
 }
 
-/// With `appendonly yes` the AOF is the source of truth, as in Redis: it is
-/// loaded if it exists (the RDB is then ignored), created otherwise.
+/// `appendonly yes` at start-up: an existing AOF is replayed on a loader
+/// thread (clients get LOADING meanwhile), or a new one is created.
 fn open_aof_at_startup(signals: &NodeSignals, state: &mut State) {
     use redust_commands::aof;
-    let dir = std::path::PathBuf::from(&state.config.appenddirname);
-    let filename = state.config.appendfilename.clone();
     let started = std::time::Instant::now();
-    let files = if dir.join(format!("{filename}.manifest")).exists() {
-        // Replay on a loader thread, into a state of its own; clients get
-        // LOADING until its databases take the place of ours.
-        state.loading_in_background = true;
-        let config = state.config.clone();
-        let now = state.now_ms;
-        let commands = state.commands.clone();
-        let host = state.host.clone();
-        let handle = std::thread::spawn(move || {
-            let mut loader = State::new(config, now, commands);
-            loader.host = host;
-            let files = aof::load(&mut loader, &dir, &filename)?;
-            Ok((
-                std::mem::take(&mut loader.dbs),
-                loader.rdb_last_load,
-                Some((dir, filename, files)),
-            ))
-        });
-        *signals.pending_load.lock() = Some((handle, started));
-        return;
-    } else {
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            warning!(
-                "Can't open or create append-only dir {}: {}",
-                dir.display(),
-                redust_config::values::strerror(&e)
-            );
+    match aof::open_at_startup(state) {
+        Ok(aof::Startup::Opened) => {}
+        Ok(aof::Startup::Load { dir, filename }) => {
+            // Replay on a loader thread, into a state of its own; clients get
+            // LOADING until its databases take the place of ours.
+            state.rdb.loading_in_background = true;
+            let config = state.config.clone();
+            let now = state.now_ms;
+            let commands = state.commands.clone();
+            let host = state.host.clone();
+            let handle = std::thread::spawn(move || {
+                let mut loader = State::new(config, now, commands);
+                loader.host = host;
+                let files = aof::load(&mut loader, &dir, &filename)?;
+                Ok((
+                    std::mem::take(&mut loader.dbs),
+                    loader.rdb.last_load,
+                    Some((dir, filename, files)),
+                ))
+            });
+            *signals.pending_load.lock() = Some((handle, started));
+        }
+        Err(line) => {
+            warning!("{line}");
             std::process::exit(1);
-        }
-        match aof::create(state, &dir, &filename) {
-            Ok(files) => {
-                notice!("Creating AOF base file {} on server start", files[0].name);
-                notice!("Creating AOF incr file {} on server start", files[1].name);
-                files
-            }
-            Err(e) => {
-                warning!(
-                    "Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): {}",
-                    redust_config::values::strerror(&e)
-                );
-                std::process::exit(1);
-            }
-        }
-    };
-    let incr_name = files
-        .iter()
-        .filter(|f| f.kind == 'i')
-        .max_by_key(|f| f.seq)
-        .map_or_else(|| format!("{filename}.1.incr.aof"), |f| f.name.clone());
-    match aof::Aof::open(dir, filename, files) {
-        Ok(a) => state.aof = Some(a),
-        Err(e) => {
-            warning!(
-                "Can't open the append-only file {incr_name}: {}",
-                redust_config::values::strerror(&e)
-            );
-            std::process::exit(1);
-        }
-    }
-}
-
-/// CONFIG SET appendonly: turning it on writes a fresh AOF holding the current
-/// dataset (its base is written synchronously here; Redis does it in a child);
-/// turning it off makes what was appended durable and stops appending.
-/// Stops a running AOF rewrite (AOF switched off, or on while a rewrite for
-/// the AOF-off case runs), as Redis kills its rewrite child.
-fn stop_aof_rewrite(state: &mut State) {
-    let rewriting = state.bgsave.as_ref().is_some_and(|bg| {
-        matches!(
-            bg.purpose,
-            redust_commands::persist::SnapshotPurpose::AofBase { .. }
-        )
-    });
-    if rewriting {
-        notice!("Killing running AOF rewrite child: {}", std::process::id());
-        redust_commands::persist::bgsave_abort(state);
-    }
-}
-
-fn switch_aof(state: &mut State) {
-    use redust_commands::aof;
-    if state.config.appendonly && state.aof.is_none() {
-        stop_aof_rewrite(state);
-        let dir = std::path::PathBuf::from(&state.config.appenddirname);
-        let filename = state.config.appendfilename.clone();
-        // An older AOF lacks what changed while it was off: replace the files it names.
-        let manifest = dir.join(format!("{filename}.manifest"));
-        let mut history = Vec::new();
-        if let Ok(files) = std::fs::read_to_string(&manifest).map(|t| aof::parse_manifest(&t)) {
-            for f in files.unwrap_or_default() {
-                if std::fs::remove_file(dir.join(&f.name)).is_ok() {
-                    history.push(f.name);
-                }
-            }
-        }
-        // Redis writes the base in a child while appends go to a temporary
-        // incremental file; here the base is written at once. The lines are
-        // Redis's, with our own pid.
-        let pid = std::process::id();
-        let temp_incr = format!("temp-{filename}.incr");
-        match aof::create(state, &dir, &filename)
-            .and_then(|files| aof::Aof::open(dir, filename, files))
-        {
-            Ok(a) => {
-                notice!("Creating AOF incr file {temp_incr} on background rewrite");
-                notice!("Background append only file rewriting started by pid {pid}");
-                notice!("Background AOF rewrite terminated with success");
-                if let Some(base) = a.files.iter().find(|f| f.kind == 'b') {
-                    notice!(
-                        "Successfully renamed the temporary AOF base file temp-rewriteaof-bg-{pid}.aof into {}",
-                        base.name
-                    );
-                }
-                if let Some(incr) = a.files.iter().find(|f| f.kind == 'i') {
-                    notice!(
-                        "Successfully renamed the temporary AOF incr file {temp_incr} into {}",
-                        incr.name
-                    );
-                }
-                for name in &history {
-                    notice!("Removing the history file {name} in the background");
-                }
-                notice!("Background AOF rewrite finished successfully");
-                state.aof = Some(a);
-            }
-            Err(_) => {
-                warning!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
-            }
-        }
-    } else if !state.config.appendonly {
-        if let Some(mut a) = state.aof.take() {
-            stop_aof_rewrite(state);
-            let _ = a.write_pending(true);
         }
     }
 }

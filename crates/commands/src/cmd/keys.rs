@@ -508,6 +508,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         // wait for may exist now (Redis's scanDatabaseForReadyKeys).
         let present: Vec<(usize, Vec<u8>)> = ctx
             .state
+            .blocking
             .blocking_keys
             .keys()
             .filter(|(db, _)| *db == a as usize || *db == b as usize)

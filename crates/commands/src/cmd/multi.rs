@@ -35,6 +35,7 @@ pub fn discard(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 fn watched_key_expired(state: &State, client: &Client) -> bool {
     client.watched.iter().any(|(db, key)| {
         let expired_at_watch = state
+            .watch
             .watched_keys
             .get(db)
             .and_then(|keys| keys.get(key))
@@ -52,7 +53,9 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         unwatch_all(ctx.state, ctx.client);
         return Err(errors::EXECABORT.into());
     }
-    if ctx.state.dirty_cas.contains(&ctx.client.id) || watched_key_expired(ctx.state, ctx.client) {
+    if ctx.state.watch.dirty_cas.contains(&ctx.client.id)
+        || watched_key_expired(ctx.state, ctx.client)
+    {
         unwatch_all(ctx.state, ctx.client);
         ctx.reply.null_array();
         return Ok(());
@@ -95,6 +98,7 @@ pub fn watch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let expired = ctx.state.dbs[db].is_expired(key, now);
         ctx.client.watched.push((db, key.to_vec()));
         ctx.state
+            .watch
             .watched_keys
             .entry(db)
             .or_default()

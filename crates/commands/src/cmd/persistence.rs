@@ -22,7 +22,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 
 pub fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    if ctx.state.bgsave.is_some() {
+    if ctx.state.rdb.bgsave_running() {
         return Err(BGSAVE_IN_PROGRESS.into());
     }
     persist::save(ctx.state).map_err(|_| CmdError::from("ERR"))?;
@@ -41,7 +41,7 @@ pub fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(a) if args.len() == 2 && eq_ignore_case(a, "schedule") => {}
         Some(_) => return Err(errors::SYNTAX.into()),
     }
-    if ctx.state.bgsave.is_some() {
+    if ctx.state.rdb.bgsave_running() {
         return Err(BGSAVE_IN_PROGRESS.into());
     }
     persist::bgsave_start(ctx.state).map_err(|e| CmdError::from(format!("ERR {e}")))?;
@@ -54,13 +54,14 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if ctx
         .state
         .aof
+        .file
         .as_ref()
         .is_some_and(|a| a.rewriting.is_some())
     {
         return Err(errors::AOF_REWRITE_IN_PROGRESS.into());
     }
-    if ctx.state.bgsave.is_some() {
-        ctx.state.aof_rewrite_scheduled = true;
+    if ctx.state.rdb.bgsave_running() {
+        ctx.state.aof.rewrite_scheduled = true;
         ctx.reply
             .simple("Background append only file rewriting scheduled");
         return Ok(());
@@ -72,7 +73,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 }
 
 pub fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    ctx.reply.int(ctx.state.lastsave_secs);
+    ctx.reply.int(ctx.state.rdb.last_save_secs);
     Ok(())
 }
 

@@ -191,7 +191,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let delayed = ctx.state.config.repl_diskless_sync
                 && record.capa_eof
                 && ctx.state.config.repl_diskless_sync_delay > 0;
-            let running = match ctx.state.bgsave.as_ref().map(|b| &b.purpose) {
+            let running = match ctx.state.rdb.bgsave.as_ref().map(|b| &b.purpose) {
                 Some(crate::persist::SnapshotPurpose::Rdb) => RunningSnapshot::Rdb,
                 Some(crate::persist::SnapshotPurpose::ReplicaSockets) => {
                     RunningSnapshot::ReplicaSockets

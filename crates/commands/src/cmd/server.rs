@@ -48,7 +48,7 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"resetstat" => {
             ctx.state.stats.reset();
-            ctx.state.slowlog.clear();
+            ctx.state.diag.slowlog.clear();
             ctx.reply.ok();
         }
         b"rewrite" => {
@@ -364,7 +364,7 @@ pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     }
                 }
             };
-            let entries: Vec<_> = ctx.state.slowlog.iter().take(count).cloned().collect();
+            let entries: Vec<_> = ctx.state.diag.slowlog.iter().take(count).cloned().collect();
             ctx.reply.array(entries.len());
             for e in entries {
                 ctx.reply.array(6);
@@ -379,9 +379,9 @@ pub fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ctx.reply.bulk(&e.client_name);
             }
         }
-        b"len" => ctx.reply.int(ctx.state.slowlog.len() as i64),
+        b"len" => ctx.reply.int(ctx.state.diag.slowlog.len() as i64),
         b"reset" => {
-            ctx.state.slowlog.clear();
+            ctx.state.diag.slowlog.clear();
             ctx.reply.ok();
         }
         b"help" => help(
@@ -412,6 +412,7 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"latest" => {
             let mut events: Vec<_> = ctx
                 .state
+                .diag
                 .latency
                 .iter()
                 .map(|(k, v)| (*k, v.clone()))
@@ -434,6 +435,7 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let name = lossy(&args[2]);
             let samples: Vec<(i64, u64)> = ctx
                 .state
+                .diag
                 .latency
                 .get(name.as_str())
                 .map(|e| e.samples.iter().copied().collect())
@@ -447,13 +449,13 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"reset" => {
             let n = if args.len() == 2 {
-                let n = ctx.state.latency.len();
-                ctx.state.latency.clear();
+                let n = ctx.state.diag.latency.len();
+                ctx.state.diag.latency.clear();
                 n
             } else {
                 let mut n = 0;
                 for a in &args[2..] {
-                    if ctx.state.latency.remove(lossy(a).as_str()).is_some() {
+                    if ctx.state.diag.latency.remove(lossy(a).as_str()).is_some() {
                         n += 1;
                     }
                 }
@@ -472,6 +474,7 @@ pub fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let name = lossy(&args[2]);
             let Some(ev) = ctx
                 .state
+                .diag
                 .latency
                 .get(name.as_str())
                 .filter(|e| !e.samples.is_empty())
@@ -760,7 +763,7 @@ fn hex(bytes: &[u8]) -> String {
 /// DEBUG LOADAOF: writes what the AOF has pending, then replaces the
 /// dataset with a replay of the AOF's files.
 fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
-    let Some(aof) = ctx.state.aof.as_mut() else {
+    let Some(aof) = ctx.state.aof.file.as_mut() else {
         // Redis exits here (it finds no AOF to load); refusing keeps the data.
         return Err("ERR DEBUG LOADAOF needs appendonly yes".into());
     };
@@ -871,7 +874,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.simple(&line);
         }
         b"reload" => {
-            if ctx.state.bgsave.is_some() {
+            if ctx.state.rdb.bgsave_running() {
                 return Err(crate::cmd::persistence::BGSAVE_IN_PROGRESS.into());
             }
             let mut save = true;
@@ -889,7 +892,7 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let path = crate::persist::rdb_path(ctx.state);
             let stats = crate::persist::load_from(ctx.state, &path, ctx.state.repl.master.is_some())
                 .map_err(|e| CmdError::from(format!("ERR Error trying to load the RDB dump: {e}")))?;
-            ctx.state.rdb_last_load = crate::persist::LoadStats {
+            ctx.state.rdb.last_load = crate::persist::LoadStats {
                 expired_skipped: Vec::new(),
                 ..stats
             };
@@ -1100,12 +1103,12 @@ fn latency_doctor(state: &State) -> String {
                 Enable it with \"CONFIG SET latency-monitor-threshold <milliseconds>\".\n"
             .to_string();
     }
-    if state.latency.is_empty() {
+    if state.diag.latency.is_empty() {
         return "No latency spike was recorded since the server started (or since the last \
                 LATENCY RESET). Nothing to worry about.\n"
             .to_string();
     }
-    let mut events: Vec<_> = state.latency.iter().collect();
+    let mut events: Vec<_> = state.diag.latency.iter().collect();
     events.sort_by_key(|(k, _)| **k);
     let mut s = String::from("Latency spikes were recorded for these events:\n\n");
     for (i, (name, ev)) in events.iter().enumerate() {
