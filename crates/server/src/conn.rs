@@ -11,9 +11,9 @@ use crate::now_ms;
 use crate::server::Server;
 use crate::{verbose, warning};
 use bytes::{Bytes, BytesMut};
-use redust_commands::exec::Flow;
-use redust_commands::state::{Push, PushHandle};
-use redust_commands::Client;
+use redust_engine::exec::Flow;
+use redust_engine::state::{Push, PushHandle};
+use redust_engine::Client;
 use redust_resp::{parse_request, ParseLimits, Reply};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -98,7 +98,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         Ended::Replica(rbuf) => {
             crate::replica_conn::serve(&server, stream, id, rbuf, &handle).await;
             let mut state = server.state.lock();
-            redust_commands::replication::replica_gone(&mut state, id);
+            redust_engine::replication::replica_gone(&mut state, id);
             Closed::Quietly
         }
     };
@@ -108,12 +108,12 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         match reason {
             Closed::Quietly => {}
             Closed::ByPeer => {
-                let info = redust_commands::client_info::client_info_line(&state, &client);
+                let info = redust_engine::client_info::client_info_line(&state, &client);
                 verbose!("Client closed connection {info}");
             }
             Closed::ReadError(why) => verbose!("Reading from client: {why}"),
             Closed::Protocol { error, query } => {
-                let info = redust_commands::client_info::client_info_line(&state, &client);
+                let info = redust_engine::client_info::client_info_line(&state, &client);
                 verbose!("Protocol error ({error}) from client: {info}. {query}");
             }
         }
@@ -167,7 +167,7 @@ struct ConnLimits {
     parse: ParseLimits,
 }
 
-fn read_limits(state: &redust_commands::State, client: &Client) -> ConnLimits {
+fn read_limits(state: &redust_engine::State, client: &Client) -> ConnLimits {
     ConnLimits {
         query_buffer_bytes: state.config.client_query_buffer_limit,
         parse: ParseLimits {
@@ -445,14 +445,14 @@ async fn run_client(
                     handle.query_bytes.store(rbuf.len(), Ordering::Relaxed);
                     let state = server.state.lock();
                     let info = state.clients.get(&id).map(|c| {
-                        redust_commands::client_info::client_info_line(&state, c)
+                        redust_engine::client_info::client_info_line(&state, c)
                     });
                     drop(state);
                     let head = &rbuf[..rbuf.len().min(64)];
                     warning!(
                         "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
                         info.unwrap_or_default(),
-                        redust_commands::monitor::repr(head)
+                        redust_engine::monitor::repr(head)
                     );
                     return Closed::Quietly;
                 }
@@ -480,7 +480,7 @@ fn check_blocked(server: &Server, id: u64, deadline: Option<i64>) -> Option<Vec<
         Some(Vec::new())
     } else if deadline.is_some_and(|d| now_ms() >= d) {
         state.now_ms = now_ms();
-        redust_commands::blocking::timeout_blocked(&mut state, &mut client)
+        redust_engine::blocking::timeout_blocked(&mut state, &mut client)
     } else {
         None
     };
@@ -542,7 +542,7 @@ fn execute_batch(
     };
     let mut flow = Flow::Continue;
     while let Some(args) = pending.front() {
-        let f = redust_commands::execute(&mut state, &mut client, args, &mut reply);
+        let f = redust_engine::execute(&mut state, &mut client, args, &mut reply);
         match f {
             Flow::Wait { .. } | Flow::Blocked { .. } => {
                 flow = f;
@@ -568,14 +568,14 @@ fn execute_batch(
             .push
             .unwritten_bytes
             .store(reply.buf.len() - sent, Ordering::Relaxed);
-        if redust_commands::obuf::enforce(&state, &client, redust_commands::obuf::Close::Asap) {
+        if redust_engine::obuf::enforce(&state, &client, redust_engine::obuf::Close::Asap) {
             pending.clear();
             flow = Flow::Close;
             break;
         }
     }
-    redust_commands::aof::write_after_batch(&mut state);
-    redust_commands::replication::wake_senders(&mut state);
+    redust_engine::aof::write_after_batch(&mut state);
+    redust_engine::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
     state.clients.insert(id, client);
     *out = reply.buf;

@@ -1,7 +1,7 @@
 //! Process life cycle: daemonizing, the pidfile, and reading memory figures
 //! from the allocator and the kernel.
 
-use redust_commands::state::MemoryFigures;
+use redust_engine::state::MemoryFigures;
 use std::io::Write;
 
 /// Detaches from the terminal like Redis: fork, the parent exits, the child

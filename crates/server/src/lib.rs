@@ -18,8 +18,10 @@ mod replica_conn;
 mod saver;
 mod server;
 
-use redust_commands::exec::Mode;
-use redust_commands::State;
+use redust_engine::exec::Mode;
+use redust_engine::State;
+use server::NodeSignals;
+use std::sync::Arc;
 
 /// What `--version` prints: Redis's line, with our build.
 fn version_line() -> String {
@@ -130,7 +132,7 @@ pub fn run_process(argv: Vec<String>) -> i32 {
         }
     }
     // After daemonizing: the calibration thread must live in the final process.
-    redust_commands::clock::calibrate_in_background();
+    redust_engine::clock::calibrate_in_background();
     // Commands run one at a time under the state lock, so a single thread
     // serving every connection (Redis's model; `io-threads 1`, the default)
     // spends no CPU on handing the lock and the tasks between threads. With
@@ -184,8 +186,103 @@ pub fn run_process(argv: Vec<String>) -> i32 {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         warning!("Server initialized");
-        server::run(state, listeners, pidfile).await
+        server::run(state, listeners, pidfile, Arc::new(NodeSignals::default())).await
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code
+}
+
+/// A node running inside this process, on a thread and runtime of its own,
+/// with its own state, listeners and signals: what lets tests run several
+/// real nodes in one process. Stopped (as SHUTDOWN NOSAVE) when dropped.
+pub struct NodeHandle {
+    /// The port it listens on (the one the OS chose for `--port 0`).
+    pub port: u16,
+    signals: Arc<NodeSignals>,
+    thread: Option<std::thread::JoinHandle<i32>>,
+}
+
+impl NodeHandle {
+    /// Stops the node and waits for it; returns its exit code.
+    pub fn stop(mut self) -> i32 {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> i32 {
+        let Some(thread) = self.thread.take() else {
+            return 0;
+        };
+        self.signals.shutdown.notify_one();
+        thread.join().unwrap_or(1)
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Starts a node in this process from command-line style directives
+/// (`["--port", "0", "--save", ""]`; port 0 takes a free one). Unlike
+/// `run_process` it leaves the process alone: no daemonizing, pid file,
+/// working directory change or crash handler; its log lines go to the
+/// process's log.
+pub fn start_node(args: &[&str]) -> Result<NodeHandle, String> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let known = redust_commands::cmd::command_table(Mode::Standalone, &[]);
+    let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
+    let options = redust_config::LoadOptions {
+        command_exists: Some(&command_exists),
+        ..Default::default()
+    };
+    let config = redust_config::load_with(None, &args, options).map_err(|e| e.to_string())?;
+    let signals = Arc::new(NodeSignals::default());
+    let node_signals = signals.clone();
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("redust-node".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = port_tx.send(Err(e.to_string()));
+                    return 1;
+                }
+            };
+            let code = runtime.block_on(async move {
+                let backlog = config.tcp_backlog as i32;
+                let listeners = match server::bind_all(&config.bind, config.port, backlog) {
+                    Ok(l) => l,
+                    Err(msg) => {
+                        let _ = port_tx.send(Err(msg));
+                        return 1;
+                    }
+                };
+                let port = listeners
+                    .first()
+                    .and_then(|l| l.local_addr().ok())
+                    .map_or(config.port, |a| a.port());
+                let commands =
+                    redust_commands::cmd::command_table(Mode::Standalone, &config.rename_commands);
+                let mut state = State::new(config, now_ms(), commands);
+                state.node.tcp_port = port;
+                let _ = port_tx.send(Ok(port));
+                server::run(state, listeners, None, node_signals).await
+            });
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            code
+        })
+        .map_err(|e| e.to_string())?;
+    let port = port_rx
+        .recv()
+        .map_err(|_| "the node's thread ended before listening".to_string())??;
+    Ok(NodeHandle {
+        port,
+        signals,
+        thread: Some(thread),
+    })
 }

@@ -21,8 +21,8 @@ use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, verbose, warning};
 use bytes::BytesMut;
-use redust_commands::replication::{self, FullSync};
 use redust_config::values::strerror;
+use redust_engine::replication::{self, FullSync};
 use redust_replication::handshake::{
     self, Failure, Handshake, Next, Settings, StreamTick, Transfer, TransferError,
 };
@@ -401,14 +401,14 @@ async fn full_sync(
         }
         (
             state.config.dir.clone(),
-            redust_commands::persist::rdb_path(&state),
+            redust_engine::persist::rdb_path(&state),
             state.config.dbfilename.clone(),
             state.dbs.len(),
-            redust_commands::db_ops::encoding_limits(&state.config),
+            redust_engine::db_ops::encoding_limits(&state.config),
             state.config.rdbchecksum && !state.debug.skip_checksum_validation,
             state.config.repl_backlog_size,
             state.config.repl_diskless_load != redust_config::ReplDisklessLoad::Disabled,
-            redust_commands::persist::LoadLog::of(&state),
+            redust_engine::persist::LoadLog::of(&state),
         )
     };
     let target = if diskless_load {
@@ -461,7 +461,7 @@ async fn full_sync(
                 chunk: Vec::new(),
                 pos: 0,
             };
-            redust_commands::persist::read_rdb_from_logged(
+            redust_engine::persist::read_rdb_from_logged(
                 std::io::BufReader::with_capacity(1 << 16, input),
                 "(from the master's socket)",
                 db_count,
@@ -469,7 +469,7 @@ async fn full_sync(
                 verify,
                 now,
                 true,
-                redust_commands::persist::RdbSource::Embedded,
+                redust_engine::persist::RdbSource::Embedded,
                 log,
             )
             // Its lines are in the log already.
@@ -517,14 +517,14 @@ async fn full_sync(
         notice!("MASTER <-> REPLICA sync: Loading DB in memory");
         let path = temp.clone();
         tokio::task::spawn_blocking(move || {
-            redust_commands::persist::read_rdb_logged(
+            redust_engine::persist::read_rdb_logged(
                 &path,
                 db_count,
                 &limits,
                 verify,
                 now,
                 true,
-                redust_commands::persist::RdbSource::File,
+                redust_engine::persist::RdbSource::File,
                 log,
             )
             .map_err(|_| String::new())

@@ -12,8 +12,8 @@ use crate::now_ms;
 use crate::server::Server;
 use crate::{verbose, warning};
 use bytes::BytesMut;
-use redust_commands::replication::{self, SyncMsg};
-use redust_commands::state::PushHandle;
+use redust_engine::replication::{self, SyncMsg};
+use redust_engine::state::PushHandle;
 use redust_replication::ReplicaState;
 use redust_resp::{parse_request, ParseLimits};
 use std::sync::atomic::Ordering;
@@ -305,7 +305,7 @@ async fn read_acks(
                 Err(e) => {
                     let state = server.state.lock();
                     if let Some(c) = state.clients.get(&id) {
-                        let info = redust_commands::client_info::client_info_line(&state, c);
+                        let info = redust_engine::client_info::client_info_line(&state, c);
                         let error = e.0.strip_prefix("Protocol error: ").unwrap_or(&e.0);
                         verbose!(
                             "Protocol error ({error}) from client: {info}. {}",

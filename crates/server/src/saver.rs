@@ -10,8 +10,8 @@
 use crate::now_ms;
 use crate::server::Server;
 use crate::{notice, warning};
-use redust_commands::persist::{self, BgSaveStep};
-use redust_commands::replication::SyncMsg;
+use redust_engine::persist::{self, BgSaveStep};
+use redust_engine::replication::SyncMsg;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +33,13 @@ fn run(server: Arc<Server>) {
     let mut file: Option<(PathBuf, File)> = None;
     let mut last_aof_fsync = std::time::Instant::now();
     loop {
+        if server
+            .signals
+            .stopped
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
         if last_aof_fsync.elapsed() >= Duration::from_secs(1) {
             last_aof_fsync = std::time::Instant::now();
             fsync_aof_everysec(&server);
@@ -42,7 +49,7 @@ fn run(server: Arc<Server>) {
             state.now_ms = now_ms();
             if !state.rdb.bgsave_running() {
                 file = None;
-                redust_commands::aof::rewrite_if_due(&mut state);
+                redust_engine::aof::rewrite_if_due(&mut state);
                 if !state.rdb.bgsave_running() {
                     maybe_start_by_rule(&mut state);
                 }
@@ -53,7 +60,7 @@ fn run(server: Arc<Server>) {
                 .as_ref()
                 .is_some_and(|b| b.purpose == persist::SnapshotPurpose::ReplicaSockets)
             {
-                let targets = redust_commands::replication::diskless_targets(&state);
+                let targets = redust_engine::replication::diskless_targets(&state);
                 let step = persist::bgsave_step(&mut state, SLOTS_PER_STEP);
                 drop(state);
                 if let Some(step) = step {
@@ -190,7 +197,7 @@ fn finish(server: &Server, result: std::io::Result<()>) {
 }
 
 /// Starts a background save when a `save <seconds> <changes>` rule is met.
-fn maybe_start_by_rule(state: &mut redust_commands::State) {
+fn maybe_start_by_rule(state: &mut redust_engine::State) {
     if state.dirty == 0 || state.config.save.is_empty() {
         return;
     }

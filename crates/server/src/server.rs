@@ -2,8 +2,8 @@
 
 use crate::{conn, daemon, notice, verbose, warning};
 use parking_lot::Mutex;
-use redust_commands::state::{Host, LogLevel, MemoryFigures};
-use redust_commands::State;
+use redust_engine::state::{Host, LogLevel, MemoryFigures};
+use redust_engine::State;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 /// What every task of one node shares.
 pub struct Server {
-    /// See `redust_commands::state` for the locking rule.
+    /// See `redust_engine::state` for the locking rule.
     pub state: Mutex<State>,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
@@ -36,6 +36,8 @@ pub struct NodeSignals {
     pending_load: Mutex<Option<PendingLoad>>,
     /// The last `everysec` fsync failed (said once until one succeeds).
     pub fsync_failing: AtomicBool,
+    /// The node has stopped: its saver thread ends too.
+    pub stopped: AtomicBool,
 }
 
 /// The engine's host on a server node: the process's log and allocator
@@ -197,17 +199,17 @@ async fn cron(server: Arc<Server>) {
         // A replica never expires keys itself: its master's DELs do. Nor
         // does a paused master (see `State::dataset_frozen`).
         if state.repl.master.is_none() && !state.dataset_frozen() {
-            redust_commands::expire::active_expire_cycle(&mut state);
+            redust_engine::expire::active_expire_cycle(&mut state);
         }
-        redust_commands::propagate::flush(&mut state);
-        redust_commands::aof::write_after_batch(&mut state);
+        redust_engine::propagate::flush(&mut state);
+        redust_engine::aof::write_after_batch(&mut state);
         // Redis evicts clients before each sleep of its event loop.
-        redust_commands::client_eviction::account_all(&mut state);
-        redust_commands::client_eviction::evict(&mut state, None);
-        redust_commands::replication::send_getack_if_pending(&mut state);
-        redust_commands::replication::wake_senders(&mut state);
+        redust_engine::client_eviction::account_all(&mut state);
+        redust_engine::client_eviction::evict(&mut state, None);
+        redust_engine::replication::send_getack_if_pending(&mut state);
+        redust_engine::replication::wake_senders(&mut state);
         if now - last_sample >= 100 {
-            use redust_commands::replication;
+            use redust_engine::replication;
             replication::master_cron(&mut state);
             replication::start_pending_syncs(&mut state);
             replication::failover_cron(&mut state);
@@ -220,7 +222,7 @@ async fn cron(server: Arc<Server>) {
             if now - last_obuf_check >= 1000 {
                 // Redis's clientsCron: a soft limit's grace time ends, and a
                 // limit lowered by CONFIG SET applies, without new output.
-                redust_commands::obuf::enforce_all(&state);
+                redust_engine::obuf::enforce_all(&state);
                 last_obuf_check = now;
             }
             last_sample = now;
@@ -300,7 +302,7 @@ fn config_changed(signals: &NodeSignals, state: &mut State, changed: &[&'static 
         }
     }
     if changed.contains(&"appendonly") {
-        redust_commands::aof::config_switched(state);
+        redust_engine::aof::config_switched(state);
     }
     if changed.contains(&"repl-backlog-size") {
         clamp_backlog_size(state);
@@ -318,30 +320,30 @@ fn load_at_startup(signals: &NodeSignals, state: &mut State) {
         open_aof_at_startup(signals, state);
         return;
     }
-    let path = redust_commands::persist::rdb_path(state);
+    let path = redust_engine::persist::rdb_path(state);
     if !path.exists() {
         return;
     }
     // Read the file on another thread; until it is in place, clients get
     // LOADING (commands flagged `loading`, like INFO, still run).
     state.rdb.loading_in_background = true;
-    let limits = redust_commands::db_ops::encoding_limits(&state.config);
+    let limits = redust_engine::db_ops::encoding_limits(&state.config);
     let verify = state.config.rdbchecksum && !state.debug.skip_checksum_validation;
     let (db_count, now) = (state.dbs.len(), state.now_ms);
     // A replica keeps keys that expired while it was down: its master's DELs
     // remove them, at the right place in the stream it resumes (as in Redis).
     let keep_expired = state.repl.master.is_some();
     let started = std::time::Instant::now();
-    let log = redust_commands::persist::LoadLog::of(state);
+    let log = redust_engine::persist::LoadLog::of(state);
     let handle = std::thread::spawn(move || {
-        redust_commands::persist::read_rdb_logged(
+        redust_engine::persist::read_rdb_logged(
             &path,
             db_count,
             &limits,
             verify,
             now,
             keep_expired,
-            redust_commands::persist::RdbSource::File,
+            redust_engine::persist::RdbSource::File,
             log,
         )
         .map(|(dbs, stats)| (dbs, stats, None))
@@ -361,7 +363,7 @@ fn load_at_startup(signals: &NodeSignals, state: &mut State) {
 type LoadResult = Result<
     (
         Vec<redust_keyspace::Db>,
-        redust_commands::persist::LoadStats,
+        redust_engine::persist::LoadStats,
         Option<AofFiles>,
     ),
     String,
@@ -369,7 +371,7 @@ type LoadResult = Result<
 type AofFiles = (
     std::path::PathBuf,
     String,
-    Vec<redust_commands::aof::ManifestFile>,
+    Vec<redust_engine::aof::ManifestFile>,
 );
 type PendingLoad = (std::thread::JoinHandle<LoadResult>, std::time::Instant);
 
@@ -393,14 +395,14 @@ async fn finish_loading(server: Arc<Server>) {
     match handle.join() {
         Ok(Ok((dbs, stats, aof_files))) => {
             let mut state = server.state.lock();
-            redust_commands::persist::install_loaded(&mut state, dbs, stats);
+            redust_engine::persist::install_loaded(&mut state, dbs, stats);
             if let Some((dir, filename, files)) = aof_files {
                 notice!(
                     "DB loaded from append only file: {:.3} seconds",
                     started.elapsed().as_secs_f64()
                 );
                 if let Err(line) =
-                    redust_commands::aof::open_after_load(&mut state, dir, filename, files)
+                    redust_engine::aof::open_after_load(&mut state, dir, filename, files)
                 {
                     warning!("{line}");
                     std::process::exit(1);
@@ -429,7 +431,7 @@ async fn finish_loading(server: Arc<Server>) {
 /// `appendonly yes` at start-up: an existing AOF is replayed on a loader
 /// thread (clients get LOADING meanwhile), or a new one is created.
 fn open_aof_at_startup(signals: &NodeSignals, state: &mut State) {
-    use redust_commands::aof;
+    use redust_engine::aof;
     let started = std::time::Instant::now();
     match aof::open_at_startup(state) {
         Ok(aof::Startup::Opened) => {}
@@ -473,7 +475,7 @@ async fn wait_for_replicas(server: &Server) {
             return;
         }
         notice!("Waiting for replicas before shutting down.");
-        state.pause = Some(redust_commands::state::Pause {
+        state.pause = Some(redust_engine::state::Pause {
             until_ms: now + timeout_ms,
             writes_only: true,
         });
@@ -531,19 +533,23 @@ async fn wait_for_replicas(server: &Server) {
 }
 
 /// Runs the server until SHUTDOWN or a signal. Returns the exit code.
-pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<String>) -> i32 {
-    let signals = Arc::new(NodeSignals::default());
+pub async fn run(
+    mut state: State,
+    listeners: Vec<TcpListener>,
+    pidfile: Option<String>,
+    signals: Arc<NodeSignals>,
+) -> i32 {
     state.host = Arc::new(ServerHost {
         signals: signals.clone(),
     });
     clamp_backlog_size(&mut state);
     if let Some((host, port)) = state.config.replicaof.clone() {
-        redust_commands::replication::set_master(&mut state, host, port, true);
+        redust_engine::replication::set_master(&mut state, host, port, true);
     }
     load_at_startup(&signals, &mut state);
     // As Redis before its event loop: a failure is logged, the server runs on.
-    redust_commands::oom_score::warn_if_unordered(&state);
-    let _ = redust_commands::oom_score::apply(&mut state);
+    redust_engine::oom_score::warn_if_unordered(&state);
+    let _ = redust_engine::oom_score::apply(&mut state);
     state.refresh_memory();
     state.startup_allocated = state.memory.allocated;
     let server = Arc::new(Server {
@@ -589,13 +595,13 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         }
         // A signal: save like SHUTDOWN does; if that fails, keep serving.
         let mut state = server.state.lock();
-        redust_commands::persist::bgsave_abort(&mut state);
+        redust_engine::persist::bgsave_abort(&mut state);
         if state.config.save.is_empty() {
             break;
         }
         state.now_ms = crate::now_ms();
         notice!("Saving the final RDB snapshot before exiting.");
-        if redust_commands::persist::save(&mut state).is_ok() {
+        if redust_engine::persist::save(&mut state).is_ok() {
             break;
         }
         warning!("Error trying to save the DB, can't exit.");
@@ -607,5 +613,6 @@ pub async fn run(mut state: State, listeners: Vec<TcpListener>, pidfile: Option<
         let _ = std::fs::remove_file(p);
     }
     warning!("Redis is now ready to exit, bye bye...");
+    server.signals.stopped.store(true, Ordering::Relaxed);
     0
 }
