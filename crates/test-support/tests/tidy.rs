@@ -571,3 +571,97 @@ fn the_redis_version_is_written_once() {
         places.join("\n  ")
     );
 }
+
+/// The workspace crates each crate depends on (`[dependencies]`, by short
+/// name: `redust-engine` is `engine`), read from the `Cargo.toml` files.
+fn crate_graph_in_manifests(root: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut graph = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(root.join("crates")) else {
+        return graph;
+    };
+    for entry in entries.flatten() {
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
+            continue;
+        };
+        let mut deps = Vec::new();
+        let mut in_deps = false;
+        for line in manifest.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_deps = line == "[dependencies]";
+                continue;
+            }
+            if in_deps {
+                if let Some(name) = line.strip_prefix("redust-") {
+                    let name: String = name
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    deps.push(name);
+                }
+            }
+        }
+        deps.sort();
+        graph.insert(entry.file_name().to_string_lossy().into_owned(), deps);
+    }
+    graph
+}
+
+/// The block after `<!-- crate graph: checked by tidy -->` in ARCHITECTURE.md:
+/// one `crate -> deps...` line per crate.
+fn crate_graph_in_architecture(root: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let text = read_text(root, "ARCHITECTURE.md").unwrap_or_default();
+    let mut graph = std::collections::BTreeMap::new();
+    let Some(start) = text.find("<!-- crate graph: checked by tidy -->") else {
+        return graph;
+    };
+    let mut fences = 0;
+    for line in text[start..].lines().skip(1) {
+        if line.starts_with("```") {
+            fences += 1;
+            if fences == 2 {
+                break;
+            }
+            continue;
+        }
+        if let Some((name, deps)) = line.split_once("->") {
+            let mut deps: Vec<String> = deps.split_whitespace().map(str::to_string).collect();
+            deps.sort();
+            graph.insert(name.trim().to_string(), deps);
+        }
+    }
+    graph
+}
+
+#[test]
+fn the_crate_graph_is_the_one_architecture_md_draws() {
+    let root = repo_root();
+    let manifests = crate_graph_in_manifests(&root);
+    let documented = crate_graph_in_architecture(&root);
+    assert!(
+        manifests.len() > 5,
+        "no crates found under {}",
+        root.display()
+    );
+    let mut offences = Vec::new();
+    for (name, deps) in &manifests {
+        match documented.get(name) {
+            None => offences.push(format!("crate {name} is not in ARCHITECTURE.md's graph")),
+            Some(d) if d != deps => offences.push(format!(
+                "{name}: Cargo.toml says -> {}, ARCHITECTURE.md says -> {}",
+                deps.join(" "),
+                d.join(" ")
+            )),
+            _ => {}
+        }
+    }
+    for name in documented.keys() {
+        if !manifests.contains_key(name) {
+            offences.push(format!("ARCHITECTURE.md names crate {name}, which does not exist"));
+        }
+    }
+    assert_clean(
+        "ARCHITECTURE.md's crate graph (the block after `<!-- crate graph: checked by tidy -->`) must match the crates' [dependencies]",
+        &offences,
+    );
+}
