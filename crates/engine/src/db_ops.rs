@@ -235,11 +235,21 @@ impl Ctx<'_> {
         may_defer: bool,
         publish: impl FnOnce(&mut crate::state::State) -> T,
     ) -> T {
-        let outer = self.state.self_push.replace((self.client.id, Vec::new()));
+        let outer = self
+            .state
+            .pubsub
+            .self_push
+            .replace((self.client.id, Vec::new()));
         let result = publish(self.state);
-        let mine = std::mem::replace(&mut self.state.self_push, outer);
+        let mine = std::mem::replace(&mut self.state.pubsub.self_push, outer);
         for frame in mine.map(|(_, frames)| frames).unwrap_or_default() {
-            match self.state.deferred_self_push.as_mut().filter(|_| may_defer) {
+            match self
+                .state
+                .pubsub
+                .deferred_self_push
+                .as_mut()
+                .filter(|_| may_defer)
+            {
                 Some(later) => later.extend_from_slice(&frame),
                 None => self.reply.buf.extend_from_slice(&frame),
             }

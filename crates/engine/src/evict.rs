@@ -78,7 +78,7 @@ fn pick_victim(state: &mut State) -> Option<(usize, Vec<u8>)> {
         // Databases in turn, like Redis, starting after the last one used.
         let n = state.dbs.len();
         for i in 0..n {
-            let db = (state.next_evict_db + i) % n;
+            let db = (state.eviction.next_db + i) % n;
             let key = if volatile {
                 state.dbs[db]
                     .random_volatile_key(&mut state.rng)
@@ -87,7 +87,7 @@ fn pick_victim(state: &mut State) -> Option<(usize, Vec<u8>)> {
                 state.dbs[db].random_key(&mut state.rng).map(|k| k.to_vec())
             };
             if let Some(key) = key {
-                state.next_evict_db = db + 1;
+                state.eviction.next_db = db + 1;
                 return Some((db, key));
             }
         }
@@ -116,7 +116,7 @@ fn pick_victim(state: &mut State) -> Option<(usize, Vec<u8>)> {
                 _ if lfu => 255 - lru::lfu_decayed_counter(entry.lru(), now, decay) as u64,
                 _ => lru::lru_idle_ms(entry.lru(), now),
             };
-            let pool = &mut state.evict_pool;
+            let pool = &mut state.eviction.pool;
             if pool.iter().any(|(_, d2, k2)| *d2 == db && *k2 == key) {
                 continue;
             }
@@ -129,7 +129,7 @@ fn pick_victim(state: &mut State) -> Option<(usize, Vec<u8>)> {
             }
         }
     }
-    while let Some((_, db, key)) = state.evict_pool.pop() {
+    while let Some((_, db, key)) = state.eviction.pool.pop() {
         let live = if volatile {
             state.dbs[db].expire_at(&key).is_some()
         } else {

@@ -638,8 +638,10 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let db_before = ctx.client.db;
     ctx.client.custom_propagation = false;
     let deferring = command.replies_before_events;
-    let outer_deferred =
-        std::mem::replace(&mut ctx.state.deferred_self_push, deferring.then(Vec::new));
+    let outer_deferred = std::mem::replace(
+        &mut ctx.state.pubsub.deferred_self_push,
+        deferring.then(Vec::new),
+    );
     let started = crate::clock::Stopwatch::start();
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed_us();
@@ -654,7 +656,9 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         ctx.state.stats.count_error(&e.0);
         ctx.reply.error(&e.0);
     }
-    if let Some(frames) = std::mem::replace(&mut ctx.state.deferred_self_push, outer_deferred) {
+    if let Some(frames) =
+        std::mem::replace(&mut ctx.state.pubsub.deferred_self_push, outer_deferred)
+    {
         ctx.reply.buf.extend_from_slice(&frames);
     }
     ctx.state.stats.total_commands_processed += 1;

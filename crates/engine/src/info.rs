@@ -168,10 +168,10 @@ fn clients(state: &State, me: &Client, out: &mut String) {
 
 fn memory(state: &mut State, out: &mut String) {
     state.refresh_memory();
-    let m = state.memory;
+    let m = state.memory.figures;
     let used = m.allocated;
-    let peak = state.peak_allocated.max(used);
-    let startup = state.startup_allocated;
+    let peak = state.memory.peak_allocated.max(used);
+    let startup = state.memory.startup_allocated;
     let dataset = used.saturating_sub(startup);
     let total_system = system_memory_bytes();
     let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
@@ -460,8 +460,8 @@ fn stats(state: &State, out: &mut String) {
     line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", s.keyspace_hits);
     line(out, "keyspace_misses", s.keyspace_misses);
-    line(out, "pubsub_channels", state.channels.len());
-    line(out, "pubsub_patterns", state.patterns.len());
+    line(out, "pubsub_channels", state.pubsub.channels.len());
+    line(out, "pubsub_patterns", state.pubsub.patterns.len());
     line(out, "pubsubshard_channels", 0);
     line(out, "latest_fork_usec", 0);
     line(out, "total_forks", 0);

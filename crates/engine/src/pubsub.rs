@@ -26,10 +26,10 @@ pub fn remove_subscriber(
 /// Drops every subscription of `client` without replying (disconnect, RESET).
 pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     for ch in client.channels.drain() {
-        remove_subscriber(&mut state.channels, &ch, client.id);
+        remove_subscriber(&mut state.pubsub.channels, &ch, client.id);
     }
     for p in client.patterns.drain() {
-        remove_subscriber(&mut state.patterns, &p, client.id);
+        remove_subscriber(&mut state.pubsub.patterns, &p, client.id);
     }
 }
 
@@ -56,9 +56,9 @@ fn encode_message(resp3: bool, pattern: Option<&[u8]>, channel: &[u8], message: 
 pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
     let mut cached: [Option<Bytes>; 2] = [None, None];
-    let me = state.self_push.as_ref().map(|(id, _)| *id);
+    let me = state.pubsub.self_push.as_ref().map(|(id, _)| *id);
     let mut mine: Vec<Bytes> = Vec::new();
-    if let Some(ids) = state.channels.get(channel) {
+    if let Some(ids) = state.pubsub.channels.get(channel) {
         for id in ids {
             if let Some((h, resp3)) = state.handles.get(id) {
                 let frame = cached[*resp3 as usize]
@@ -72,8 +72,8 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
             }
         }
     }
-    if !state.patterns.is_empty() {
-        for (pattern, ids) in state.patterns.iter() {
+    if !state.pubsub.patterns.is_empty() {
+        for (pattern, ids) in state.pubsub.patterns.iter() {
             if !glob_match(pattern, channel, false) {
                 continue;
             }
@@ -93,7 +93,7 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
             }
         }
     }
-    if let Some((_, buf)) = state.self_push.as_mut() {
+    if let Some((_, buf)) = state.pubsub.self_push.as_mut() {
         buf.extend(mine);
     }
     enforce_pubsub_limits(state, channel);
@@ -107,11 +107,12 @@ fn enforce_pubsub_limits(state: &mut State, channel: &[u8]) {
         return;
     }
     let mut ids: Vec<u64> = state
+        .pubsub
         .channels
         .get(channel)
         .map(|c| c.to_vec())
         .unwrap_or_default();
-    for subscribers in state.patterns.values() {
+    for subscribers in state.pubsub.patterns.values() {
         ids.extend(subscribers.iter().copied());
     }
     ids.sort_unstable();

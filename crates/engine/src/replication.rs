@@ -823,3 +823,88 @@ pub fn install_full_sync(
         state.aof.rewrite_scheduled = true;
     }
 }
+
+/// The master accepted our partial resync (`+CONTINUE`, with its id if it
+/// named one): a new id means it was promoted, and our own replicas must
+/// learn it (they come back partially).
+pub fn partial_resync_accepted(state: &mut State, new_replid: Option<&str>) {
+    if let Some(new_id) = new_replid {
+        if new_id != state.repl.replid {
+            state.repl.master_changed_replid(new_id);
+            state.log_warning(&format!("Master replication ID changed to {new_id}"));
+            disconnect_replicas(state);
+        }
+    }
+    let size = state.config.repl_backlog_size;
+    state.repl.ensure_backlog(size);
+    state.log_notice("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+}
+
+/// Our link to the master (`generation`) streams now: the master client
+/// that applies the stream is connected (in the database the stream is
+/// in), the link is up, and a FAILOVER waiting for it is complete. Returns
+/// the master client's id and its kill signal; `None` if the master
+/// changed meanwhile.
+pub fn master_link_up(
+    state: &mut State,
+    generation: u64,
+    addr: String,
+    laddr: String,
+    fd: i32,
+) -> Option<(u64, std::sync::Arc<tokio::sync::Notify>)> {
+    let now = state.now_ms;
+    let (mut client, _rx) = state.connect(addr, laddr, fd, now);
+    client.repl.is_master = true;
+    client.authenticated = true;
+    client.db = state
+        .repl
+        .stream_db
+        .filter(|&db| db < state.dbs.len())
+        .unwrap_or(0);
+    let id = client.id;
+    let kill = client.push.kill_notify.clone();
+    state.clients.insert(id, client);
+    let m = state.repl.master.as_mut()?;
+    if m.generation != generation {
+        return None;
+    }
+    m.state = LinkState::Connected;
+    m.last_io_ms = now;
+    state.repl.psync_possible = true;
+    failover_link_up(state);
+    Some((id, kill))
+}
+
+/// Copies into `buf` up to `max` bytes of the stream that replica `id` has
+/// not been sent yet, and moves its position past them. `false`: the
+/// replica must be closed (it is gone, or past its output-buffer limit,
+/// with Redis's line; its buffer is our shared stream, trimmed past it).
+pub fn next_stream_chunk(
+    state: &mut State,
+    id: u64,
+    now: i64,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> bool {
+    let repl = &mut state.repl;
+    let Some(buffer) = repl.buffer.as_ref() else {
+        return false;
+    };
+    let Some(position) = repl.replica(id).map(|r| r.position) else {
+        return false;
+    };
+    if !buffer.holds(position) {
+        log_replica_obuf_limit(state, id);
+        return false;
+    }
+    let n = buffer.read(position, max, buf);
+    if let Some(record) = repl.replica_mut(id) {
+        record.position += n as u64;
+    }
+    if replica_over_limit(state, id, now) {
+        log_replica_obuf_limit(state, id);
+        return false;
+    }
+    state.repl.trim();
+    true
+}

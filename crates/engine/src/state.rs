@@ -266,6 +266,37 @@ pub struct Watcher {
     pub expired: bool,
 }
 
+/// Pub/sub subscriptions, and the messages a publishing client gets for itself.
+pub struct PubSubState {
+    /// channel -> subscriber ids, in subscription order.
+    pub channels: HashMap<Vec<u8>, Vec<u64>>,
+    /// pattern -> subscriber ids, in subscription order.
+    pub patterns: HashMap<Vec<u8>, Vec<u64>>,
+    /// While a command of client `.0` publishes (PUBLISH, keyspace events):
+    /// the messages for that client itself, which go into its reply where
+    /// the publishing happens, before the command's own reply, as in Redis.
+    pub self_push: Option<(u64, Vec<bytes::Bytes>)>,
+    /// While a command that Redis answers before firing its events runs:
+    /// its client's own event messages, written after its reply.
+    pub deferred_self_push: Option<Vec<u8>>,
+}
+
+/// Memory figures: the latest, and used_memory right after start-up and at its highest.
+pub struct MemoryState {
+    /// Latest memory figures, refreshed by `refresh_memory`.
+    pub figures: MemoryFigures,
+    /// used_memory right after start-up, and the highest seen.
+    pub startup_allocated: u64,
+    pub peak_allocated: u64,
+}
+
+/// `maxmemory` eviction: the pool of best candidates and the next database to sample.
+pub struct Eviction {
+    /// Best eviction candidates seen so far: (score, db, key), best last.
+    pub pool: Vec<(u64, usize, Vec<u8>)>,
+    pub next_db: usize,
+}
+
 /// RDB saving and loading: the background save, the last save and load, the loading status (INFO persistence).
 pub struct RdbState {
     /// Unix time of the last successful save (LASTSAVE).
@@ -371,10 +402,6 @@ pub struct State {
     /// The OOM score this process started from, while `oom-score-adj` changed it.
     pub oom_score: crate::oom_score::OomScoreState,
     pub next_client_id: u64,
-    /// channel -> subscriber ids, in subscription order.
-    pub channels: HashMap<Vec<u8>, Vec<u64>>,
-    /// pattern -> subscriber ids, in subscription order.
-    pub patterns: HashMap<Vec<u8>, Vec<u64>>,
     /// Push handles (and protocol) of every connected client, by id.
     pub handles: crate::FastMap<u64, (PushHandle, bool)>,
     pub monitors: Vec<u64>,
@@ -382,9 +409,6 @@ pub struct State {
     pub commands: Arc<crate::exec::CommandTable>,
     /// Cluster mode's key routing (`None`: every key is ours).
     pub router: Option<Arc<dyn crate::exec::KeyRouter>>,
-    /// Best eviction candidates seen so far: (score, db, key), best last.
-    pub evict_pool: Vec<(u64, usize, Vec<u8>)>,
-    pub next_evict_db: usize,
     /// False on a replica: expired keys are hidden, deleted only by the master.
     pub expire_deletes: bool,
     pub stats: Stats,
@@ -399,23 +423,11 @@ pub struct State {
     pub rng: rand::rngs::SmallRng,
     /// The time every command of the current batch sees.
     pub now_ms: i64,
-    /// Latest memory figures, refreshed by `refresh_memory`.
-    pub memory: MemoryFigures,
     /// What the node's host provides: logs, memory figures, reactions to
     /// CONFIG SET, SHUTDOWN and REPLICAOF (`NoHost` until one is set).
     pub host: Arc<dyn Host>,
-    /// used_memory right after start-up, and the highest seen.
-    pub startup_allocated: u64,
-    pub peak_allocated: u64,
     /// True while loading data: nothing is propagated.
     pub loading: bool,
-    /// While a command of client `.0` publishes (PUBLISH, keyspace events):
-    /// the messages for that client itself, which go into its reply where
-    /// the publishing happens, before the command's own reply, as in Redis.
-    pub self_push: Option<(u64, Vec<bytes::Bytes>)>,
-    /// While a command that Redis answers before firing its events runs:
-    /// its client's own event messages, written after its reply.
-    pub deferred_self_push: Option<Vec<u8>>,
     /// Replication ids, offsets, backlog, replicas, master link.
     pub repl: redust_replication::Replication,
     /// The sender side of each replica connection (by client id).
@@ -434,6 +446,12 @@ pub struct State {
     pub diag: Diagnostics,
     /// Who this node is (INFO server): its run id, start time, config file, executable and port.
     pub node: NodeInfo,
+    /// Pub/sub subscriptions, and the messages a publishing client gets for itself.
+    pub pubsub: PubSubState,
+    /// Memory figures: the latest, and used_memory right after start-up and at its highest.
+    pub memory: MemoryState,
+    /// `maxmemory` eviction: the pool of best candidates and the next database to sample.
+    pub eviction: Eviction,
 }
 
 /// Memory as the allocator reports it.
@@ -497,14 +515,10 @@ impl State {
             clients_memory: 0,
             oom_score: Default::default(),
             next_client_id: 1,
-            channels: HashMap::new(),
-            patterns: HashMap::new(),
             handles: crate::FastMap::default(),
             monitors: Vec::new(),
             commands,
             router: None,
-            evict_pool: Vec::new(),
-            next_evict_db: 0,
             expire_deletes: true,
             stats: Stats::default(),
             pause: None,
@@ -514,13 +528,23 @@ impl State {
             debug: DebugKnobs::default(),
             rng,
             now_ms,
-            memory: MemoryFigures::default(),
             host: Arc::new(NoHost),
-            startup_allocated: 0,
-            peak_allocated: 0,
             loading: false,
-            self_push: None,
-            deferred_self_push: None,
+            pubsub: PubSubState {
+                channels: HashMap::new(),
+                patterns: HashMap::new(),
+                self_push: None,
+                deferred_self_push: None,
+            },
+            memory: MemoryState {
+                figures: MemoryFigures::default(),
+                startup_allocated: 0,
+                peak_allocated: 0,
+            },
+            eviction: Eviction {
+                pool: Vec::new(),
+                next_db: 0,
+            },
             rdb: RdbState {
                 last_save_secs: now_ms / 1000,
                 saves: 0,
@@ -623,8 +647,22 @@ impl State {
 
     /// Re-reads the allocator's figures.
     pub fn refresh_memory(&mut self) {
-        self.memory = self.host.memory_figures();
-        self.peak_allocated = self.peak_allocated.max(self.memory.allocated);
+        self.memory.figures = self.host.memory_figures();
+        self.memory.peak_allocated = self
+            .memory
+            .peak_allocated
+            .max(self.memory.figures.allocated);
+    }
+
+    /// Takes client `id` out of the registry to run its commands (the
+    /// executing client is passed alongside the state, not found in it).
+    pub fn take_client(&mut self, id: u64) -> Option<Box<Client>> {
+        self.clients.remove(&id)
+    }
+
+    /// Puts a client taken with `take_client` back.
+    pub fn return_client(&mut self, client: Box<Client>) {
+        self.clients.insert(client.id, client);
     }
 
     pub fn log_warning(&self, line: &str) {

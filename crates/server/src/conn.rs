@@ -103,7 +103,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         }
     };
     let mut state = server.state.lock();
-    if let Some(mut client) = state.clients.remove(&id) {
+    if let Some(mut client) = state.take_client(id) {
         // Redis's verbose lines for a client that leaves on its own.
         match reason {
             Closed::Quietly => {}
@@ -474,7 +474,7 @@ async fn run_client(
 /// drop if its wait is over (served by the server, or timed out now).
 fn check_blocked(server: &Server, id: u64, deadline: Option<i64>) -> Option<Vec<u8>> {
     let mut state = server.state.lock();
-    let mut client = state.clients.remove(&id)?;
+    let mut client = state.take_client(id)?;
     let result = if client.blocked.is_none() {
         // Served: its reply already came through the push channel.
         Some(Vec::new())
@@ -484,7 +484,7 @@ fn check_blocked(server: &Server, id: u64, deadline: Option<i64>) -> Option<Vec<
     } else {
         None
     };
-    state.clients.insert(id, client);
+    state.return_client(client);
     result
 }
 
@@ -526,7 +526,7 @@ fn execute_batch(
     sent: usize,
 ) -> (Flow, ConnLimits) {
     let mut state = server.state.lock();
-    let Some(mut client) = state.clients.remove(&id) else {
+    let Some(mut client) = state.take_client(id) else {
         pending.clear();
         let limits = ConnLimits {
             query_buffer_bytes: 0,
@@ -577,7 +577,7 @@ fn execute_batch(
     redust_engine::aof::write_after_batch(&mut state);
     redust_engine::replication::wake_senders(&mut state);
     let limits = read_limits(&state, &client);
-    state.clients.insert(id, client);
+    state.return_client(client);
     *out = reply.buf;
     (flow, limits)
 }

@@ -352,17 +352,7 @@ async fn link_inner(
             }
             Next::Continue { new_replid } => {
                 let mut state = server.state.lock();
-                if let Some(new_id) = new_replid {
-                    if new_id != state.repl.replid {
-                        state.repl.master_changed_replid(&new_id);
-                        warning!("Master replication ID changed to {new_id}");
-                        // Our replicas must learn the new id (they come back partially).
-                        replication::disconnect_replicas(&mut state);
-                    }
-                }
-                let size = state.config.repl_backlog_size;
-                state.repl.ensure_backlog(size);
-                notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+                replication::partial_resync_accepted(&mut state, new_replid.as_deref());
                 break;
             }
             Next::Failed(failure) => return Err(failure),
@@ -748,30 +738,11 @@ async fn stream_from_master(
     };
     let (client_id, kill) = {
         let mut state = server.state.lock();
-        let now = now_ms();
-        state.now_ms = now;
-        let (mut client, _rx) = state.connect(addr, laddr, fd, now);
-        client.repl.is_master = true;
-        client.authenticated = true;
-        client.db = state
-            .repl
-            .stream_db
-            .filter(|&db| db < state.dbs.len())
-            .unwrap_or(0);
-        let id = client.id;
-        let kill = client.push.kill_notify.clone();
-        state.clients.insert(id, client);
-        let Some(m) = state.repl.master.as_mut() else {
-            return Ok(());
-        };
-        if m.generation != generation {
-            return Ok(());
+        state.now_ms = now_ms();
+        match replication::master_link_up(&mut state, generation, addr, laddr, fd) {
+            Some(up) => up,
+            None => return Ok(()),
         }
-        m.state = LinkState::Connected;
-        m.last_io_ms = now;
-        state.repl.psync_possible = true;
-        replication::failover_link_up(&mut state);
-        (id, kill)
     };
     let mut ack_timer = tokio::time::interval(Duration::from_secs(1));
     let timeout_ms = conn.timeout.as_millis() as i64;

@@ -232,28 +232,9 @@ async fn send_stream(
         {
             let mut state = server.state.lock();
             let now = now_ms();
-            let repl = &mut state.repl;
-            let Some(buffer) = repl.buffer.as_ref() else {
-                return;
-            };
-            let Some(position) = repl.replica(id).map(|r| r.position) else {
-                return;
-            };
-            if !buffer.holds(position) {
-                // What Redis says when a replica's output buffer outgrows its
-                // limit (its buffer is our shared stream, trimmed past it).
-                replication::log_replica_obuf_limit(&state, id);
+            if !replication::next_stream_chunk(&mut state, id, now, STREAM_WRITE_BYTES, &mut buf) {
                 return;
             }
-            let n = buffer.read(position, STREAM_WRITE_BYTES, &mut buf);
-            if let Some(record) = repl.replica_mut(id) {
-                record.position += n as u64;
-            }
-            if replication::replica_over_limit(&mut state, id, now) {
-                replication::log_replica_obuf_limit(&state, id);
-                return;
-            }
-            state.repl.trim();
         }
         if buf.is_empty() {
             tokio::select! {

@@ -551,7 +551,7 @@ pub async fn run(
     redust_engine::oom_score::warn_if_unordered(&state);
     let _ = redust_engine::oom_score::apply(&mut state);
     state.refresh_memory();
-    state.startup_allocated = state.memory.allocated;
+    state.memory.startup_allocated = state.memory.figures.allocated;
     let server = Arc::new(Server {
         state: Mutex::new(state),
         net_input_bytes: AtomicU64::new(0),

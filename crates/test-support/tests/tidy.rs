@@ -657,7 +657,9 @@ fn the_crate_graph_is_the_one_architecture_md_draws() {
     }
     for name in documented.keys() {
         if !manifests.contains_key(name) {
-            offences.push(format!("ARCHITECTURE.md names crate {name}, which does not exist"));
+            offences.push(format!(
+                "ARCHITECTURE.md names crate {name}, which does not exist"
+            ));
         }
     }
     assert_clean(

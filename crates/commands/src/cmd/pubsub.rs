@@ -26,6 +26,7 @@ pub fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for ch in &args[1..] {
         if ctx.client.channels.insert(ch.to_vec()) {
             ctx.state
+                .pubsub
                 .channels
                 .entry(ch.to_vec())
                 .or_default()
@@ -45,6 +46,7 @@ pub fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for p in &args[1..] {
         if ctx.client.patterns.insert(p.to_vec()) {
             ctx.state
+                .pubsub
                 .patterns
                 .entry(p.to_vec())
                 .or_default()
@@ -89,9 +91,9 @@ fn unsubscribe_generic(ctx: &mut Ctx, args: &[Bytes], patterns: bool) {
         };
         if removed {
             let map = if patterns {
-                &mut ctx.state.patterns
+                &mut ctx.state.pubsub.patterns
             } else {
-                &mut ctx.state.channels
+                &mut ctx.state.pubsub.channels
             };
             remove_subscriber(map, &name, ctx.client.id);
         }
@@ -131,6 +133,7 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let pattern = args.get(2);
             let mut names: Vec<&Vec<u8>> = ctx
                 .state
+                .pubsub
                 .channels
                 .keys()
                 .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
@@ -146,13 +149,18 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             // A flat array even in RESP3, as Redis 7.0 sends it.
             ctx.reply.array(2 * (args.len() - 2));
             for ch in &args[2..] {
-                let n = ctx.state.channels.get(&ch[..]).map_or(0, |v| v.len());
+                let n = ctx
+                    .state
+                    .pubsub
+                    .channels
+                    .get(&ch[..])
+                    .map_or(0, |v| v.len());
                 ctx.reply.bulk(ch);
                 ctx.reply.int(n as i64);
             }
         }
         b"numpat" => {
-            let n = ctx.state.patterns.len();
+            let n = ctx.state.pubsub.patterns.len();
             ctx.reply.int(n as i64);
         }
         b"shardchannels" => ctx.reply.array(0),

@@ -532,14 +532,14 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"stats" => {
             ctx.state.refresh_memory();
-            let m = ctx.state.memory;
+            let m = ctx.state.memory.figures;
             let keys: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
-            let startup = ctx.state.startup_allocated;
+            let startup = ctx.state.memory.startup_allocated;
             let dataset = m.allocated.saturating_sub(startup);
             let fields: Vec<(&str, i64)> = vec![
                 (
                     "peak.allocated",
-                    ctx.state.peak_allocated.max(m.allocated) as i64,
+                    ctx.state.memory.peak_allocated.max(m.allocated) as i64,
                 ),
                 ("total.allocated", m.allocated as i64),
                 ("startup.allocated", startup as i64),
@@ -598,7 +598,7 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 0.0
             });
             ctx.reply.bulk(b"peak.percentage");
-            let peak = ctx.state.peak_allocated.max(m.allocated).max(1);
+            let peak = ctx.state.memory.peak_allocated.max(m.allocated).max(1);
             ctx.reply.double(m.allocated as f64 * 100.0 / peak as f64);
             let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             for (k, v) in [
