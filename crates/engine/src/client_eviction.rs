@@ -41,15 +41,16 @@ pub fn account(state: &mut State, client: &mut Client) {
     } else {
         0
     };
-    state.clients_memory =
-        (state.clients_memory + now as u64).saturating_sub(client.memory_accounted as u64);
+    state.clients.memory =
+        (state.clients.memory + now as u64).saturating_sub(client.memory_accounted as u64);
     client.memory_accounted = now;
 }
 
 /// Takes a closed client out of the total.
 pub fn forget(state: &mut State, client: &mut Client) {
-    state.clients_memory = state
-        .clients_memory
+    state.clients.memory = state
+        .clients
+        .memory
         .saturating_sub(client.memory_accounted as u64);
     client.memory_accounted = 0;
 }
@@ -64,8 +65,8 @@ fn bucket(bytes: usize) -> u32 {
 /// Re-counts every client (the cron's pass).
 pub fn account_all(state: &mut State) {
     if limit(state) == 0 {
-        if state.clients_memory != 0 {
-            state.clients_memory = 0;
+        if state.clients.memory != 0 {
+            state.clients.memory = 0;
             for c in state.clients.values_mut() {
                 c.memory_accounted = 0;
             }
@@ -92,7 +93,7 @@ pub fn evict(state: &mut State, mut current: Option<&mut Client>) -> bool {
     if let Some(c) = current.as_deref_mut() {
         account(state, c);
     }
-    if state.clients_memory < limit {
+    if state.clients.memory < limit {
         return false;
     }
     // (bucket, id): largest bucket first, then the oldest client.
@@ -108,7 +109,7 @@ pub fn evict(state: &mut State, mut current: Option<&mut Client>) -> bool {
     let current_id = current.as_deref().map(|c| c.id);
     let mut evicted_current = false;
     for (_, id) in candidates {
-        if state.clients_memory < limit {
+        if state.clients.memory < limit {
             break;
         }
         let is_current = Some(id) == current_id;
@@ -128,12 +129,12 @@ pub fn evict(state: &mut State, mut current: Option<&mut Client>) -> bool {
         };
         victim.push.kill();
         let freed = std::mem::take(&mut victim.memory_accounted);
-        state.clients_memory = state.clients_memory.saturating_sub(freed as u64);
+        state.clients.memory = state.clients.memory.saturating_sub(freed as u64);
         evicted_current |= is_current;
         state.stats.evicted_clients += 1;
         state.log_notice(&format!("Evicting client: {info}"));
     }
-    if state.clients_memory >= limit {
+    if state.clients.memory >= limit {
         state.log_warning("Over client maxmemory after evicting all evictable clients");
     }
     evicted_current

@@ -8,14 +8,14 @@ use crate::state::{Client, State};
 /// Reply bytes waiting to be written to client `id`.
 fn queued_reply_bytes(state: &State, id: u64) -> usize {
     use std::sync::atomic::Ordering::Relaxed;
-    state.handles.get(&id).map_or(0, |h| {
+    state.clients.handles.get(&id).map_or(0, |h| {
         h.0.queued_bytes.load(Relaxed) + h.0.unwritten_bytes.load(Relaxed)
     })
 }
 
 /// Bytes in client `id`'s query buffer.
 fn query_buffer_bytes(state: &State, id: u64) -> usize {
-    state.handles.get(&id).map_or(0, |h| {
+    state.clients.handles.get(&id).map_or(0, |h| {
         h.0.query_bytes.load(std::sync::atomic::Ordering::Relaxed)
     })
 }

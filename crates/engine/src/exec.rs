@@ -691,7 +691,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
         },
         elapsed_us / 1000,
     );
-    if !ctx.state.monitors.is_empty()
+    if !ctx.state.clients.monitors.is_empty()
         && !command.is(flags::SKIP_MONITOR)
         && !command.is(flags::ADMIN)
     {

@@ -289,6 +289,7 @@ fn normal_clients_memory(state: &State) -> u64 {
     // Every connection has a handle; the one running this command is not in
     // `clients` meanwhile.
     state
+        .clients
         .handles
         .keys()
         .map(|id| match state.clients.get(id) {

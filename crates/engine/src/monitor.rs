@@ -58,11 +58,11 @@ pub fn feed_monitors(state: &mut State, client: &Client, args: &[Bytes]) {
     }
     line.push_str("\r\n");
     let frame = Bytes::from(line);
-    for id in &state.monitors {
+    for id in &state.clients.monitors {
         if *id == client.id {
             continue;
         }
-        if let Some((h, _)) = state.handles.get(id) {
+        if let Some((h, _)) = state.clients.handles.get(id) {
             h.send_data(frame.clone());
         }
     }

@@ -60,7 +60,7 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
     let mut mine: Vec<Bytes> = Vec::new();
     if let Some(ids) = state.pubsub.channels.get(channel) {
         for id in ids {
-            if let Some((h, resp3)) = state.handles.get(id) {
+            if let Some((h, resp3)) = state.clients.handles.get(id) {
                 let frame = cached[*resp3 as usize]
                     .get_or_insert_with(|| encode_message(*resp3, None, channel, message));
                 if Some(*id) == me {
@@ -79,7 +79,7 @@ pub fn publish(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
             }
             let mut frames: [Option<Bytes>; 2] = [None, None];
             for id in ids {
-                if let Some((h, resp3)) = state.handles.get(id) {
+                if let Some((h, resp3)) = state.clients.handles.get(id) {
                     let frame = frames[*resp3 as usize].get_or_insert_with(|| {
                         encode_message(*resp3, Some(pattern), channel, message)
                     });

@@ -281,7 +281,7 @@ pub fn unset_master(state: &mut State) {
 /// Closes every replica connection (their tasks clean up).
 pub fn disconnect_replicas(state: &mut State) {
     for r in &state.repl.replicas {
-        if let Some(h) = state.handles.get(&r.client_id) {
+        if let Some(h) = state.clients.handles.get(&r.client_id) {
             h.0.kill();
         }
     }
@@ -552,7 +552,7 @@ pub fn master_cron(state: &mut State) {
     let ids: Vec<u64> = state.repl.replicas.iter().map(|r| r.client_id).collect();
     for id in ids {
         if replica_over_limit(state, id, now) {
-            if let Some(h) = state.handles.get(&id) {
+            if let Some(h) = state.clients.handles.get(&id) {
                 if !h.0.killed.load(std::sync::atomic::Ordering::Relaxed) {
                     log_replica_obuf_limit(state, id);
                     h.0.kill();
@@ -566,7 +566,7 @@ pub fn master_cron(state: &mut State) {
         state.log_warning(&format!(
             "Disconnecting timedout replica (streaming sync): {name}"
         ));
-        if let Some(h) = state.handles.get(&r.client_id) {
+        if let Some(h) = state.clients.handles.get(&r.client_id) {
             h.0.kill();
         }
     }

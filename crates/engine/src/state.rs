@@ -266,6 +266,54 @@ pub struct Watcher {
     pub expired: bool,
 }
 
+/// The connected clients. Derefs to the registry of the clients not
+/// executing right now (the executing one is passed alongside the state).
+pub struct Clients {
+    registry: crate::FastMap<u64, Box<Client>>,
+    /// Push handles (and protocol) of every connected client, by id, the
+    /// executing one included.
+    pub handles: crate::FastMap<u64, (PushHandle, bool)>,
+    /// Clients in MONITOR, in the order they asked.
+    pub monitors: Vec<u64>,
+    /// Memory of the normal and pub/sub clients as last counted, for
+    /// `maxmemory-clients` (kept only while that is set).
+    pub memory: u64,
+    next_id: u64,
+}
+
+impl Clients {
+    fn new() -> Clients {
+        Clients {
+            registry: crate::FastMap::default(),
+            handles: crate::FastMap::default(),
+            monitors: Vec::new(),
+            memory: 0,
+            next_id: 1,
+        }
+    }
+
+    /// The id the next connection gets.
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
+
+impl std::ops::Deref for Clients {
+    type Target = crate::FastMap<u64, Box<Client>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.registry
+    }
+}
+
+impl std::ops::DerefMut for Clients {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.registry
+    }
+}
+
 /// Pub/sub subscriptions, and the messages a publishing client gets for itself.
 pub struct PubSubState {
     /// channel -> subscriber ids, in subscription order.
@@ -394,17 +442,10 @@ pub struct NodeInfo {
 pub struct State {
     pub dbs: Vec<Db>,
     pub config: Config,
-    /// Clients not executing right now; the executing one is passed alongside.
-    pub clients: crate::FastMap<u64, Box<Client>>,
-    /// Memory of the normal and pub/sub clients as last counted, for
-    /// `maxmemory-clients` (kept only while that is set).
-    pub clients_memory: u64,
+    /// The connected clients: the registry, their push handles, MONITORs.
+    pub clients: Clients,
     /// The OOM score this process started from, while `oom-score-adj` changed it.
     pub oom_score: crate::oom_score::OomScoreState,
-    pub next_client_id: u64,
-    /// Push handles (and protocol) of every connected client, by id.
-    pub handles: crate::FastMap<u64, (PushHandle, bool)>,
-    pub monitors: Vec<u64>,
     /// The command table (with renames applied).
     pub commands: Arc<crate::exec::CommandTable>,
     /// Cluster mode's key routing (`None`: every key is ours).
@@ -511,12 +552,8 @@ impl State {
         State {
             dbs,
             config,
-            clients: crate::FastMap::default(),
-            clients_memory: 0,
+            clients: Clients::new(),
             oom_score: Default::default(),
-            next_client_id: 1,
-            handles: crate::FastMap::default(),
-            monitors: Vec::new(),
             commands,
             router: None,
             expire_deletes: true,
@@ -603,9 +640,8 @@ impl State {
         now_ms: i64,
     ) -> (Box<Client>, mpsc::UnboundedReceiver<Push>) {
         let (handle, rx) = PushHandle::new();
-        let id = self.next_client_id;
-        self.next_client_id += 1;
-        self.handles.insert(id, (handle.clone(), false));
+        let id = self.clients.next_id();
+        self.clients.handles.insert(id, (handle.clone(), false));
         let mut client = Box::new(Client::new(id, addr, laddr, fd, handle, now_ms));
         client.authenticated = self.config.requirepass.is_none();
         self.stats.total_connections_received += 1;
@@ -621,9 +657,9 @@ impl State {
         crate::pubsub::unsubscribe_all(self, client);
         crate::notify::unwatch_all(self, client);
         crate::client_eviction::forget(self, client);
-        self.handles.remove(&client.id);
+        self.clients.handles.remove(&client.id);
         self.clients.remove(&client.id);
-        self.monitors.retain(|&id| id != client.id);
+        self.clients.monitors.retain(|&id| id != client.id);
         self.watch.dirty_cas.remove(&client.id);
     }
 
@@ -640,7 +676,7 @@ impl State {
 
     pub fn set_pause(&mut self, pause: Option<Pause>) {
         self.pause = pause;
-        for (h, _) in self.handles.values() {
+        for (h, _) in self.clients.handles.values() {
             h.wake();
         }
     }
@@ -688,7 +724,7 @@ impl State {
     }
 
     pub fn connected_clients(&self) -> usize {
-        self.handles.len()
+        self.clients.handles.len()
     }
 }
 

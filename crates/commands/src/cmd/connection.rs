@@ -144,7 +144,7 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn set_protocol(ctx: &mut Ctx, resp3: bool) {
     ctx.client.resp3 = resp3;
     ctx.reply.resp3 = resp3;
-    if let Some(h) = ctx.state.handles.get_mut(&ctx.client.id) {
+    if let Some(h) = ctx.state.clients.handles.get_mut(&ctx.client.id) {
         h.1 = resp3;
     }
 }
@@ -164,7 +164,7 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.multi_error = false;
     crate::notify::unwatch_all(ctx.state, ctx.client);
     crate::pubsub::unsubscribe_all(ctx.state, ctx.client);
-    ctx.state.monitors.retain(|&id| id != ctx.client.id);
+    ctx.state.clients.monitors.retain(|&id| id != ctx.client.id);
     ctx.client.monitor = false;
     ctx.client.db = 0;
     ctx.client.reply_mode = ReplyMode::On;
@@ -480,7 +480,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn kill_client(ctx: &mut Ctx, id: u64) {
     if id == ctx.client.id {
         ctx.client.close_after_reply = true;
-    } else if let Some((h, _)) = ctx.state.handles.get(&id) {
+    } else if let Some((h, _)) = ctx.state.clients.handles.get(&id) {
         h.kill();
     }
 }

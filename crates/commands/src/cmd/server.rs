@@ -339,7 +339,7 @@ pub fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     }
     if !ctx.client.monitor {
         ctx.client.monitor = true;
-        ctx.state.monitors.push(ctx.client.id);
+        ctx.state.clients.monitors.push(ctx.client.id);
     }
     ctx.reply.ok();
     Ok(())
