@@ -523,6 +523,7 @@ fn wrap_in_transaction(state: &mut State, from: usize) {
             db: first_db,
             args: crate::propagate::argv(&[b"MULTI"]),
             to_aof: true,
+            to_replicas: true,
         },
     );
     state
@@ -532,6 +533,7 @@ fn wrap_in_transaction(state: &mut State, from: usize) {
             db: last_db,
             args: crate::propagate::argv(&[b"EXEC"]),
             to_aof: true,
+            to_replicas: true,
         });
 }
 
@@ -714,6 +716,7 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
                 db: db_before,
                 args: args.to_vec(),
                 to_aof: true,
+                to_replicas: true,
             });
     }
 }

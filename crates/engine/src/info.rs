@@ -200,19 +200,36 @@ fn memory(state: &mut State, out: &mut String) {
     line(out, "allocator_resident", m.resident);
     line(out, "total_system_memory", total_system);
     line(out, "total_system_memory_human", human_bytes(total_system));
-    line(out, "used_memory_lua", 31744);
-    line(out, "used_memory_vm_eval", 31744);
-    line(out, "used_memory_lua_human", "31.00K");
-    line(out, "used_memory_scripts_eval", 0);
-    line(out, "number_of_cached_scripts", 0);
+    let vm_eval = state.scripting.vm_memory() as u64;
+    let scripts_eval = state.scripting.cache_bytes() as u64;
+    // FUNCTION is not implemented yet: its VM and library as Redis reports
+    // them empty.
+    let (vm_functions, functions) = (32768u64, 184u64);
+    line(out, "used_memory_lua", vm_eval);
+    line(out, "used_memory_vm_eval", vm_eval);
+    line(out, "used_memory_lua_human", human_bytes(vm_eval));
+    line(out, "used_memory_scripts_eval", scripts_eval);
+    line(
+        out,
+        "number_of_cached_scripts",
+        state.scripting.cached_scripts(),
+    );
     line(out, "number_of_functions", 0);
     line(out, "number_of_libraries", 0);
-    line(out, "used_memory_vm_functions", 32768);
-    line(out, "used_memory_vm_total", 64512);
-    line(out, "used_memory_vm_total_human", "63.00K");
-    line(out, "used_memory_functions", 184);
-    line(out, "used_memory_scripts", 184);
-    line(out, "used_memory_scripts_human", "184B");
+    line(out, "used_memory_vm_functions", vm_functions);
+    line(out, "used_memory_vm_total", vm_eval + vm_functions);
+    line(
+        out,
+        "used_memory_vm_total_human",
+        human_bytes(vm_eval + vm_functions),
+    );
+    line(out, "used_memory_functions", functions);
+    line(out, "used_memory_scripts", scripts_eval + functions);
+    line(
+        out,
+        "used_memory_scripts_human",
+        human_bytes(scripts_eval + functions),
+    );
     line(out, "maxmemory", state.config.maxmemory);
     line(out, "maxmemory_human", human_bytes(state.config.maxmemory));
     line(

@@ -21,6 +21,8 @@ pub struct Propagated {
     pub args: Vec<Bytes>,
     /// False for what only replicas get (PUBLISH, as Redis propagates it).
     pub to_aof: bool,
+    /// False for what only the AOF gets (a script's `redis.set_repl`).
+    pub to_replicas: bool,
 }
 
 /// Builds an argument vector from byte-ish pieces.
@@ -54,6 +56,7 @@ impl Ctx<'_> {
             db: self.client.db,
             args,
             to_aof: true,
+            to_replicas: true,
         });
     }
 
@@ -68,6 +71,7 @@ impl Ctx<'_> {
             db: self.client.db,
             args,
             to_aof: false,
+            to_replicas: true,
         });
     }
 
@@ -125,6 +129,7 @@ pub fn propagate_deletion(state: &mut crate::state::State, db: usize, key: &[u8]
         db,
         args: argv(&[verb, key]),
         to_aof: true,
+        to_replicas: true,
     });
 }
 

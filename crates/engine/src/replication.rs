@@ -66,7 +66,12 @@ pub struct ReplicaHandoff {
 /// SELECT when the database changes.
 pub fn feed_commands(state: &mut State, commands: &[Propagated]) {
     let mut out = Vec::new();
-    crate::propagate::encode_stream(&mut out, &mut state.repl.stream_db, commands);
+    if commands.iter().all(|c| c.to_replicas) {
+        crate::propagate::encode_stream(&mut out, &mut state.repl.stream_db, commands);
+    } else {
+        let kept: Vec<Propagated> = commands.iter().filter(|c| c.to_replicas).cloned().collect();
+        crate::propagate::encode_stream(&mut out, &mut state.repl.stream_db, &kept);
+    }
     feed_raw(state, &out);
 }
 

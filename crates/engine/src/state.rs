@@ -471,6 +471,8 @@ pub struct State {
     pub loading: bool,
     /// Replication ids, offsets, backlog, replicas, master link.
     pub repl: redust_replication::Replication,
+    /// The script VM and cache, and the client scripts' commands run as.
+    pub scripting: crate::scripting::Scripting,
     /// The sender side of each replica connection (by client id).
     pub repl_links: HashMap<u64, crate::replication::ReplicaLink>,
     /// RDB saving and loading: the background save, the last save and load, the loading status (INFO persistence).
@@ -627,6 +629,7 @@ impl State {
                 tcp_port: 0,
             },
             repl: redust_replication::Replication::new(),
+            scripting: Default::default(),
             repl_links: HashMap::new(),
         }
     }

@@ -13,6 +13,7 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -213,6 +214,16 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("sync", replication::psync),
     ("role", replication::role),
     ("failover", replication::failover),
+    // scripting
+    ("eval", scripting::eval),
+    ("evalsha", scripting::eval),
+    ("eval_ro", scripting::eval),
+    ("evalsha_ro", scripting::eval),
+    ("script|load", scripting::script),
+    ("script|exists", scripting::script),
+    ("script|flush", scripting::script),
+    ("script|kill", scripting::script),
+    ("script|help", scripting::script),
 ];
 
 #[cfg(test)]

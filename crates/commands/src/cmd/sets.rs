@@ -494,7 +494,7 @@ pub fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(errors::NUMKEYS_NOT_POSITIVE.into()),
     };
     if numkeys > args.len() - 2 {
-        return Err("ERR Number of keys can't be greater than number of args".into());
+        return Err(errors::NUMKEYS_TOO_MANY.into());
     }
     let keys = &args[2..2 + numkeys];
     let mut limit = 0usize;

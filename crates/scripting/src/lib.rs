@@ -1,0 +1,431 @@
+//! Redis 7.0's scripting environment on real Lua 5.1 (the `mlua` crate,
+//! built from its vendored sources): the sandbox (read-only globals and
+//! libraries, no file or OS access), the `redis` library, the script cache
+//! by SHA1, the `#!lua` shebang and its flags, and the conversions between
+//! Lua values and RESP in both directions, as Redis documents them.
+//!
+//! This crate knows nothing of the server: a script's commands go to the
+//! `Host` it runs with (the engine runs them on the node's state). What
+//! Redis does in its C library is done here in Rust; the Lua-side wrappers
+//! (`prelude.lua`) are ours.
+
+pub mod convert;
+pub mod rand48;
+pub mod shebang;
+
+use bytes::Bytes;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use redust_resp::{Frame, Reply};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use shebang::ScriptFlags;
+
+/// The reply for a SHA1 that is not in the cache.
+pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+/// `redis.sha1hex`'s error for a wrong argument count.
+const WRONG_NUMBER_OF_ARGUMENTS: &str = "ERR wrong number of arguments";
+
+/// What a running script asks of the node it runs on.
+pub trait Host {
+    /// Runs a command for `redis.call`/`redis.pcall` (the arguments
+    /// converted already); returns its reply, decoded, with an error reply
+    /// (or a refusal before the run) as `Frame::Error`. `resp3`: the
+    /// protocol the script chose (`redis.setresp`).
+    fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Frame;
+    /// `redis.log` at `level` (0 debug .. 3 warning).
+    fn log(&mut self, level: u8, message: &str);
+    /// `redis.set_repl`: where the next commands' effects go.
+    fn set_repl(&mut self, flags: u8);
+}
+
+/// A compiled script in the cache.
+struct Script {
+    function: Function,
+    flags: Option<ScriptFlags>,
+    body_len: usize,
+}
+
+/// Why a run failed: the error text, and where in the script (the chunk's
+/// name and the line) when the error handler found it.
+type RunError = (String, Option<(String, i64)>);
+
+/// The per-run state the Rust side of the `redis` library sees.
+struct RunContext {
+    resp3: bool,
+}
+
+/// One node's scripting VM and script cache.
+pub struct Vm {
+    lua: Lua,
+    error_handler: Function,
+    xpcall: Function,
+    globals: Table,
+    host_table: Table,
+    scripts: HashMap<String, Script>,
+    random: Arc<Mutex<rand48::Rand48>>,
+}
+
+/// `redis.call` and the other `redis` functions that raise: calls
+/// `host[name]` (the Rust function; upvalue 1 is the host table, upvalue 2
+/// the name) with the script's arguments; it returns `(failed, value)`, and
+/// a failure is raised as the error table itself. A C function, so a
+/// script's `return redis.call(...)` keeps the script's frame (Lua 5.1
+/// drops the frame only in tail calls to Lua functions) and the error
+/// handler finds the script's line.
+///
+/// # Safety
+/// Called by Lua with a valid state; uses only the stack it is given.
+unsafe extern "C-unwind" fn call_trampoline(
+    state: *mut mlua::ffi::lua_State,
+) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let nargs = ffi::lua_gettop(state);
+    // host[name]: upvalue 1 is the host table, upvalue 2 the name.
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+    ffi::lua_gettable(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, nargs, 2);
+    if ffi::lua_toboolean(state, -2) != 0 {
+        // Raises the error table as it is (lua_error does not return).
+        ffi::lua_error(state);
+    }
+    1
+}
+
+/// SHA1 of `data` as 40 lower-case hex digits (Redis's `sha1hex`).
+pub fn sha1_hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// The text Redis sends for a script that failed to compile.
+fn compile_error(e: &mlua::Error) -> String {
+    let text = match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    // mlua names the chunk as Lua does: `user_script:1: ...`.
+    format!(
+        "ERR Error compiling script (new function): {}",
+        text.replace(['\r', '\n'], " ")
+    )
+}
+
+impl Vm {
+    /// A fresh VM: the libraries Redis loads, the `redis` table, the
+    /// sandbox. `version`/`version_num`: `redis.REDIS_VERSION(_NUM)`.
+    pub fn new(version: &str, version_num: i64) -> Result<Vm, String> {
+        Vm::with_random(
+            version,
+            version_num,
+            Arc::new(Mutex::new(rand48::Rand48::default())),
+        )
+    }
+
+    fn with_random(
+        version: &str,
+        version_num: i64,
+        random: Arc<Mutex<rand48::Rand48>>,
+    ) -> Result<Vm, String> {
+        Vm::build(version, version_num, random).map_err(|e| e.to_string())
+    }
+
+    fn build(
+        version: &str,
+        version_num: i64,
+        random: Arc<Mutex<rand48::Rand48>>,
+    ) -> mlua::Result<Vm> {
+        // SAFETY: the debug library is loaded only for the prelude, which
+        // keeps `debug.getinfo` for its error handler and removes `debug`
+        // from the globals before any script runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let host = lua.create_table()?;
+        host.raw_set("version", version)?;
+        host.raw_set("version_num", version_num)?;
+        host.raw_set(
+            "sha1hex",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.len() != 1 {
+                    return Ok((true, convert::error_table(lua, WRONG_NUMBER_OF_ARGUMENTS)?));
+                }
+                let bytes = match &args[0] {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Integer(i) => i.to_string().into_bytes(),
+                    Value::Number(n) => convert::lua_number_text(*n).into_bytes(),
+                    _ => Vec::new(),
+                };
+                Ok((false, Value::String(lua.create_string(sha1_hex(&bytes))?)))
+            })?,
+        )?;
+        host.raw_set(
+            "normalize_error",
+            lua.create_function(|lua, text: mlua::LuaString| {
+                convert::error_table(lua, &convert::normalize_error(&text.as_bytes()))
+            })?,
+        )?;
+        let r = random.clone();
+        host.raw_set(
+            "rand",
+            lua.create_function(move |_, ()| {
+                let mut g = r.lock().map_err(|_| mlua::Error::runtime("rand48"))?;
+                Ok(g.next_unit())
+            })?,
+        )?;
+        let r = random.clone();
+        host.raw_set(
+            "randomseed",
+            lua.create_function(move |_, seed: f64| {
+                let mut g = r.lock().map_err(|_| mlua::Error::runtime("rand48"))?;
+                g.seed(seed as i64 as i32);
+                Ok(())
+            })?,
+        )?;
+        // Replaced for each run by `run` (they need the run's host).
+        for name in ["call", "log", "setresp", "set_repl"] {
+            host.raw_set(
+                name,
+                lua.create_function(|lua, _: MultiValue| {
+                    Ok((
+                        true,
+                        convert::error_table(
+                            lua,
+                            "ERR redis.call/pcall can only be called inside a script invocation",
+                        )?,
+                    ))
+                })?,
+            )?;
+        }
+        // What scripts call as `redis.call`, `redis.log`, ...: trampolines
+        // over the host's functions of the same name.
+        for name in ["call", "log", "setresp", "set_repl", "sha1hex"] {
+            // SAFETY: the closure only pushes a C closure over the two values
+            // mlua pushed (the host table and the name); the trampoline uses
+            // nothing but its own stack.
+            let f: Function = unsafe {
+                lua.exec_raw((host.clone(), name), |state| {
+                    mlua::ffi::lua_pushcclosure(state, call_trampoline, 2)
+                })?
+            };
+            host.raw_set(format!("{name}_c"), f)?;
+        }
+        let prelude = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("@redust_prelude")
+            .into_function()?;
+        let (error_handler, globals): (Function, Table) = prelude.call(host.clone())?;
+        let xpcall: Function = globals.raw_get("xpcall")?;
+        Ok(Vm {
+            lua,
+            error_handler,
+            xpcall,
+            globals,
+            host_table: host,
+            scripts: HashMap::new(),
+            random,
+        })
+    }
+
+    /// SCRIPT FLUSH: a fresh VM and an empty cache (rand48 goes on, as in
+    /// Redis, where it is the process's).
+    pub fn flush(&mut self) -> Result<(), String> {
+        let version: String = self
+            .host_table
+            .raw_get("version")
+            .map_err(|e| e.to_string())?;
+        let num: i64 = self
+            .host_table
+            .raw_get("version_num")
+            .map_err(|e| e.to_string())?;
+        *self = Vm::with_random(&version, num, self.random.clone())?;
+        Ok(())
+    }
+
+    /// Scripts in the cache (`number_of_cached_scripts`).
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    /// What the script cache holds, counted as Redis counts it
+    /// (`used_memory_scripts_eval`): each script's SHA1 and body strings and
+    /// its dictionary entry.
+    pub fn cache_bytes(&self) -> usize {
+        const PER_SCRIPT: usize = 40 + 88;
+        self.scripts.values().map(|s| s.body_len + PER_SCRIPT).sum()
+    }
+
+    /// Bytes the Lua VM uses (`used_memory_lua`).
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Whether a script with this SHA1 (any case) is cached.
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        sha.len() == 40
+            && self
+                .scripts
+                .contains_key(&String::from_utf8_lossy(sha).to_lowercase())
+    }
+
+    /// The flags of a cached script (`None`: no shebang, Redis's compat mode).
+    pub fn flags(&self, sha: &str) -> Option<Option<ScriptFlags>> {
+        self.scripts.get(sha).map(|s| s.flags)
+    }
+
+    /// Compiles and caches `body` (EVAL, SCRIPT LOAD); returns its SHA1, or
+    /// the error Redis replies (shebang or compile errors; not cached).
+    pub fn load(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, code) = shebang::parse(body)?;
+        let function = self
+            .lua
+            .load(code)
+            .set_name("@user_script")
+            .into_function()
+            .map_err(|e| compile_error(&e))?;
+        self.scripts.insert(
+            sha.clone(),
+            Script {
+                function,
+                flags,
+                body_len: body.len(),
+            },
+        );
+        Ok(sha)
+    }
+
+    /// Runs cached script `sha` with `keys` and `argv`, its commands going
+    /// to `host`, and writes what it returns (or its error, with Redis's
+    /// `script: <sha>, on @user_script:<line>.` suffix) to `reply`.
+    pub fn run(
+        &mut self,
+        sha: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        host: &mut dyn Host,
+        reply: &mut Reply,
+    ) {
+        let Some(script) = self.scripts.get(sha) else {
+            reply.error(NOSCRIPT);
+            return;
+        };
+        let function = script.function.clone();
+        match self.run_function(&function, keys, argv, host) {
+            Ok((value, resp3)) => convert::write_value(&value, reply, resp3, 0),
+            Err((text, Some((source, line)))) => {
+                reply.error(&format!("{text} script: {sha}, on {source}:{line}."))
+            }
+            Err((text, None)) => reply.error(&text),
+        }
+    }
+
+    /// Runs `function`; the value it returned and the script's protocol, or
+    /// the error text (suffixed with where it happened).
+    fn run_function(
+        &self,
+        function: &Function,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        host: &mut dyn Host,
+    ) -> Result<(Value, bool), RunError> {
+        let lua = &self.lua;
+        let set_args = || -> mlua::Result<()> {
+            let k = lua.create_table_with_capacity(keys.len(), 0)?;
+            for (i, key) in keys.iter().enumerate() {
+                k.raw_set(i + 1, lua.create_string(key)?)?;
+            }
+            let a = lua.create_table_with_capacity(argv.len(), 0)?;
+            for (i, arg) in argv.iter().enumerate() {
+                a.raw_set(i + 1, lua.create_string(arg)?)?;
+            }
+            self.globals.raw_set("KEYS", k)?;
+            self.globals.raw_set("ARGV", a)?;
+            Ok(())
+        };
+        set_args().map_err(|e| (format!("ERR {e}"), None))?;
+        let context = std::cell::RefCell::new(RunContext { resp3: false });
+        let host = std::cell::RefCell::new(host);
+        let result = lua.scope(|scope| {
+            let call = scope.create_function(|lua, args: MultiValue| {
+                let argv = match convert::command_args(&args) {
+                    Ok(a) => a,
+                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
+                };
+                let resp3 = context.borrow().resp3;
+                let frame = host.borrow_mut().call(argv, resp3);
+                match frame {
+                    Frame::Error(e) | Frame::BlobError(e) => {
+                        let text = convert::normalize_error(&e);
+                        Ok((true, convert::error_table(lua, &text)?))
+                    }
+                    other => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
+                }
+            })?;
+            let log = scope.create_function(|lua, args: MultiValue| {
+                convert::outcome(lua, convert::log_args(&args).map(|(level, message)| {
+                    host.borrow_mut().log(level, &message);
+                }))
+            })?;
+            let setresp = scope.create_function(|lua, args: MultiValue| {
+                let result = if args.len() != 1 {
+                    Err("ERR redis.setresp() requires one argument.".to_string())
+                } else {
+                    match convert::lua_number(&args[0]) {
+                        Some(v) if v == 2.0 || v == 3.0 => {
+                            context.borrow_mut().resp3 = v == 3.0;
+                            Ok(())
+                        }
+                        _ => Err("ERR RESP version must be 2 or 3.".to_string()),
+                    }
+                };
+                convert::outcome(lua, result)
+            })?;
+            let set_repl = scope.create_function(|lua, args: MultiValue| {
+                let result = if args.len() != 1 {
+                    Err("ERR redis.set_repl() requires two arguments.".to_string())
+                } else {
+                    match convert::lua_number(&args[0]).map(|n| n as i64) {
+                        Some(flags @ 0..=3) => {
+                            host.borrow_mut().set_repl(flags as u8);
+                            Ok(())
+                        }
+                        _ => Err(
+                            "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
+                                .to_string(),
+                        ),
+                    }
+                };
+                convert::outcome(lua, result)
+            })?;
+            // The prelude's wrappers call through `host.*`.
+            self.host_table.raw_set("call", call)?;
+            self.host_table.raw_set("log", log)?;
+            self.host_table.raw_set("setresp", setresp)?;
+            self.host_table.raw_set("set_repl", set_repl)?;
+            let (ok, value): (bool, Value) =
+                self.xpcall.call((function.clone(), self.error_handler.clone()))?;
+            Ok((ok, value))
+        });
+        let resp3 = context.borrow().resp3;
+        match result {
+            Ok((true, value)) => Ok((value, resp3)),
+            Ok((false, error)) => Err(convert::error_text(&error)),
+            Err(e) => Err((
+                format!("ERR {}", e.to_string().replace(['\r', '\n'], " ")),
+                None,
+            )),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+-- redust's Lua-side part of Redis's scripting library. Runs once when a
+-- scripting VM is created, with the full base library still in place. It
+-- receives the Rust-side table `host` (raw command calls, logging, the
+-- rand48 generator) and returns the pieces the Rust side keeps: the error
+-- handler and the table of real globals.
+local host = ...
+local getinfo = debug.getinfo
+local type, tostring, select, error, rawget, rawset, setmetatable, pairs =
+  type, tostring, select, error, rawget, rawset, setmetatable, pairs
+local raw_pcall = pcall
+
+-- Where an error came from: the innermost frame of the user's script (or of
+-- code it loaded), skipping C functions and this prelude's own wrappers.
+local function error_handler(e)
+  if type(e) ~= 'table' then
+    if e == nil then
+      e = {err = 'ERR nil'}
+    else
+      e = {err = 'ERR ' .. tostring(e)}
+    end
+  end
+  for level = 2, 200 do
+    local info = getinfo(level, 'Sl')
+    if not info then break end
+    if info.what ~= 'C' and info.source ~= '@redust_prelude' then
+      rawset(e, 'source', info.source)
+      rawset(e, 'line', info.currentline)
+      break
+    end
+  end
+  return e
+end
+
+-- redis.call, log, setresp, set_repl and sha1hex are `host.*_c`: C
+-- trampolines that raise the error table the Rust side returns, so that
+-- the script's frame stays on the stack even in `return redis.call(...)`
+-- and the error names its line. redis.pcall returns a command's error.
+-- The host's functions are looked up at each call: they are replaced for
+-- every run.
+local function pcall_cmd(...)
+  local _, value = host.call(...)
+  return value
+end
+
+local function error_reply(...)
+  if select('#', ...) ~= 1 or type((...)) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
+  return host.normalize_error((...))
+end
+
+local function status_reply(...)
+  if select('#', ...) ~= 1 or type((...)) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
+  return {ok = (...)}
+end
+
+redis = {
+  call = host.call_c,
+  pcall = pcall_cmd,
+  error_reply = error_reply,
+  status_reply = status_reply,
+  sha1hex = host.sha1hex_c,
+  log = host.log_c,
+  setresp = host.setresp_c,
+  set_repl = host.set_repl_c,
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
+}
+
+-- A script's pcall sees a Redis error as its message, not as a table.
+local function pcall_result(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then
+      return false, rawget(e, 'err')
+    end
+    return false, e
+  end
+  return true, ...
+end
+pcall = function(f, ...) return pcall_result(raw_pcall(f, ...)) end
+
+-- Redis's math.random: rand48, one sequence per server, with Lua 5.1's
+-- argument rules.
+local floor, tonumber = math.floor, tonumber
+math.random = function(...)
+  local n = select('#', ...)
+  local r = host.rand()
+  if n == 0 then return r end
+  if n == 1 then
+    local m = floor(tonumber((...)) or 0)
+    if m < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * m) + 1
+  end
+  if n == 2 then
+    local lo, hi = ...
+    lo, hi = floor(tonumber(lo) or 0), floor(tonumber(hi) or 0)
+    if lo > hi then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    return floor(r * (hi - lo + 1)) + lo
+  end
+  error('wrong number of arguments', 2)
+end
+math.randomseed = function(seed) host.randomseed(floor(tonumber(seed) or 0)) end
+
+-- What Redis 7.0 leaves out of a script's reach.
+loadfile, dofile, print, module, require, getfenv, setfenv, newproxy =
+  nil, nil, nil, nil, nil, nil, nil, nil
+package, io, os, debug = nil, nil, nil, nil
+
+-- Read-only: every library table, and the globals. Their contents move into
+-- backing tables; what scripts see are empty proxies whose reads go to the
+-- backing table and whose writes fail. Reading a global that does not exist
+-- fails too.
+local function readonly_write()
+  error('Attempt to modify a readonly table', 2)
+end
+local function move_out(t)
+  local backing = {}
+  for k, v in pairs(t) do backing[k] = v end
+  for k in pairs(backing) do rawset(t, k, nil) end
+  return backing
+end
+for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis'}) do
+  local t = _G[name]
+  setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
+end
+local G = _G
+local globals = move_out(G)
+setmetatable(G, {
+  __index = function(_, name)
+    local v = rawget(globals, name)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_write,
+  __metatable = false,
+})
+return error_handler, globals

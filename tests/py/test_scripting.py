@@ -1,0 +1,369 @@
+"""EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT, byte for byte as Redis 7.0
+answers them: conversions both ways (RESP2 and RESP3), errors and their
+`script: <sha>, on @user_script:<line>.` suffix, the sandbox, the script
+cache, shebang flags, effects propagation (AOF and replicas), and real
+clients (redis-py's Lock and register_script).  Every test passes with
+``REDUST_SERVER=/usr/bin/redis-server``.
+"""
+
+import hashlib
+import os
+import threading
+import time
+
+import pytest
+
+from helpers import RawConn, encode_command, pair, wait_in_sync, wait_until
+
+
+def sha(body):
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
+def raw(server, *args, hello3=False):
+    """The exact bytes of the reply to one command."""
+    conn = RawConn(server.port)
+    try:
+        if hello3:
+            conn.send(encode_command("HELLO", "3"))
+            # Skip HELLO's map reply.
+            conn.sock.settimeout(5)
+            data = b""
+            while b"modules" not in data or not data.endswith(b"\r\n"):
+                data += conn.sock.recv(4096)
+                if data.rstrip().endswith(b"*0"):
+                    break
+        conn.send(encode_command(*args))
+        conn.sock.settimeout(5)
+        out = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                chunk = conn.sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if complete(out):
+                break
+        return out
+    finally:
+        conn.sock.close()
+
+
+def complete(data):
+    """Whether `data` holds one whole RESP reply."""
+    def parse(i):
+        if i >= len(data):
+            return None
+        end = data.find(b"\r\n", i)
+        if end < 0:
+            return None
+        kind, line = data[i:i + 1], data[i + 1:end]
+        if kind in b"+-:_,#(":
+            return end + 2
+        if kind in b"$=!":
+            n = int(line)
+            if n < 0:
+                return end + 2
+            stop = end + 2 + n + 2
+            return stop if len(data) >= stop else None
+        if kind in b"*~>%|":
+            n = int(line)
+            if kind in b"%|":
+                n *= 2
+            j = end + 2
+            for _ in range(max(n, 0)):
+                j = parse(j)
+                if j is None:
+                    return None
+            return j
+        return None
+    return parse(0) == len(data)
+
+
+def eval_raw(server, body, *keys_and_args, numkeys=0, hello3=False):
+    return raw(server, "EVAL", body, str(numkeys), *keys_and_args, hello3=hello3)
+
+
+def suffix(body, line=1):
+    return " script: %s, on @user_script:%d." % (sha(body), line)
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return 1", b":1\r\n"),
+        ("return 3.99", b":3\r\n"),
+        ("return -3.99", b":-3\r\n"),
+        ("return 1e20", b":-9223372036854775808\r\n"),
+        ("return 'x'", b"$1\r\nx\r\n"),
+        ("return true", b":1\r\n"),
+        ("return false", b"$-1\r\n"),
+        ("return nil", b"$-1\r\n"),
+        ("return", b"$-1\r\n"),
+        ("return {1,2,{3,'x'},nil,5}", b"*3\r\n:1\r\n:2\r\n*2\r\n:3\r\n$1\r\nx\r\n"),
+        ("return {1,false,3}", b"*3\r\n:1\r\n$-1\r\n:3\r\n"),
+        ("return {a=1}", b"*0\r\n"),
+        ("return {ok='fine'}", b"+fine\r\n"),
+        ("return {err='MY err'}", b"-MY err\r\n"),
+        ("return {err=1}", b"*0\r\n"),
+        ("return {double=1.5}", b"$3\r\n1.5\r\n"),
+        ("return {double=0.1}", b"$19\r\n0.10000000000000001\r\n"),
+        ("return 'x','y'", b"$1\r\nx\r\n"),
+        ("return redis.call('ping')", b"+PONG\r\n"),
+        ("return redis.call('get','nokey')", b"$-1\r\n"),
+        ("return type(redis.call('get','nokey'))", b"$7\r\nboolean\r\n"),
+        ("return redis.status_reply('fine')", b"+fine\r\n"),
+        ("return redis.error_reply('hi')", b"-ERR hi\r\n"),
+        ("return redis.error_reply('MYERR hi')", b"-MYERR hi\r\n"),
+        ("return redis.error_reply()", b"-ERR wrong number or type of arguments\r\n"),
+        ("return redis.sha1hex('')", b"$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"),
+        ("return redis.REDIS_VERSION_NUM", b":458767\r\n"),
+        ("return redis.replicate_commands()", b":1\r\n"),
+        ("return ''", b"$0\r\n\r\n"),
+        ("", b"$-1\r\n"),
+    ],
+)
+def test_lua_values_become_resp2_replies(server, body, expected):
+    assert eval_raw(server, body) == expected
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return {double=1.5}", b",1.5\r\n"),
+        ("return true", b":1\r\n"),
+        ("return false", b"_\r\n"),
+        ("redis.setresp(3) return true", b"#t\r\n"),
+        ("redis.setresp(3) return false", b"#f\r\n"),
+        ("return {map={a=1}}", b"%1\r\n$1\r\na\r\n:1\r\n"),
+        ("return {set={a=true}}", b"~1\r\n$1\r\na\r\n"),
+        ("return {big_number='123'}", b"(123\r\n"),
+        ("redis.setresp(3) return redis.call('get','nokey') == nil", b"#t\r\n"),
+        ("redis.setresp(3) redis.call('hset','h','f','v') return redis.call('hgetall','h').map.f", b"$1\r\nv\r\n"),
+    ],
+)
+def test_lua_values_become_resp3_replies(server, body, expected):
+    assert eval_raw(server, body, hello3=True) == expected
+
+
+def test_keys_and_argv(c):
+    body = "return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}"
+    assert c.call("EVAL", body, "2", "k1", "k2", "a1") == [b"k1", b"k2", b"a1", 2, 1]
+    assert c.call("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])",
+                  "1", "k", "v\x00b") == b"v\x00b"
+    # Numbers reach commands as %.17g.
+    assert c.call("EVAL", "redis.call('set','n',0.1) return redis.call('get','n')", "0") == b"0.10000000000000001"
+
+
+@pytest.mark.parametrize(
+    "body,text,line",
+    [
+        ("return redis.call('incr','s')", "ERR value is not an integer or out of range", 1),
+        ("local x = 1\nerror('boom')", "ERR user_script:2: boom", 2),
+        ("error({err='MY boom'})", "MY boom", 1),
+        ("error(redis.error_reply('MYCODE my msg'))", "MYCODE my msg", 1),
+        ("return redis.call('nosuchcommand')", "ERR Unknown Redis command called from script", 1),
+        ("return redis.call('get')", "ERR Wrong number of args calling Redis command from script", 1),
+        ("return redis.call('multi')", "ERR This Redis command is not allowed from script", 1),
+        ("return redis.call({})", "ERR Lua redis lib command arguments must be strings or integers", 1),
+        ("return redis.call()", "ERR Please specify at least one argument for this redis lib call", 1),
+        ("local a=nil; a()", "ERR user_script:1: attempt to call local 'a' (a nil value)", 1),
+        ("x = 5", "ERR user_script:1: Attempt to modify a readonly table", 1),
+        ("return undefined_thing", "ERR user_script:1: Script attempted to access nonexistent global variable 'undefined_thing'", 1),
+        ("redis.call = nil", "ERR user_script:1: Attempt to modify a readonly table", 1),
+        ("return print", "ERR user_script:1: Script attempted to access nonexistent global variable 'print'", 1),
+        ("return os.time()", "ERR user_script:1: Script attempted to access nonexistent global variable 'os'", 1),
+        ("return redis.setresp(4)", "ERR RESP version must be 2 or 3.", 1),
+        ("redis.log(99, 'x')", "ERR Invalid debug level.", 1),
+        ("redis.log(1)", "ERR redis.log() requires two arguments or more.", 1),
+    ],
+)
+def test_errors_name_the_script_and_line(server, body, text, line):
+    if "incr" in body:
+        server.client().call("SET", "s", "abc")
+    assert eval_raw(server, body) == ("-" + text + suffix(body, line) + "\r\n").encode()
+
+
+def test_pcall_returns_errors_and_scripts_see_their_text(c):
+    c.call("SET", "s", "abc")
+    assert eval_raw_c(c, "return redis.pcall('incr','s')") == b"-ERR value is not an integer or out of range\r\n"
+    assert c.call("EVAL", "local ok, e = pcall(redis.call, 'incr', 's') return {tostring(ok), e}", "0") == [
+        b"false",
+        b"ERR value is not an integer or out of range",
+    ]
+    assert c.call("EVAL", "local e = redis.pcall('incr','s') return e.err", "0") == b"ERR value is not an integer or out of range"
+
+
+def eval_raw_c(c, body):
+    conn = RawConn(c.port)
+    try:
+        conn.send(encode_command("EVAL", body, "0"))
+        conn.sock.settimeout(5)
+        out = b""
+        while not complete(out):
+            out += conn.sock.recv(65536)
+        return out
+    finally:
+        conn.sock.close()
+
+
+def test_compile_errors_and_shebangs(server):
+    out = eval_raw(server, "return 1 +")
+    assert out.startswith(b"-ERR Error compiling script (new function): user_script:1:"), out
+    for body, err in [
+        ("#!lua", "ERR Invalid script shebang"),
+        ("#!python\nreturn 1", "ERR Unexpected engine in script shebang: #!python"),
+        ("#!lua name=foo\nreturn 1", "ERR Unknown lua shebang option: name=foo"),
+        ("#!lua flags=bad\nreturn 1", "ERR Unexpected flag in script shebang: bad"),
+    ]:
+        assert eval_raw(server, body) == ("-" + err + "\r\n").encode()
+    assert eval_raw(server, "#!lua flags=no-writes\nreturn 1") == b":1\r\n"
+    body = "#!lua flags=no-writes\nreturn redis.call('set','a','b')"
+    assert eval_raw(server, body) == (
+        "-ERR Write commands are not allowed from read-only scripts." + suffix(body, 2) + "\r\n"
+    ).encode()
+    # A shebang keeps line numbers.
+    body = "#!lua\nlocal x = 1\nerror('two')"
+    assert eval_raw(server, body) == ("-ERR user_script:3: two" + suffix(body, 3) + "\r\n").encode()
+
+
+def test_eval_ro(c, server):
+    assert c.call("SET", "k", "v") == "OK"
+    assert c.call("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k") == b"v"
+    body = "return redis.call('set','a','b')"
+    assert raw(server, "EVAL_RO", body, "0") == (
+        "-ERR Write commands are not allowed from read-only scripts." + suffix(body) + "\r\n"
+    ).encode()
+    body = "#!lua\nreturn 1"
+    assert raw(server, "EVAL_RO", body, "0") == b"-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    s = c.call("SCRIPT", "LOAD", "return redis.call('get', KEYS[1])")
+    assert c.call("EVALSHA_RO", s, "1", "k") == b"v"
+
+
+def test_numkeys_and_noscript(server, c):
+    assert raw(server, "EVAL", "return 1", "2", "a") == b"-ERR Number of keys can't be greater than number of args\r\n"
+    assert raw(server, "EVAL", "return 1", "-1") == b"-ERR Number of keys can't be negative\r\n"
+    assert raw(server, "EVAL", "return 1", "x") == b"-ERR value is not an integer or out of range\r\n"
+    assert raw(server, "EVALSHA", "abc", "notanumber") == b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    assert raw(server, "EVALSHA", "a" * 40, "0") == b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    assert raw(server, "EVAL", "return 1") == b"-ERR wrong number of arguments for 'eval' command\r\n"
+
+
+def test_script_cache(c, server):
+    body = "return 'cached'"
+    s = c.call("SCRIPT", "LOAD", body)
+    assert s == sha(body).encode()
+    assert c.call("EVALSHA", s, "0") == b"cached"
+    assert c.call("EVALSHA", s.upper(), "0") == b"cached"
+    assert c.call("SCRIPT", "EXISTS", s, s.upper(), "nope") == [1, 1, 0]
+    # EVAL caches what it compiles, even when the run fails.
+    assert c.call("SCRIPT", "EXISTS", sha("error('x')")) == [0]
+    eval_raw(server, "error('x')")
+    assert c.call("SCRIPT", "EXISTS", sha("error('x')")) == [1]
+    assert c.call("SCRIPT", "FLUSH") == "OK"
+    assert c.call("SCRIPT", "EXISTS", s) == [0]
+    assert c.call("SCRIPT", "FLUSH", "ASYNC") == "OK"
+    assert raw(server, "SCRIPT", "FLUSH", "bad") == b"-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n"
+    assert raw(server, "SCRIPT", "KILL") == b"-NOTBUSY No scripts in execution right now.\r\n"
+    assert raw(server, "SCRIPT", "NOPE") == b"-ERR unknown subcommand 'NOPE'. Try SCRIPT HELP.\r\n"
+    help_lines = c.call("SCRIPT", "HELP")
+    assert help_lines[0].startswith("SCRIPT <subcommand>") and len(help_lines) == 17
+    info = c.call("INFO", "memory")
+    assert b"number_of_cached_scripts:0" in info
+
+
+def test_sandbox_keeps_what_redis_keeps(c):
+    assert c.call("EVAL", "return ('abc'):upper()", "0") == b"ABC"
+    assert c.call("EVAL", "local t = {} t.x = 1 return t.x", "0") == 1
+    assert c.call("EVAL", "return loadstring('return 5')()", "0") == 5
+    assert c.call("EVAL", "return _VERSION", "0") == b"Lua 5.1"
+    assert c.call("EVAL", "return type(coroutine.create)", "0") == b"function"
+    assert c.call("EVAL", "return tostring(redis.foo)", "0") == b"nil"
+    assert c.call("EVAL", "return table.concat({'a','b'}, '-')", "0") == b"a-b"
+    assert c.call("EVAL", "KEYS[1] = 'z' return KEYS[1]", "1", "k") == b"z"
+
+
+def test_math_random_is_redis_sequence(server_factory):
+    s = server_factory()
+    c = s.client()
+    assert c.call("EVAL", "return tostring(math.random())", "0") == b"0.39646477363839"
+    assert c.call("EVAL", "return tostring(math.random())", "0") == b"0.84048536971234"
+    assert c.call("EVAL", "math.randomseed(1) return tostring(math.random())", "0") == b"0.041630344484761"
+
+
+def aof_incr(server):
+    d = os.path.join(server.dir, "appendonlydir")
+    name = [f for f in os.listdir(d) if f.endswith(".incr.aof")][0]
+    with open(os.path.join(d, name), "rb") as f:
+        return f.read()
+
+
+def test_effects_go_to_the_aof_as_commands(server_factory):
+    s = server_factory(args=["--appendonly", "yes"])
+    c = s.client()
+    c.call("EVAL", "redis.call('set','a','1') redis.call('set','b','2')", "0")
+    c.call("EVAL", "redis.call('set','c','3')", "0")
+    c.call("EVAL", "return redis.call('get','a')", "0")
+    c.call("EVAL", "redis.call('set','d','4') redis.set_repl(redis.REPL_NONE) redis.call('set','e','5')", "0")
+    wait_until(lambda: b"$1\r\nd\r\n" in aof_incr(s))
+    data = aof_incr(s)
+    assert b"EVAL" not in data.upper()
+    two = encode_command("MULTI") + encode_command("set", "a", "1") + encode_command("set", "b", "2") + encode_command("EXEC")
+    assert two in data
+    one = encode_command("set", "c", "3")
+    assert one in data
+    assert encode_command("MULTI") + one not in data
+    assert b"$1\r\ne\r\n" not in data
+
+
+def test_effects_reach_replicas(server_factory):
+    master, replica, m, r = pair(server_factory)
+    m.call("EVAL", "for i = 1, 10 do redis.call('incr', KEYS[1]) end redis.call('set', KEYS[2], 'x')", "2", "n", "s")
+    m.call("EVAL", "redis.call('expire', KEYS[1], 100)", "1", "s")
+    wait_in_sync(m, [r])
+    assert r.call("GET", "n") == b"10"
+    assert r.call("GET", "s") == b"x"
+    assert 0 < r.call("TTL", "s") <= 100
+    assert m.call("DEBUG", "DIGEST") == r.call("DEBUG", "DIGEST")
+
+
+def test_redis_py_lock_and_register_script(server):
+    import redis as redis_py
+
+    r = server.redis_py()
+    lock = r.lock("resource", timeout=5, blocking_timeout=1)
+    assert lock.acquire()
+    assert lock.owned()
+    assert lock.extend(5)
+    other = r.lock("resource", timeout=5, blocking_timeout=0.2)
+    assert not other.acquire()
+    lock.release()
+    assert other.acquire()
+    other.release()
+    with pytest.raises(redis_py.exceptions.LockError):
+        lock.release()
+
+    # Contention between threads: each increments under the lock.
+    r.set("counter", 0)
+
+    def worker():
+        client = server.redis_py()
+        for _ in range(20):
+            with client.lock("counter-lock", timeout=5, blocking_timeout=10):
+                v = int(client.get("counter"))
+                client.set("counter", v + 1)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert int(r.get("counter")) == 80
+
+    add = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    assert add(keys=["total"], args=[5]) == 5
+    r.script_flush()
+    assert add(keys=["total"], args=[5]) == 10
