@@ -20,6 +20,7 @@ Structural rules the generator keeps so that Redis itself is deterministic
 * DBs used are 0..2; DB 15 belongs to the tester's replication marker.
 """
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -186,7 +187,38 @@ SUB_PATTERNS = [
 ]
 
 FAMILIES = ["strings", "bits", "hll", "keys", "expiry", "lists", "hashes", "sets", "zsets",
-            "pubsub", "transactions", "server"]
+            "pubsub", "transactions", "server", "scripting"]
+
+# Scripts the scripting family runs: each runs commands taken from ARGV, so
+# every family's commands (and their errors, and every reply type) go
+# through redis.call / redis.pcall and both conversions.
+SCRIPTS = [
+    b"return redis.call(unpack(ARGV))",
+    b"return redis.pcall(unpack(ARGV))",
+    b"return {redis.pcall(unpack(ARGV))}",
+    b"redis.setresp(3) return redis.pcall(unpack(ARGV))",
+    b"local r = redis.pcall(unpack(ARGV)) return type(r)",
+    b"local ok, e = pcall(redis.call, unpack(ARGV)) if ok then return e end return {err = e}",
+    b"#!lua flags=no-writes\nreturn redis.pcall(unpack(ARGV))",
+]
+
+# Two commands in one script (their effects go out in MULTI/EXEC): ARGV[1]
+# is how many arguments the first has.
+TWO_COMMANDS = (
+    b"local n = tonumber(ARGV[1]) local a, b = {}, {} "
+    b"for i = 2, n + 1 do a[#a + 1] = ARGV[i] end "
+    b"for i = n + 2, #ARGV do b[#b + 1] = ARGV[i] end "
+    b"redis.pcall(unpack(a)) return redis.pcall(unpack(b))"
+)
+
+# Commands whose reply Redis leaves to chance: compared by property at the
+# top level, so not wrapped in scripts.
+UNSCRIPTED = {"spop", "srandmember", "hrandfield", "zrandmember", "randomkey", "scan", "sscan",
+              "hscan", "zscan", "keys", "object", "debug", "sort", "sort_ro", "restore", "flushdb", "swapdb",
+              "select", "move", "publish", "pubsub", "ping", "dump",
+              # replies in an order Redis leaves free, or with a time in them
+              "smembers", "sinter", "sunion", "sdiff", "hgetall", "hkeys", "hvals",
+              "ttl", "pttl", "expiretime", "pexpiretime"}
 
 # ---------------------------------------------------------------------------
 # generator
@@ -950,6 +982,39 @@ class Gen:
             [b"NOSUCHCOMMAND", b"x"],
         ])
 
+    # scripting: commands of the other families run from Lua
+    def scripted_command(self):
+        """A command of another family, for a script to run."""
+        table = self.table()
+        fams = [f for f in ("strings", "bits", "hll", "keys", "expiry", "lists", "hashes", "sets", "zsets")]
+        for _ in range(20):
+            fam = self.choice(fams)
+            weight, name, gen = self.choice(table[fam])
+            if name in UNSCRIPTED or not self.has(name):
+                continue
+            saved = self.cur_family
+            self.cur_family = fam
+            args = gen()
+            self.cur_family = saved
+            if args and args[0].lower().decode(errors="replace") not in UNSCRIPTED:
+                return args
+        return [b"GET", self.key()]
+
+    def g_eval(self):
+        if self.p(0.15):
+            a, b = self.scripted_command(), self.scripted_command()
+            return [b"EVAL", TWO_COMMANDS, b"0", str(len(a)).encode()] + a + b
+        script = self.choice(SCRIPTS)
+        verb = b"EVAL_RO" if self.p(0.1) else b"EVAL"
+        return [verb, script, b"0"] + self.scripted_command()
+
+    def g_evalsha(self):
+        script = self.choice(SCRIPTS)
+        sha = hashlib.sha1(script).hexdigest().encode()
+        if self.p(0.3):
+            return [b"SCRIPT", b"LOAD", script]
+        return [b"EVALSHA", sha, b"0"] + self.scripted_command()
+
     # -- family tables -------------------------------------------------------
     def table(self):
         """family -> list of (weight, command name for the implemented check, generator)."""
@@ -1007,6 +1072,8 @@ class Gen:
             "transactions": [(3, "set", self.g_set), (2, "incr", self.g_incr), (2, "get", self.g_get),
                              (2, "lpush", self.g_push), (1, "sadd", self.g_sadd), (1, "del", self.g_del)],
             "server": [(3, "ping", self.g_server), (1, "set", self.g_set)],
+            "scripting": [(6, "eval", self.g_eval), (2, "evalsha", self.g_evalsha), (2, "set", self.g_set),
+                          (1, "rpush", self.g_push), (1, "hset", self.g_hset)],
         }
 
     def pick_command(self, in_multi=False):
