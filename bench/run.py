@@ -18,6 +18,7 @@ The load generator is redis-benchmark (redis-tools), not ours.
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import resource
@@ -39,7 +40,14 @@ DEFAULT_TESTS = ["ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rp
                  "rpop", "sadd", "hset", "spop", "zadd", "zpopmin",
                  "lrange_100,lrange_300,lrange_500,lrange_600", "mset"]
 
-# name -> (redis-benchmark arguments besides -p/-n/--csv/-t, the -t of each invocation)
+# A small script as applications run them (a rate limiter's counter): INCR, and EXPIRE
+# on the first hit. Loaded into both servers; the evalsha load runs it by SHA1.
+SMALL_SCRIPT = ("local v = redis.call('INCR', KEYS[1]) "
+                "if v == 1 then redis.call('EXPIRE', KEYS[1], 60) end return v")
+SMALL_SCRIPT_SHA = hashlib.sha1(SMALL_SCRIPT.encode()).hexdigest()
+
+# name -> (redis-benchmark arguments besides -p/-n/--csv/-t, each invocation: a -t list, or
+# a command of its own as a list of arguments)
 LOADS = {
     "default-P1": (["-c", "50"], DEFAULT_TESTS),
     "default-P16": (["-c", "50", "-P", "16"], DEFAULT_TESTS),
@@ -48,6 +56,7 @@ LOADS = {
     "random-1M-keys": (["-c", "50", "-r", "1000000"], ["set", "get"]),
     "mset-10-keys": (["-c", "50"], ["mset"]),
     "lrange-100": (["-c", "50"], ["lpush", "lrange_100"]),
+    "evalsha-small": (["-c", "50", "-r", "100000"], [["EVALSHA", SMALL_SCRIPT_SHA, "1", "key:__rand_int__"]]),
 }
 
 
@@ -62,6 +71,7 @@ class Server:
         deadline = time.time() + 10
         while time.time() < deadline:
             if cli(self.port, "PING").strip() == "PONG":
+                cli(self.port, "SCRIPT", "LOAD", SMALL_SCRIPT)
                 return
             time.sleep(0.05)
         raise RuntimeError("%s did not start" % name)
@@ -162,7 +172,7 @@ def throughput(args, only, work):
                 continue
             usage_a, usage_b = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
             for tests in invocations:
-                args_t = extra + ["-t", tests]
+                args_t = extra + (tests if isinstance(tests, list) else ["-t", tests])
                 if args.client_threads > 1:
                     args_t += ["--threads", str(args.client_threads)]
                 # Alternate which server goes first, so slow drift hits both alike. CPU time

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs: redis-tools (redis-cli, redis-benchmark),
-# Debian's redis-server 7.0 for side-by-side checks, and the Python packages.
+# Debian's redis-server 7.0 for side-by-side checks, the Python packages, and
+# the Node.js clients (ioredis, from tests/js's lock file) when node is here.
 set -euo pipefail
 need_apt=0
 for bin in redis-cli redis-server redis-benchmark; do
@@ -14,3 +15,6 @@ if [ "$need_apt" = 1 ]; then
   $SUDO service redis-server stop >/dev/null 2>&1 || true
 fi
 python3 -m pip install -q -r "$(dirname "$0")/../tests/py/requirements.txt"
+if command -v npm >/dev/null 2>&1; then
+  (cd "$(dirname "$0")/../tests/js" && npm ci --silent --no-audit --no-fund)
+fi
