@@ -367,3 +367,43 @@ def test_redis_py_lock_and_register_script(server):
     assert add(keys=["total"], args=[5]) == 5
     r.script_flush()
     assert add(keys=["total"], args=[5]) == 10
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return bit.tohex(255)", b"$8\r\n000000ff\r\n"),
+        ("return bit.tohex(-1, -4)", b"$4\r\nFFFF\r\n"),
+        ("return bit.tohex(1, 100)", b"$8\r\n00000001\r\n"),
+        ("return bit.band(0xff, 0x0f)", b":15\r\n"),
+        ("return bit.band(1)", b":1\r\n"),
+        ("return bit.bor(1, 2, 4)", b":7\r\n"),
+        ("return bit.bxor(5, 1)", b":4\r\n"),
+        ("return bit.tobit(2^32+5)", b":5\r\n"),
+        ("return bit.tobit(1.5)", b":2\r\n"),
+        ("return bit.tobit(2.5)", b":2\r\n"),
+        ("return bit.lshift(1, 40)", b":256\r\n"),
+        ("return bit.rshift(-1, 28)", b":15\r\n"),
+        ("return bit.arshift(-16, 2)", b":-4\r\n"),
+        ("return bit.rol(1, 33)", b":2\r\n"),
+        ("return bit.ror(1, 1)", b":-2147483648\r\n"),
+        ("return bit.bswap(0x12345678)", b":2018915346\r\n"),
+        ("return bit.bnot(0)", b":-1\r\n"),
+        ("return bit.band('12', 4)", b":4\r\n"),
+    ],
+)
+def test_bit_library(server, body, expected):
+    assert eval_raw(server, body) == expected
+
+
+@pytest.mark.parametrize(
+    "body,text",
+    [
+        ("return bit.band()", "ERR user_script:1: bad argument #1 to 'band' (number expected, got no value)"),
+        ("return bit.band('x')", "ERR user_script:1: bad argument #1 to 'band' (number expected, got string)"),
+        ("return bit.bor(1, {})", "ERR user_script:1: bad argument #2 to 'bor' (number expected, got table)"),
+        ("bit.band = nil", "ERR user_script:1: Attempt to modify a readonly table"),
+    ],
+)
+def test_bit_errors(server, body, text):
+    assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()

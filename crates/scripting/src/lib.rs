@@ -9,6 +9,7 @@
 //! Redis does in its C library is done here in Rust; the Lua-side wrappers
 //! (`prelude.lua`) are ours.
 
+pub mod bit;
 pub mod convert;
 pub mod rand48;
 pub mod shebang;
@@ -88,7 +89,13 @@ unsafe extern "C-unwind" fn call_trampoline(
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, nargs, 2);
     if ffi::lua_toboolean(state, -2) != 0 {
-        // Raises the error table as it is (lua_error does not return).
+        // An error table is raised as it is; an error text gets the
+        // caller's position in front, as `luaL_error` writes it.
+        if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+            ffi::luaL_where(state, 1);
+            ffi::lua_insert(state, -2);
+            ffi::lua_concat(state, 2);
+        }
         ffi::lua_error(state);
     }
     1
@@ -201,14 +208,34 @@ impl Vm {
                 })?,
             )?;
         }
-        // What scripts call as `redis.call`, `redis.log`, ...: trampolines
-        // over the host's functions of the same name.
-        for name in ["call", "log", "setresp", "set_repl", "sha1hex"] {
+        // `bit`: Lua BitOp, as host functions `bit_<name>`.
+        for &name in bit::FUNCTIONS {
+            let f = if name == "tohex" {
+                lua.create_function(|lua, args: MultiValue| match bit::tohex(&args) {
+                    Ok(text) => Ok((false, Value::String(lua.create_string(text)?))),
+                    Err(e) => Ok((true, Value::String(lua.create_string(e)?))),
+                })?
+            } else {
+                lua.create_function(move |lua, args: MultiValue| match bit::call(name, &args) {
+                    Ok(n) => Ok((false, Value::Number(n))),
+                    Err(e) => Ok((true, Value::String(lua.create_string(e)?))),
+                })?
+            };
+            host.raw_set(format!("bit_{name}"), f)?;
+        }
+        // What scripts call as `redis.call`, `redis.log`, `bit.band`, ...:
+        // trampolines over the host's functions of the same name.
+        let bit_names = bit::FUNCTIONS.iter().map(|n| format!("bit_{n}"));
+        let names = ["call", "log", "setresp", "set_repl", "sha1hex"]
+            .iter()
+            .map(|n| n.to_string())
+            .chain(bit_names);
+        for name in names {
             // SAFETY: the closure only pushes a C closure over the two values
             // mlua pushed (the host table and the name); the trampoline uses
             // nothing but its own stack.
             let f: Function = unsafe {
-                lua.exec_raw((host.clone(), name), |state| {
+                lua.exec_raw((host.clone(), name.as_str()), |state| {
                     mlua::ffi::lua_pushcclosure(state, call_trampoline, 2)
                 })?
             };

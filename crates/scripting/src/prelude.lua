@@ -73,6 +73,13 @@ redis = {
   REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
 }
 
+-- Lua BitOp, on the host's trampolines.
+bit = {}
+for _, name in pairs({'tobit', 'tohex', 'bnot', 'band', 'bor', 'bxor', 'lshift', 'rshift',
+                      'arshift', 'rol', 'ror', 'bswap'}) do
+  bit[name] = host['bit_' .. name .. '_c']
+end
+
 -- A script's pcall sees a Redis error as its message, not as a table.
 local function pcall_result(ok, ...)
   if not ok then
@@ -126,7 +133,7 @@ local function move_out(t)
   for k in pairs(backing) do rawset(t, k, nil) end
   return backing
 end
-for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis'}) do
+for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
   local t = _G[name]
   setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
 end
