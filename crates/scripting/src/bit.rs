@@ -34,7 +34,7 @@ fn type_name(v: Option<&Value>) -> &'static str {
 /// Argument `i` (0-based) as a number, or Lua's `luaL_checknumber` error.
 fn arg(name: &str, args: &MultiValue, i: usize) -> Result<f64, String> {
     let v = args.get(i);
-    v.and_then(|v| lua_number(v)).ok_or_else(|| {
+    v.and_then(lua_number).ok_or_else(|| {
         format!(
             "bad argument #{} to '{name}' (number expected, got {})",
             i + 1,
