@@ -407,3 +407,46 @@ def test_bit_library(server, body, expected):
 )
 def test_bit_errors(server, body, text):
     assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return cjson.encode({1,2,3})", b"$7\r\n[1,2,3]\r\n"),
+        ("return cjson.encode({a=1})", b"$7\r\n{\"a\":1}\r\n"),
+        ("return cjson.encode({})", b"$2\r\n{}\r\n"),
+        ("return cjson.encode('a/b\"c\\n')", b'$11\r\n"a\\/b\\"c\\n"\r\n'),
+        ("return cjson.encode(0.1)", b"$3\r\n0.1\r\n"),
+        ("return cjson.encode(1e20)", b"$5\r\n1e+20\r\n"),
+        ("return cjson.encode(12345678901234567)", b"$19\r\n1.2345678901235e+16\r\n"),
+        ("return cjson.encode({1,nil,3})", b"$10\r\n[1,null,3]\r\n"),
+        ("return cjson.encode(cjson.null)", b"$4\r\nnull\r\n"),
+        ("return cjson.encode({true,false})", b"$12\r\n[true,false]\r\n"),
+        ("return cjson.decode('[1,2,{\"a\":\"b\"}]')[3].a", b"$1\r\nb\r\n"),
+        ("return cjson.decode('\"\\\\u00e9\"')", "$2\r\n\u00e9\r\n".encode()),
+        ("return type(cjson.decode('null'))", b"$8\r\nuserdata\r\n"),
+        ("return cjson.decode('null') == cjson.null", b":1\r\n"),
+        ("return cjson.decode('{\"a\":[1,2,3]}').a[2]", b":2\r\n"),
+        ("return cjson.encode(cjson.decode('{\"k\":[1,{\"x\":null}]}'))", b'$20\r\n{"k":[1,{"x":null}]}\r\n'),
+    ],
+)
+def test_cjson(server, body, expected):
+    assert eval_raw(server, body) == expected
+
+
+@pytest.mark.parametrize(
+    "body,text",
+    [
+        ("return cjson.encode({[1]=1,[20]=2})", "ERR user_script:1: Cannot serialise table: excessively sparse array"),
+        ("return cjson.encode(1/0)", "ERR user_script:1: Cannot serialise number: must not be NaN or Inf"),
+        ("return cjson.encode(function() end)", "ERR user_script:1: Cannot serialise function: type not supported"),
+        ("return cjson.encode({[{}]=1})", "ERR user_script:1: Cannot serialise table: table key must be a number or string"),
+        ("return cjson.decode('{bad')", "ERR user_script:1: Expected object key string but found invalid token at character 2"),
+        ("return cjson.decode('[1,2')", "ERR user_script:1: Expected comma or array end but found T_END at character 5"),
+        ("return cjson.decode('[1] x')", "ERR user_script:1: Expected the end but found invalid token at character 5"),
+        ("return cjson.decode()", "ERR user_script:1: bad argument #1 to 'decode' (expected 1 argument)"),
+        ("cjson.encode = nil", "ERR user_script:1: Attempt to modify a readonly table"),
+    ],
+)
+def test_cjson_errors(server, body, text):
+    assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()

@@ -10,6 +10,7 @@
 //! (`prelude.lua`) are ours.
 
 pub mod bit;
+pub mod cjson;
 pub mod convert;
 pub mod rand48;
 pub mod shebang;
@@ -223,13 +224,66 @@ impl Vm {
             };
             host.raw_set(format!("bit_{name}"), f)?;
         }
+        // `cjson`: encode and decode (CJSON's errors are texts), and null.
+        host.raw_set(
+            "cjson_encode",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.len() != 1 {
+                    let e = "bad argument #1 to 'encode' (expected 1 argument)";
+                    return Ok((true, Value::String(lua.create_string(e)?)));
+                }
+                let v = args.front().cloned().unwrap_or(Value::Nil);
+                Ok(match cjson::encode(&v) {
+                    Ok(text) => (false, Value::String(lua.create_string(text)?)),
+                    Err(e) => (true, Value::String(lua.create_string(e)?)),
+                })
+            })?,
+        )?;
+        host.raw_set(
+            "cjson_decode",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.len() != 1 {
+                    let e = "bad argument #1 to 'decode' (expected 1 argument)";
+                    return Ok((true, Value::String(lua.create_string(e)?)));
+                }
+                let text = match args.front() {
+                    Some(Value::String(s)) => s.as_bytes().to_vec(),
+                    Some(Value::Integer(i)) => i.to_string().into_bytes(),
+                    Some(Value::Number(n)) => convert::lua_number_text(*n).into_bytes(),
+                    other => {
+                        let got = match other {
+                            None => "no value",
+                            Some(Value::Nil) => "nil",
+                            Some(Value::Boolean(_)) => "boolean",
+                            Some(Value::Table(_)) => "table",
+                            _ => "userdata",
+                        };
+                        let e = format!("bad argument #1 to 'decode' (string expected, got {got})");
+                        return Ok((true, Value::String(lua.create_string(e)?)));
+                    }
+                };
+                Ok(match cjson::decode(lua, &text) {
+                    Ok(v) => (false, v),
+                    Err(e) => (true, Value::String(lua.create_string(e)?)),
+                })
+            })?,
+        )?;
+        host.raw_set("cjson_null", cjson::null())?;
         // What scripts call as `redis.call`, `redis.log`, `bit.band`, ...:
         // trampolines over the host's functions of the same name.
         let bit_names = bit::FUNCTIONS.iter().map(|n| format!("bit_{n}"));
-        let names = ["call", "log", "setresp", "set_repl", "sha1hex"]
-            .iter()
-            .map(|n| n.to_string())
-            .chain(bit_names);
+        let names = [
+            "call",
+            "log",
+            "setresp",
+            "set_repl",
+            "sha1hex",
+            "cjson_encode",
+            "cjson_decode",
+        ]
+        .iter()
+        .map(|n| n.to_string())
+        .chain(bit_names);
         for name in names {
             // SAFETY: the closure only pushes a C closure over the two values
             // mlua pushed (the host table and the name); the trampoline uses

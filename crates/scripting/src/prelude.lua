@@ -80,6 +80,9 @@ for _, name in pairs({'tobit', 'tohex', 'bnot', 'band', 'bor', 'bxor', 'lshift',
   bit[name] = host['bit_' .. name .. '_c']
 end
 
+-- Lua CJSON's encode, decode and null.
+cjson = {encode = host.cjson_encode_c, decode = host.cjson_decode_c, null = host.cjson_null}
+
 -- A script's pcall sees a Redis error as its message, not as a table.
 local function pcall_result(ok, ...)
   if not ok then
@@ -133,7 +136,7 @@ local function move_out(t)
   for k in pairs(backing) do rawset(t, k, nil) end
   return backing
 end
-for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
+for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
   local t = _G[name]
   setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
 end
