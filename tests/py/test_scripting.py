@@ -450,3 +450,36 @@ def test_cjson(server, body, expected):
 )
 def test_cjson_errors(server, body, text):
     assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return cmsgpack.pack(1, 'a', true, nil, {1,2}, {a=1})", b"$12\r\n\x01\xa1a\xc3\xc0\x92\x01\x02\x81\xa1a\x01\r\n"),
+        ("return cmsgpack.pack(string.rep('x', 40))", b"$42\r\n\xd9(" + b"x" * 40 + b"\r\n"),
+        ("return cmsgpack.pack(1.5, 0.1, -1, -33, 300, 70000, 2^40, -2^40)",
+         b"$43\r\n\xca?\xc0\x00\x00\xcb?\xb9\x99\x99\x99\x99\x99\x9a\xff\xd0\xdf\xcd\x01,\xce\x00\x01\x11p"
+         b"\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xd3\xff\xff\xff\x00\x00\x00\x00\x00\r\n"),
+        ("return cmsgpack.pack({1,nil,3})", b"$5\r\n\x82\x01\x01\x03\x03\r\n"),
+        ("return cmsgpack.pack(string.rep('y', 300))", b"$303\r\n\xda\x01," + b"y" * 300 + b"\r\n"),
+        ("return {cmsgpack.unpack(cmsgpack.pack(1,'x',{1,2,{k='v'}}))}",
+         b"*3\r\n:1\r\n$1\r\nx\r\n*3\r\n:1\r\n:2\r\n*0\r\n"),
+        ("return cmsgpack.unpack('')", b"$-1\r\n"),
+        ("return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3))}", b"*2\r\n:1\r\n:1\r\n"),
+        ("return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3), 2)}", b"*2\r\n:-1\r\n:3\r\n"),
+        ("return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2)}", b"*3\r\n:2\r\n:1\r\n:2\r\n"),
+        ("return cmsgpack.unpack(cmsgpack.pack({a={b={c='deep'}}})).a.b.c", b"$4\r\ndeep\r\n"),
+    ],
+)
+def test_cmsgpack(server, body, expected):
+    assert eval_raw(server, body) == expected
+
+
+def test_cmsgpack_errors(server):
+    body = "return cmsgpack.pack()"
+    assert eval_raw(server, body) == (
+        "-ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)" + suffix(body) + "\r\n"
+    ).encode()
+    body = "return cmsgpack.unpack(string.char(0x92, 1))"
+    out = eval_raw(server, body)
+    assert out.startswith(b"-ERR user_script:1: Missing bytes in input."), out

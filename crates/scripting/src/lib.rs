@@ -11,6 +11,7 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
 pub mod rand48;
 pub mod shebang;
@@ -88,8 +89,10 @@ unsafe extern "C-unwind" fn call_trampoline(
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
     ffi::lua_gettable(state, ffi::lua_upvalueindex(1));
     ffi::lua_insert(state, 1);
-    ffi::lua_call(state, nargs, 2);
-    if ffi::lua_toboolean(state, -2) != 0 {
+    // The function returns (failed, values...): they replace the arguments.
+    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(state, 1) != 0 {
+        ffi::lua_settop(state, 2);
         // An error table is raised as it is; an error text gets the
         // caller's position in front, as `luaL_error` writes it.
         if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
@@ -99,7 +102,8 @@ unsafe extern "C-unwind" fn call_trampoline(
         }
         ffi::lua_error(state);
     }
-    1
+    ffi::lua_remove(state, 1);
+    ffi::lua_gettop(state)
 }
 
 /// SHA1 of `data` as 40 lower-case hex digits (Redis's `sha1hex`).
@@ -269,6 +273,55 @@ impl Vm {
             })?,
         )?;
         host.raw_set("cjson_null", cjson::null())?;
+        // `cmsgpack`: pack and the three unpacks (several results each).
+        host.raw_set(
+            "cmsgpack_pack",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.is_empty() {
+                    let e = "bad argument #0 to 'pack' (MessagePack pack needs input.)";
+                    return Ok((true, Value::String(lua.create_string(e)?)));
+                }
+                let values: Vec<Value> = args.into_iter().collect();
+                Ok((
+                    false,
+                    Value::String(lua.create_string(cmsgpack::pack(&values))?),
+                ))
+            })?,
+        )?;
+        for (name, with_limit, with_offset) in [
+            ("cmsgpack_unpack", false, false),
+            ("cmsgpack_unpack_one", false, true),
+            ("cmsgpack_unpack_limit", true, true),
+        ] {
+            let f = lua.create_function(move |lua, args: MultiValue| {
+                let data = match args.front() {
+                    Some(Value::String(s)) => s.as_bytes().to_vec(),
+                    _ => Vec::new(),
+                };
+                let number = |i: usize| args.get(i).and_then(convert::lua_number).unwrap_or(0.0);
+                let (limit, offset) = match (with_limit, with_offset) {
+                    (false, false) => (0, 0.0),
+                    (false, true) => (1, number(1)),
+                    _ => (number(1).max(0.0) as usize, number(2)),
+                };
+                let mut out = MultiValue::new();
+                match cmsgpack::unpack(lua, &data, limit, offset.max(0.0) as usize) {
+                    Ok((next, values)) => {
+                        out.push_back(Value::Boolean(false));
+                        if with_offset {
+                            out.push_back(Value::Integer(next));
+                        }
+                        out.extend(values);
+                    }
+                    Err(e) => {
+                        out.push_back(Value::Boolean(true));
+                        out.push_back(Value::String(lua.create_string(e)?));
+                    }
+                }
+                Ok(out)
+            })?;
+            host.raw_set(name, f)?;
+        }
         // What scripts call as `redis.call`, `redis.log`, `bit.band`, ...:
         // trampolines over the host's functions of the same name.
         let bit_names = bit::FUNCTIONS.iter().map(|n| format!("bit_{n}"));
@@ -280,6 +333,10 @@ impl Vm {
             "sha1hex",
             "cjson_encode",
             "cjson_decode",
+            "cmsgpack_pack",
+            "cmsgpack_unpack",
+            "cmsgpack_unpack_one",
+            "cmsgpack_unpack_limit",
         ]
         .iter()
         .map(|n| n.to_string())

@@ -83,6 +83,14 @@ end
 -- Lua CJSON's encode, decode and null.
 cjson = {encode = host.cjson_encode_c, decode = host.cjson_decode_c, null = host.cjson_null}
 
+-- lua-cmsgpack's pack and unpacks.
+cmsgpack = {
+  pack = host.cmsgpack_pack_c,
+  unpack = host.cmsgpack_unpack_c,
+  unpack_one = host.cmsgpack_unpack_one_c,
+  unpack_limit = host.cmsgpack_unpack_limit_c,
+}
+
 -- A script's pcall sees a Redis error as its message, not as a table.
 local function pcall_result(ok, ...)
   if not ok then
@@ -136,7 +144,7 @@ local function move_out(t)
   for k in pairs(backing) do rawset(t, k, nil) end
   return backing
 end
-for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
+for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack'}) do
   local t = _G[name]
   setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
 end
