@@ -32,7 +32,7 @@ fn pack_value(v: &Value, out: &mut Vec<u8>, level: usize) {
 fn pack_number(n: f64, out: &mut Vec<u8>) {
     // An integral value that fits: an integer (lua-cmsgpack's
     // IS_INT64_EQUIVALENT).
-    if n.fract() == 0.0 && n >= -9.223372036854775e18 && n <= 9.223372036854775e18 {
+    if n.fract() == 0.0 && (-9.223372036854775e18..=9.223372036854775e18).contains(&n) {
         pack_integer(n as i64, out);
         return;
     }
