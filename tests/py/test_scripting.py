@@ -483,3 +483,23 @@ def test_cmsgpack_errors(server):
     body = "return cmsgpack.unpack(string.char(0x92, 1))"
     out = eval_raw(server, body)
     assert out.startswith(b"-ERR user_script:1: Missing bytes in input."), out
+
+
+def test_self_referencing_tables_end_in_errors_not_crashes(c):
+    body = "local a = {} a[1] = a return cjson.encode(a)"
+    with pytest.raises(Exception) as e:
+        c.call("EVAL", body, "0")
+    assert "Cannot serialise, excessive nesting (1001)" in str(e.value)
+    # Returned as a reply: nested arrays down to an error where the stack ends.
+    conn = RawConn(c.port)
+    conn.send(encode_command("EVAL", "local a = {} a[1] = a return a", "0"))
+    reply = b""
+    conn.sock.settimeout(10)
+    while not reply.endswith(b"-ERR reached lua stack limit\r\n"):
+        chunk = conn.sock.recv(65536)
+        assert chunk, reply[-200:]
+        reply += chunk
+    conn.sock.close()
+    assert reply.startswith(b"*1\r\n*1\r\n*1\r\n") and reply.endswith(b"-ERR reached lua stack limit\r\n")
+    assert c.call("EVAL", "local a = {} a[1] = a return #cmsgpack.pack(a)", "0") == 17
+    assert c.call("PING") == "PONG"

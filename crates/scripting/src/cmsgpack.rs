@@ -147,7 +147,12 @@ fn header(out: &mut Vec<u8>, n: usize, fix: u8, sixteen: u8, thirty_two: u8) {
     }
 }
 
+/// How deep unpacking may nest: Redis's C decoder recurses until Lua's
+/// stack gives out; here the limit is an error, never a crash.
+const MAX_DEPTH: usize = 1000;
+
 const MISSING: &str = "Missing bytes in input.";
+const TOO_DEEP: &str = "Too many nested data structures in input.";
 const BAD_FORMAT: &str = "Bad data format in input.";
 
 /// Decodes up to `limit` values (0: all) from `data` at `offset`; returns
@@ -162,6 +167,7 @@ pub fn unpack(
         lua,
         s: data,
         i: offset.min(data.len()),
+        depth: 0,
     };
     let mut values = Vec::new();
     while d.i < data.len() && (limit == 0 || values.len() < limit) {
@@ -175,6 +181,7 @@ struct Decoder<'a> {
     lua: &'a Lua,
     s: &'a [u8],
     i: usize,
+    depth: usize,
 }
 
 impl Decoder<'_> {
@@ -253,7 +260,16 @@ impl Decoder<'_> {
         })
     }
 
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(TOO_DEEP.into());
+        }
+        Ok(())
+    }
+
     fn array(&mut self, n: usize) -> Result<Value, String> {
+        self.enter()?;
         // No more elements than bytes left: a length cannot reserve memory.
         let t = self
             .lua
@@ -263,10 +279,12 @@ impl Decoder<'_> {
             let v = self.value()?;
             t.raw_set(i, v).map_err(|e| e.to_string())?;
         }
+        self.depth -= 1;
         Ok(Value::Table(t))
     }
 
     fn map(&mut self, n: usize) -> Result<Value, String> {
+        self.enter()?;
         let t = self.lua.create_table().map_err(|e| e.to_string())?;
         for _ in 0..n {
             let k = self.value()?;
@@ -275,6 +293,7 @@ impl Decoder<'_> {
                 t.raw_set(k, v).map_err(|e| e.to_string())?;
             }
         }
+        self.depth -= 1;
         Ok(Value::Table(t))
     }
 }
