@@ -1,11 +1,11 @@
 //! Fuzzes what scripts decode from untrusted bytes: `cjson.decode`,
-//! `cmsgpack.unpack` (all three forms) and the `#!lua` shebang parser. Any
+//! `cmsgpack.unpack` (all three forms), `struct.unpack` and the `#!lua` shebang parser. Any
 //! input must give a value or an error text, never a panic; what cjson
 //! decodes encodes again, and what cmsgpack unpacks packs again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use redust_scripting::{cjson, cmsgpack, shebang};
+use redust_scripting::{cjson, cmsgpack, luastruct, shebang};
 
 fuzz_target!(|data: &[u8]| {
     let lua = mlua::Lua::new();
@@ -18,4 +18,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = shebang::parse(data);
+    let split = data.len().min(6);
+    if let (Ok(fmt), Ok(rest)) = (lua.create_string(&data[..split]), lua.create_string(&data[split..])) {
+        let args: mlua::MultiValue =
+            [mlua::Value::String(fmt), mlua::Value::String(rest)].into_iter().collect();
+        let _ = luastruct::unpack(&lua, &args);
+        let _ = luastruct::size(&args);
+    }
 });

@@ -503,3 +503,42 @@ def test_self_referencing_tables_end_in_errors_not_crashes(c):
     assert reply.startswith(b"*1\r\n*1\r\n*1\r\n") and reply.endswith(b"-ERR reached lua stack limit\r\n")
     assert c.call("EVAL", "local a = {} a[1] = a return #cmsgpack.pack(a)", "0") == 17
     assert c.call("PING") == "PONG"
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("return struct.pack('>I2', 258)", b"$2\r\n\x01\x02\r\n"),
+        ("return struct.pack('<i', -2)", b"$4\r\n\xfe\xff\xff\xff\r\n"),
+        ("return struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 4, 5)",
+         b"$30\r\n\xff\xff\xfe\xff\xff\xff\xfd\xff\xff\xff\xff\xff\xff\xff\x04\x00\x00\x00\x00\x00\x00\x00"
+         b"\x05\x00\x00\x00\x00\x00\x00\x00\r\n"),
+        ("return struct.pack('s', 'ab')", b"$3\r\nab\x00\r\n"),
+        ("return struct.pack('c0', 'xyz')", b"$3\r\nxyz\r\n"),
+        ("return struct.pack('>d', 1.5)", b"$8\r\n?\xf8\x00\x00\x00\x00\x00\x00\r\n"),
+        ("return struct.pack('f', 0.5)", b"$4\r\n\x00\x00\x00?\r\n"),
+        ("return {struct.unpack('>I2', string.char(1,2))}", b"*2\r\n:258\r\n:3\r\n"),
+        ("return {struct.unpack('<i', struct.pack('<i', -2))}", b"*2\r\n:-2\r\n:5\r\n"),
+        ("return {struct.unpack('s', 'ab\\0cd')}", b"*2\r\n$2\r\nab\r\n:4\r\n"),
+        ("return {struct.unpack('Bc0', string.char(3)..'abcdef')}", b"*2\r\n$3\r\nabc\r\n:5\r\n"),
+        ("return {struct.unpack('>I2', string.char(0,1,2,3), 3)}", b"*2\r\n:515\r\n:5\r\n"),
+        ("return struct.size('>I2 i d')", b":14\r\n"),
+        ("return struct.pack('!4 b i', 1, 2)", b"$8\r\n\x01\x00\x00\x00\x02\x00\x00\x00\r\n"),
+        ("return struct.pack('x b', 7)", b"$2\r\n\x00\x07\r\n"),
+    ],
+)
+def test_struct(server, body, expected):
+    assert eval_raw(server, body) == expected
+
+
+@pytest.mark.parametrize(
+    "body,text",
+    [
+        ("return struct.pack('c5', 'ab')", "ERR user_script:1: bad argument #3 to 'pack' (string too short)"),
+        ("return struct.size('s')", "ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)"),
+        ("return struct.pack('q', 1)", "ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q')"),
+        ("return struct.unpack('I4', 'ab')", "ERR user_script:1: bad argument #2 to 'unpack' (data string too short)"),
+    ],
+)
+def test_struct_errors(server, body, text):
+    assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()

@@ -13,6 +13,7 @@ pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
+pub mod luastruct;
 pub mod rand48;
 pub mod shebang;
 
@@ -322,6 +323,42 @@ impl Vm {
             })?;
             host.raw_set(name, f)?;
         }
+        // `struct`: pack, unpack, size.
+        host.raw_set(
+            "struct_pack",
+            lua.create_function(|lua, args: MultiValue| {
+                Ok(match luastruct::pack(&args) {
+                    Ok(bytes) => (false, Value::String(lua.create_string(bytes)?)),
+                    Err(e) => (true, Value::String(lua.create_string(e)?)),
+                })
+            })?,
+        )?;
+        host.raw_set(
+            "struct_unpack",
+            lua.create_function(|lua, args: MultiValue| {
+                let mut out = MultiValue::new();
+                match luastruct::unpack(lua, &args) {
+                    Ok(values) => {
+                        out.push_back(Value::Boolean(false));
+                        out.extend(values);
+                    }
+                    Err(e) => {
+                        out.push_back(Value::Boolean(true));
+                        out.push_back(Value::String(lua.create_string(e)?));
+                    }
+                }
+                Ok(out)
+            })?,
+        )?;
+        host.raw_set(
+            "struct_size",
+            lua.create_function(|lua, args: MultiValue| {
+                Ok(match luastruct::size(&args) {
+                    Ok(n) => (false, Value::Number(n)),
+                    Err(e) => (true, Value::String(lua.create_string(e)?)),
+                })
+            })?,
+        )?;
         // What scripts call as `redis.call`, `redis.log`, `bit.band`, ...:
         // trampolines over the host's functions of the same name.
         let bit_names = bit::FUNCTIONS.iter().map(|n| format!("bit_{n}"));
@@ -337,6 +374,9 @@ impl Vm {
             "cmsgpack_unpack",
             "cmsgpack_unpack_one",
             "cmsgpack_unpack_limit",
+            "struct_pack",
+            "struct_unpack",
+            "struct_size",
         ]
         .iter()
         .map(|n| n.to_string())

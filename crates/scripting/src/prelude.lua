@@ -91,6 +91,9 @@ cmsgpack = {
   unpack_limit = host.cmsgpack_unpack_limit_c,
 }
 
+-- The struct library.
+struct = {pack = host.struct_pack_c, unpack = host.struct_unpack_c, size = host.struct_size_c}
+
 -- A script's pcall sees a Redis error as its message, not as a table.
 local function pcall_result(ok, ...)
   if not ok then
@@ -144,7 +147,7 @@ local function move_out(t)
   for k in pairs(backing) do rawset(t, k, nil) end
   return backing
 end
-for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack'}) do
+for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   local t = _G[name]
   setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
 end

@@ -1,10 +1,10 @@
 //! The decoders scripts run on untrusted bytes (cjson.decode, the cmsgpack
-//! unpacks, the shebang parser) never panic, on random bytes and on damaged
+//! unpacks, struct.unpack, the shebang parser) never panic, on random bytes and on damaged
 //! encodings, and what they decode encodes again. The same checks run as
 //! the fuzz target `fuzz/fuzz_targets/script_decoders.rs`.
 
 use proptest::prelude::*;
-use redust_scripting::{cjson, cmsgpack, shebang};
+use redust_scripting::{cjson, cmsgpack, luastruct, shebang};
 
 fn check(data: &[u8]) {
     let lua = mlua::Lua::new();
@@ -17,6 +17,15 @@ fn check(data: &[u8]) {
         }
     }
     let _ = shebang::parse(data);
+    // struct.unpack with the data's first bytes as the format.
+    let split = data.len().min(6);
+    let fmt = lua.create_string(&data[..split]).unwrap();
+    let rest = lua.create_string(&data[split..]).unwrap();
+    let args: mlua::MultiValue = [mlua::Value::String(fmt), mlua::Value::String(rest)]
+        .into_iter()
+        .collect();
+    let _ = luastruct::unpack(&lua, &args);
+    let _ = luastruct::size(&args);
 }
 
 proptest! {
