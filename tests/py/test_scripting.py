@@ -369,9 +369,7 @@ def test_redis_py_lock_and_register_script(server):
     assert add(keys=["total"], args=[5]) == 10
 
 
-@pytest.mark.parametrize(
-    "body,expected",
-    [
+BIT_VALUES = [
         ("return bit.tohex(255)", b"$8\r\n000000ff\r\n"),
         ("return bit.tohex(-1, -4)", b"$4\r\nFFFF\r\n"),
         ("return bit.tohex(1, 100)", b"$8\r\n00000001\r\n"),
@@ -390,28 +388,18 @@ def test_redis_py_lock_and_register_script(server):
         ("return bit.bswap(0x12345678)", b":2018915346\r\n"),
         ("return bit.bnot(0)", b":-1\r\n"),
         ("return bit.band('12', 4)", b":4\r\n"),
-    ],
-)
-def test_bit_library(server, body, expected):
-    assert eval_raw(server, body) == expected
+    ]
 
 
-@pytest.mark.parametrize(
-    "body,text",
-    [
+BIT_ERRORS = [
         ("return bit.band()", "ERR user_script:1: bad argument #1 to 'band' (number expected, got no value)"),
         ("return bit.band('x')", "ERR user_script:1: bad argument #1 to 'band' (number expected, got string)"),
         ("return bit.bor(1, {})", "ERR user_script:1: bad argument #2 to 'bor' (number expected, got table)"),
         ("bit.band = nil", "ERR user_script:1: Attempt to modify a readonly table"),
-    ],
-)
-def test_bit_errors(server, body, text):
-    assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()
+    ]
 
 
-@pytest.mark.parametrize(
-    "body,expected",
-    [
+CJSON_VALUES = [
         ("return cjson.encode({1,2,3})", b"$7\r\n[1,2,3]\r\n"),
         ("return cjson.encode({a=1})", b"$7\r\n{\"a\":1}\r\n"),
         ("return cjson.encode({})", b"$2\r\n{}\r\n"),
@@ -428,15 +416,10 @@ def test_bit_errors(server, body, text):
         ("return cjson.decode('null') == cjson.null", b":1\r\n"),
         ("return cjson.decode('{\"a\":[1,2,3]}').a[2]", b":2\r\n"),
         ("return cjson.encode(cjson.decode('{\"k\":[1,{\"x\":null}]}'))", b'$20\r\n{"k":[1,{"x":null}]}\r\n'),
-    ],
-)
-def test_cjson(server, body, expected):
-    assert eval_raw(server, body) == expected
+    ]
 
 
-@pytest.mark.parametrize(
-    "body,text",
-    [
+CJSON_ERRORS = [
         ("return cjson.encode({[1]=1,[20]=2})", "ERR user_script:1: Cannot serialise table: excessively sparse array"),
         ("return cjson.encode(1/0)", "ERR user_script:1: Cannot serialise number: must not be NaN or Inf"),
         ("return cjson.encode(function() end)", "ERR user_script:1: Cannot serialise function: type not supported"),
@@ -446,10 +429,7 @@ def test_cjson(server, body, expected):
         ("return cjson.decode('[1] x')", "ERR user_script:1: Expected the end but found invalid token at character 5"),
         ("return cjson.decode()", "ERR user_script:1: bad argument #1 to 'decode' (expected 1 argument)"),
         ("cjson.encode = nil", "ERR user_script:1: Attempt to modify a readonly table"),
-    ],
-)
-def test_cjson_errors(server, body, text):
-    assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()
+    ]
 
 
 @pytest.mark.parametrize(
@@ -505,9 +485,7 @@ def test_self_referencing_tables_end_in_errors_not_crashes(c):
     assert c.call("PING") == "PONG"
 
 
-@pytest.mark.parametrize(
-    "body,expected",
-    [
+STRUCT_VALUES = [
         ("return struct.pack('>I2', 258)", b"$2\r\n\x01\x02\r\n"),
         ("return struct.pack('<i', -2)", b"$4\r\n\xfe\xff\xff\xff\r\n"),
         ("return struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 4, 5)",
@@ -525,20 +503,23 @@ def test_self_referencing_tables_end_in_errors_not_crashes(c):
         ("return struct.size('>I2 i d')", b":14\r\n"),
         ("return struct.pack('!4 b i', 1, 2)", b"$8\r\n\x01\x00\x00\x00\x02\x00\x00\x00\r\n"),
         ("return struct.pack('x b', 7)", b"$2\r\n\x00\x07\r\n"),
-    ],
-)
-def test_struct(server, body, expected):
-    assert eval_raw(server, body) == expected
+    ]
 
 
-@pytest.mark.parametrize(
-    "body,text",
-    [
+STRUCT_ERRORS = [
         ("return struct.pack('c5', 'ab')", "ERR user_script:1: bad argument #3 to 'pack' (string too short)"),
         ("return struct.size('s')", "ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)"),
         ("return struct.pack('q', 1)", "ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q')"),
         ("return struct.unpack('I4', 'ab')", "ERR user_script:1: bad argument #2 to 'unpack' (data string too short)"),
-    ],
-)
-def test_struct_errors(server, body, text):
+    ]
+
+
+@pytest.mark.parametrize("body,expected", BIT_VALUES + CJSON_VALUES + STRUCT_VALUES)
+def test_library_values(server, body, expected):
+    """bit, cjson and struct (cmsgpack above) as Redis's libraries compute them."""
+    assert eval_raw(server, body) == expected
+
+
+@pytest.mark.parametrize("body,text", BIT_ERRORS + CJSON_ERRORS + STRUCT_ERRORS)
+def test_library_errors(server, body, text):
     assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()

@@ -69,30 +69,12 @@ fn parse(fmt: &[u8], function: &str) -> Result<Format, String> {
                 continue;
             }
             b'x' => Item::Pad,
-            b'b' => Item::Int {
-                size: 1,
-                signed: true,
-            },
-            b'B' => Item::Int {
-                size: 1,
-                signed: false,
-            },
-            b'h' => Item::Int {
-                size: 2,
-                signed: true,
-            },
-            b'H' => Item::Int {
-                size: 2,
-                signed: false,
-            },
-            b'l' => Item::Int {
-                size: 8,
-                signed: true,
-            },
-            b'L' | b'T' => Item::Int {
-                size: 8,
-                signed: false,
-            },
+            b'b' => int(1, true),
+            b'B' => int(1, false),
+            b'h' => int(2, true),
+            b'H' => int(2, false),
+            b'l' => int(8, true),
+            b'L' | b'T' => int(8, false),
             b'i' | b'I' => {
                 let size = number(&mut i, 4);
                 if size > MAX_INT_SIZE {
@@ -120,6 +102,10 @@ fn parse(fmt: &[u8], function: &str) -> Result<Format, String> {
         items.push((item, big, align));
     }
     Ok(Format { items })
+}
+
+fn int(size: usize, signed: bool) -> Item {
+    Item::Int { size, signed }
 }
 
 fn size_of(item: Item) -> usize {
@@ -158,6 +144,16 @@ fn put_int(out: &mut Vec<u8>, v: i64, size: usize, big: bool) {
     out.extend_from_slice(&bytes);
 }
 
+/// `pack`'s next argument as a number (`arg` moves past it).
+fn number_arg(args: &MultiValue, arg: &mut usize) -> Result<f64, String> {
+    let v = args
+        .get(*arg)
+        .and_then(lua_number)
+        .ok_or_else(|| arg_error(*arg + 1, "pack", "number expected"))?;
+    *arg += 1;
+    Ok(v)
+}
+
 /// `struct.pack(fmt, values...)`.
 pub fn pack(args: &MultiValue) -> Result<Vec<u8>, String> {
     let fmt = match args.front() {
@@ -173,19 +169,11 @@ pub fn pack(args: &MultiValue) -> Result<Vec<u8>, String> {
         match item {
             Item::Pad => out.push(0),
             Item::Int { size, .. } => {
-                let v = args
-                    .get(arg)
-                    .and_then(lua_number)
-                    .ok_or_else(|| arg_error(arg + 1, "pack", "number expected"))?;
-                arg += 1;
+                let v = number_arg(args, &mut arg)?;
                 put_int(&mut out, v as i64, size, big);
             }
             Item::Float | Item::Double => {
-                let v = args
-                    .get(arg)
-                    .and_then(lua_number)
-                    .ok_or_else(|| arg_error(arg + 1, "pack", "number expected"))?;
-                arg += 1;
+                let v = number_arg(args, &mut arg)?;
                 let mut bytes = if matches!(item, Item::Float) {
                     (v as f32).to_le_bytes().to_vec()
                 } else {
