@@ -56,8 +56,27 @@ struct Script {
 type RunError = (String, Option<(String, i64)>);
 
 /// The per-run state the Rust side of the `redis` library sees.
+#[derive(Default)]
 struct RunContext {
+    /// `redis.setresp(3)` was called.
     resp3: bool,
+    /// A `redis.set_repl` not yet handed to the host.
+    repl: Option<u8>,
+    /// `redis.log` lines not yet handed to the host.
+    logs: Vec<(u8, String)>,
+}
+
+impl RunContext {
+    /// Hands what the script asked since the last time to the host (before
+    /// each command and at the end, so the order is kept).
+    fn hand_over(&mut self, host: &mut dyn Host) {
+        for (level, line) in self.logs.drain(..) {
+            host.log(level, &line);
+        }
+        if let Some(flags) = self.repl.take() {
+            host.set_repl(flags);
+        }
+    }
 }
 
 /// One node's scripting VM and script cache.
@@ -69,6 +88,9 @@ pub struct Vm {
     host_table: Table,
     scripts: HashMap<String, Script>,
     random: Arc<Mutex<rand48::Rand48>>,
+    /// What `redis.setresp`, `redis.set_repl` and `redis.log` leave for the
+    /// run (functions made once, not for every run).
+    context: Arc<Mutex<RunContext>>,
 }
 
 /// `redis.call` and the other `redis` functions that raise: calls
@@ -199,21 +221,75 @@ impl Vm {
                 Ok(())
             })?,
         )?;
-        // Replaced for each run by `run` (they need the run's host).
-        for name in ["call", "log", "setresp", "set_repl"] {
-            host.raw_set(
-                name,
-                lua.create_function(|lua, _: MultiValue| {
-                    Ok((
-                        true,
-                        convert::error_table(
-                            lua,
-                            "ERR redis.call/pcall can only be called inside a script invocation",
-                        )?,
-                    ))
-                })?,
-            )?;
-        }
+        let context = Arc::new(Mutex::new(RunContext::default()));
+        let c = context.clone();
+        host.raw_set(
+            "log",
+            lua.create_function(move |lua, args: MultiValue| {
+                let result = convert::log_args(&args).map(|entry| {
+                    if let Ok(mut c) = c.lock() {
+                        c.logs.push(entry);
+                    }
+                });
+                convert::outcome(lua, result)
+            })?,
+        )?;
+        let c = context.clone();
+        host.raw_set(
+            "setresp",
+            lua.create_function(move |lua, args: MultiValue| {
+                let result = if args.len() != 1 {
+                    Err("ERR redis.setresp() requires one argument.".to_string())
+                } else {
+                    match convert::lua_number(&args[0]) {
+                        Some(v) if v == 2.0 || v == 3.0 => {
+                            if let Ok(mut c) = c.lock() {
+                                c.resp3 = v == 3.0;
+                            }
+                            Ok(())
+                        }
+                        _ => Err("ERR RESP version must be 2 or 3.".to_string()),
+                    }
+                };
+                convert::outcome(lua, result)
+            })?,
+        )?;
+        let c = context.clone();
+        host.raw_set(
+            "set_repl",
+            lua.create_function(move |lua, args: MultiValue| {
+                let result = if args.len() != 1 {
+                    Err("ERR redis.set_repl() requires two arguments.".to_string())
+                } else {
+                    match convert::lua_number(&args[0]).map(|n| n as i64) {
+                        Some(flags @ 0..=3) => {
+                            if let Ok(mut c) = c.lock() {
+                                c.repl = Some(flags as u8);
+                            }
+                            Ok(())
+                        }
+                        _ => Err(
+                            "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
+                                .to_string(),
+                        ),
+                    }
+                };
+                convert::outcome(lua, result)
+            })?,
+        )?;
+        // Replaced for each run by `run` (it needs the run's host).
+        host.raw_set(
+            "call",
+            lua.create_function(|lua, _: MultiValue| {
+                Ok((
+                    true,
+                    convert::error_table(
+                        lua,
+                        "ERR redis.call/pcall can only be called inside a script invocation",
+                    )?,
+                ))
+            })?,
+        )?;
         // `bit`: Lua BitOp, as host functions `bit_<name>`.
         for &name in bit::FUNCTIONS {
             let f = if name == "tohex" {
@@ -406,6 +482,7 @@ impl Vm {
             host_table: host,
             scripts: HashMap::new(),
             random,
+            context,
         })
     }
 
@@ -533,7 +610,10 @@ impl Vm {
             Ok(())
         };
         set_args().map_err(|e| (format!("ERR {e}"), None))?;
-        let context = std::cell::RefCell::new(RunContext { resp3: false });
+        if let Ok(mut c) = self.context.lock() {
+            *c = RunContext::default();
+        }
+        let context = &self.context;
         let host = std::cell::RefCell::new(host);
         let result = lua.scope(|scope| {
             let call = scope.create_function(|lua, args: MultiValue| {
@@ -541,8 +621,15 @@ impl Vm {
                     Ok(a) => a,
                     Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
                 };
-                let resp3 = context.borrow().resp3;
-                let frame = host.borrow_mut().call(argv, resp3);
+                let mut host = host.borrow_mut();
+                let resp3 = match context.lock() {
+                    Ok(mut c) => {
+                        c.hand_over(&mut **host);
+                        c.resp3
+                    }
+                    Err(_) => false,
+                };
+                let frame = host.call(argv, resp3);
                 match frame {
                     Frame::Error(e) | Frame::BlobError(e) => {
                         let text = convert::normalize_error(&e);
@@ -551,52 +638,20 @@ impl Vm {
                     other => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
                 }
             })?;
-            let log = scope.create_function(|lua, args: MultiValue| {
-                convert::outcome(lua, convert::log_args(&args).map(|(level, message)| {
-                    host.borrow_mut().log(level, &message);
-                }))
-            })?;
-            let setresp = scope.create_function(|lua, args: MultiValue| {
-                let result = if args.len() != 1 {
-                    Err("ERR redis.setresp() requires one argument.".to_string())
-                } else {
-                    match convert::lua_number(&args[0]) {
-                        Some(v) if v == 2.0 || v == 3.0 => {
-                            context.borrow_mut().resp3 = v == 3.0;
-                            Ok(())
-                        }
-                        _ => Err("ERR RESP version must be 2 or 3.".to_string()),
-                    }
-                };
-                convert::outcome(lua, result)
-            })?;
-            let set_repl = scope.create_function(|lua, args: MultiValue| {
-                let result = if args.len() != 1 {
-                    Err("ERR redis.set_repl() requires two arguments.".to_string())
-                } else {
-                    match convert::lua_number(&args[0]).map(|n| n as i64) {
-                        Some(flags @ 0..=3) => {
-                            host.borrow_mut().set_repl(flags as u8);
-                            Ok(())
-                        }
-                        _ => Err(
-                            "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."
-                                .to_string(),
-                        ),
-                    }
-                };
-                convert::outcome(lua, result)
-            })?;
             // The prelude's wrappers call through `host.*`.
             self.host_table.raw_set("call", call)?;
-            self.host_table.raw_set("log", log)?;
-            self.host_table.raw_set("setresp", setresp)?;
-            self.host_table.raw_set("set_repl", set_repl)?;
-            let (ok, value): (bool, Value) =
-                self.xpcall.call((function.clone(), self.error_handler.clone()))?;
+            let (ok, value): (bool, Value) = self
+                .xpcall
+                .call((function.clone(), self.error_handler.clone()))?;
             Ok((ok, value))
         });
-        let resp3 = context.borrow().resp3;
+        let resp3 = match self.context.lock() {
+            Ok(mut c) => {
+                c.hand_over(&mut **host.borrow_mut());
+                c.resp3
+            }
+            Err(_) => false,
+        };
         match result {
             Ok((true, value)) => Ok((value, resp3)),
             Ok((false, error)) => Err(convert::error_text(&error)),
