@@ -523,3 +523,41 @@ def test_library_values(server, body, expected):
 @pytest.mark.parametrize("body,text", BIT_ERRORS + CJSON_ERRORS + STRUCT_ERRORS)
 def test_library_errors(server, body, text):
     assert eval_raw(server, body) == ("-" + text + suffix(body) + "\r\n").encode()
+
+
+def test_command_and_error_stats_count_each_error_once(c):
+    """EVAL's failed calls count every error it replies; errorstats count each
+    error once: where a command failed or was refused, else where EVAL replied."""
+    assert c.call("CONFIG", "RESETSTAT") == "OK"
+    c.call("SET", "s", "abc")
+    for body in [
+        "return redis.call('incr','s')",
+        "return redis.pcall('incr','s')",
+        "error('x')",
+        "return redis.call('nosuch')",
+        "return {err='MY e'}",
+        "return 1",
+        "return redis.call('multi')",
+        "return redis.call('get')",
+    ]:
+        try:
+            c.call("EVAL", body, "0")
+        except Exception:
+            pass
+    try:
+        c.call("EVALSHA", "a" * 40, "0")
+    except Exception:
+        pass
+    stats = {}
+    for line in c.call("INFO", "commandstats").decode().splitlines() + c.call("INFO", "errorstats").decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            stats[k] = {kv.split("=")[0]: kv.split("=")[1] for kv in v.split(",")}
+    assert stats["cmdstat_eval"]["calls"] == "8" and stats["cmdstat_eval"]["failed_calls"] == "7"
+    assert stats["cmdstat_evalsha"]["failed_calls"] == "1"
+    assert stats["cmdstat_incr"]["failed_calls"] == "2"
+    assert stats["cmdstat_multi"]["rejected_calls"] == "1"
+    assert stats["cmdstat_get"]["rejected_calls"] == "1"
+    assert stats["errorstat_ERR"]["count"] == "6"
+    assert stats["errorstat_MY"]["count"] == "1"
+    assert stats["errorstat_NOSCRIPT"]["count"] == "1"

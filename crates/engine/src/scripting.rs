@@ -12,6 +12,7 @@ use crate::exec::{self, flags, Ctx};
 use crate::state::{Client, PushHandle, State};
 use bytes::Bytes;
 use redust_resp::{Frame, FrameLimits, Reply};
+pub use redust_scripting::RunOutcome;
 use redust_scripting::{Host, ScriptFlags, Vm};
 
 /// The node's scripting state.
@@ -101,17 +102,21 @@ impl RunMode {
     }
 }
 
-/// Runs cached script `sha` for the client of `ctx`, writing its reply.
-pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMode) {
+/// Runs cached script `sha` for the client of `ctx`, writing its reply;
+/// how it ended (the caller counts a failure in its command's stats).
+pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMode) -> RunOutcome {
     let vm = match ctx.state.scripting.vm() {
         Ok(_) => ctx.state.scripting.vm.take(),
         Err(e) => {
             ctx.reply.error(&e);
-            return;
+            return RunOutcome::Failed {
+                error: e,
+                counted: false,
+            };
         }
     };
     let Some(mut vm) = vm else {
-        return;
+        return RunOutcome::Replied;
     };
     let mut client = ctx
         .state
@@ -130,9 +135,10 @@ pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMo
         oom_at_start: oom,
         repl_flags: REPL_ALL,
     };
-    vm.run(sha, keys, argv, &mut host, ctx.reply);
+    let outcome = vm.run(sha, keys, argv, &mut host, ctx.reply);
     ctx.state.scripting.vm = Some(vm);
     ctx.state.scripting.client = Some(client);
+    outcome
 }
 
 /// The client a script's commands run as (MONITOR shows it as `lua`).
@@ -185,12 +191,32 @@ impl ScriptHost<'_> {
 impl Host for ScriptHost<'_> {
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Frame {
         let table = self.state.commands.clone();
+        // A refusal counts as the command's rejected call and in
+        // errorstats, as Redis counts it.
         let command = match exec::resolve(&table, &args) {
             Ok(c) => c,
-            Err(e) if e.0.contains("wrong number of arguments") => return error_frame(WRONG_ARITY),
-            Err(_) => return error_frame(UNKNOWN_COMMAND),
+            Err(e) => {
+                let text = if e.0.contains("wrong number of arguments") {
+                    WRONG_ARITY
+                } else {
+                    UNKNOWN_COMMAND
+                };
+                if let Some(top) = table.lookup(&args[0]) {
+                    self.state
+                        .stats
+                        .command(top.stats_slot, &top.name)
+                        .rejected_calls += 1;
+                }
+                self.state.stats.count_error(text);
+                return error_frame(text);
+            }
         };
         if let Err(e) = self.check(command) {
+            self.state
+                .stats
+                .command(command.stats_slot, &command.name)
+                .rejected_calls += 1;
+            self.state.stats.count_error(&e);
             return error_frame(&e);
         }
         let mut reply = Reply::new(resp3);

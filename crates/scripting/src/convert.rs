@@ -58,6 +58,24 @@ pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
+/// The field Redis puts in the error table of a command that failed inside
+/// a script (its error is counted in errorstats already, so the script's
+/// reply, if it passes it on, is not counted again).
+pub const COUNTED: &str = "ignore_error_stats_update";
+
+/// `{err = text, ignore_error_stats_update = true}`: a failed command's error.
+pub fn counted_error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", text)?;
+    t.raw_set(COUNTED, true)?;
+    Ok(Value::Table(t))
+}
+
+/// Whether an error table is one whose error is counted already.
+pub fn is_counted(v: &Value) -> bool {
+    matches!(v, Value::Table(t) if matches!(t.raw_get::<Value>(COUNTED), Ok(Value::Boolean(true))))
+}
+
 /// What a `redis` function that raises returns to its trampoline:
 /// `(false, nil)` when it worked, `(true, {err = text})` when it failed.
 pub fn outcome(lua: &Lua, result: Result<(), String>) -> mlua::Result<(bool, Value)> {
@@ -133,7 +151,7 @@ pub fn frame_to_lua(lua: &Lua, frame: &Frame, depth: usize) -> mlua::Result<Valu
         Frame::NullBulk | Frame::NullArray => Value::Boolean(false),
         Frame::Null => Value::Nil,
         Frame::Simple(s) => tagged("ok", Value::String(lua.create_string(s)?))?,
-        Frame::Error(e) | Frame::BlobError(e) => error_table(lua, &normalize_error(e))?,
+        Frame::Error(e) | Frame::BlobError(e) => counted_error_table(lua, &normalize_error(e))?,
         Frame::Array(items) | Frame::Push(items) => Value::Table(sequence(items)?),
         Frame::Boolean(b) => Value::Boolean(*b),
         Frame::Double(d) => tagged("double", Value::Number(*d))?,

@@ -51,9 +51,24 @@ struct Script {
     body_len: usize,
 }
 
-/// Why a run failed: the error text, and where in the script (the chunk's
-/// name and the line) when the error handler found it.
-type RunError = (String, Option<(String, i64)>);
+/// Why a run failed: the error text, where in the script (the chunk's name
+/// and the line) when the error handler found it, and whether the error is
+/// a failed command's (counted in errorstats already).
+struct RunError {
+    text: String,
+    location: Option<(String, i64)>,
+    counted: bool,
+}
+
+/// How a run ended, for the caller's command stats and errorstats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The script's value was replied.
+    Replied,
+    /// An error was replied; `counted`: it is a failed command's error,
+    /// counted in errorstats when the command failed.
+    Failed { error: String, counted: bool },
+}
 
 /// The per-run state the Rust side of the `redis` library sees.
 #[derive(Default)]
@@ -571,18 +586,43 @@ impl Vm {
         argv: &[Bytes],
         host: &mut dyn Host,
         reply: &mut Reply,
-    ) {
+    ) -> RunOutcome {
         let Some(script) = self.scripts.get(sha) else {
             reply.error(NOSCRIPT);
-            return;
+            return RunOutcome::Failed {
+                error: NOSCRIPT.to_string(),
+                counted: false,
+            };
         };
         let function = script.function.clone();
         match self.run_function(&function, keys, argv, host) {
-            Ok((value, resp3)) => convert::write_value(&value, reply, resp3, 0),
-            Err((text, Some((source, line)))) => {
-                reply.error(&format!("{text} script: {sha}, on {source}:{line}."))
+            Ok((value, resp3)) => {
+                convert::write_value(&value, reply, resp3, 0);
+                // A returned error table is an error reply too.
+                match &value {
+                    Value::Table(t) => match t.raw_get::<Value>("err") {
+                        Ok(Value::String(e)) => RunOutcome::Failed {
+                            error: String::from_utf8_lossy(&e.as_bytes()).into_owned(),
+                            counted: convert::is_counted(&value),
+                        },
+                        _ => RunOutcome::Replied,
+                    },
+                    _ => RunOutcome::Replied,
+                }
             }
-            Err((text, None)) => reply.error(&text),
+            Err(failure) => {
+                let text = match &failure.location {
+                    Some((source, line)) => {
+                        format!("{} script: {sha}, on {source}:{line}.", failure.text)
+                    }
+                    None => failure.text.clone(),
+                };
+                reply.error(&text);
+                RunOutcome::Failed {
+                    error: text,
+                    counted: failure.counted,
+                }
+            }
         }
     }
 
@@ -609,7 +649,11 @@ impl Vm {
             self.globals.raw_set("ARGV", a)?;
             Ok(())
         };
-        set_args().map_err(|e| (format!("ERR {e}"), None))?;
+        set_args().map_err(|e| RunError {
+            text: format!("ERR {e}"),
+            location: None,
+            counted: false,
+        })?;
         if let Ok(mut c) = self.context.lock() {
             *c = RunContext::default();
         }
@@ -633,7 +677,7 @@ impl Vm {
                 match frame {
                     Frame::Error(e) | Frame::BlobError(e) => {
                         let text = convert::normalize_error(&e);
-                        Ok((true, convert::error_table(lua, &text)?))
+                        Ok((true, convert::counted_error_table(lua, &text)?))
                     }
                     other => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
                 }
@@ -654,11 +698,19 @@ impl Vm {
         };
         match result {
             Ok((true, value)) => Ok((value, resp3)),
-            Ok((false, error)) => Err(convert::error_text(&error)),
-            Err(e) => Err((
-                format!("ERR {}", e.to_string().replace(['\r', '\n'], " ")),
-                None,
-            )),
+            Ok((false, error)) => {
+                let (text, location) = convert::error_text(&error);
+                Err(RunError {
+                    text,
+                    location,
+                    counted: convert::is_counted(&error),
+                })
+            }
+            Err(e) => Err(RunError {
+                text: format!("ERR {}", e.to_string().replace(['\r', '\n'], " ")),
+                location: None,
+                counted: false,
+            }),
         }
     }
 }
