@@ -561,3 +561,23 @@ def test_command_and_error_stats_count_each_error_once(c):
     assert stats["errorstat_ERR"]["count"] == "6"
     assert stats["errorstat_MY"]["count"] == "1"
     assert stats["errorstat_NOSCRIPT"]["count"] == "1"
+
+
+def test_slowlog_and_monitor_see_a_scripts_commands(server):
+    c = server.client()
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    c.call("SLOWLOG", "RESET")
+    body = "redis.call('set','a','1') return redis.call('get','a')"
+    mon = server.client()
+    assert mon.call("MONITOR") == "OK"
+    c.call("EVAL", body, "0")
+    lines = [mon.read_reply() for _ in range(3)]
+    assert '"EVAL"' in lines[0] and '[0 lua] "set" "a" "1"' in lines[1] and '[0 lua] "get" "a"' in lines[2], lines
+    entries = c.call("SLOWLOG", "GET", "10")
+    by_args = {tuple(e[3]): e for e in entries}
+    # The script's commands come first (they end first), with the peer `?:0`.
+    assert by_args[(b"set", b"a", b"1")][4] == b"?:0"
+    assert by_args[(b"get", b"a")][4] == b"?:0"
+    eval_entry = by_args[(b"EVAL", body.encode(), b"0")]
+    assert eval_entry[4] != b"?:0"
+    assert eval_entry[0] > by_args[(b"get", b"a")][0] > by_args[(b"set", b"a", b"1")][0]

@@ -32,12 +32,18 @@ pub fn feed_monitors(state: &mut State, client: &Client, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
+    // A script's commands show as `lua`, as Redis shows them.
+    let who = if crate::scripting::is_script_client(client) {
+        "lua"
+    } else {
+        client.addr.as_str()
+    };
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         now.as_secs(),
         now.subsec_micros(),
         client.db,
-        client.addr
+        who
     );
     // Secrets never reach monitors: AUTH's arguments, and HELLO's after AUTH.
     let name = args[0].to_ascii_lowercase();

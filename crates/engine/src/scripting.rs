@@ -141,17 +141,27 @@ pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMo
     outcome
 }
 
-/// The client a script's commands run as (MONITOR shows it as `lua`).
+/// The id of the client a script's commands run as (connections count
+/// from 1).
+const SCRIPT_CLIENT_ID: u64 = 0;
+
+/// The client a script's commands run as: no socket, so its peer is `?:0`
+/// (what SLOWLOG shows); MONITOR shows it as `lua`.
 fn script_client(now_ms: i64) -> Box<Client> {
     let (handle, _rx) = PushHandle::new();
     Box::new(Client::new(
-        0,
-        "lua".to_string(),
+        SCRIPT_CLIENT_ID,
+        "?:0".to_string(),
         String::new(),
         -1,
         handle,
         now_ms,
     ))
+}
+
+/// Whether `client` is the one scripts' commands run as.
+pub fn is_script_client(client: &Client) -> bool {
+    client.id == SCRIPT_CLIENT_ID && client.fd == -1
 }
 
 /// A script run's view of the node.
