@@ -581,3 +581,38 @@ def test_slowlog_and_monitor_see_a_scripts_commands(server):
     eval_entry = by_args[(b"EVAL", body.encode(), b"0")]
     assert eval_entry[4] != b"?:0"
     assert eval_entry[0] > by_args[(b"get", b"a")][0] > by_args[(b"set", b"a", b"1")][0]
+
+
+def test_flagged_scripts_are_refused_before_they_run(server_factory):
+    master, replica, m, r = pair(server_factory)
+    writes = "#!lua\nreturn redis.call('set','x','1')"
+    reads = "#!lua flags=no-writes\nreturn redis.call('get','x')"
+    assert raw(replica, "EVAL", writes, "0") == b"-READONLY You can't write against a read only replica.\r\n"
+    assert raw(replica, "EVAL", reads, "0") == b"$-1\r\n"
+    # Without a shebang the script runs and its write fails.
+    compat = "return redis.call('set','x','1')"
+    assert raw(replica, "EVAL", compat, "0") == (
+        "-READONLY You can't write against a read only replica." + suffix(compat) + "\r\n"
+    ).encode()
+    # min-replicas-to-write on a master that has too few.
+    m.call("CONFIG", "SET", "min-replicas-to-write", "5")
+    assert raw(master, "EVAL", writes, "0") == b"-NOREPLICAS Not enough good replicas to write.\r\n"
+    assert raw(master, "EVAL", reads, "0") == b"$-1\r\n"
+    m.call("CONFIG", "SET", "min-replicas-to-write", "0")
+
+
+def test_stale_replicas_refuse_scripts(server_factory, server):
+    # A replica of a master that is not there, not serving stale data.
+    dead = server.port
+    server.kill()
+    from helpers import start
+    r = start(server_factory, "--replicaof", "127.0.0.1", str(dead), "--replica-serve-stale-data", "no")
+    assert raw(r, "EVAL", "return 1", "0") == (
+        b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+    )
+    # A shebang script is not `stale` unless it says `allow-stale`: the
+    # command check refuses it with its usual text.
+    assert raw(r, "EVAL", "#!lua flags=no-writes\nreturn 1", "0") == (
+        b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+    )
+    assert raw(r, "EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0") == b":1\r\n"

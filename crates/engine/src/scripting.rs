@@ -39,6 +39,46 @@ pub const NOT_ALLOWED: &str = "ERR This Redis command is not allowed from script
 pub const READ_ONLY_SCRIPT: &str = "ERR Write commands are not allowed from read-only scripts.";
 pub use redust_scripting::NOSCRIPT;
 
+/// A `no-cluster` script in cluster mode.
+pub const NO_CLUSTER: &str = "ERR Can not run script on cluster, 'no-cluster' flag is set.";
+
+/// Whether a script may start; the refusal otherwise. A script with a
+/// shebang makes EVAL a write (unless `no-writes`), `denyoom` (unless
+/// `allow-oom` or `no-writes`) and `stale` only with `allow-stale`, and
+/// Redis's command checks refuse it with their usual texts (OOM, MISCONF,
+/// NOREPLICAS, READONLY, MASTERDOWN). Without a shebang (compatibility
+/// mode) only a stale replica refuses it.
+pub fn refuse_run(state: &State, client: &Client, flags: Option<ScriptFlags>) -> Option<String> {
+    let cfg = &state.config;
+    let Some(flags) = flags else {
+        let stale = state
+            .repl
+            .master
+            .as_ref()
+            .is_some_and(|m| m.state != redust_replication::LinkState::Connected)
+            && !cfg.replica_serve_stale_data;
+        if !stale {
+            return None;
+        }
+        return crate::replication::refuse_command(state, false, false).map(str::to_string);
+    };
+    if flags.no_cluster && cfg.cluster_enabled {
+        return Some(NO_CLUSTER.into());
+    }
+    let write = !flags.no_writes;
+    let denyoom = write && !flags.allow_oom;
+    if denyoom && cfg.maxmemory > 0 && state.used_memory() > cfg.maxmemory {
+        return Some(crate::errors::OOM.into());
+    }
+    if write && !state.rdb.last_save_ok && cfg.stop_writes_on_bgsave_error && !cfg.save.is_empty() {
+        return Some(crate::errors::MISCONF.into());
+    }
+    if client.repl.is_master {
+        return None;
+    }
+    crate::replication::refuse_command(state, write, flags.allow_stale).map(str::to_string)
+}
+
 /// `redis.REPL_AOF`, `redis.REPL_REPLICA`, `redis.REPL_ALL`.
 const REPL_AOF: u8 = 1;
 const REPL_REPLICA: u8 = 2;

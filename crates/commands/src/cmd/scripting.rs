@@ -37,6 +37,9 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if read_only && flags.is_some_and(|f| !f.no_writes) {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }
+    if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, flags) {
+        return Err(e.into());
+    }
     // EVAL is not in MONITOR by its flags: it shows itself before the
     // commands it runs.
     if !ctx.state.clients.monitors.is_empty() {
