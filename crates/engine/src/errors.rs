@@ -57,18 +57,32 @@ pub const AOF_REWRITE_IN_PROGRESS: &str =
     "ERR Background append only file rewriting already in progress";
 
 /// An error reply. The text starts with its prefix (`ERR`, `WRONGTYPE`, ...).
+/// The flag says the error is counted in errorstats already (a script
+/// passing on the error of a command that failed inside it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError(pub Cow<'static, str>);
+pub struct CmdError(pub Cow<'static, str>, bool);
+
+impl CmdError {
+    /// An error whose errorstats entry was made where it happened.
+    pub fn counted(text: String) -> CmdError {
+        CmdError(Cow::Owned(text), true)
+    }
+
+    /// Whether errorstats counted this error already.
+    pub fn is_counted(&self) -> bool {
+        self.1
+    }
+}
 
 impl From<&'static str> for CmdError {
     fn from(s: &'static str) -> Self {
-        CmdError(Cow::Borrowed(s))
+        CmdError(Cow::Borrowed(s), false)
     }
 }
 
 impl From<String> for CmdError {
     fn from(s: String) -> Self {
-        CmdError(Cow::Owned(s))
+        CmdError(Cow::Owned(s), false)
     }
 }
 
@@ -76,20 +90,18 @@ impl From<String> for CmdError {
 pub type CmdResult = Result<(), CmdError>;
 
 pub fn wrong_args(command: &str) -> CmdError {
-    CmdError(format!("ERR wrong number of arguments for '{command}' command").into())
+    format!("ERR wrong number of arguments for '{command}' command").into()
 }
 
 pub fn unknown_subcommand(sub: &[u8], command: &str) -> CmdError {
-    CmdError(
-        format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&sub[..sub.len().min(128)]),
-            command.to_uppercase()
-        )
-        .into(),
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        command.to_uppercase()
     )
+    .into()
 }
 
 pub fn invalid_expire(command: &str) -> CmdError {
-    CmdError(format!("ERR invalid expire time in '{command}' command").into())
+    format!("ERR invalid expire time in '{command}' command").into()
 }

@@ -655,7 +655,9 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     }
     if let Err(e) = &result {
         stats.failed_calls += 1;
-        ctx.state.stats.count_error(&e.0);
+        if !e.is_counted() {
+            ctx.state.stats.count_error(&e.0);
+        }
         ctx.reply.error(&e.0);
     }
     if let Some(frames) =

@@ -17,7 +17,7 @@ use crate::state::State;
 use bytes::Bytes;
 use redust_persistence::ReplInfo;
 use redust_replication::master::{FailoverStep, OutputLimit, SyncSettings};
-use redust_replication::{Level, LinkState, Logs, MasterLink, ReplicaState};
+use redust_replication::{LinkState, Logs, MasterLink, ReplicaState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -412,11 +412,7 @@ pub fn start_pending_syncs(state: &mut State) {
 /// Writes the log lines a replication decision returned.
 pub fn write_logs(state: &State, logs: Logs) {
     for (level, line) in logs {
-        match level {
-            Level::Verbose => state.log_verbose(&line),
-            Level::Notice => state.log_notice(&line),
-            Level::Warning => state.log_warning(&line),
-        }
+        state.host.log(level, &line);
     }
 }
 

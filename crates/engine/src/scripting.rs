@@ -8,11 +8,11 @@
 //! its effects (the commands), which `execute` wraps in MULTI/EXEC when
 //! there is more than one, as Redis 7.0 does.
 
+use crate::errors::{CmdError, CmdResult};
 use crate::exec::{self, flags, Ctx};
 use crate::state::{Client, PushHandle, State};
 use bytes::Bytes;
 use redust_resp::{Frame, FrameLimits, Reply};
-pub use redust_scripting::RunOutcome;
 use redust_scripting::{Host, ScriptFlags, Vm};
 
 /// The node's scripting state.
@@ -24,12 +24,17 @@ pub struct Scripting {
 impl Default for Scripting {
     /// With a fresh VM (created again on first use if that failed).
     fn default() -> Scripting {
-        let num = version_num(redust_resp::REDIS_VERSION);
         Scripting {
-            vm: Vm::new(redust_resp::REDIS_VERSION, num).ok().map(Box::new),
+            vm: new_vm().ok(),
             client: None,
         }
     }
+}
+
+/// A VM reporting our Redis version.
+fn new_vm() -> Result<Box<Vm>, String> {
+    let num = version_num(redust_resp::REDIS_VERSION);
+    Vm::new(redust_resp::REDIS_VERSION, num).map(Box::new)
 }
 
 /// The error texts of a script's refused command (Redis 7.0's).
@@ -51,15 +56,7 @@ pub const NO_CLUSTER: &str = "ERR Can not run script on cluster, 'no-cluster' fl
 pub fn refuse_run(state: &State, client: &Client, flags: Option<ScriptFlags>) -> Option<String> {
     let cfg = &state.config;
     let Some(flags) = flags else {
-        let stale = state
-            .repl
-            .master
-            .as_ref()
-            .is_some_and(|m| m.state != redust_replication::LinkState::Connected)
-            && !cfg.replica_serve_stale_data;
-        if !stale {
-            return None;
-        }
+        // Not a write and not `stale`-exempt: only MASTERDOWN can refuse it.
         return crate::replication::refuse_command(state, false, false).map(str::to_string);
     };
     if flags.no_cluster && cfg.cluster_enabled {
@@ -88,8 +85,7 @@ impl Scripting {
     /// The VM, created on first use.
     pub fn vm(&mut self) -> Result<&mut Vm, String> {
         if self.vm.is_none() {
-            let num = version_num(redust_resp::REDIS_VERSION);
-            self.vm = Some(Box::new(Vm::new(redust_resp::REDIS_VERSION, num)?));
+            self.vm = Some(new_vm()?);
         }
         self.vm
             .as_deref_mut()
@@ -142,21 +138,14 @@ impl RunMode {
     }
 }
 
-/// Runs cached script `sha` for the client of `ctx`, writing its reply;
-/// how it ended (the caller counts a failure in its command's stats).
-pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMode) -> RunOutcome {
-    let vm = match ctx.state.scripting.vm() {
-        Ok(_) => ctx.state.scripting.vm.take(),
-        Err(e) => {
-            ctx.reply.error(&e);
-            return RunOutcome::Failed {
-                error: e,
-                counted: false,
-            };
-        }
-    };
-    let Some(mut vm) = vm else {
-        return RunOutcome::Replied;
+/// Runs cached script `sha` for the client of `ctx`, writing its reply; or
+/// the error to reply instead (counted in errorstats already when it is a
+/// failed command's).
+pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMode) -> CmdResult {
+    // Out of the state while it runs: its commands need the state.
+    ctx.state.scripting.vm()?;
+    let Some(mut vm) = ctx.state.scripting.vm.take() else {
+        return Ok(());
     };
     let mut client = ctx
         .state
@@ -175,10 +164,13 @@ pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMo
         oom_at_start: oom,
         repl_flags: REPL_ALL,
     };
-    let outcome = vm.run(sha, keys, argv, &mut host, ctx.reply);
+    let result = vm.run(sha, keys, argv, &mut host, ctx.reply);
     ctx.state.scripting.vm = Some(vm);
     ctx.state.scripting.client = Some(client);
-    outcome
+    result.map_err(|e| match e.counted {
+        true => CmdError::counted(e.text),
+        false => e.text.into(),
+    })
 }
 
 /// The id of the client a script's commands run as (connections count

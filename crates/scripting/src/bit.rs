@@ -2,7 +2,7 @@
 //! each argument normalized as BitOp does (the low 32 bits of the number
 //! rounded to an integer, half to even), with its argument errors.
 
-use crate::convert::lua_number;
+use crate::convert::{lua_number, type_name};
 use mlua::{MultiValue, Value};
 
 /// The functions, by name.
@@ -15,20 +15,6 @@ pub const FUNCTIONS: &[&str] = &[
 /// (half to even), and take the low 32 bits of the mantissa.
 fn tobit(n: f64) -> i32 {
     (n + 6_755_399_441_055_744.0).to_bits() as u32 as i32
-}
-
-fn type_name(v: Option<&Value>) -> &'static str {
-    match v {
-        None => "no value",
-        Some(Value::Nil) => "nil",
-        Some(Value::Boolean(_)) => "boolean",
-        Some(Value::String(_)) => "string",
-        Some(Value::Table(_)) => "table",
-        Some(Value::Function(_)) => "function",
-        Some(Value::Thread(_)) => "thread",
-        Some(Value::UserData(_)) | Some(Value::LightUserData(_)) => "userdata",
-        Some(_) => "number",
-    }
 }
 
 /// Argument `i` (0-based) as a number, or Lua's `luaL_checknumber` error.

@@ -54,15 +54,6 @@ pub fn encode(value: &Value) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Function(_) => "function",
-        Value::Thread(_) => "thread",
-        Value::UserData(_) | Value::LightUserData(_) => "userdata",
-        _ => "value",
-    }
-}
-
 fn encode_value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
@@ -80,7 +71,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String
         other => {
             return Err(format!(
                 "Cannot serialise {}: type not supported",
-                type_name(other)
+                crate::convert::type_name(Some(other))
             ))
         }
     }

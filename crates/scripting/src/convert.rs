@@ -24,6 +24,22 @@ pub fn lua_number_text(n: f64) -> String {
     redust_resp::format_double(n)
 }
 
+/// Lua's name of a value's type (`lua_typename`), `no value` for a missing
+/// argument, as argument errors name them.
+pub fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_)) | Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
 /// A Lua value read as a number, as `lua_tonumber` does (strings too).
 pub fn lua_number(v: &Value) -> Option<f64> {
     match v {
@@ -224,6 +240,15 @@ fn truncate(n: f64) -> i64 {
         i64::MIN
     } else {
         n as i64
+    }
+}
+
+/// The error a script's returned value is, if it is an error table (its
+/// text as the client gets it).
+pub fn returned_error(v: &Value) -> Option<String> {
+    match v {
+        Value::Table(t) => string_field(t, "err").map(|err| one_line(&err)),
+        _ => None,
     }
 }
 

@@ -60,14 +60,12 @@ struct RunError {
     counted: bool,
 }
 
-/// How a run ended, for the caller's command stats and errorstats.
+/// A run that ended in an error reply: its text, and whether errorstats
+/// counted it already (a failed command's error, passed on).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// The script's value was replied.
-    Replied,
-    /// An error was replied; `counted`: it is a failed command's error,
-    /// counted in errorstats when the command failed.
-    Failed { error: String, counted: bool },
+pub struct ScriptError {
+    pub text: String,
+    pub counted: bool,
 }
 
 /// The per-run state the Rust side of the `redis` library sees.
@@ -106,6 +104,8 @@ pub struct Vm {
     /// What `redis.setresp`, `redis.set_repl` and `redis.log` leave for the
     /// run (functions made once, not for every run).
     context: Arc<Mutex<RunContext>>,
+    /// `redis.REDIS_VERSION` and `_NUM`, for a VM made again (SCRIPT FLUSH).
+    version: (String, i64),
 }
 
 /// `redis.call` and the other `redis` functions that raise: calls
@@ -347,14 +347,10 @@ impl Vm {
                     Some(Value::Integer(i)) => i.to_string().into_bytes(),
                     Some(Value::Number(n)) => convert::lua_number_text(*n).into_bytes(),
                     other => {
-                        let got = match other {
-                            None => "no value",
-                            Some(Value::Nil) => "nil",
-                            Some(Value::Boolean(_)) => "boolean",
-                            Some(Value::Table(_)) => "table",
-                            _ => "userdata",
-                        };
-                        let e = format!("bad argument #1 to 'decode' (string expected, got {got})");
+                        let e = format!(
+                            "bad argument #1 to 'decode' (string expected, got {})",
+                            convert::type_name(other)
+                        );
                         return Ok((true, Value::String(lua.create_string(e)?)));
                     }
                 };
@@ -498,20 +494,14 @@ impl Vm {
             scripts: HashMap::new(),
             random,
             context,
+            version: (version.to_string(), version_num),
         })
     }
 
     /// SCRIPT FLUSH: a fresh VM and an empty cache (rand48 goes on, as in
     /// Redis, where it is the process's).
     pub fn flush(&mut self) -> Result<(), String> {
-        let version: String = self
-            .host_table
-            .raw_get("version")
-            .map_err(|e| e.to_string())?;
-        let num: i64 = self
-            .host_table
-            .raw_get("version_num")
-            .map_err(|e| e.to_string())?;
+        let (version, num) = self.version.clone();
         *self = Vm::with_random(&version, num, self.random.clone())?;
         Ok(())
     }
@@ -577,8 +567,9 @@ impl Vm {
     }
 
     /// Runs cached script `sha` with `keys` and `argv`, its commands going
-    /// to `host`, and writes what it returns (or its error, with Redis's
-    /// `script: <sha>, on @user_script:<line>.` suffix) to `reply`.
+    /// to `host`, and writes what it returns to `reply`; or the error to
+    /// reply instead (a returned error table, or a raised error with Redis's
+    /// `script: <sha>, on @user_script:<line>.` suffix).
     pub fn run(
         &mut self,
         sha: &str,
@@ -586,43 +577,34 @@ impl Vm {
         argv: &[Bytes],
         host: &mut dyn Host,
         reply: &mut Reply,
-    ) -> RunOutcome {
+    ) -> Result<(), ScriptError> {
         let Some(script) = self.scripts.get(sha) else {
-            reply.error(NOSCRIPT);
-            return RunOutcome::Failed {
-                error: NOSCRIPT.to_string(),
+            return Err(ScriptError {
+                text: NOSCRIPT.to_string(),
                 counted: false,
-            };
+            });
         };
         let function = script.function.clone();
         match self.run_function(&function, keys, argv, host) {
             Ok((value, resp3)) => {
-                convert::write_value(&value, reply, resp3, 0);
-                // A returned error table is an error reply too.
-                match &value {
-                    Value::Table(t) => match t.raw_get::<Value>("err") {
-                        Ok(Value::String(e)) => RunOutcome::Failed {
-                            error: String::from_utf8_lossy(&e.as_bytes()).into_owned(),
-                            counted: convert::is_counted(&value),
-                        },
-                        _ => RunOutcome::Replied,
-                    },
-                    _ => RunOutcome::Replied,
+                if let Some(text) = convert::returned_error(&value) {
+                    return Err(ScriptError {
+                        text,
+                        counted: convert::is_counted(&value),
+                    });
                 }
+                convert::write_value(&value, reply, resp3, 0);
+                Ok(())
             }
-            Err(failure) => {
-                let text = match &failure.location {
+            Err(failure) => Err(ScriptError {
+                text: match &failure.location {
                     Some((source, line)) => {
                         format!("{} script: {sha}, on {source}:{line}.", failure.text)
                     }
-                    None => failure.text.clone(),
-                };
-                reply.error(&text);
-                RunOutcome::Failed {
-                    error: text,
-                    counted: failure.counted,
-                }
-            }
+                    None => failure.text,
+                },
+                counted: failure.counted,
+            }),
         }
     }
 

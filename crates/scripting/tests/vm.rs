@@ -67,7 +67,9 @@ fn eval_with(
         Ok(sha) => {
             let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from(k.to_string())).collect();
             let argv: Vec<Bytes> = argv.iter().map(|k| Bytes::from(k.to_string())).collect();
-            vm.run(&sha, &keys, &argv, host, &mut reply);
+            if let Err(e) = vm.run(&sha, &keys, &argv, host, &mut reply) {
+                reply.error(&e.text);
+            }
         }
         Err(e) => reply.error(&e),
     }

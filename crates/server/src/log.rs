@@ -143,6 +143,18 @@ fn cut(msg: &str) -> &str {
     &msg[..end]
 }
 
+/// A line from the engine or a replication decision, at its level.
+pub fn at(level: redust_replication::Level, msg: &str) {
+    log(
+        match level {
+            redust_replication::Level::Verbose => Level::Verbose,
+            redust_replication::Level::Notice => Level::Notice,
+            redust_replication::Level::Warning => Level::Warning,
+        },
+        msg,
+    );
+}
+
 /// A line about a signal, in the form Redis's signal handler writes:
 /// `<pid>:signal-handler (<unix seconds>) <message>` (warnings only).
 pub fn signal_line(msg: &str) {

@@ -26,7 +26,7 @@ use redust_engine::replication::{self, FullSync};
 use redust_replication::handshake::{
     self, Failure, Handshake, Next, Settings, StreamTick, Transfer, TransferError,
 };
-use redust_replication::{Level, LinkState, Logs};
+use redust_replication::{LinkState, Logs};
 use redust_resp::{decode_frame, Frame, FrameLimits};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -224,11 +224,7 @@ fn handshake_write_failed(e: std::io::Error) -> LinkError {
 /// Writes the log lines a replication decision returned.
 fn write_logs(logs: Logs) {
     for (level, line) in logs {
-        match level {
-            Level::Verbose => verbose!("{line}"),
-            Level::Notice => notice!("{line}"),
-            Level::Warning => warning!("{line}"),
-        }
+        crate::log::at(level, &line);
     }
 }
 

@@ -48,11 +48,7 @@ struct ServerHost {
 
 impl Host for ServerHost {
     fn log(&self, level: LogLevel, line: &str) {
-        match level {
-            LogLevel::Verbose => verbose!("{line}"),
-            LogLevel::Notice => notice!("{line}"),
-            LogLevel::Warning => warning!("{line}"),
-        }
+        crate::log::at(level, line);
     }
 
     fn set_role(&self, role: u8) {

@@ -5,7 +5,7 @@
 use crate::args::{eq_ignore_case, lossy, parse_i64};
 use crate::errors::{self, CmdError, CmdResult};
 use crate::exec::Ctx;
-use crate::scripting::{self, RunMode, RunOutcome, NOSCRIPT};
+use crate::scripting::{self, RunMode, NOSCRIPT};
 use bytes::Bytes;
 
 /// EVAL, EVALSHA and their read-only forms: `<script|sha> numkeys key... arg...`.
@@ -48,28 +48,13 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     // What the script writes is propagated as its commands, not as EVAL.
     ctx.propagate_nothing();
     let split = 3 + numkeys as usize;
-    let outcome = scripting::run(
+    scripting::run(
         ctx,
         &sha,
         &args[3..split],
         &args[split..],
         RunMode::of(read_only, flags),
-    );
-    // An error reply is a failed call of EVAL; it is counted in errorstats
-    // unless it is a failed command's, counted when that failed.
-    if let RunOutcome::Failed { error, counted } = outcome {
-        let table = ctx.state.commands.clone();
-        if let Some(command) = table.lookup(&args[0]) {
-            ctx.state
-                .stats
-                .command(command.stats_slot, &command.name)
-                .failed_calls += 1;
-        }
-        if !counted {
-            ctx.state.stats.count_error(&error);
-        }
-    }
-    Ok(())
+    )
 }
 
 const SCRIPT_HELP: &[&str] = &[
