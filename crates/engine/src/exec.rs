@@ -283,7 +283,8 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
 /// Refuses a command before it runs (Redis's rejectCommand): counts it, and
 /// inside MULTI makes the coming EXEC fail with EXECABORT.
 fn reject(ctx: &mut Ctx, command: Option<&Command>, err: CmdError) {
-    let refused_exec = command.is_some_and(|c| c.name == "exec") && ctx.client.multi.is_some();
+    // With or without MULTI, as Redis's rejectCommand.
+    let refused_exec = command.is_some_and(|c| c.name == "exec");
     let err = if refused_exec {
         // A refused EXEC discards its transaction, saying why (Redis's
         // execCommandAbort).
@@ -362,6 +363,9 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    // A busy script's servicing: no eviction may run under the script.
+    let busy = crate::scripting::busy_refusal(ctx.state);
+
     if ctx.client.multi.is_some() && command.is(flags::NO_MULTI) {
         reject(
             &mut ctx,
@@ -390,13 +394,14 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
 
     // Client eviction comes before key eviction, as in Redis: a client that
     // evicts itself runs nothing and hears nothing.
-    if crate::client_eviction::limit(ctx.state) != 0
+    if busy.is_none()
+        && crate::client_eviction::limit(ctx.state) != 0
         && crate::client_eviction::evict(ctx.state, Some(&mut *ctx.client))
     {
         return Flow::Close;
     }
 
-    if ctx.state.config.maxmemory > 0 {
+    if ctx.state.config.maxmemory > 0 && busy.is_none() {
         let out_of_memory = !crate::evict::perform_evictions(ctx.state);
         // Queuing in MULTI may grow without bound, so it is refused too.
         let queuing =
@@ -447,6 +452,13 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    if let Some(busy) = busy {
+        if !command.is(flags::ALLOW_BUSY) {
+            reject(&mut ctx, Some(command), busy.into());
+            return Flow::Continue;
+        }
+    }
+
     if let Some(until_ms) = pause_applies(ctx.state, command) {
         ctx.client.postponed = true;
         ctx.state.blocking.blocked_clients += 1;
@@ -482,6 +494,15 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
             .dbs
             .iter_mut()
             .for_each(|db| db.delete_expired = true);
+    }
+    if busy.is_some() {
+        // Served while a script is busy: what the script changed so far is
+        // not to be propagated, served to blocked clients or wrapped yet.
+        return if ctx.client.close_after_reply {
+            Flow::Close
+        } else {
+            Flow::Continue
+        };
     }
     wrap_in_transaction(ctx.state, propagated_before);
     if let Some(b) = ctx.client.blocked.as_mut() {

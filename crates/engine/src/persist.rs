@@ -184,6 +184,9 @@ fn write_snapshot_data(
         repl: crate::replication::rdb_repl_info(state),
         aof_base,
     })?;
+    for code in crate::scripting::library_codes(state) {
+        writer.write_function(&code)?;
+    }
     let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
     let lru_policy =
         crate::db_ops::MaxmemoryPolicyExt::uses_clock(&state.config.maxmemory_policy) && !lfu;
@@ -244,6 +247,8 @@ pub struct LoadStats {
     /// master restarted with its history sends their DELs to the replicas
     /// that resume from it, as Redis 7.0 does.
     pub expired_skipped: Vec<(usize, Vec<u8>)>,
+    /// The function libraries in the file, as their code.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Where the lines a load logs go (Redis logs them while it reads).
@@ -342,6 +347,7 @@ pub fn load_from_source(
         LoadLog::of(state),
     )?;
     install(state, dbs);
+    crate::scripting::install_libraries(state, &stats.functions);
     Ok(stats)
 }
 
@@ -552,6 +558,7 @@ pub fn read_rdb_from_logged<R: std::io::Read>(
                 }
                 stats.keys_loaded += 1;
             }
+            RdbEvent::Function(code) => stats.functions.push(code),
             RdbEvent::End { checksum } => {
                 if verify_checksum && checksum == Some(0) {
                     log.warning("RDB file was saved with checksum disabled: no check performed.");
@@ -805,7 +812,14 @@ pub fn snapshot_start(
     let buffer = SharedBuffer::default();
     // A commands-only AOF base (`aof-use-rdb-preamble no`) needs no RDB writer.
     let commands_only = matches!(&purpose, SnapshotPurpose::AofBase { base_name, .. } if base_name.ends_with(".aof"));
+    let libraries = crate::scripting::library_codes(state);
     let writer = if commands_only {
+        // Libraries first, as FUNCTION LOAD commands (Redis's rewrite).
+        let mut out = Vec::new();
+        for code in &libraries {
+            redust_resp::encode_command(&mut out, &[&b"FUNCTION"[..], b"LOAD", code]);
+        }
+        buffer.clone().write_all(&out)?;
         None
     } else {
         let mut writer = RdbWriter::with_options(buffer.clone(), writer_options(state))?;
@@ -817,6 +831,9 @@ pub fn snapshot_start(
             repl: crate::replication::rdb_repl_info(state),
             aof_base: matches!(purpose, SnapshotPurpose::AofBase { .. }),
         })?;
+        for code in &libraries {
+            writer.write_function(code)?;
+        }
         Some(writer)
     };
     let lfu = crate::db_ops::MaxmemoryPolicyExt::is_lfu(&state.config.maxmemory_policy);
@@ -1002,6 +1019,7 @@ pub fn bgsave_done(state: &mut State, result: std::io::Result<()>) {
 /// resume after the recorded offset (Redis 7.0's RDBFLAGS_FEED_REPL).
 pub fn install_loaded(state: &mut State, dbs: Vec<redust_keyspace::Db>, stats: LoadStats) {
     install(state, dbs);
+    crate::scripting::install_libraries(state, &stats.functions);
     if let Some(info) = stats.repl.as_ref() {
         crate::replication::restore_history(state, info);
         if state.repl.master.is_none() {
@@ -1014,6 +1032,7 @@ pub fn install_loaded(state: &mut State, dbs: Vec<redust_keyspace::Db>, stats: L
     }
     state.rdb.last_load = LoadStats {
         expired_skipped: Vec::new(),
+        functions: Vec::new(),
         ..stats
     };
     state.rdb.loading_in_background = false;

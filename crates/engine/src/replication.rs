@@ -791,6 +791,7 @@ pub fn install_full_sync(
     let lazy = state.config.replica_lazy_flush;
     crate::lazyfree::db_flushed(state, old_keys, lazy);
     crate::persist::install(state, dbs);
+    crate::scripting::install_libraries(state, &stats.functions);
     state
         .repl
         .adopt_master_history(sync.replid, sync.offset, sync.backlog_size);

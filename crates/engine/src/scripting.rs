@@ -13,12 +13,19 @@ use crate::exec::{self, flags, Ctx};
 use crate::state::{Client, PushHandle, State};
 use bytes::Bytes;
 use redust_resp::{Frame, FrameLimits, Reply};
-use redust_scripting::{Host, ScriptFlags, Vm};
+use redust_scripting::functions::Functions;
+pub use redust_scripting::functions::RestorePolicy;
+pub use redust_scripting::ScriptFlags;
+use redust_scripting::{Host, Vm};
 
 /// The node's scripting state.
 pub struct Scripting {
     vm: Option<Box<Vm>>,
+    /// The libraries and their VM (FUNCTION, FCALL), made on first use.
+    functions: Option<Box<Functions>>,
     client: Option<Box<Client>>,
+    /// The script running now, if any.
+    pub running: Option<RunningScript>,
 }
 
 impl Default for Scripting {
@@ -26,7 +33,73 @@ impl Default for Scripting {
     fn default() -> Scripting {
         Scripting {
             vm: new_vm().ok(),
+            functions: None,
             client: None,
+            running: None,
+        }
+    }
+}
+
+/// A script while it runs (Redis's script run context).
+pub struct RunningScript {
+    /// EVAL (as opposed to FCALL): which KILL stops it.
+    pub eval: bool,
+    /// What the "Slow script detected" line calls it.
+    pub name: String,
+    /// A function's FCALL command (FUNCTION STATS shows it).
+    pub command: Vec<Bytes>,
+    pub started: std::time::Instant,
+    /// Past `busy-reply-threshold`: other clients get -BUSY.
+    pub timed_out: bool,
+    /// It ran a write command: it can no longer be killed.
+    pub dirty: bool,
+    /// SCRIPT KILL / FUNCTION KILL asked it to stop.
+    pub kill: bool,
+    /// It came from our master (replication): it cannot be killed.
+    pub from_master: bool,
+    /// The kill was logged.
+    kill_logged: bool,
+}
+
+/// What other clients get while a script is busy.
+pub const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+/// SCRIPT KILL / FUNCTION KILL with no script running.
+pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+const UNKILLABLE_FROM_MASTER: &str = "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.";
+const UNKILLABLE_DIRTY: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// The error a killed script stops with.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// The -BUSY refusal for commands without `allow_busy` while a script runs
+/// past its threshold.
+pub fn busy_refusal(state: &State) -> Option<&'static str> {
+    match &state.scripting.running {
+        Some(r) if r.timed_out => Some(if r.eval { BUSY_EVAL } else { BUSY_FUNCTION }),
+        _ => None,
+    }
+}
+
+/// SCRIPT KILL (`eval`) or FUNCTION KILL: asks the busy script to stop,
+/// unless it wrote already or came from our master.
+pub fn kill(state: &mut State, eval: bool) -> CmdResult {
+    let Some(running) = state.scripting.running.as_mut() else {
+        return Err(NOTBUSY.into());
+    };
+    if running.from_master {
+        return Err(UNKILLABLE_FROM_MASTER.into());
+    }
+    if running.dirty {
+        return Err(UNKILLABLE_DIRTY.into());
+    }
+    match (eval, running.eval) {
+        (true, false) => Err(BUSY_FUNCTION.into()),
+        (false, true) => Err(BUSY_EVAL.into()),
+        _ => {
+            running.kill = true;
+            Ok(())
         }
     }
 }
@@ -92,6 +165,22 @@ impl Scripting {
             .ok_or_else(|| "ERR no scripting VM".to_string())
     }
 
+    /// The libraries, their VM made on first use.
+    pub fn functions(&mut self) -> Result<&mut Functions, String> {
+        if self.functions.is_none() {
+            let num = version_num(redust_resp::REDIS_VERSION);
+            self.functions = Some(Box::new(Functions::new(redust_resp::REDIS_VERSION, num)?));
+        }
+        self.functions
+            .as_deref_mut()
+            .ok_or_else(|| "ERR no function VM".to_string())
+    }
+
+    /// The libraries if any were ever made (no VM is made to look).
+    pub fn functions_if_any(&self) -> Option<&Functions> {
+        self.functions.as_deref()
+    }
+
     /// Scripts in the cache.
     pub fn cached_scripts(&self) -> usize {
         self.vm.as_ref().map_or(0, |vm| vm.len())
@@ -106,6 +195,49 @@ impl Scripting {
     pub fn cache_bytes(&self) -> usize {
         self.vm.as_ref().map_or(0, |vm| vm.cache_bytes())
     }
+}
+
+/// The libraries' code, for the RDB and the AOF (by library name).
+pub fn library_codes(state: &State) -> Vec<Bytes> {
+    state
+        .scripting
+        .functions
+        .as_ref()
+        .map_or_else(Vec::new, |f| {
+            f.libraries().map(|l| l.code.clone()).collect()
+        })
+}
+
+/// A loaded RDB's libraries replace ours (start-up, DEBUG RELOAD, a full
+/// sync from our master). One that does not load is logged and left out.
+pub fn install_libraries(state: &mut State, codes: &[Vec<u8>]) {
+    if codes.is_empty()
+        && state
+            .scripting
+            .functions_if_any()
+            .is_none_or(|f| f.library_count() == 0)
+    {
+        return;
+    }
+    let mut failures = Vec::new();
+    if let Ok(functions) = state.scripting.functions() {
+        if let Err(e) = functions.flush() {
+            failures.push(e);
+        }
+        for code in codes {
+            if let Err(e) = functions.load(code, true) {
+                failures.push(e);
+            }
+        }
+    }
+    for e in failures {
+        state.log_warning(&format!("Failed loading library: {e}"));
+    }
+}
+
+/// DEBUG LOADAOF: the libraries a loader state ended with become ours.
+pub fn take_libraries(state: &mut State, loader: &mut State) {
+    state.scripting.functions = loader.scripting.functions.take();
 }
 
 /// `7.0.15` as Redis's `REDIS_VERSION_NUM` (0x00070f).
@@ -138,15 +270,42 @@ impl RunMode {
     }
 }
 
-/// Runs cached script `sha` for the client of `ctx`, writing its reply; or
-/// the error to reply instead (counted in errorstats already when it is a
-/// failed command's).
-pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMode) -> CmdResult {
+/// What to run: a cached EVAL script or a library function.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    Script { sha: &'a str },
+    Function { name: &'a str },
+}
+
+/// Runs `target` for the client of `ctx` (`command`: the command that
+/// asked, for FUNCTION STATS), writing its reply; or the error to reply
+/// instead (counted in errorstats already when it is a failed command's).
+pub fn run(
+    ctx: &mut Ctx,
+    target: Target,
+    command: &[Bytes],
+    keys: &[Bytes],
+    argv: &[Bytes],
+    mode: RunMode,
+) -> CmdResult {
     // Out of the state while it runs: its commands need the state.
-    ctx.state.scripting.vm()?;
-    let Some(mut vm) = ctx.state.scripting.vm.take() else {
-        return Ok(());
-    };
+    let (mut vm, mut functions) = (None, None);
+    match target {
+        Target::Script { .. } => {
+            ctx.state.scripting.vm()?;
+            vm = ctx.state.scripting.vm.take();
+            if vm.is_none() {
+                return Ok(());
+            }
+        }
+        Target::Function { .. } => {
+            ctx.state.scripting.functions()?;
+            functions = ctx.state.scripting.functions.take();
+            if functions.is_none() {
+                return Ok(());
+            }
+        }
+    }
     let mut client = ctx
         .state
         .scripting
@@ -157,6 +316,22 @@ pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMo
     client.authenticated = true;
     let oom =
         ctx.state.config.maxmemory > 0 && ctx.state.used_memory() > ctx.state.config.maxmemory;
+    let (eval, name) = match target {
+        Target::Script { sha } => (true, sha),
+        Target::Function { name } => (false, name),
+    };
+    ctx.state.scripting.running = Some(RunningScript {
+        eval,
+        name: name.to_string(),
+        command: if eval { Vec::new() } else { command.to_vec() },
+        started: std::time::Instant::now(),
+        timed_out: false,
+        dirty: false,
+        kill: false,
+        from_master: ctx.client.repl.is_master,
+        kill_logged: false,
+    });
+    let effects_before = ctx.state.propagation.propagated.len();
     let mut host = ScriptHost {
         state: &mut *ctx.state,
         client: &mut client,
@@ -164,9 +339,30 @@ pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: RunMo
         oom_at_start: oom,
         repl_flags: REPL_ALL,
     };
-    let result = vm.run(sha, keys, argv, &mut host, ctx.reply);
-    ctx.state.scripting.vm = Some(vm);
+    let result = match (target, vm.as_deref_mut(), functions.as_deref_mut()) {
+        (Target::Script { sha }, Some(vm), _) => vm.run(sha, keys, argv, &mut host, ctx.reply),
+        (Target::Function { name }, _, Some(f)) => f.call(name, keys, argv, &mut host, ctx.reply),
+        _ => Ok(()),
+    };
+    if vm.is_some() {
+        ctx.state.scripting.vm = vm;
+    }
+    if functions.is_some() {
+        ctx.state.scripting.functions = functions;
+    }
     ctx.state.scripting.client = Some(client);
+    let running = ctx.state.scripting.running.take();
+    if running.is_some_and(|r| r.timed_out) && ctx.state.shutdown.is_some() {
+        // SHUTDOWN NOSAVE stopped it: as in Redis, where the server exits
+        // inside the script, nothing it did is propagated and its client
+        // hears nothing.
+        ctx.state.propagation.propagated.truncate(effects_before);
+        ctx.client
+            .push
+            .killed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        ctx.client.close_after_reply = true;
+    }
     result.map_err(|e| match e.counted {
         true => CmdError::counted(e.text),
         false => e.text.into(),
@@ -261,6 +457,11 @@ impl Host for ScriptHost<'_> {
             self.state.stats.count_error(&e);
             return error_frame(&e);
         }
+        if command.is(flags::WRITE) {
+            if let Some(r) = self.state.scripting.running.as_mut() {
+                r.dirty = true;
+            }
+        }
         let mut reply = Reply::new(resp3);
         self.client.resp3 = resp3;
         let mut ctx = Ctx {
@@ -299,6 +500,44 @@ impl Host for ScriptHost<'_> {
 
     fn set_repl(&mut self, flags: u8) {
         self.repl_flags = flags;
+    }
+
+    /// Past `busy-reply-threshold` (0: never), the script is busy: logged
+    /// once, then every tick serves the other clients, and a SCRIPT KILL or
+    /// SHUTDOWN NOSAVE they sent stops it.
+    fn tick(&mut self) -> Option<String> {
+        let threshold = self.state.config.busy_reply_threshold;
+        let running = self.state.scripting.running.as_mut()?;
+        if !running.timed_out {
+            let elapsed = running.started.elapsed().as_millis() as u64;
+            if threshold == 0 || elapsed < threshold {
+                return None;
+            }
+            running.timed_out = true;
+            let (kill, name) = (
+                if running.eval {
+                    "SCRIPT KILL"
+                } else {
+                    "FUNCTION KILL"
+                },
+                running.name.clone(),
+            );
+            self.state.log_warning(&format!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {kill} command. Script name is: {name}."
+            ));
+        }
+        let host = self.state.host.clone();
+        host.serve_while_busy(self.state);
+        let shutdown = self.state.shutdown.is_some();
+        let running = self.state.scripting.running.as_mut()?;
+        if !(running.kill || shutdown) {
+            return None;
+        }
+        if running.kill && !std::mem::replace(&mut running.kill_logged, true) {
+            self.state
+                .log_warning("Lua script killed by user with SCRIPT KILL.");
+        }
+        Some(KILLED.to_string())
     }
 }
 

@@ -44,6 +44,21 @@ pub struct PushHandle {
     pub query_bytes: Arc<AtomicUsize>,
     /// When the output first passed the soft limit, in Unix seconds (0: not over).
     pub soft_limit_since_s: Arc<std::sync::atomic::AtomicI64>,
+    /// Who may read the socket now (`input`): while a script is busy, the
+    /// server serves idle connections itself.
+    pub input: Arc<std::sync::atomic::AtomicU8>,
+}
+
+/// Who reads a connection's socket: the values of `PushHandle::input`.
+pub mod input {
+    /// The connection's task is running (reading, executing or writing).
+    pub const RUNNING: u8 = 0;
+    /// The task waits for input with nothing buffered, pending or unwritten:
+    /// a busy script's servicing may claim the socket.
+    pub const IDLE: u8 = 1;
+    /// Claimed by the busy servicing; what it read and did not run yet is in
+    /// `Client::busy_input`, for the task to take back when it wakes.
+    pub const CLAIMED: u8 = 2;
 }
 
 impl PushHandle {
@@ -56,6 +71,7 @@ impl PushHandle {
             unwritten_bytes: Arc::new(AtomicUsize::new(0)),
             query_bytes: Arc::new(AtomicUsize::new(0)),
             soft_limit_since_s: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            input: Arc::new(std::sync::atomic::AtomicU8::new(input::RUNNING)),
             kill_notify: Arc::new(tokio::sync::Notify::new()),
         };
         (handle, rx)
@@ -123,7 +139,6 @@ pub struct Client {
     pub last_command: String,
     /// Close the connection once the current replies are written (QUIT, errors).
     pub close_after_reply: bool,
-    /// Query buffer size seen by the connection task, for CLIENT LIST.
     /// Memory last counted for this client in `State::clients_memory`
     /// (client eviction's accounting; 0 when not counted).
     pub memory_accounted: usize,
@@ -134,6 +149,9 @@ pub struct Client {
     pub write_offset: u64,
     /// Waiting for a pause to end (counted in `blocked_clients`, as Redis does).
     pub postponed: bool,
+    /// Bytes read while a script was busy that are not a whole request yet;
+    /// the connection's task takes them back (see `PushHandle::input`).
+    pub busy_input: bytes::BytesMut,
 }
 
 /// What REPLCONF told us before PSYNC, and whether the connection is a
@@ -191,6 +209,7 @@ impl Client {
             repl: ClientReplRole::default(),
             write_offset: 0,
             postponed: false,
+            busy_input: bytes::BytesMut::new(),
         }
     }
 
@@ -534,6 +553,11 @@ pub trait Host: Send + Sync {
     fn shutdown_requested(&self) {}
     /// The master to follow changed (REPLICAOF, FAILOVER, start-up).
     fn master_changed(&self) {}
+    /// A script has run past `busy-reply-threshold`: read and answer the
+    /// other clients now (they get -BUSY, or SCRIPT KILL and the other
+    /// `allow_busy` commands run), and accept new connections. Called from
+    /// the script's hook, with the state it runs on.
+    fn serve_while_busy(&self, _state: &mut State) {}
 }
 
 /// A host that logs nothing and reports no memory (tests, loader states).

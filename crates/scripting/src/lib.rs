@@ -13,6 +13,7 @@ pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
+pub mod functions;
 pub mod luastruct;
 pub mod rand48;
 pub mod shebang;
@@ -42,6 +43,65 @@ pub trait Host {
     fn log(&mut self, level: u8, message: &str);
     /// `redis.set_repl`: where the next commands' effects go.
     fn set_repl(&mut self, flags: u8);
+    /// Called every `TICK_INSTRUCTIONS` Lua instructions while a script
+    /// runs, so the node can notice a long script and serve other clients
+    /// meanwhile; returns the error that stops the script (SCRIPT KILL,
+    /// SHUTDOWN NOSAVE). Once it has returned one, it is called at every
+    /// line, so a script's `pcall` cannot keep it running.
+    fn tick(&mut self) -> Option<String> {
+        None
+    }
+}
+
+/// How many Lua instructions run between two `Host::tick`s (Redis's hook
+/// period).
+pub const TICK_INSTRUCTIONS: i32 = 100_000;
+
+/// The registry key of the `tick` trampoline the count hook calls.
+const TICK_KEY: &std::ffi::CStr = c"redust_tick";
+
+/// The count hook: calls the `tick` trampoline; when it returns an error
+/// (the script must stop), the hook fires at every line from then on and
+/// raises that error.
+///
+/// # Safety
+/// Called by Lua with a valid state; uses only the stack it is given.
+unsafe extern "C-unwind" fn count_hook(
+    state: *mut mlua::ffi::lua_State,
+    _ar: *mut mlua::ffi::lua_Debug,
+) {
+    use mlua::ffi;
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, TICK_KEY.as_ptr());
+    if ffi::lua_type(state, -1) != ffi::LUA_TFUNCTION {
+        ffi::lua_settop(state, -2);
+        return;
+    }
+    ffi::lua_call(state, 0, 1);
+    if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
+        ffi::lua_settop(state, -2);
+        return;
+    }
+    ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKLINE, 0);
+    ffi::lua_error(state);
+}
+
+/// Arms (or, with `on` false, removes) the count hook on the VM's state.
+fn set_count_hook(lua: &Lua, on: bool) -> mlua::Result<()> {
+    // SAFETY: only sets the hook of the state mlua runs our calls on.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            if on {
+                mlua::ffi::lua_sethook(
+                    state,
+                    Some(count_hook),
+                    mlua::ffi::LUA_MASKCOUNT,
+                    TICK_INSTRUCTIONS,
+                );
+            } else {
+                mlua::ffi::lua_sethook(state, None, 0, 0);
+            }
+        })
+    }
 }
 
 /// A compiled script in the cache.
@@ -106,6 +166,8 @@ pub struct Vm {
     context: Arc<Mutex<RunContext>>,
     /// `redis.REDIS_VERSION` and `_NUM`, for a VM made again (SCRIPT FLUSH).
     version: (String, i64),
+    /// What a FUNCTION VM has besides (None in the EVAL VM).
+    library_env: Option<functions::LibraryEnv>,
 }
 
 /// `redis.call` and the other `redis` functions that raise: calls
@@ -178,13 +240,16 @@ impl Vm {
         version_num: i64,
         random: Arc<Mutex<rand48::Rand48>>,
     ) -> Result<Vm, String> {
-        Vm::build(version, version_num, random).map_err(|e| e.to_string())
+        Vm::build(version, version_num, random, false).map_err(|e| e.to_string())
     }
 
+    /// A VM; with `functions`, the FUNCTION VM (Redis runs libraries in a
+    /// VM of their own, whose `redis` lacks the EVAL-only functions).
     fn build(
         version: &str,
         version_num: i64,
         random: Arc<Mutex<rand48::Rand48>>,
+        functions: bool,
     ) -> mlua::Result<Vm> {
         // SAFETY: the debug library is loaded only for the prelude, which
         // keeps `debug.getinfo` for its error handler and removes `debug`
@@ -464,6 +529,8 @@ impl Vm {
             "struct_pack",
             "struct_unpack",
             "struct_size",
+            "tick",
+            "register_function",
         ]
         .iter()
         .map(|n| n.to_string())
@@ -477,15 +544,42 @@ impl Vm {
                     mlua::ffi::lua_pushcclosure(state, call_trampoline, 2)
                 })?
             };
+            if name == "tick" {
+                // SAFETY: stores the function mlua pushed in the registry.
+                unsafe {
+                    lua.exec_raw::<()>(f.clone(), |state| {
+                        mlua::ffi::lua_setfield(
+                            state,
+                            mlua::ffi::LUA_REGISTRYINDEX,
+                            TICK_KEY.as_ptr(),
+                        )
+                    })?;
+                }
+            }
             host.raw_set(format!("{name}_c"), f)?;
         }
         let prelude = lua
             .load(include_str!("prelude.lua"))
             .set_name("@redust_prelude")
             .into_function()?;
-        let (error_handler, globals): (Function, Table) = prelude.call(host.clone())?;
+        let (error_handler, globals, env, set_loading, fcall): (
+            Function,
+            Table,
+            Option<Table>,
+            Option<Function>,
+            Option<Function>,
+        ) = prelude.call((host.clone(), functions))?;
         let xpcall: Function = globals.raw_get("xpcall")?;
+        let library_env = match (env, set_loading, fcall) {
+            (Some(env), Some(set_loading), Some(fcall)) => Some(functions::LibraryEnv {
+                env,
+                set_loading,
+                fcall,
+            }),
+            _ => None,
+        };
         Ok(Vm {
+            library_env,
             lua,
             error_handler,
             xpcall,
@@ -585,57 +679,39 @@ impl Vm {
             });
         };
         let function = script.function.clone();
-        match self.run_function(&function, keys, argv, host) {
-            Ok((value, resp3)) => {
-                if let Some(text) = convert::returned_error(&value) {
-                    return Err(ScriptError {
-                        text,
-                        counted: convert::is_counted(&value),
-                    });
-                }
-                convert::write_value(&value, reply, resp3, 0);
-                Ok(())
-            }
-            Err(failure) => Err(ScriptError {
-                text: match &failure.location {
-                    Some((source, line)) => {
-                        format!("{} script: {sha}, on {source}:{line}.", failure.text)
-                    }
-                    None => failure.text,
-                },
-                counted: failure.counted,
-            }),
-        }
+        let xpcall = self.xpcall.clone();
+        let handler = self.error_handler.clone();
+        let run = self.run_function(keys, argv, host, |_| {
+            xpcall.call::<(bool, Value)>((function, handler))
+        });
+        finish_run(run, sha, reply)
     }
 
-    /// Runs `function`; the value it returned and the script's protocol, or
-    /// the error text (suffixed with where it happened).
+    /// Runs with `invoke` (which calls the script or function, protected);
+    /// the value it returned and the script's protocol, or the error text
+    /// (suffixed with where it happened). An EVAL script sees `keys` and
+    /// `argv` as KEYS and ARGV.
     fn run_function(
         &self,
-        function: &Function,
         keys: &[Bytes],
         argv: &[Bytes],
         host: &mut dyn Host,
+        invoke: impl FnOnce(&Lua) -> mlua::Result<(bool, Value)>,
     ) -> Result<(Value, bool), RunError> {
         let lua = &self.lua;
-        let set_args = || -> mlua::Result<()> {
-            let k = lua.create_table_with_capacity(keys.len(), 0)?;
-            for (i, key) in keys.iter().enumerate() {
-                k.raw_set(i + 1, lua.create_string(key)?)?;
-            }
-            let a = lua.create_table_with_capacity(argv.len(), 0)?;
-            for (i, arg) in argv.iter().enumerate() {
-                a.raw_set(i + 1, lua.create_string(arg)?)?;
-            }
-            self.globals.raw_set("KEYS", k)?;
-            self.globals.raw_set("ARGV", a)?;
-            Ok(())
-        };
-        set_args().map_err(|e| RunError {
-            text: format!("ERR {e}"),
-            location: None,
-            counted: false,
-        })?;
+        if self.library_env.is_none() {
+            let set_args = || -> mlua::Result<()> {
+                let (k, a) = (string_table(lua, keys)?, string_table(lua, argv)?);
+                self.globals.raw_set("KEYS", k)?;
+                self.globals.raw_set("ARGV", a)?;
+                Ok(())
+            };
+            set_args().map_err(|e| RunError {
+                text: format!("ERR {e}"),
+                location: None,
+                counted: false,
+            })?;
+        }
         if let Ok(mut c) = self.context.lock() {
             *c = RunContext::default();
         }
@@ -666,10 +742,21 @@ impl Vm {
             })?;
             // The prelude's wrappers call through `host.*`.
             self.host_table.raw_set("call", call)?;
-            let (ok, value): (bool, Value) = self
-                .xpcall
-                .call((function.clone(), self.error_handler.clone()))?;
-            Ok((ok, value))
+            let tick = scope.create_function(|lua, ()| {
+                let stop = match host.try_borrow_mut() {
+                    Ok(mut h) => h.tick(),
+                    Err(_) => None,
+                };
+                match stop {
+                    Some(text) => Ok((false, convert::error_table(lua, &text)?)),
+                    None => Ok((false, Value::Nil)),
+                }
+            })?;
+            self.host_table.raw_set("tick", tick)?;
+            set_count_hook(lua, true)?;
+            let result = invoke(lua);
+            set_count_hook(lua, false)?;
+            result
         });
         let resp3 = match self.context.lock() {
             Ok(mut c) => {
@@ -692,6 +779,47 @@ impl Vm {
                 text: format!("ERR {}", e.to_string().replace(['\r', '\n'], " ")),
                 location: None,
                 counted: false,
+            }),
+        }
+    }
+}
+
+/// `values` as a Lua array of strings (KEYS, ARGV, a function's arguments).
+fn string_table(lua: &Lua, values: &[Bytes]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(values.len(), 0)?;
+    for (i, v) in values.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(v)?)?;
+    }
+    Ok(t)
+}
+
+/// A run's outcome as the caller's reply: the value written, or the error
+/// (with `script: <name>, on <source>:<line>.` when it says where).
+fn finish_run(
+    run: Result<(Value, bool), RunError>,
+    name: &str,
+    reply: &mut Reply,
+) -> Result<(), ScriptError> {
+    {
+        match run {
+            Ok((value, resp3)) => {
+                if let Some(text) = convert::returned_error(&value) {
+                    return Err(ScriptError {
+                        text,
+                        counted: convert::is_counted(&value),
+                    });
+                }
+                convert::write_value(&value, reply, resp3, 0);
+                Ok(())
+            }
+            Err(failure) => Err(ScriptError {
+                text: match &failure.location {
+                    Some((source, line)) => {
+                        format!("{} script: {name}, on {source}:{line}.", failure.text)
+                    }
+                    None => failure.text,
+                },
+                counted: failure.counted,
             }),
         }
     }

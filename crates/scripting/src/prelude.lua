@@ -2,8 +2,10 @@
 -- scripting VM is created, with the full base library still in place. It
 -- receives the Rust-side table `host` (raw command calls, logging, the
 -- rand48 generator) and returns the pieces the Rust side keeps: the error
--- handler and the table of real globals.
-local host = ...
+-- handler and the table of real globals; in a FUNCTION VM
+-- (`functions_mode`) also the libraries' environment, its load switch and
+-- the function caller.
+local host, functions_mode = ...
 local getinfo = debug.getinfo
 local type, tostring, select, error, rawget, rawset, setmetatable, pairs =
   type, tostring, select, error, rawget, rawset, setmetatable, pairs
@@ -72,6 +74,10 @@ redis = {
   REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
   REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
 }
+if functions_mode then
+  -- EVAL-only: a function has no debugger and always replicates effects.
+  redis.replicate_commands, redis.breakpoint, redis.debug = nil, nil, nil
+end
 
 -- Lua BitOp, on the host's trampolines.
 bit = {}
@@ -164,4 +170,53 @@ setmetatable(G, {
   __newindex = readonly_write,
   __metatable = false,
 })
-return error_handler, globals
+if not functions_mode then
+  return error_handler, globals
+end
+
+-- A library's code runs in `env`. While it loads, the only global it sees
+-- is a `redis` with register_function, log and the constants; once loaded,
+-- its functions see the globals a script sees (minus KEYS and ARGV).
+local load_api = {
+  register_function = host.register_function_c,
+  log = host.log_c,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
+}
+local load_backing = move_out(load_api)
+setmetatable(load_api, {
+  __index = function(_, name)
+    local v = rawget(load_backing, name)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_write,
+  __metatable = false,
+})
+local loading = false
+local env = {}
+setmetatable(env, {
+  __index = function(_, name)
+    local v
+    if loading then
+      if name == 'redis' then v = load_api end
+    else
+      v = rawget(globals, name)
+    end
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_write,
+  __metatable = false,
+})
+local function set_loading(on) loading = on end
+local xpcall = xpcall
+-- Calls a registered function as Redis does, f(keys, args), protected.
+local function fcall(f, keys, args)
+  return xpcall(function() return f(keys, args) end, error_handler)
+end
+return error_handler, globals, env, set_loading, fcall

@@ -10,6 +10,9 @@ use redust_scripting::{sha1_hex, Host, Vm};
 struct FakeHost {
     calls: Vec<Vec<Bytes>>,
     logs: Vec<(u8, String)>,
+    ticks: usize,
+    /// Stop the script at this tick (a SCRIPT KILL).
+    kill_at: Option<usize>,
 }
 
 impl Host for FakeHost {
@@ -47,6 +50,16 @@ impl Host for FakeHost {
     }
 
     fn set_repl(&mut self, _flags: u8) {}
+
+    fn tick(&mut self) -> Option<String> {
+        self.ticks += 1;
+        match self.kill_at {
+            Some(n) if self.ticks >= n => {
+                Some("ERR Script killed by user with SCRIPT KILL...".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 fn eval(vm: &mut Vm, body: &str, keys: &[&str], argv: &[&str], resp3: bool) -> String {
@@ -323,4 +336,49 @@ fn the_cache_and_flush() {
         false,
     );
     assert_eq!(host.logs, vec![(3, "hello 5".to_string())]);
+}
+
+#[test]
+fn a_long_script_ticks_and_a_kill_stops_it_even_under_pcall() {
+    let mut vm = vm();
+    // A short script never ticks.
+    let mut host = FakeHost::default();
+    assert_eq!(
+        eval_with(&mut vm, &mut host, "return 1", &[], &[], false),
+        ":1\r\n"
+    );
+    assert_eq!(host.ticks, 0);
+    // A loop ticks every TICK_INSTRUCTIONS instructions until killed.
+    let mut host = FakeHost {
+        kill_at: Some(3),
+        ..Default::default()
+    };
+    let body = "local i = 0\nwhile true do\n i = i + 1\nend";
+    let out = eval_with(&mut vm, &mut host, body, &[], &[], false);
+    assert!(
+        out.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
+        "{out}"
+    );
+    assert!(out.contains(", on @user_script:"), "{out}");
+    assert_eq!(host.ticks, 3);
+    // A pcall that swallows the kill does not save the script.
+    let mut host = FakeHost {
+        kill_at: Some(2),
+        ..Default::default()
+    };
+    let body = "while true do pcall(function() while true do end end) end";
+    let out = eval_with(&mut vm, &mut host, body, &[], &[], false);
+    assert!(out.starts_with("-ERR Script killed by user"), "{out}");
+    // The VM runs the next script normally, ticking from zero.
+    let mut host = FakeHost::default();
+    let out = eval_with(
+        &mut vm,
+        &mut host,
+        "local n = 0 for i = 1, 300000 do n = n + 1 end return n",
+        &[],
+        &[],
+        false,
+    );
+    assert_eq!(out, ":300000\r\n");
+    assert!(host.ticks >= 2, "{}", host.ticks);
 }

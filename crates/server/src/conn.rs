@@ -12,7 +12,7 @@ use crate::server::Server;
 use crate::{verbose, warning};
 use bytes::{Bytes, BytesMut};
 use redust_engine::exec::Flow;
-use redust_engine::state::{Push, PushHandle};
+use redust_engine::state::{input, Push, PushHandle};
 use redust_engine::Client;
 use redust_resp::{parse_request, ParseLimits, Reply};
 use std::collections::VecDeque;
@@ -53,10 +53,27 @@ fn format_addr(addr: &std::net::SocketAddr) -> String {
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
-    let peer = match stream.peer_addr() {
-        Ok(a) => a,
-        Err(_) => return,
-    };
+    let admitted = admit(&mut server.state.lock(), &stream);
+    match admitted {
+        Some(Ok((id, push_rx, handle))) => {
+            serve_admitted(server, stream, id, push_rx, handle).await
+        }
+        Some(Err(msg)) => {
+            let _ = stream.write_all(msg).await;
+        }
+        None => {}
+    }
+}
+
+/// A new connection's admission, as Redis checks it on accept (maxclients,
+/// protected mode): registered as a client, or the error to send before
+/// closing it. `None` if the socket is gone already.
+#[allow(clippy::type_complexity)]
+pub(crate) fn admit(
+    state: &mut redust_engine::State,
+    stream: &TcpStream,
+) -> Option<Result<(u64, tokio::sync::mpsc::UnboundedReceiver<Push>, PushHandle), &'static [u8]>> {
+    let peer = stream.peer_addr().ok()?;
     let local = stream
         .local_addr()
         .map(|a| format_addr(&a))
@@ -65,32 +82,28 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
         use std::os::fd::AsRawFd;
         stream.as_raw_fd()
     };
-    // Admission: maxclients and protected mode, as Redis checks them on accept.
-    let admitted = {
-        let mut state = server.state.lock();
-        if state.connected_clients() >= state.config.maxclients as usize {
-            state.stats.rejected_connections += 1;
-            Err(&b"-ERR max number of clients reached\r\n"[..])
-        } else if state.config.protected_mode
-            && state.config.requirepass.is_none()
-            && !is_local(&peer)
-        {
-            state.stats.rejected_connections += 1;
-            Err(PROTECTED_MODE_DENIED.as_bytes())
-        } else {
-            Ok(state.connect(format_addr(&peer), local, fd, now_ms()))
-        }
-    };
-    let (client, mut push_rx) = match admitted {
-        Ok(c) => c,
-        Err(msg) => {
-            let _ = stream.write_all(msg).await;
-            return;
-        }
-    };
-    let id = client.id;
-    let handle = client.push.clone();
-    server.state.lock().clients.insert(id, client);
+    if state.connected_clients() >= state.config.maxclients as usize {
+        state.stats.rejected_connections += 1;
+        return Some(Err(&b"-ERR max number of clients reached\r\n"[..]));
+    }
+    if state.config.protected_mode && state.config.requirepass.is_none() && !is_local(&peer) {
+        state.stats.rejected_connections += 1;
+        return Some(Err(PROTECTED_MODE_DENIED.as_bytes()));
+    }
+    let (client, push_rx) = state.connect(format_addr(&peer), local, fd, now_ms());
+    let (id, handle) = (client.id, client.push.clone());
+    state.clients.insert(id, client);
+    Some(Ok((id, push_rx, handle)))
+}
+
+/// Serves an admitted connection until it closes.
+pub(crate) async fn serve_admitted(
+    server: Arc<Server>,
+    mut stream: TcpStream,
+    id: u64,
+    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<Push>,
+    handle: PushHandle,
+) {
     let _ = stream.set_nodelay(true);
     let reason = match run(&server, &mut stream, id, &mut push_rx, &handle).await {
         Ended::Closed(reason) => reason,
@@ -382,11 +395,27 @@ async fn run_client(
             continue;
         }
         let reading = wait_until.is_none() && protocol_error.is_none();
+        // Nothing buffered, pending or unwritten: a busy script's servicing
+        // may read and answer this connection meanwhile (see `busy`).
+        if reading
+            && rbuf.is_empty()
+            && pending.is_empty()
+            && blocked.is_none()
+            && sent == out.len()
+        {
+            let _ = handle.input.compare_exchange(
+                input::RUNNING,
+                input::IDLE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
         // A kill arrives as Push::Kill too: no need to also wait on `kill`,
         // whose registration costs a lock on every pass.
         tokio::select! {
             biased;
             msg = push_rx.recv() => {
+                reclaim_input(server, id, handle, &mut rbuf, &mut more_to_parse);
                 let Some(msg) = msg else {
                     return Closed::Quietly;
                 };
@@ -409,14 +438,18 @@ async fn run_client(
             }
             // select! builds every branch's future, enabled or not: the timer
             // is made inside an async block so only a waiting client pays for it.
-            _ = async { tokio::time::sleep(pause_sleep).await }, if wake_at.is_some() => {}
+            _ = async { tokio::time::sleep(pause_sleep).await }, if wake_at.is_some() => {
+                reclaim_input(server, id, handle, &mut rbuf, &mut more_to_parse);
+            }
             // The socket takes more of the waiting output.
             r = stream.writable(), if sent < out.len() => {
+                reclaim_input(server, id, handle, &mut rbuf, &mut more_to_parse);
                 if r.is_err() {
                     return Closed::Quietly;
                 }
             }
             r = stream.readable(), if reading => {
+                reclaim_input(server, id, handle, &mut rbuf, &mut more_to_parse);
                 if r.is_err() {
                     return Closed::Quietly;
                 }
@@ -467,6 +500,31 @@ async fn run_client(
                 }
             }
         }
+    }
+}
+
+/// The task is running again: if a busy script's servicing claimed the
+/// socket meanwhile, what it read and did not run goes back in front.
+fn reclaim_input(
+    server: &Server,
+    id: u64,
+    handle: &PushHandle,
+    rbuf: &mut BytesMut,
+    more_to_parse: &mut bool,
+) {
+    if handle.input.swap(input::RUNNING, Ordering::AcqRel) != input::CLAIMED {
+        return;
+    }
+    let stash = server
+        .state
+        .lock()
+        .clients
+        .get_mut(&id)
+        .map(|c| std::mem::take(&mut c.busy_input));
+    if let Some(mut stash) = stash.filter(|s| !s.is_empty()) {
+        stash.extend_from_slice(rbuf);
+        *rbuf = stash;
+        *more_to_parse = true;
     }
 }
 

@@ -9,6 +9,7 @@
 //! [--directive value ...]`.
 
 pub mod alloc;
+mod busy;
 mod conn;
 mod crash;
 mod daemon;

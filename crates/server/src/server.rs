@@ -38,6 +38,10 @@ pub struct NodeSignals {
     pub fsync_failing: AtomicBool,
     /// The node has stopped: its saver thread ends too.
     pub stopped: AtomicBool,
+    /// The node's server, for the busy-script servicing (set once it exists).
+    pub(crate) server: std::sync::OnceLock<std::sync::Weak<Server>>,
+    /// The listeners accepting now (a busy script's servicing accepts too).
+    pub(crate) listeners: Mutex<Vec<Arc<TcpListener>>>,
 }
 
 /// The engine's host on a server node: the process's log and allocator
@@ -73,6 +77,21 @@ impl Host for ServerHost {
 
     fn master_changed(&self) {
         self.signals.master_changed.notify_one();
+    }
+
+    fn serve_while_busy(&self, state: &mut State) {
+        if let Some(server) = self.signals.server.get().and_then(std::sync::Weak::upgrade) {
+            crate::busy::serve(&server, state);
+        }
+    }
+}
+
+/// Starts accepting on `listeners` (replacing those of older generations).
+fn start_accepting(server: &Arc<Server>, listeners: Vec<TcpListener>, generation: u64) {
+    let listeners: Vec<Arc<TcpListener>> = listeners.into_iter().map(Arc::new).collect();
+    *server.signals.listeners.lock() = listeners.clone();
+    for l in listeners {
+        tokio::spawn(accept_loop(server.clone(), l, generation));
     }
 }
 
@@ -139,7 +158,7 @@ pub fn bind_all(bind: &[String], port: u16, backlog: i32) -> Result<Vec<TcpListe
     Ok(listeners)
 }
 
-fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
+pub(crate) fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
     if secs == 0 {
         return;
     }
@@ -150,7 +169,7 @@ fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
     let _ = sock.set_tcp_keepalive(&ka);
 }
 
-async fn accept_loop(server: Arc<Server>, listener: TcpListener, generation: u64) {
+async fn accept_loop(server: Arc<Server>, listener: Arc<TcpListener>, generation: u64) {
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -236,9 +255,7 @@ async fn cron(server: Arc<Server>) {
                     .listener_generation
                     .fetch_add(1, Ordering::Relaxed)
                     + 1;
-                for l in listeners {
-                    tokio::spawn(accept_loop(server.clone(), l, generation));
-                }
+                start_accepting(&server, listeners, generation);
             }
             if let Some(p) = state.pause {
                 if p.until_ms <= now {
@@ -554,9 +571,8 @@ pub async fn run(
         net_output_bytes: AtomicU64::new(0),
         signals,
     });
-    for l in listeners {
-        tokio::spawn(accept_loop(server.clone(), l, 0));
-    }
+    let _ = server.signals.server.set(Arc::downgrade(&server));
+    start_accepting(&server, listeners, 0);
     tokio::spawn(cron(server.clone()));
     // Redis says it is ready once the dataset is loaded.
     let loader = server.clone();

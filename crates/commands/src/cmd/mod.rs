@@ -224,6 +224,17 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("script|flush", scripting::script),
     ("script|kill", scripting::script),
     ("script|help", scripting::script),
+    ("fcall", scripting::fcall),
+    ("fcall_ro", scripting::fcall),
+    ("function|load", scripting::function),
+    ("function|delete", scripting::function),
+    ("function|flush", scripting::function),
+    ("function|list", scripting::function),
+    ("function|dump", scripting::function),
+    ("function|restore", scripting::function),
+    ("function|stats", scripting::function),
+    ("function|kill", scripting::function),
+    ("function|help", scripting::function),
 ];
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Scripting commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
-//! (LOAD, EXISTS, FLUSH, KILL, HELP). Scripts run on the engine
-//! (`crate::scripting`) in the node's Lua VM (`redust-scripting`).
+//! Scripting commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT (LOAD,
+//! EXISTS, FLUSH, KILL, HELP), FCALL, FCALL_RO and FUNCTION (LOAD, DELETE,
+//! FLUSH, LIST, DUMP, RESTORE, STATS, KILL, HELP). Scripts and functions run
+//! on the engine (`crate::scripting`) in the node's Lua VMs
+//! (`redust-scripting`).
 
 use crate::args::{eq_ignore_case, lossy, parse_i64};
 use crate::errors::{self, CmdError, CmdResult};
 use crate::exec::Ctx;
-use crate::scripting::{self, RunMode, NOSCRIPT};
+use crate::scripting::{self, RestorePolicy, RunMode, ScriptFlags, Target, NOSCRIPT};
 use bytes::Bytes;
 
 /// EVAL, EVALSHA and their read-only forms: `<script|sha> numkeys key... arg...`.
@@ -50,7 +52,8 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let split = 3 + numkeys as usize;
     scripting::run(
         ctx,
-        &sha,
+        Target::Script { sha: &sha },
+        args,
         &args[3..split],
         &args[split..],
         RunMode::of(read_only, flags),
@@ -111,9 +114,12 @@ pub fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.propagate_nothing();
             ctx.reply.ok();
         }
-        // A script runs to its end before any other command: none is ever
-        // running when SCRIPT KILL arrives (busy scripts are not served yet).
-        b"kill" => return Err("NOTBUSY No scripts in execution right now.".into()),
+        // Arrives from a busy script's servicing (or finds none running).
+        b"kill" => {
+            crate::scripting::kill(ctx.state, true)?;
+            ctx.reply.ok();
+            return Ok(());
+        }
         b"help" => {
             ctx.reply.array(SCRIPT_HELP.len());
             for line in SCRIPT_HELP {
@@ -121,6 +127,313 @@ pub fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         _ => return Err(errors::unknown_subcommand(&args[1], "SCRIPT")),
+    }
+    Ok(())
+}
+
+/// FCALL and FCALL_RO: `<function> numkeys key... arg...`.
+pub fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let read_only = args[0].to_ascii_lowercase().ends_with(b"_ro");
+    let name = lossy(&args[1]);
+    let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
+    let Some(function) = functions.function(&name) else {
+        return Err("ERR Function not found".into());
+    };
+    let flags = function.flags;
+    let numkeys =
+        parse_i64(&args[2]).map_err(|_| CmdError::from("ERR Bad number of keys provided"))?;
+    if numkeys > args.len() as i64 - 3 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    if numkeys < 0 {
+        return Err("ERR Number of keys can't be negative".into());
+    }
+    if read_only && !flags.no_writes {
+        return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+    }
+    if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, Some(flags)) {
+        return Err(e.into());
+    }
+    if !ctx.state.clients.monitors.is_empty() {
+        crate::monitor::feed_monitors(ctx.state, ctx.client, args);
+    }
+    ctx.propagate_nothing();
+    let split = 3 + numkeys as usize;
+    scripting::run(
+        ctx,
+        Target::Function { name: &name },
+        args,
+        &args[3..split],
+        &args[split..],
+        RunMode::of(read_only, Some(flags)),
+    )
+}
+
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// The flag names FUNCTION LIST shows, in Redis's order.
+fn flag_names(f: &ScriptFlags) -> Vec<&'static str> {
+    [
+        (f.no_writes, "no-writes"),
+        (f.allow_oom, "allow-oom"),
+        (f.allow_stale, "allow-stale"),
+        (f.no_cluster, "no-cluster"),
+        (f.allow_cross_slot_keys, "allow-cross-slot-keys"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
+}
+
+/// FUNCTION LOAD | DELETE | FLUSH | LIST | DUMP | RESTORE | STATS | KILL | HELP.
+pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match &sub[..] {
+        b"load" => {
+            let mut replace = false;
+            let mut at = 2;
+            while at < args.len() - 1 {
+                if eq_ignore_case(&args[at], "replace") {
+                    replace = true;
+                    at += 1;
+                    continue;
+                }
+                return Err(format!("ERR Unknown option given: {}", lossy(&args[at])).into());
+            }
+            if at >= args.len() {
+                return Err("ERR Function code is missing".into());
+            }
+            let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
+            let name = functions.load(&args[at], replace).map_err(CmdError::from)?;
+            ctx.dirty(1);
+            ctx.reply.bulk(name.as_bytes());
+        }
+        b"delete" => {
+            let name = lossy(&args[2]);
+            let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
+            if !functions.delete(&name) {
+                return Err("ERR Library not found".into());
+            }
+            ctx.dirty(1);
+            ctx.reply.ok();
+        }
+        b"flush" => {
+            if args.len() > 3 {
+                return Err(subcommand_syntax_error(&args[1]));
+            }
+            let valid = args.len() == 2
+                || eq_ignore_case(&args[2], "sync")
+                || eq_ignore_case(&args[2], "async");
+            if !valid {
+                return Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into());
+            }
+            let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
+            functions.flush().map_err(CmdError::from)?;
+            ctx.dirty(1);
+            ctx.reply.ok();
+        }
+        b"list" => function_list(ctx, args)?,
+        b"dump" => {
+            let payload = match ctx.state.scripting.functions_if_any() {
+                Some(f) => redust_persistence::rdb::dump::function_dump_payload(
+                    f.libraries().map(|l| &l.code[..]),
+                ),
+                None => redust_persistence::rdb::dump::function_dump_payload([]),
+            };
+            ctx.reply.bulk(&payload);
+        }
+        b"restore" => {
+            if args.len() > 4 {
+                return Err(subcommand_syntax_error(&args[1]));
+            }
+            let policy = match args.get(3) {
+                None => RestorePolicy::Append,
+                Some(p) if eq_ignore_case(p, "append") => RestorePolicy::Append,
+                Some(p) if eq_ignore_case(p, "replace") => RestorePolicy::Replace,
+                Some(p) if eq_ignore_case(p, "flush") => RestorePolicy::Flush,
+                Some(_) => {
+                    return Err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.".into())
+                }
+            };
+            use redust_persistence::rdb::dump::{parse_function_payload, FunctionPayloadError};
+            let verify = !ctx.state.debug.skip_checksum_validation;
+            let codes = parse_function_payload(&args[2], verify).map_err(|e| {
+                CmdError::from(match e {
+                    FunctionPayloadError::Footer => {
+                        "ERR DUMP payload version or checksum are wrong"
+                    }
+                    FunctionPayloadError::NotAFunction => "ERR given type is not a function",
+                    FunctionPayloadError::Corrupt => {
+                        "ERR failed loading the given functions payload"
+                    }
+                })
+            })?;
+            let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
+            functions.restore(&codes, policy).map_err(CmdError::from)?;
+            ctx.dirty(1);
+            ctx.reply.ok();
+        }
+        b"stats" => {
+            if let Some(r) = &ctx.state.scripting.running {
+                if r.eval {
+                    return Err(scripting::BUSY_EVAL.into());
+                }
+            }
+            ctx.reply.map(2);
+            ctx.reply.bulk(b"running_script");
+            match &ctx.state.scripting.running {
+                Some(r) => {
+                    let duration = r.started.elapsed().as_millis() as i64;
+                    let (name, command) = (r.name.clone(), r.command.clone());
+                    ctx.reply.map(3);
+                    ctx.reply.bulk(b"name");
+                    ctx.reply.bulk(name.as_bytes());
+                    ctx.reply.bulk(b"command");
+                    ctx.reply.array(command.len());
+                    for a in &command {
+                        ctx.reply.bulk(a);
+                    }
+                    ctx.reply.bulk(b"duration_ms");
+                    ctx.reply.int(duration);
+                }
+                None => ctx.reply.null(),
+            }
+            let (libraries, functions) = ctx
+                .state
+                .scripting
+                .functions_if_any()
+                .map_or((0, 0), |f| (f.library_count(), f.function_count()));
+            ctx.reply.bulk(b"engines");
+            ctx.reply.map(1);
+            ctx.reply.bulk(b"LUA");
+            ctx.reply.map(2);
+            ctx.reply.bulk(b"libraries_count");
+            ctx.reply.int(libraries as i64);
+            ctx.reply.bulk(b"functions_count");
+            ctx.reply.int(functions as i64);
+        }
+        b"kill" => {
+            scripting::kill(ctx.state, false)?;
+            ctx.reply.ok();
+        }
+        b"help" => {
+            ctx.reply.array(FUNCTION_HELP.len());
+            for line in FUNCTION_HELP {
+                ctx.reply.simple(line);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Redis's reply to a FUNCTION subcommand with the wrong arguments.
+fn subcommand_syntax_error(sub: &[u8]) -> CmdError {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+        lossy(sub)
+    )
+    .into()
+}
+
+/// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+fn function_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if !with_code && eq_ignore_case(&args[i], "withcode") {
+            with_code = true;
+        } else if pattern.is_none() && eq_ignore_case(&args[i], "libraryname") {
+            if i >= args.len() - 1 {
+                return Err("ERR library name argument was not given".into());
+            }
+            i += 1;
+            pattern = Some(&args[i]);
+        } else {
+            return Err(format!("ERR Unknown argument {}", lossy(&args[i])).into());
+        }
+        i += 1;
+    }
+    let Some(functions) = ctx.state.scripting.functions_if_any() else {
+        ctx.reply.array(0);
+        return Ok(());
+    };
+    let libraries: Vec<_> = functions
+        .libraries()
+        .filter(|l| pattern.is_none_or(|p| redust_config::glob_match(p, l.name.as_bytes(), true)))
+        .collect();
+    let reply = &mut *ctx.reply;
+    reply.array(libraries.len());
+    for library in libraries {
+        reply.map(if with_code { 4 } else { 3 });
+        reply.bulk(b"library_name");
+        reply.bulk(library.name.as_bytes());
+        reply.bulk(b"engine");
+        reply.bulk(b"LUA");
+        reply.bulk(b"functions");
+        reply.array(library.functions.len());
+        for f in library.functions.values() {
+            reply.map(3);
+            reply.bulk(b"name");
+            reply.bulk(f.name.as_bytes());
+            reply.bulk(b"description");
+            match &f.description {
+                Some(d) => reply.bulk(d),
+                None => reply.null(),
+            }
+            reply.bulk(b"flags");
+            let names = flag_names(&f.flags);
+            reply.set(names.len());
+            for n in names {
+                reply.bulk(n.as_bytes());
+            }
+        }
+        if with_code {
+            reply.bulk(b"library_code");
+            reply.bulk(&library.code);
+        }
     }
     Ok(())
 }

@@ -300,6 +300,12 @@ pub fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(errors::SYNTAX.into());
         }
     }
+    // A busy script leaves only SHUTDOWN NOSAVE.
+    if request != ShutdownRequest::NoSave {
+        if let Some(busy) = crate::scripting::busy_refusal(ctx.state) {
+            return Err(busy.into());
+        }
+    }
     let wants_save = match request {
         ShutdownRequest::Save => true,
         ShutdownRequest::NoSave => false,
@@ -781,6 +787,7 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
         .map_err(|e| CmdError::from(format!("ERR Error loading the AOF: {e}")))?;
     crate::notify::signal_flushed(ctx.state, None);
     crate::persist::install(ctx.state, std::mem::take(&mut loader.dbs));
+    crate::scripting::take_libraries(ctx.state, &mut loader);
     ctx.state
         .log_warning("Append Only File loaded by DEBUG LOADAOF");
     ctx.reply.ok();

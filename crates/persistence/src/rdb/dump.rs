@@ -88,3 +88,96 @@ pub fn parse_dump_payload_checked(
     }
     Ok(value)
 }
+
+/// FUNCTION DUMP's payload: each library as the RDB stores it (the
+/// function opcode and its code as a string), then the same footer.
+pub fn function_dump_payload<'a>(codes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(crate::rdb::opcodes::FUNCTION2);
+        crate::rdb::primitives::put_string(&mut out, code, false);
+    }
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64::checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why a FUNCTION RESTORE payload was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FunctionPayloadError {
+    /// Too short, a newer version or a wrong checksum.
+    Footer,
+    /// An entry that is not a library.
+    NotAFunction,
+    /// A library entry that cannot be read.
+    Corrupt,
+}
+
+/// The library codes in a FUNCTION DUMP payload.
+pub fn parse_function_payload(
+    payload: &[u8],
+    verify_checksum: bool,
+) -> Result<Vec<Vec<u8>>, FunctionPayloadError> {
+    if payload.len() < 10 {
+        return Err(FunctionPayloadError::Footer);
+    }
+    let body_len = payload.len() - 10;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]) as u32;
+    let computed = crc64::checksum(&payload[..body_len + 2]);
+    let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
+    if version > RDB_VERSION || (verify_checksum && computed != stored) {
+        return Err(FunctionPayloadError::Footer);
+    }
+    let mut inp = Input::new(&payload[..body_len]);
+    let mut codes = Vec::new();
+    while !inp.at_end().map_err(|_| FunctionPayloadError::Corrupt)? {
+        let op = inp.read_u8().map_err(|_| FunctionPayloadError::Corrupt)?;
+        if op != crate::rdb::opcodes::FUNCTION2 {
+            return Err(FunctionPayloadError::NotAFunction);
+        }
+        codes.push(
+            inp.read_string()
+                .map_err(|_| FunctionPayloadError::Corrupt)?,
+        );
+    }
+    Ok(codes)
+}
+
+#[cfg(test)]
+mod function_payload_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let codes: [&[u8]; 2] = [b"#!lua name=a\nx", b"#!lua name=b\ny"];
+        let payload = function_dump_payload(codes);
+        assert_eq!(
+            parse_function_payload(&payload, true).unwrap(),
+            vec![codes[0].to_vec(), codes[1].to_vec()]
+        );
+        let mut bad = payload.clone();
+        bad[3] ^= 1;
+        assert_eq!(
+            parse_function_payload(&bad, true),
+            Err(FunctionPayloadError::Footer)
+        );
+        assert!(parse_function_payload(&bad, false).is_ok());
+        assert_eq!(
+            parse_function_payload(b"xx", true),
+            Err(FunctionPayloadError::Footer)
+        );
+        let mut other = vec![0u8, 1, b'k'];
+        other.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+        let crc = crc64::checksum(&other);
+        other.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            parse_function_payload(&other, true),
+            Err(FunctionPayloadError::NotAFunction)
+        );
+        assert_eq!(
+            parse_function_payload(&function_dump_payload([]), true),
+            Ok(vec![])
+        );
+    }
+}
