@@ -202,9 +202,14 @@ fn memory(state: &mut State, out: &mut String) {
     line(out, "total_system_memory_human", human_bytes(total_system));
     let vm_eval = state.scripting.vm_memory() as u64;
     let scripts_eval = state.scripting.cache_bytes() as u64;
-    // FUNCTION is not implemented yet: its VM and library as Redis reports
-    // them empty.
-    let (vm_functions, functions) = (32768u64, 184u64);
+    // Before the first FUNCTION, the function VM and library set as Redis
+    // reports them empty.
+    let libraries = state.scripting.functions_if_any();
+    let (vm_functions, functions) = libraries.map_or((32768u64, 184u64), |f| {
+        (f.vm_memory() as u64, f.overhead_bytes() as u64)
+    });
+    let (function_count, library_count) =
+        libraries.map_or((0, 0), |f| (f.function_count(), f.library_count()));
     line(out, "used_memory_lua", vm_eval);
     line(out, "used_memory_vm_eval", vm_eval);
     line(out, "used_memory_lua_human", human_bytes(vm_eval));
@@ -214,8 +219,8 @@ fn memory(state: &mut State, out: &mut String) {
         "number_of_cached_scripts",
         state.scripting.cached_scripts(),
     );
-    line(out, "number_of_functions", 0);
-    line(out, "number_of_libraries", 0);
+    line(out, "number_of_functions", function_count);
+    line(out, "number_of_libraries", library_count);
     line(out, "used_memory_vm_functions", vm_functions);
     line(out, "used_memory_vm_total", vm_eval + vm_functions);
     line(

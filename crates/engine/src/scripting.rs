@@ -26,6 +26,9 @@ pub struct Scripting {
     client: Option<Box<Client>>,
     /// The script running now, if any.
     pub running: Option<RunningScript>,
+    /// While a function runs (its library set is out of the state): how
+    /// many libraries and functions there are, for FUNCTION STATS.
+    counts_while_running: Option<(usize, usize)>,
 }
 
 impl Default for Scripting {
@@ -36,6 +39,7 @@ impl Default for Scripting {
             functions: None,
             client: None,
             running: None,
+            counts_while_running: None,
         }
     }
 }
@@ -117,6 +121,9 @@ pub const NOT_ALLOWED: &str = "ERR This Redis command is not allowed from script
 pub const READ_ONLY_SCRIPT: &str = "ERR Write commands are not allowed from read-only scripts.";
 pub use redust_scripting::NOSCRIPT;
 
+/// A script's command that needs data, on a stale replica.
+const STALE_REPLICA: &str = "ERR Can not execute the command on a stale replica";
+
 /// A `no-cluster` script in cluster mode.
 pub const NO_CLUSTER: &str = "ERR Can not run script on cluster, 'no-cluster' flag is set.";
 
@@ -179,6 +186,31 @@ impl Scripting {
     /// The libraries if any were ever made (no VM is made to look).
     pub fn functions_if_any(&self) -> Option<&Functions> {
         self.functions.as_deref()
+    }
+
+    /// How many libraries and functions are loaded.
+    pub fn function_counts(&self) -> (usize, usize) {
+        match (&self.functions, self.counts_while_running) {
+            (Some(f), _) => (f.library_count(), f.function_count()),
+            (None, Some(counts)) => counts,
+            (None, None) => (0, 0),
+        }
+    }
+
+    /// Logs what libraries logged while loading (`redis.log`).
+    pub fn log_library_output(state: &mut State) {
+        let lines = match state.scripting.functions.as_deref_mut() {
+            Some(f) => f.take_load_logs(),
+            None => return,
+        };
+        for (level, line) in lines {
+            match level {
+                1 => state.log_verbose(&line),
+                2 => state.log_notice(&line),
+                3 => state.log_warning(&line),
+                _ => {}
+            }
+        }
     }
 
     /// Scripts in the cache.
@@ -301,9 +333,11 @@ pub fn run(
         Target::Function { .. } => {
             ctx.state.scripting.functions()?;
             functions = ctx.state.scripting.functions.take();
-            if functions.is_none() {
+            let Some(f) = functions.as_deref() else {
                 return Ok(());
-            }
+            };
+            ctx.state.scripting.counts_while_running =
+                Some((f.library_count(), f.function_count()));
         }
     }
     let mut client = ctx
@@ -349,6 +383,7 @@ pub fn run(
     }
     if functions.is_some() {
         ctx.state.scripting.functions = functions;
+        ctx.state.scripting.counts_while_running = None;
     }
     ctx.state.scripting.client = Some(client);
     let running = ctx.state.scripting.running.take();
@@ -418,6 +453,12 @@ impl ScriptHost<'_> {
             if let Some(e) = crate::replication::refuse_command(self.state, true, true) {
                 return Err(e.into());
             }
+        }
+        // An `allow-stale` script on a stale replica: only `stale` commands.
+        if !command.is(flags::STALE)
+            && crate::replication::refuse_command(self.state, false, false).is_some()
+        {
+            return Err(STALE_REPLICA.into());
         }
         if !self.mode.allow_oom && self.oom_at_start && command.is(flags::DENYOOM) {
             return Err(crate::errors::OOM.into());

@@ -123,13 +123,10 @@ fn registration(
                 (None, None, ScriptFlags::default(), None);
             for pair in t.pairs::<Value, Value>() {
                 let (k, v) = pair.map_err(|e| err(&e.to_string()))?;
-                let key =
-                    match &k {
-                        Value::String(s) => s.to_string_lossy(),
-                        _ => return Err(err(
-                            "named argument key given to redis.register_function is not a string",
-                        )),
-                    };
+                let key = match &k {
+                    Value::String(s) => s.to_string_lossy(),
+                    _ => return Err(err("unknown argument given to redis.register_function")),
+                };
                 match key.as_str() {
                     "function_name" => match v {
                         Value::String(s) => name = Some(s.to_string_lossy()),
@@ -367,6 +364,15 @@ impl Functions {
         let (version, num) = self.vm.version.clone();
         *self = Functions::new(&version, num)?;
         Ok(())
+    }
+
+    /// What `redis.log` logged while libraries loaded (level, line), for
+    /// the node's log.
+    pub fn take_load_logs(&mut self) -> Vec<(u8, String)> {
+        match self.vm.context.lock() {
+            Ok(mut c) => std::mem::take(&mut c.logs),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The libraries, by name.

@@ -460,9 +460,15 @@ fn open_aof_at_startup(signals: &NodeSignals, state: &mut State) {
                 let mut loader = State::new(config, now, commands);
                 loader.host = host;
                 let files = aof::load(&mut loader, &dir, &filename)?;
+                // The libraries the AOF loaded go with its databases.
+                let mut stats = std::mem::take(&mut loader.rdb.last_load);
+                stats.functions = redust_engine::scripting::library_codes(&loader)
+                    .iter()
+                    .map(|code| code.to_vec())
+                    .collect();
                 Ok((
                     std::mem::take(&mut loader.dbs),
-                    loader.rdb.last_load,
+                    stats,
                     Some((dir, filename, files)),
                 ))
             });

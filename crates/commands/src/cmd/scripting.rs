@@ -245,7 +245,9 @@ pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Err("ERR Function code is missing".into());
             }
             let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
-            let name = functions.load(&args[at], replace).map_err(CmdError::from)?;
+            let loaded = functions.load(&args[at], replace);
+            scripting::Scripting::log_library_output(ctx.state);
+            let name = loaded.map_err(CmdError::from)?;
             ctx.dirty(1);
             ctx.reply.bulk(name.as_bytes());
         }
@@ -339,11 +341,7 @@ pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 }
                 None => ctx.reply.null(),
             }
-            let (libraries, functions) = ctx
-                .state
-                .scripting
-                .functions_if_any()
-                .map_or((0, 0), |f| (f.library_count(), f.function_count()));
+            let (libraries, functions) = ctx.state.scripting.function_counts();
             ctx.reply.bulk(b"engines");
             ctx.reply.map(1);
             ctx.reply.bulk(b"LUA");
@@ -427,7 +425,7 @@ fn function_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let names = flag_names(&f.flags);
             reply.set(names.len());
             for n in names {
-                reply.bulk(n.as_bytes());
+                reply.simple(n);
             }
         }
         if with_code {
