@@ -616,3 +616,18 @@ def test_stale_replicas_refuse_scripts(server_factory, server):
         b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
     )
     assert raw(r, "EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0") == b":1\r\n"
+
+
+def test_acl_check_cmd(c):
+    # The default user may run everything.
+    assert c.call("EVAL", "return redis.acl_check_cmd('set', 'k', 'v')", "0") == 1
+    assert c.call("EVAL", "return redis.acl_check_cmd('config', 'get', 'x')", "0") == 1
+    with pytest.raises(Exception) as e:
+        c.call("EVAL", "return redis.acl_check_cmd('nosuch')", "0")
+    assert str(e.value).startswith("ERR Invalid command passed to redis.acl_check_cmd() script: ")
+    with pytest.raises(Exception) as e:
+        c.call("EVAL", "return redis.acl_check_cmd()", "0")
+    assert str(e.value).startswith("ERR Please specify at least one argument for this redis lib call script: ")
+    with pytest.raises(Exception) as e:
+        c.call("EVAL", "return redis.acl_check_cmd('config', 'nosuch')", "0")
+    assert str(e.value).startswith("ERR Invalid command passed to redis.acl_check_cmd() script: ")

@@ -543,6 +543,18 @@ impl Host for ScriptHost<'_> {
         self.repl_flags = flags;
     }
 
+    /// Every user may run every command until ACL lands: a known command
+    /// (and subcommand) is allowed.
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
+        let top = self.state.commands.lookup(args.first()?)?;
+        if top.subcommands.is_empty() || args.len() < 2 {
+            return Some(true);
+        }
+        top.subcommands
+            .contains_key(&args[1].to_ascii_lowercase())
+            .then_some(true)
+    }
+
     /// Past `busy-reply-threshold` (0: never), the script is busy: logged
     /// once, then every tick serves the other clients, and a SCRIPT KILL or
     /// SHUTDOWN NOSAVE they sent stops it.

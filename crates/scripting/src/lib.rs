@@ -51,6 +51,9 @@ pub trait Host {
     fn tick(&mut self) -> Option<String> {
         None
     }
+    /// `redis.acl_check_cmd`: whether the calling user may run `args`;
+    /// `None` when there is no such command.
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool>;
 }
 
 /// How many Lua instructions run between two `Host::tick`s (Redis's hook
@@ -531,6 +534,7 @@ impl Vm {
             "struct_size",
             "tick",
             "register_function",
+            "acl_check_cmd",
         ]
         .iter()
         .map(|n| n.to_string())
@@ -753,6 +757,27 @@ impl Vm {
                 }
             })?;
             self.host_table.raw_set("tick", tick)?;
+            let acl_check = scope.create_function(|lua, args: MultiValue| {
+                let argv = match convert::command_args(&args) {
+                    Ok(a) => a,
+                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
+                };
+                let allowed = match host.try_borrow_mut() {
+                    Ok(mut h) => h.acl_check(&argv),
+                    Err(_) => Some(false),
+                };
+                match allowed {
+                    Some(ok) => Ok((false, Value::Boolean(ok))),
+                    None => Ok((
+                        true,
+                        convert::error_table(
+                            lua,
+                            "ERR Invalid command passed to redis.acl_check_cmd()",
+                        )?,
+                    )),
+                }
+            })?;
+            self.host_table.raw_set("acl_check_cmd", acl_check)?;
             set_count_hook(lua, true)?;
             let result = invoke(lua);
             set_count_hook(lua, false)?;

@@ -67,6 +67,7 @@ redis = {
   log = host.log_c,
   setresp = host.setresp_c,
   set_repl = host.set_repl_c,
+  acl_check_cmd = host.acl_check_cmd_c,
   replicate_commands = function() return true end,
   breakpoint = function() return false end,
   debug = function() end,

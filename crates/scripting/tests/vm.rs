@@ -51,6 +51,10 @@ impl Host for FakeHost {
 
     fn set_repl(&mut self, _flags: u8) {}
 
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
+        (&args[0][..] != b"nosuch").then_some(true)
+    }
+
     fn tick(&mut self) -> Option<String> {
         self.ticks += 1;
         match self.kill_at {
