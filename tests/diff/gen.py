@@ -187,7 +187,7 @@ SUB_PATTERNS = [
 ]
 
 FAMILIES = ["strings", "bits", "hll", "keys", "expiry", "lists", "hashes", "sets", "zsets",
-            "pubsub", "transactions", "server", "scripting"]
+            "pubsub", "transactions", "server", "scripting", "functions"]
 
 # Scripts the scripting family runs: each runs commands taken from ARGV, so
 # every family's commands (and their errors, and every reply type) go
@@ -201,6 +201,19 @@ SCRIPTS = [
     b"local ok, e = pcall(redis.call, unpack(ARGV)) if ok then return e end return {err = e}",
     b"#!lua flags=no-writes\nreturn redis.pcall(unpack(ARGV))",
 ]
+
+# The library the functions family calls: the SCRIPTS' shapes as functions
+# (the command comes in the function's args).
+LIBRARY = (
+    b"#!lua name=difflib\n"
+    b"redis.register_function('call', function(keys, args) return redis.call(unpack(args)) end)\n"
+    b"redis.register_function('pcall', function(keys, args) return redis.pcall(unpack(args)) end)\n"
+    b"redis.register_function('ptable', function(keys, args) return {redis.pcall(unpack(args))} end)\n"
+    b"redis.register_function('resp3', function(keys, args) redis.setresp(3) return redis.pcall(unpack(args)) end)\n"
+    b"redis.register_function{function_name='ro', flags={'no-writes'},\n"
+    b"  callback=function(keys, args) return redis.pcall(unpack(args)) end}\n"
+)
+LIBRARY_FUNCTIONS = [b"call", b"pcall", b"ptable", b"resp3", b"ro"]
 
 # Two commands in one script (their effects go out in MULTI/EXEC): ARGV[1]
 # is how many arguments the first has.
@@ -1015,6 +1028,17 @@ class Gen:
             return [b"SCRIPT", b"LOAD", script]
         return [b"EVALSHA", sha, b"0"] + self.scripted_command()
 
+    def g_fcall(self):
+        if self.p(0.1):
+            return [b"FUNCTION", b"LOAD", b"REPLACE", LIBRARY]
+        if self.p(0.03):
+            return [b"FUNCTION", self.choice([b"DELETE", b"FLUSH"])] + ([b"difflib"] if self.p(0.5) else [])
+        if self.p(0.04):
+            return [b"FUNCTION", self.choice([b"STATS", b"DUMP"])]
+        name = self.choice(LIBRARY_FUNCTIONS)
+        verb = b"FCALL_RO" if self.p(0.15) else b"FCALL"
+        return [verb, name, b"0"] + self.scripted_command()
+
     # -- family tables -------------------------------------------------------
     def table(self):
         """family -> list of (weight, command name for the implemented check, generator)."""
@@ -1074,6 +1098,8 @@ class Gen:
             "server": [(3, "ping", self.g_server), (1, "set", self.g_set)],
             "scripting": [(6, "eval", self.g_eval), (2, "evalsha", self.g_evalsha), (2, "set", self.g_set),
                           (1, "rpush", self.g_push), (1, "hset", self.g_hset)],
+            "functions": [(8, "fcall", self.g_fcall), (2, "set", self.g_set), (1, "rpush", self.g_push),
+                          (1, "hset", self.g_hset)],
         }
 
     def pick_command(self, in_multi=False):

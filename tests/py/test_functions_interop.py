@@ -95,3 +95,14 @@ def test_libraries_and_fcall_effects_replicate(server_factory, master_bin, repli
     wait_in_sync(m, [r])
     assert [lib[1] for lib in r.call("FUNCTION", "LIST")] == [b"interop"]
     assert m.call("DEBUG", "DIGEST") == r.call("DEBUG", "DIGEST")
+
+
+def test_dump_payload_is_redis_byte_for_byte(server_factory):
+    ours = server_factory().client()
+    theirs = server_factory(binary=REDIS_PEER).client()
+    for c in (ours, theirs):
+        c.call("FUNCTION", "LOAD", LIB)
+    assert ours.call("FUNCTION", "DUMP") == theirs.call("FUNCTION", "DUMP")
+    for c in (ours, theirs):
+        c.call("CONFIG", "SET", "rdbcompression", "no")
+    assert ours.call("FUNCTION", "DUMP") == theirs.call("FUNCTION", "DUMP")

@@ -239,7 +239,10 @@ pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     at += 1;
                     continue;
                 }
-                return Err(format!("ERR Unknown option given: {}", lossy(&args[at])).into());
+                // Redis's formatted errors lose a trailing newline.
+                let option = lossy(&args[at]);
+                let option = option.trim_end_matches(['\r', '\n']);
+                return Err(format!("ERR Unknown option given: {option}").into());
             }
             if at >= args.len() {
                 return Err("ERR Function code is missing".into());
@@ -277,11 +280,11 @@ pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"list" => function_list(ctx, args)?,
         b"dump" => {
+            use redust_persistence::rdb::dump::function_dump_payload;
+            let compress = ctx.state.config.rdbcompression;
             let payload = match ctx.state.scripting.functions_if_any() {
-                Some(f) => redust_persistence::rdb::dump::function_dump_payload(
-                    f.libraries().map(|l| &l.code[..]),
-                ),
-                None => redust_persistence::rdb::dump::function_dump_payload([]),
+                Some(f) => function_dump_payload(f.libraries().map(|l| &l.code[..]), compress),
+                None => function_dump_payload([], compress),
             };
             ctx.reply.bulk(&payload);
         }

@@ -90,12 +90,17 @@ pub fn parse_dump_payload_checked(
 }
 
 /// FUNCTION DUMP's payload: each library as the RDB stores it (the
-/// function opcode and its code as a string), then the same footer.
-pub fn function_dump_payload<'a>(codes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+/// function opcode and its code as a string, LZF-compressed when
+/// `compress` and worth it, as Redis with `rdbcompression yes`), then the
+/// same footer.
+pub fn function_dump_payload<'a>(
+    codes: impl IntoIterator<Item = &'a [u8]>,
+    compress: bool,
+) -> Vec<u8> {
     let mut out = Vec::new();
     for code in codes {
         out.push(crate::rdb::opcodes::FUNCTION2);
-        crate::rdb::primitives::put_string(&mut out, code, false);
+        crate::rdb::primitives::put_string(&mut out, code, compress);
     }
     out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = crc64::checksum(&out);
@@ -151,7 +156,7 @@ mod function_payload_tests {
     #[test]
     fn round_trip_and_refusals() {
         let codes: [&[u8]; 2] = [b"#!lua name=a\nx", b"#!lua name=b\ny"];
-        let payload = function_dump_payload(codes);
+        let payload = function_dump_payload(codes, true);
         assert_eq!(
             parse_function_payload(&payload, true).unwrap(),
             vec![codes[0].to_vec(), codes[1].to_vec()]
@@ -176,7 +181,7 @@ mod function_payload_tests {
             Err(FunctionPayloadError::NotAFunction)
         );
         assert_eq!(
-            parse_function_payload(&function_dump_payload([]), true),
+            parse_function_payload(&function_dump_payload([], true), true),
             Ok(vec![])
         );
     }
