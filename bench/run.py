@@ -45,6 +45,10 @@ DEFAULT_TESTS = ["ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rp
 SMALL_SCRIPT = ("local v = redis.call('INCR', KEYS[1]) "
                 "if v == 1 then redis.call('EXPIRE', KEYS[1], 60) end return v")
 SMALL_SCRIPT_SHA = hashlib.sha1(SMALL_SCRIPT.encode()).hexdigest()
+# The same counter as a library function, for the fcall load.
+SMALL_LIBRARY = ("#!lua name=bench\nredis.register_function('counter', function(keys) "
+                 "local v = redis.call('INCR', keys[1]) "
+                 "if v == 1 then redis.call('EXPIRE', keys[1], 60) end return v end)")
 
 # name -> (redis-benchmark arguments besides -p/-n/--csv/-t, each invocation: a -t list, or
 # a command of its own as a list of arguments)
@@ -57,6 +61,7 @@ LOADS = {
     "mset-10-keys": (["-c", "50"], ["mset"]),
     "lrange-100": (["-c", "50"], ["lpush", "lrange_100"]),
     "evalsha-small": (["-c", "50", "-r", "100000"], [["EVALSHA", SMALL_SCRIPT_SHA, "1", "key:__rand_int__"]]),
+    "fcall-small": (["-c", "50", "-r", "100000"], [["FCALL", "counter", "1", "key:__rand_int__"]]),
 }
 
 
@@ -72,6 +77,7 @@ class Server:
         while time.time() < deadline:
             if cli(self.port, "PING").strip() == "PONG":
                 cli(self.port, "SCRIPT", "LOAD", SMALL_SCRIPT)
+                cli(self.port, "FUNCTION", "LOAD", "REPLACE", SMALL_LIBRARY)
                 return
             time.sleep(0.05)
         raise RuntimeError("%s did not start" % name)

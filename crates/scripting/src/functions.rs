@@ -8,7 +8,7 @@
 //! its rules (names, flags, collisions, REPLACE, restore policies); the
 //! engine decides when a function may run and runs its commands.
 
-use crate::{convert, finish_run, set_count_hook, Host, ScriptError, ScriptFlags, Vm};
+use crate::{convert, finish_run, Host, ScriptError, ScriptFlags, Vm};
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use redust_resp::Reply;
@@ -25,7 +25,7 @@ pub(crate) struct LibraryEnv {
 }
 
 /// How long a library's code may take to load.
-const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+pub(crate) const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A registered function.
 pub struct FunctionDef {
@@ -246,7 +246,6 @@ impl Functions {
                 )
             })?;
         let registered = std::cell::RefCell::new(BTreeMap::<String, FunctionDef>::new());
-        let started = std::time::Instant::now();
         let outcome = lua.scope(|scope| {
             let register = scope.create_function(|lua, args: MultiValue| {
                 let def = match registration(&args) {
@@ -277,24 +276,20 @@ impl Functions {
                 Ok((false, Value::Nil))
             })?;
             self.vm.host_table.raw_set("register_function", register)?;
-            let tick = scope.create_function(|lua, ()| {
-                if started.elapsed() > LOAD_TIMEOUT {
-                    return Ok((
-                        false,
-                        convert::error_table(lua, "ERR FUNCTION LOAD timeout")?,
-                    ));
-                }
-                Ok((false, Value::Nil))
-            })?;
-            self.vm.host_table.raw_set("tick", tick)?;
-            // `redis.log` at load time logs nothing (no host to log to).
+            // The count hook's tick stops a load that runs too long.
+            if let Ok(mut s) = self.vm.load_started.lock() {
+                *s = Some(std::time::Instant::now());
+            }
+            // `redis.log` at load time is kept for the node's log.
             env.set_loading.call::<()>(true)?;
-            set_count_hook(lua, true)?;
             let result = self
                 .vm
                 .xpcall
                 .call::<(bool, Value)>((chunk, self.vm.error_handler.clone()));
-            set_count_hook(lua, false)?;
+            if let Ok(mut s) = self.vm.load_started.lock() {
+                *s = None;
+            }
+            self.vm.reset_hook_if_needed()?;
             env.set_loading.call::<()>(false)?;
             result
         });

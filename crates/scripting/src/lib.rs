@@ -29,6 +29,9 @@ pub use shebang::ScriptFlags;
 /// The reply for a SHA1 that is not in the cache.
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
+/// `redis.call` and the like outside a script's run.
+const OUTSIDE_A_RUN: &str = "ERR redis.call/pcall can only be called inside a script invocation";
+
 /// `redis.sha1hex`'s error for a wrong argument count.
 const WRONG_NUMBER_OF_ARGUMENTS: &str = "ERR wrong number of arguments";
 
@@ -155,6 +158,46 @@ impl RunContext {
     }
 }
 
+/// The host of the run in progress, for the `redis` functions made once
+/// per VM: a pointer to the run's `&mut dyn Host`, set only while
+/// `run_function` runs (see `enter`), null otherwise.
+#[derive(Clone, Default)]
+struct HostSlot(Arc<std::sync::atomic::AtomicPtr<()>>);
+
+/// Clears the slot when the run ends, however it ends.
+struct SlotGuard<'a>(&'a HostSlot);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+             .0
+            .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl HostSlot {
+    /// Makes `host` the run's host until the guard drops.
+    fn enter<'a>(&'a self, host: &'a mut &mut dyn Host) -> SlotGuard<'a> {
+        let ptr = host as *mut &mut dyn Host as *mut ();
+        self.0.store(ptr, std::sync::atomic::Ordering::Release);
+        SlotGuard(self)
+    }
+
+    /// Runs `f` with the run's host; `None` outside a run.
+    fn with<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+        let ptr = self.0.load(std::sync::atomic::Ordering::Acquire);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null only while `enter`'s guard lives, that is while
+        // `run_function` holds the `&mut dyn Host` it points to; the VM runs
+        // on that one thread and these functions never nest (a command run
+        // for a script does not run Lua).
+        let host = unsafe { &mut *(ptr as *mut &mut dyn Host) };
+        Some(f(&mut **host))
+    }
+}
+
 /// One node's scripting VM and script cache.
 pub struct Vm {
     lua: Lua,
@@ -171,6 +214,13 @@ pub struct Vm {
     version: (String, i64),
     /// What a FUNCTION VM has besides (None in the EVAL VM).
     library_env: Option<functions::LibraryEnv>,
+    /// The run's host, for `redis.call` and the hook.
+    host_slot: HostSlot,
+    /// A kill left the hook firing at every line: set it back before the
+    /// next run.
+    hook_needs_reset: Arc<std::sync::atomic::AtomicBool>,
+    /// While a library loads: when it started (FUNCTION LOAD's timeout).
+    load_started: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// `redis.call` and the other `redis` functions that raise: calls
@@ -514,6 +564,86 @@ impl Vm {
                 })
             })?,
         )?;
+        // What reach the run's host: made once, they find it in the slot.
+        let host_slot = HostSlot::default();
+        let hook_needs_reset = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load_started: Arc<Mutex<Option<std::time::Instant>>> = Arc::default();
+        let (slot, c) = (host_slot.clone(), context.clone());
+        host.raw_set(
+            "call",
+            lua.create_function(move |lua, args: MultiValue| {
+                let argv = match convert::command_args(&args) {
+                    Ok(a) => a,
+                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
+                };
+                let frame = slot.with(|host| {
+                    let resp3 = match c.lock() {
+                        Ok(mut c) => {
+                            c.hand_over(host);
+                            c.resp3
+                        }
+                        Err(_) => false,
+                    };
+                    host.call(argv, resp3)
+                });
+                match frame {
+                    Some(Frame::Error(e) | Frame::BlobError(e)) => {
+                        let text = convert::normalize_error(&e);
+                        Ok((true, convert::counted_error_table(lua, &text)?))
+                    }
+                    Some(other) => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
+                    None => Ok((true, convert::error_table(lua, OUTSIDE_A_RUN)?)),
+                }
+            })?,
+        )?;
+        let (slot, reset, started) = (
+            host_slot.clone(),
+            hook_needs_reset.clone(),
+            load_started.clone(),
+        );
+        host.raw_set(
+            "tick",
+            lua.create_function(move |lua, ()| {
+                let stop = match slot.with(|host| host.tick()) {
+                    Some(stop) => stop,
+                    // A library loading: its time limit.
+                    None => match started.lock().ok().and_then(|s| *s) {
+                        Some(t) if t.elapsed() > functions::LOAD_TIMEOUT => {
+                            Some("ERR FUNCTION LOAD timeout".to_string())
+                        }
+                        _ => None,
+                    },
+                };
+                match stop {
+                    Some(text) => {
+                        reset.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Ok((false, convert::error_table(lua, &text)?))
+                    }
+                    None => Ok((false, Value::Nil)),
+                }
+            })?,
+        )?;
+        let slot = host_slot.clone();
+        host.raw_set(
+            "acl_check_cmd",
+            lua.create_function(move |lua, args: MultiValue| {
+                let argv = match convert::command_args(&args) {
+                    Ok(a) => a,
+                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
+                };
+                match slot.with(|host| host.acl_check(&argv)) {
+                    Some(Some(ok)) => Ok((false, Value::Boolean(ok))),
+                    Some(None) => Ok((
+                        true,
+                        convert::error_table(
+                            lua,
+                            "ERR Invalid command passed to redis.acl_check_cmd()",
+                        )?,
+                    )),
+                    None => Ok((true, convert::error_table(lua, OUTSIDE_A_RUN)?)),
+                }
+            })?,
+        )?;
         // What scripts call as `redis.call`, `redis.log`, `bit.band`, ...:
         // trampolines over the host's functions of the same name.
         let bit_names = bit::FUNCTIONS.iter().map(|n| format!("bit_{n}"));
@@ -582,7 +712,12 @@ impl Vm {
             }),
             _ => None,
         };
+        // The count hook stays on: it costs a counter per instruction.
+        set_count_hook(&lua, true)?;
         Ok(Vm {
+            host_slot,
+            hook_needs_reset,
+            load_started,
             library_env,
             lua,
             error_handler,
@@ -594,6 +729,18 @@ impl Vm {
             context,
             version: (version.to_string(), version_num),
         })
+    }
+
+    /// After a stop (kill, timeout) left the hook firing at every line:
+    /// back to every `TICK_INSTRUCTIONS` instructions.
+    fn reset_hook_if_needed(&self) -> mlua::Result<()> {
+        if self
+            .hook_needs_reset
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            set_count_hook(&self.lua, true)?;
+        }
+        Ok(())
     }
 
     /// SCRIPT FLUSH: a fresh VM and an empty cache (rand48 goes on, as in
@@ -719,73 +866,15 @@ impl Vm {
         if let Ok(mut c) = self.context.lock() {
             *c = RunContext::default();
         }
-        let context = &self.context;
-        let host = std::cell::RefCell::new(host);
-        let result = lua.scope(|scope| {
-            let call = scope.create_function(|lua, args: MultiValue| {
-                let argv = match convert::command_args(&args) {
-                    Ok(a) => a,
-                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
-                };
-                let mut host = host.borrow_mut();
-                let resp3 = match context.lock() {
-                    Ok(mut c) => {
-                        c.hand_over(&mut **host);
-                        c.resp3
-                    }
-                    Err(_) => false,
-                };
-                let frame = host.call(argv, resp3);
-                match frame {
-                    Frame::Error(e) | Frame::BlobError(e) => {
-                        let text = convert::normalize_error(&e);
-                        Ok((true, convert::counted_error_table(lua, &text)?))
-                    }
-                    other => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
-                }
-            })?;
-            // The prelude's wrappers call through `host.*`.
-            self.host_table.raw_set("call", call)?;
-            let tick = scope.create_function(|lua, ()| {
-                let stop = match host.try_borrow_mut() {
-                    Ok(mut h) => h.tick(),
-                    Err(_) => None,
-                };
-                match stop {
-                    Some(text) => Ok((false, convert::error_table(lua, &text)?)),
-                    None => Ok((false, Value::Nil)),
-                }
-            })?;
-            self.host_table.raw_set("tick", tick)?;
-            let acl_check = scope.create_function(|lua, args: MultiValue| {
-                let argv = match convert::command_args(&args) {
-                    Ok(a) => a,
-                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
-                };
-                let allowed = match host.try_borrow_mut() {
-                    Ok(mut h) => h.acl_check(&argv),
-                    Err(_) => Some(false),
-                };
-                match allowed {
-                    Some(ok) => Ok((false, Value::Boolean(ok))),
-                    None => Ok((
-                        true,
-                        convert::error_table(
-                            lua,
-                            "ERR Invalid command passed to redis.acl_check_cmd()",
-                        )?,
-                    )),
-                }
-            })?;
-            self.host_table.raw_set("acl_check_cmd", acl_check)?;
-            set_count_hook(lua, true)?;
-            let result = invoke(lua);
-            set_count_hook(lua, false)?;
-            result
-        });
+        let mut host = host;
+        let result = {
+            let _slot = self.host_slot.enter(&mut host);
+            invoke(lua)
+        };
+        let result = result.and_then(|r| self.reset_hook_if_needed().map(|_| r));
         let resp3 = match self.context.lock() {
             Ok(mut c) => {
-                c.hand_over(&mut **host.borrow_mut());
+                c.hand_over(host);
                 c.resp3
             }
             Err(_) => false,

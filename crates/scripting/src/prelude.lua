@@ -216,8 +216,13 @@ setmetatable(env, {
 })
 local function set_loading(on) loading = on end
 local xpcall = xpcall
--- Calls a registered function as Redis does, f(keys, args), protected.
+-- Calls a registered function as Redis does, f(keys, args), protected
+-- (through upvalues: Lua 5.1's xpcall passes no arguments, and a closure
+-- per call would cost an allocation).
+local call_f, call_keys, call_args
+local function invoke() return call_f(call_keys, call_args) end
 local function fcall(f, keys, args)
-  return xpcall(function() return f(keys, args) end, error_handler)
+  call_f, call_keys, call_args = f, keys, args
+  return xpcall(invoke, error_handler)
 end
 return error_handler, globals, env, set_loading, fcall

@@ -60,23 +60,8 @@ fn accept_new(server: &Arc<Server>, state: &mut State) {
                 continue;
             };
             crate::server::set_keepalive(&stream, state.config.tcp_keepalive as u64);
-            match conn::admit(state, &stream) {
-                Some(Ok((id, push_rx, handle))) => {
-                    // Served below until its task runs.
-                    handle.input.store(input::IDLE, Ordering::Release);
-                    tokio::spawn(conn::serve_admitted(
-                        server.clone(),
-                        stream,
-                        id,
-                        push_rx,
-                        handle,
-                    ));
-                }
-                Some(Err(msg)) => {
-                    send_now(stream.as_raw_fd(), msg);
-                }
-                None => {}
-            }
+            // Served below until its task runs.
+            conn::start(server, state, stream);
         }
     }
 }

@@ -51,15 +51,20 @@ fn format_addr(addr: &std::net::SocketAddr) -> String {
     }
 }
 
-/// Serves one accepted connection until it closes.
-pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
-    let admitted = admit(&mut server.state.lock(), &stream);
-    match admitted {
+/// Admits an accepted connection at once (so a script that turns busy
+/// before its task first runs still serves it) and starts its task.
+pub(crate) fn start(server: &Arc<Server>, state: &mut redust_engine::State, stream: TcpStream) {
+    match admit(state, &stream) {
         Some(Ok((id, push_rx, handle))) => {
-            serve_admitted(server, stream, id, push_rx, handle).await
+            // Nothing read yet: a busy script's servicing may read it.
+            handle.input.store(input::IDLE, Ordering::Release);
+            tokio::spawn(serve_admitted(server.clone(), stream, id, push_rx, handle));
         }
         Some(Err(msg)) => {
-            let _ = stream.write_all(msg).await;
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ = stream.write_all(msg).await;
+            });
         }
         None => {}
     }

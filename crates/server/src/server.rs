@@ -181,9 +181,9 @@ async fn accept_loop(server: Arc<Server>, listener: Arc<TcpListener>, generation
         match accepted {
             Ok((stream, peer)) => {
                 verbose!("Accepted {}:{}", peer.ip(), peer.port());
-                let keepalive = server.state.lock().config.tcp_keepalive;
-                set_keepalive(&stream, keepalive as u64);
-                tokio::spawn(conn::serve(server.clone(), stream));
+                let mut state = server.state.lock();
+                set_keepalive(&stream, state.config.tcp_keepalive as u64);
+                conn::start(&server, &mut state, stream);
             }
             Err(e) => {
                 warning!(
