@@ -14,7 +14,7 @@ use crate::state::{Client, PushHandle, State};
 use bytes::Bytes;
 use redust_resp::{Frame, FrameLimits, Reply};
 use redust_scripting::functions::Functions;
-pub use redust_scripting::functions::RestorePolicy;
+pub use redust_scripting::functions::{RestorePolicy, FUNCTION_NOT_FOUND};
 pub use redust_scripting::ScriptFlags;
 use redust_scripting::{Host, Vm};
 
@@ -120,6 +120,12 @@ pub const WRONG_ARITY: &str = "ERR Wrong number of args calling Redis command fr
 pub const NOT_ALLOWED: &str = "ERR This Redis command is not allowed from script";
 pub const READ_ONLY_SCRIPT: &str = "ERR Write commands are not allowed from read-only scripts.";
 pub use redust_scripting::NOSCRIPT;
+
+/// EVAL_RO/EVALSHA_RO/FCALL_RO of a script that may write.
+pub const WRITE_FLAG_WITH_RO: &str =
+    "ERR Can not execute a script with write flag using *_ro command.";
+/// EVAL and FCALL with a negative `numkeys`.
+pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
 
 /// A script's command that needs data, on a stale replica.
 const STALE_REPLICA: &str = "ERR Can not execute the command on a stale replica";

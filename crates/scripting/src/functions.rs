@@ -67,16 +67,18 @@ struct Metadata {
     engine: String,
 }
 
+const INVALID_METADATA: &str = "ERR Invalid library metadata";
+
 fn parse_metadata(code: &[u8]) -> Result<Metadata, String> {
     if !code.starts_with(b"#!") {
         return Err("ERR Missing library metadata".into());
     }
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
-        return Err("ERR Invalid library metadata".into());
+        return Err(INVALID_METADATA.into());
     };
     let parts = match redust_resp::split_args(&code[..end]) {
         Some(p) if !p.is_empty() => p,
-        _ => return Err("ERR Invalid library metadata".into()),
+        _ => return Err(INVALID_METADATA.into()),
     };
     let engine = String::from_utf8_lossy(&parts[0][2..]).into_owned();
     let mut name = None;
@@ -106,13 +108,15 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
+/// A bad library name, and (as in Redis) a bad function name too.
 const BAD_LIBRARY_NAME: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
-const BAD_FUNCTION_NAME: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+const BAD_FUNCTION_NAME: &str = BAD_LIBRARY_NAME;
+const UNKNOWN_FLAG: &str = "ERR unknown flag given";
+/// FCALL of a function no library registered.
+pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
 
 /// Parses `redis.register_function`'s arguments (positional or named).
-fn registration(
-    args: &MultiValue,
-) -> Result<(String, Function, ScriptFlags, Option<Vec<u8>>), String> {
+fn registration(args: &MultiValue) -> Result<FunctionDef, String> {
     let err = |t: &str| format!("ERR {t}");
     match args.len() {
         1 => {
@@ -155,7 +159,12 @@ fn registration(
             let Some(callback) = callback else {
                 return Err(err("redis.register_function must get a callback argument"));
             };
-            Ok((name, callback, flags, description))
+            Ok(FunctionDef {
+                name,
+                callback,
+                flags,
+                description,
+            })
         }
         2 => {
             let Value::String(name) = &args[0] else {
@@ -168,12 +177,12 @@ fn registration(
                     "second argument to redis.register_function must be a function",
                 ));
             };
-            Ok((
-                name.to_string_lossy(),
-                callback.clone(),
-                ScriptFlags::default(),
-                None,
-            ))
+            Ok(FunctionDef {
+                name: name.to_string_lossy(),
+                callback: callback.clone(),
+                flags: ScriptFlags::default(),
+                description: None,
+            })
         }
         _ => Err(err("wrong number of arguments to redis.register_function")),
     }
@@ -183,7 +192,7 @@ fn parse_flags(list: &Table) -> Result<ScriptFlags, String> {
     let mut flags = ScriptFlags::default();
     for v in list.sequence_values::<Value>() {
         let Ok(Value::String(s)) = v else {
-            return Err("ERR unknown flag given".into());
+            return Err(UNKNOWN_FLAG.into());
         };
         match s.to_string_lossy().to_ascii_lowercase().as_str() {
             "no-writes" => flags.no_writes = true,
@@ -191,7 +200,7 @@ fn parse_flags(list: &Table) -> Result<ScriptFlags, String> {
             "allow-stale" => flags.allow_stale = true,
             "no-cluster" => flags.no_cluster = true,
             "allow-cross-slot-keys" => flags.allow_cross_slot_keys = true,
-            _ => return Err("ERR unknown flag given".into()),
+            _ => return Err(UNKNOWN_FLAG.into()),
         }
     }
     Ok(flags)
@@ -213,7 +222,7 @@ impl Functions {
         self.vm
             .library_env
             .as_ref()
-            .ok_or_else(|| "ERR no function VM".to_string())
+            .ok_or_else(|| "ERR the function VM has no library environment".to_string())
     }
 
     /// Compiles and runs a library's code, collecting what it registers;
@@ -252,27 +261,18 @@ impl Functions {
                     Ok(d) => d,
                     Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
                 };
-                let (name, callback, flags, description) = def;
-                if !valid_name(&name) {
+                if !valid_name(&def.name) {
                     return Ok((true, convert::error_table(lua, BAD_FUNCTION_NAME)?));
                 }
                 let mut registered = registered.borrow_mut();
                 // Function names are case-insensitive (as Redis's dict).
-                if registered.contains_key(&name.to_ascii_lowercase()) {
+                if registered.contains_key(&def.name.to_ascii_lowercase()) {
                     return Ok((
                         true,
                         convert::error_table(lua, "ERR Function already exists in the library")?,
                     ));
                 }
-                registered.insert(
-                    name.to_ascii_lowercase(),
-                    FunctionDef {
-                        name,
-                        callback,
-                        flags,
-                        description,
-                    },
-                );
+                registered.insert(def.name.to_ascii_lowercase(), def);
                 Ok((false, Value::Nil))
             })?;
             self.vm.host_table.raw_set("register_function", register)?;
@@ -476,7 +476,7 @@ impl Functions {
     ) -> Result<(), ScriptError> {
         let Some(function) = self.function(name) else {
             return Err(ScriptError {
-                text: "ERR Function not found".into(),
+                text: FUNCTION_NOT_FOUND.into(),
                 counted: false,
             });
         };

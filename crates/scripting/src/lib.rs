@@ -411,18 +411,6 @@ impl Vm {
             })?,
         )?;
         // Replaced for each run by `run` (it needs the run's host).
-        host.raw_set(
-            "call",
-            lua.create_function(|lua, _: MultiValue| {
-                Ok((
-                    true,
-                    convert::error_table(
-                        lua,
-                        "ERR redis.call/pcall can only be called inside a script invocation",
-                    )?,
-                ))
-            })?,
-        )?;
         // `bit`: Lua BitOp, as host functions `bit_<name>`.
         for &name in bit::FUNCTIONS {
             let f = if name == "tohex" {

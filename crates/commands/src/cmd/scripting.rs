@@ -23,7 +23,7 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::NUMKEYS_TOO_MANY.into());
     }
     if numkeys < 0 {
-        return Err("ERR Number of keys can't be negative".into());
+        return Err(scripting::NUMKEYS_NEGATIVE.into());
     }
     let vm = ctx.state.scripting.vm().map_err(CmdError::from)?;
     let sha = if by_sha {
@@ -37,7 +37,7 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let flags = vm.flags(&sha).flatten();
     if read_only && flags.is_some_and(|f| !f.no_writes) {
-        return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        return Err(scripting::WRITE_FLAG_WITH_RO.into());
     }
     if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, flags) {
         return Err(e.into());
@@ -137,19 +137,19 @@ pub fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = lossy(&args[1]);
     let functions = ctx.state.scripting.functions().map_err(CmdError::from)?;
     let Some(function) = functions.function(&name) else {
-        return Err("ERR Function not found".into());
+        return Err(scripting::FUNCTION_NOT_FOUND.into());
     };
     let flags = function.flags;
     let numkeys =
         parse_i64(&args[2]).map_err(|_| CmdError::from("ERR Bad number of keys provided"))?;
     if numkeys > args.len() as i64 - 3 {
-        return Err("ERR Number of keys can't be greater than number of args".into());
+        return Err(errors::NUMKEYS_TOO_MANY.into());
     }
     if numkeys < 0 {
-        return Err("ERR Number of keys can't be negative".into());
+        return Err(scripting::NUMKEYS_NEGATIVE.into());
     }
     if read_only && !flags.no_writes {
-        return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        return Err(scripting::WRITE_FLAG_WITH_RO.into());
     }
     if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, Some(flags)) {
         return Err(e.into());
@@ -305,9 +305,7 @@ pub fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let verify = !ctx.state.debug.skip_checksum_validation;
             let codes = parse_function_payload(&args[2], verify).map_err(|e| {
                 CmdError::from(match e {
-                    FunctionPayloadError::Footer => {
-                        "ERR DUMP payload version or checksum are wrong"
-                    }
+                    FunctionPayloadError::Footer => errors::BAD_DUMP_PAYLOAD,
                     FunctionPayloadError::NotAFunction => "ERR given type is not a function",
                     FunctionPayloadError::Corrupt => {
                         "ERR failed loading the given functions payload"
