@@ -631,3 +631,69 @@ def test_acl_check_cmd(c):
     with pytest.raises(Exception) as e:
         c.call("EVAL", "return redis.acl_check_cmd('config', 'nosuch')", "0")
     assert str(e.value).startswith("ERR Invalid command passed to redis.acl_check_cmd() script: ")
+
+
+def test_deeply_nested_return_values(server):
+    # Redis writes a returned value down to the level where its Lua stack
+    # runs out (a value at level 7995 becomes an error, inside the arrays;
+    # redust's runs out a few levels sooner, see the closing note). Well
+    # above that, the value comes back whole.
+    for depth, whole in [(7000, True), (9000, False)]:
+        body = "local t = {} local c = t for i = 1, %d do local n = {} c[1] = n c = n end c[1] = 'x' return t" % depth
+        conn = RawConn(server.port)
+        try:
+            conn.send(encode_command("EVAL", body, "0"))
+            conn.sock.settimeout(5)
+            out = b""
+            while not (out.endswith(b"$1\r\nx\r\n") or out.endswith(b"-ERR reached lua stack limit\r\n")):
+                chunk = conn.sock.recv(65536)
+                assert chunk, out[-100:]
+                out += chunk
+        finally:
+            conn.sock.close()
+        if whole:
+            assert out == b"*1\r\n" * (depth + 1) + b"$1\r\nx\r\n"
+        else:
+            assert out.endswith(b"*1\r\n-ERR reached lua stack limit\r\n")
+            assert out.count(b"*1\r\n") > 7900
+
+
+def test_many_cached_scripts_and_big_values(c):
+    # A node caches as many scripts as it is given (far past Lua 5.1's
+    # ~8000 stack slots), and big tables convert whole.
+    n = 10000
+    pipe = b"".join(encode_command("SCRIPT", "LOAD", "return %d" % i) for i in range(n))
+    c.send_raw(pipe)
+    for _ in range(n):
+        c.read_reply()
+    assert c.call("EVALSHA", sha("return 0"), "0") == 0
+    assert c.call("EVALSHA", sha("return %d" % (n - 1)), "0") == n - 1
+    assert c.call("EVAL", "return 'still fine'", "0") == b"still fine"
+    big = "local t = {} for i = 1, 20000 do t[i] = 'x' .. i end "
+    values = c.call("EVAL", big + "return t", "0")
+    assert len(values) == 20000 and values[-1] == b"x20000"
+    assert len(c.call("EVAL", big + "return cjson.encode(t)", "0")) == 168895
+    assert c.call("EVAL", big + "return #cmsgpack.pack(t)", "0") == 128897
+    m = c.call("EVAL", "local t = {} for i = 1, 20000 do t['k' .. i] = i end return cjson.encode(t)", "0")
+    assert len(m) == 277789
+
+
+def test_refusals_by_script_flags_count_as_rejected_calls(c):
+    # A shebang's or a function's flags are the command's in Redis's
+    # processCommand: refused there, EVAL and FCALL are rejected, not called.
+    c.call("FUNCTION", "LOAD", "#!lua name=rej\nredis.register_function('w', function() return 1 end)")
+    c.call("CONFIG", "RESETSTAT")
+    c.call("CONFIG", "SET", "maxmemory", "1")
+    try:
+        for cmd in (["EVAL", "#!lua\nreturn 1", "0"], ["FCALL", "w", "0"]):
+            with pytest.raises(Exception) as e:
+                c.call(*cmd)
+            assert str(e.value).startswith("OOM ")
+        # Without a shebang, the script runs.
+        assert c.call("EVAL", "return 1", "0") == 1
+    finally:
+        c.call("CONFIG", "SET", "maxmemory", "0")
+    stats = c.call("INFO", "commandstats").decode()
+    assert "cmdstat_eval:calls=1," in stats and "rejected_calls=1,failed_calls=0" in stats.split("cmdstat_eval:")[1].split("\n")[0]
+    fcall = stats.split("cmdstat_fcall:")[1].split("\n")[0]
+    assert fcall.startswith("calls=0,") and "rejected_calls=1,failed_calls=0" in fcall

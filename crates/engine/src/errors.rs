@@ -57,32 +57,48 @@ pub const AOF_REWRITE_IN_PROGRESS: &str =
     "ERR Background append only file rewriting already in progress";
 
 /// An error reply. The text starts with its prefix (`ERR`, `WRONGTYPE`, ...).
-/// The flag says the error is counted in errorstats already (a script
-/// passing on the error of a command that failed inside it).
+/// The flags say the error is counted in errorstats already (a script
+/// passing on the error of a command that failed inside it), or that the
+/// command was refused before it ran (Redis refuses it in processCommand:
+/// a rejected call, not a call).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError(pub Cow<'static, str>, bool);
+pub struct CmdError(pub Cow<'static, str>, u8);
+
+const COUNTED: u8 = 1;
+const REJECTED: u8 = 2;
 
 impl CmdError {
     /// An error whose errorstats entry was made where it happened.
     pub fn counted(text: String) -> CmdError {
-        CmdError(Cow::Owned(text), true)
+        CmdError(Cow::Owned(text), COUNTED)
+    }
+
+    /// A refusal that Redis makes before the command runs (with the flags a
+    /// script's shebang or a function gives EVAL and FCALL).
+    pub fn rejected(text: impl Into<Cow<'static, str>>) -> CmdError {
+        CmdError(text.into(), REJECTED)
     }
 
     /// Whether errorstats counted this error already.
     pub fn is_counted(&self) -> bool {
-        self.1
+        self.1 & COUNTED != 0
+    }
+
+    /// Whether the command counts as rejected rather than called.
+    pub fn is_rejected(&self) -> bool {
+        self.1 & REJECTED != 0
     }
 }
 
 impl From<&'static str> for CmdError {
     fn from(s: &'static str) -> Self {
-        CmdError(Cow::Borrowed(s), false)
+        CmdError(Cow::Borrowed(s), 0)
     }
 }
 
 impl From<String> for CmdError {
     fn from(s: String) -> Self {
-        CmdError(Cow::Owned(s), false)
+        CmdError(Cow::Owned(s), 0)
     }
 }
 

@@ -669,13 +669,20 @@ pub fn call(ctx: &mut Ctx, command: &Command, args: &[Bytes]) {
     let result = handler(ctx, args);
     let elapsed_us = started.elapsed_us();
     let stats = ctx.state.stats.command(command.stats_slot, &command.name);
-    stats.calls += 1;
-    stats.usec += elapsed_us;
-    if ctx.state.config.latency_tracking {
-        stats.latency.record(elapsed_us);
+    let rejected = result.as_ref().is_err_and(|e| e.is_rejected());
+    if rejected {
+        stats.rejected_calls += 1;
+    } else {
+        stats.calls += 1;
+        stats.usec += elapsed_us;
+        if ctx.state.config.latency_tracking {
+            stats.latency.record(elapsed_us);
+        }
     }
     if let Err(e) = &result {
-        stats.failed_calls += 1;
+        if !rejected {
+            stats.failed_calls += 1;
+        }
         if !e.is_counted() {
             ctx.state.stats.count_error(&e.0);
         }

@@ -162,6 +162,19 @@ pub fn refuse_run(state: &State, client: &Client, flags: Option<ScriptFlags>) ->
     crate::replication::refuse_command(state, write, flags.allow_stale).map(str::to_string)
 }
 
+/// A `refuse_run` refusal as Redis counts it: with flags (a shebang, a
+/// function) EVAL and FCALL get the flags in processCommand, which rejects
+/// the command before it runs (a rejected call); `no-cluster` and a
+/// compatibility-mode script are refused by the command itself (a failed
+/// call).
+pub fn refusal(text: String, flags: Option<ScriptFlags>) -> CmdError {
+    if flags.is_some() && text != NO_CLUSTER {
+        CmdError::rejected(text)
+    } else {
+        text.into()
+    }
+}
+
 /// `redis.REPL_AOF`, `redis.REPL_REPLICA`, `redis.REPL_ALL`.
 const REPL_AOF: u8 = 1;
 const REPL_REPLICA: u8 = 2;

@@ -99,38 +99,16 @@ fn encode_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// A key's value as a positive integer index, if it is one.
-fn array_index(k: &Value) -> Option<usize> {
-    match k {
-        Value::Integer(i) if *i >= 1 => Some(*i as usize),
-        Value::Number(n) if *n >= 1.0 && n.fract() == 0.0 && *n < 1e15 => Some(*n as usize),
-        _ => None,
-    }
-}
-
 fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
-    let pairs: Vec<(Value, Value)> = t
-        .pairs::<Value, Value>()
-        .collect::<mlua::Result<_>>()
-        .map_err(|e| e.to_string())?;
     // An array when every key is a positive integer (CJSON's lua_array_length).
-    let mut max = 0usize;
-    let mut is_array = !pairs.is_empty();
-    for (k, _) in &pairs {
-        match array_index(k) {
-            Some(i) => max = max.max(i),
-            None => {
-                is_array = false;
-                break;
-            }
-        }
-    }
-    if is_array {
+    let (count, max) = crate::convert::table_shape(t).map_err(|e| e.to_string())?;
+    if let (Some(max), true) = (max, count > 0) {
+        let max = max as usize;
         // CJSON refuses arrays with more holes than twice the items, past 10.
-        if max > 10 && max > pairs.len() * 2 {
+        if max > 10 && max > count * 2 {
             return Err("Cannot serialise table: excessively sparse array".into());
         }
         out.push(b'[');
@@ -145,7 +123,9 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
         return Ok(());
     }
     out.push(b'{');
-    for (n, (k, v)) in pairs.iter().enumerate() {
+    for (n, pair) in t.pairs::<Value, Value>().enumerate() {
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let (k, v) = (&k, &v);
         if n > 0 {
             out.push(b',');
         }

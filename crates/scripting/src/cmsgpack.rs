@@ -95,32 +95,11 @@ fn pack_bytes(s: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(s);
 }
 
-/// A positive integer key, if it is one.
-fn index(k: &Value) -> Option<u64> {
-    match k {
-        Value::Integer(i) if *i >= 1 => Some(*i as u64),
-        Value::Number(n) if *n >= 1.0 && n.fract() == 0.0 => Some(*n as u64),
-        _ => None,
-    }
-}
-
 fn pack_table(t: &Table, out: &mut Vec<u8>, level: usize) {
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().flatten().collect();
     // An array when the keys are exactly 1..n (lua-cmsgpack's
     // table_is_an_array); anything else is a map.
-    let mut max = 0u64;
-    let mut array = true;
-    for (k, _) in &pairs {
-        match index(k) {
-            Some(i) => max = max.max(i),
-            None => {
-                array = false;
-                break;
-            }
-        }
-    }
-    let n = pairs.len();
-    if array && max == n as u64 {
+    let (n, max) = crate::convert::table_shape(t).unwrap_or((0, Some(0)));
+    if max == Some(n as u64) {
         header(out, n, 0x90, 0xdc, 0xdd);
         for i in 1..=n {
             let v: Value = t.raw_get(i).unwrap_or(Value::Nil);
@@ -128,9 +107,9 @@ fn pack_table(t: &Table, out: &mut Vec<u8>, level: usize) {
         }
     } else {
         header(out, n, 0x80, 0xde, 0xdf);
-        for (k, v) in &pairs {
-            pack_value(k, out, level);
-            pack_value(v, out, level);
+        for (k, v) in t.pairs::<Value, Value>().flatten() {
+            pack_value(&k, out, level);
+            pack_value(&v, out, level);
         }
     }
 }

@@ -11,9 +11,16 @@ use redust_resp::{Frame, Reply};
 
 /// How deep replies and tables may nest in a conversion (Redis stops where
 /// the Lua stack runs out, with an error in place of the innermost value).
+/// How deep a command's reply is converted into Lua (replies nest a few
+/// levels at most).
 const MAX_DEPTH: usize = 1000;
 
-/// What stands in for a value nested deeper than `MAX_DEPTH`.
+/// How deep a script's returned value is converted into a reply: Redis
+/// 7.0's Lua stack runs out past this level (measured: a value at level
+/// 7994 is written, one at 7995 becomes the error below).
+const MAX_RETURN_DEPTH: usize = 7994;
+
+/// What stands in for a value nested deeper than the limits.
 const STACK_LIMIT: &str = "ERR reached lua stack limit";
 
 /// A raised error without a text (Redis 7.0 crashes on `error({})`).
@@ -214,7 +221,7 @@ fn one_line(bytes: &[u8]) -> String {
 /// protocol the script chose with `redis.setresp`, which decides how
 /// booleans are sent).
 pub fn write_value(v: &Value, reply: &mut Reply, script_resp3: bool, depth: usize) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_RETURN_DEPTH {
         reply.error(STACK_LIMIT);
         return;
     }
@@ -295,38 +302,72 @@ fn write_table(t: &Table, reply: &mut Reply, script_resp3: bool, depth: usize) {
         }
     }
     if let Ok(Value::Table(map)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().flatten().collect();
-        reply.map(pairs.len());
-        for (k, v) in &pairs {
-            write_value(k, reply, script_resp3, depth + 1);
-            write_value(v, reply, script_resp3, depth + 1);
+        reply.map(pair_count(&map));
+        for (k, v) in map.pairs::<Value, Value>().flatten() {
+            write_value(&k, reply, script_resp3, depth + 1);
+            write_value(&v, reply, script_resp3, depth + 1);
         }
         return;
     }
     if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
-        let members: Vec<Value> = set
-            .pairs::<Value, Value>()
-            .flatten()
-            .map(|(k, _)| k)
-            .collect();
-        reply.set(members.len());
-        for m in &members {
-            write_value(m, reply, script_resp3, depth + 1);
+        reply.set(pair_count(&set));
+        for (m, _) in set.pairs::<Value, Value>().flatten() {
+            write_value(&m, reply, script_resp3, depth + 1);
         }
         return;
     }
-    // An array: t[1], t[2], ... up to the first nil.
-    let mut items = Vec::new();
-    for i in 1.. {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
+    // An array: t[1], t[2], ... up to the first nil. Items are fetched one
+    // at a time (a value held from Rust takes one of mlua's ~8000 reference
+    // slots); one that cannot be fetched (the slots ran out, deep down) is
+    // the stack-limit error, as where Redis's Lua stack runs out.
+    let mut len = 0;
+    let mut stack_ran_out = false;
+    loop {
+        match t.raw_get::<Value>(len + 1) {
+            Ok(Value::Nil) => break,
+            Ok(_) => len += 1,
+            Err(_) => {
+                stack_ran_out = true;
+                break;
+            }
         }
     }
-    reply.array(items.len());
-    for item in &items {
-        write_value(item, reply, script_resp3, depth + 1);
+    reply.array(len + stack_ran_out as usize);
+    for i in 1..=len {
+        match t.raw_get::<Value>(i) {
+            Ok(item) => write_value(&item, reply, script_resp3, depth + 1),
+            Err(_) => reply.error(STACK_LIMIT),
+        }
     }
+    if stack_ran_out {
+        reply.error(STACK_LIMIT);
+    }
+}
+
+/// How many pairs `t` holds (counted without keeping them).
+pub fn pair_count(t: &Table) -> usize {
+    t.pairs::<Value, Value>().flatten().count()
+}
+
+/// How many pairs `t` holds, and the largest key if every key is a positive
+/// integer (an array's shape, as CJSON and lua-cmsgpack test it); counted
+/// without keeping the pairs.
+pub fn table_shape(t: &Table) -> mlua::Result<(usize, Option<u64>)> {
+    let (mut count, mut max) = (0usize, Some(0u64));
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair?;
+        count += 1;
+        let index = match k {
+            Value::Integer(i) if i >= 1 => Some(i as u64),
+            Value::Number(n) if n >= 1.0 && n.fract() == 0.0 && n < 1e15 => Some(n as u64),
+            _ => None,
+        };
+        max = match (max, index) {
+            (Some(m), Some(i)) => Some(m.max(i)),
+            _ => None,
+        };
+    }
+    Ok((count, max))
 }
 
 /// The error a failed run ended with (the table the error handler made):

@@ -30,7 +30,6 @@ pub(crate) const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_m
 /// A registered function.
 pub struct FunctionDef {
     pub name: String,
-    callback: Function,
     pub flags: ScriptFlags,
     pub description: Option<Vec<u8>>,
 }
@@ -59,6 +58,9 @@ pub struct Functions {
     libraries: BTreeMap<String, Library>,
     /// Lower-cased function name -> its library.
     owner: HashMap<String, String>,
+    /// Lower-cased function name -> its callback, in a Lua table (a
+    /// function held from Rust takes one of mlua's few reference slots).
+    callbacks: Table,
 }
 
 /// A library's name and code from its `#!<engine> name=<name>` line.
@@ -116,7 +118,7 @@ const UNKNOWN_FLAG: &str = "ERR unknown flag given";
 pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
 
 /// Parses `redis.register_function`'s arguments (positional or named).
-fn registration(args: &MultiValue) -> Result<FunctionDef, String> {
+fn registration(args: &MultiValue) -> Result<(FunctionDef, Function), String> {
     let err = |t: &str| format!("ERR {t}");
     match args.len() {
         1 => {
@@ -159,12 +161,14 @@ fn registration(args: &MultiValue) -> Result<FunctionDef, String> {
             let Some(callback) = callback else {
                 return Err(err("redis.register_function must get a callback argument"));
             };
-            Ok(FunctionDef {
-                name,
+            Ok((
+                FunctionDef {
+                    name,
+                    flags,
+                    description,
+                },
                 callback,
-                flags,
-                description,
-            })
+            ))
         }
         2 => {
             let Value::String(name) = &args[0] else {
@@ -177,12 +181,14 @@ fn registration(args: &MultiValue) -> Result<FunctionDef, String> {
                     "second argument to redis.register_function must be a function",
                 ));
             };
-            Ok(FunctionDef {
-                name: name.to_string_lossy(),
-                callback: callback.clone(),
-                flags: ScriptFlags::default(),
-                description: None,
-            })
+            Ok((
+                FunctionDef {
+                    name: name.to_string_lossy(),
+                    flags: ScriptFlags::default(),
+                    description: None,
+                },
+                callback.clone(),
+            ))
         }
         _ => Err(err("wrong number of arguments to redis.register_function")),
     }
@@ -211,10 +217,12 @@ impl Functions {
     pub fn new(version: &str, version_num: i64) -> Result<Functions, String> {
         let random = std::sync::Arc::new(std::sync::Mutex::new(crate::rand48::Rand48::default()));
         let vm = Vm::build(version, version_num, random, true).map_err(|e| e.to_string())?;
+        let callbacks = vm.lua.create_table().map_err(|e| e.to_string())?;
         Ok(Functions {
             vm,
             libraries: BTreeMap::new(),
             owner: HashMap::new(),
+            callbacks,
         })
     }
 
@@ -227,7 +235,8 @@ impl Functions {
 
     /// Compiles and runs a library's code, collecting what it registers;
     /// does not install it.
-    fn compile(&self, code: &[u8]) -> Result<Library, String> {
+    /// The callbacks it registers go into `pending` (by lower-cased name).
+    fn compile(&self, code: &[u8], pending: &Table) -> Result<Library, String> {
         let meta = parse_metadata(code)?;
         if !valid_name(&meta.name) {
             return Err(BAD_LIBRARY_NAME.into());
@@ -257,7 +266,7 @@ impl Functions {
         let registered = std::cell::RefCell::new(BTreeMap::<String, FunctionDef>::new());
         let outcome = lua.scope(|scope| {
             let register = scope.create_function(|lua, args: MultiValue| {
-                let def = match registration(&args) {
+                let (def, callback) = match registration(&args) {
                     Ok(d) => d,
                     Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
                 };
@@ -272,7 +281,9 @@ impl Functions {
                         convert::error_table(lua, "ERR Function already exists in the library")?,
                     ));
                 }
-                registered.insert(def.name.to_ascii_lowercase(), def);
+                let key = def.name.to_ascii_lowercase();
+                pending.raw_set(key.as_str(), callback)?;
+                registered.insert(key, def);
                 Ok((false, Value::Nil))
             })?;
             self.vm.host_table.raw_set("register_function", register)?;
@@ -324,23 +335,54 @@ impl Functions {
         if !replace && self.libraries.contains_key(&meta.name) {
             return Err(format!("ERR Library '{}' already exists", meta.name));
         }
-        let library = self.compile(code)?;
+        let pending = self.new_table()?;
+        let library = self.compile(code, &pending)?;
         for (key, f) in &library.functions {
             if self.owner.get(key).is_some_and(|lib| *lib != library.name) {
                 return Err(format!("ERR Function {} already exists", f.name));
             }
         }
         let name = library.name.clone();
-        self.install(library);
+        self.install(library, &pending)?;
         Ok(name)
     }
 
-    fn install(&mut self, library: Library) {
-        self.delete(&library.name);
+    fn new_table(&self) -> Result<Table, String> {
+        self.vm.lua.create_table().map_err(|e| format!("ERR {e}"))
+    }
+
+    /// Puts `library` in place (replacing one of its name), its callbacks
+    /// taken from `pending`.
+    fn install(&mut self, library: Library, pending: &Table) -> Result<(), String> {
+        for key in library.functions.keys() {
+            let callback: Value = pending
+                .raw_get(key.as_str())
+                .map_err(|e| format!("ERR {e}"))?;
+            if let Some(old) = self.owner.get(key) {
+                if *old != library.name {
+                    continue;
+                }
+            }
+            self.callbacks
+                .raw_set(key.as_str(), callback)
+                .map_err(|e| format!("ERR {e}"))?;
+        }
+        let old_functions: Vec<String> = self
+            .libraries
+            .get(&library.name)
+            .map(|l| l.functions.keys().cloned().collect())
+            .unwrap_or_default();
+        for key in old_functions {
+            if !library.functions.contains_key(&key) {
+                self.owner.remove(&key);
+                let _ = self.callbacks.raw_set(key.as_str(), Value::Nil);
+            }
+        }
         for f in library.functions.keys() {
             self.owner.insert(f.clone(), library.name.clone());
         }
         self.libraries.insert(library.name.clone(), library);
+        Ok(())
     }
 
     /// FUNCTION DELETE: whether the library was there.
@@ -350,6 +392,7 @@ impl Functions {
         };
         for f in library.functions.keys() {
             self.owner.remove(f);
+            let _ = self.callbacks.raw_set(f.as_str(), Value::Nil);
         }
         true
     }
@@ -420,8 +463,9 @@ impl Functions {
         // into a context of their own).
         let mut incoming: Vec<Library> = Vec::new();
         let mut names: HashMap<String, String> = HashMap::new();
+        let mut pending = self.new_table()?;
         for code in codes {
-            let library = self.compile(code)?;
+            let library = self.compile(code, &pending)?;
             if incoming.iter().any(|l| l.name == library.name) {
                 return Err(format!("ERR Library '{}' already exists", library.name));
             }
@@ -453,13 +497,14 @@ impl Functions {
         }
         // A FLUSH made a new VM: compile again in it.
         if policy == RestorePolicy::Flush {
+            pending = self.new_table()?;
             incoming = codes
                 .iter()
-                .map(|c| self.compile(c))
+                .map(|c| self.compile(c, &pending))
                 .collect::<Result<_, _>>()?;
         }
         for library in incoming {
-            self.install(library);
+            self.install(library, &pending)?;
         }
         Ok(())
     }
@@ -474,13 +519,22 @@ impl Functions {
         host: &mut dyn Host,
         reply: &mut Reply,
     ) -> Result<(), ScriptError> {
-        let Some(function) = self.function(name) else {
+        if self.function(name).is_none() {
             return Err(ScriptError {
                 text: FUNCTION_NOT_FOUND.into(),
                 counted: false,
             });
         };
-        let callback = function.callback.clone();
+        let key = name.to_ascii_lowercase();
+        let callback = match self.callbacks.raw_get::<Value>(key.as_str()) {
+            Ok(Value::Function(f)) => f,
+            _ => {
+                return Err(ScriptError {
+                    text: FUNCTION_NOT_FOUND.into(),
+                    counted: false,
+                })
+            }
+        };
         let fcall = match self.env() {
             Ok(env) => env.fcall.clone(),
             Err(text) => {

@@ -110,9 +110,8 @@ fn set_count_hook(lua: &Lua, on: bool) -> mlua::Result<()> {
     }
 }
 
-/// A compiled script in the cache.
+/// A script in the cache (its compiled function is in `Vm::functions`).
 struct Script {
-    function: Function,
     flags: Option<ScriptFlags>,
     body_len: usize,
 }
@@ -206,6 +205,10 @@ pub struct Vm {
     globals: Table,
     host_table: Table,
     scripts: HashMap<String, Script>,
+    /// The cached scripts' compiled functions by SHA1, in a Lua table: a
+    /// function held from Rust takes a slot of mlua's reference stack,
+    /// which Lua 5.1 caps at about 8000, and a node may cache millions.
+    functions: Table,
     random: Arc<Mutex<rand48::Rand48>>,
     /// What `redis.setresp`, `redis.set_repl` and `redis.log` leave for the
     /// run (functions made once, not for every run).
@@ -702,6 +705,7 @@ impl Vm {
         };
         // The count hook stays on: it costs a counter per instruction.
         set_count_hook(&lua, true)?;
+        let script_functions = lua.create_table()?;
         Ok(Vm {
             host_slot,
             hook_needs_reset,
@@ -713,6 +717,7 @@ impl Vm {
             globals,
             host_table: host,
             scripts: HashMap::new(),
+            functions: script_functions,
             random,
             context,
             version: (version.to_string(), version_num),
@@ -788,10 +793,12 @@ impl Vm {
             .set_name("@user_script")
             .into_function()
             .map_err(|e| compile_error(&e))?;
+        self.functions
+            .raw_set(sha.as_str(), function)
+            .map_err(|e| format!("ERR {e}"))?;
         self.scripts.insert(
             sha.clone(),
             Script {
-                function,
                 flags,
                 body_len: body.len(),
             },
@@ -811,13 +818,15 @@ impl Vm {
         host: &mut dyn Host,
         reply: &mut Reply,
     ) -> Result<(), ScriptError> {
-        let Some(script) = self.scripts.get(sha) else {
-            return Err(ScriptError {
-                text: NOSCRIPT.to_string(),
-                counted: false,
-            });
+        let function = match self.functions.raw_get::<Value>(sha) {
+            Ok(Value::Function(f)) if self.scripts.contains_key(sha) => f,
+            _ => {
+                return Err(ScriptError {
+                    text: NOSCRIPT.to_string(),
+                    counted: false,
+                })
+            }
         };
-        let function = script.function.clone();
         let xpcall = self.xpcall.clone();
         let handler = self.error_handler.clone();
         let run = self.run_function(keys, argv, host, |_| {

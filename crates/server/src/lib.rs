@@ -24,6 +24,11 @@ use redust_engine::State;
 use server::NodeSignals;
 use std::sync::Arc;
 
+/// The stack of a thread that runs commands: a script's returned value is
+/// written recursively, down to Redis's depth of about 8000 levels (the
+/// main thread has the system's 8 MiB).
+const COMMAND_THREAD_STACK: usize = 16 << 20;
+
 /// What `--version` prints: Redis's line, with our build.
 fn version_line() -> String {
     format!(
@@ -143,6 +148,7 @@ pub fn run_process(argv: Vec<String>) -> i32 {
     } else {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.worker_threads(config.io_threads as usize);
+        b.thread_stack_size(COMMAND_THREAD_STACK);
         b
     };
     let runtime = match builder.enable_all().build() {
@@ -243,6 +249,7 @@ pub fn start_node(args: &[&str]) -> Result<NodeHandle, String> {
     let (port_tx, port_rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("redust-node".into())
+        .stack_size(COMMAND_THREAD_STACK)
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()

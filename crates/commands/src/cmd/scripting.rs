@@ -40,7 +40,7 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(scripting::WRITE_FLAG_WITH_RO.into());
     }
     if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, flags) {
-        return Err(e.into());
+        return Err(scripting::refusal(e, flags));
     }
     // EVAL is not in MONITOR by its flags: it shows itself before the
     // commands it runs.
@@ -152,7 +152,7 @@ pub fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(scripting::WRITE_FLAG_WITH_RO.into());
     }
     if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, Some(flags)) {
-        return Err(e.into());
+        return Err(scripting::refusal(e, Some(flags)));
     }
     if !ctx.state.clients.monitors.is_empty() {
         crate::monitor::feed_monitors(ctx.state, ctx.client, args);
