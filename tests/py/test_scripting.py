@@ -697,3 +697,20 @@ def test_refusals_by_script_flags_count_as_rejected_calls(c):
     assert "cmdstat_eval:calls=1," in stats and "rejected_calls=1,failed_calls=0" in stats.split("cmdstat_eval:")[1].split("\n")[0]
     fcall = stats.split("cmdstat_fcall:")[1].split("\n")[0]
     assert fcall.startswith("calls=0,") and "rejected_calls=1,failed_calls=0" in fcall
+
+
+@pytest.mark.parametrize("fn", ["call", "pcall"])
+def test_a_command_with_thousands_of_arguments(c, fn):
+    # redis.call('del', unpack(keys)): as many arguments as Lua's stack takes.
+    c.call("MSET", "k1", "a", "k7990", "b")
+    body = "local t = {'del'} for i = 1, 7990 do t[#t + 1] = 'k' .. i end return redis.%s(unpack(t))" % fn
+    assert c.call("EVAL", body, "0") == 2
+    bad = "local t = {'del'} for i = 1, 500 do t[#t + 1] = {} end return redis.%s(unpack(t))" % fn
+    if fn == "call":
+        with pytest.raises(Exception) as e:
+            c.call("EVAL", bad, "0")
+        assert str(e.value).startswith("ERR Lua redis lib command arguments must be strings or integers script: ")
+    else:
+        with pytest.raises(Exception) as e:
+            c.call("EVAL", bad, "0")
+        assert str(e.value) == "ERR Lua redis lib command arguments must be strings or integers"

@@ -124,6 +124,23 @@ pub fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, String> {
         .collect()
 }
 
+/// `command_args` for arguments the trampoline packed into a table (a
+/// call with more arguments than mlua has reference slots for).
+pub fn command_args_table(t: &Table) -> Result<Vec<Bytes>, String> {
+    let n = t.raw_len();
+    if n == 0 {
+        return Err("ERR Please specify at least one argument for this redis lib call".into());
+    }
+    (1..=n)
+        .map(|i| match t.raw_get::<Value>(i) {
+            Ok(Value::String(s)) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
+            Ok(Value::Integer(i)) => Ok(Bytes::from(i.to_string())),
+            Ok(Value::Number(n)) => Ok(Bytes::from(lua_number_text(n))),
+            _ => Err("ERR Lua redis lib command arguments must be strings or integers".into()),
+        })
+        .collect()
+}
+
 /// `redis.log(level, message...)`'s arguments: the level, and the message
 /// parts that are strings or numbers joined by spaces.
 pub fn log_args(args: &MultiValue) -> Result<(u8, String), String> {

@@ -240,11 +240,39 @@ unsafe extern "C-unwind" fn call_trampoline(
     state: *mut mlua::ffi::lua_State,
 ) -> std::os::raw::c_int {
     use mlua::ffi;
-    let nargs = ffi::lua_gettop(state);
-    // host[name]: upvalue 1 is the host table, upvalue 2 the name.
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
-    ffi::lua_gettable(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
+    let mut nargs = ffi::lua_gettop(state);
+    // Many arguments (`redis.call('del', unpack(keys))`) go as one table to
+    // host[name .. "_packed"] where there is one: each argument held from
+    // Rust would take one of mlua's few reference slots.
+    let mut packed = false;
+    if nargs > PACK_ABOVE {
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+        ffi::lua_pushstring(state, c"_packed".as_ptr());
+        ffi::lua_concat(state, 2);
+        ffi::lua_gettable(state, ffi::lua_upvalueindex(1));
+        if ffi::lua_type(state, -1) == ffi::LUA_TFUNCTION {
+            ffi::lua_createtable(state, nargs, 0);
+            for i in 1..=nargs {
+                ffi::lua_pushvalue(state, i);
+                ffi::lua_rawseti(state, -2, i as _);
+            }
+            // Stack: args..., f, table -> f, table.
+            ffi::lua_replace(state, 1);
+            ffi::lua_replace(state, 2);
+            ffi::lua_settop(state, 2);
+            ffi::lua_insert(state, 1);
+            nargs = 1;
+            packed = true;
+        } else {
+            ffi::lua_settop(state, nargs);
+        }
+    }
+    if !packed {
+        // host[name]: upvalue 1 is the host table, upvalue 2 the name.
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+        ffi::lua_gettable(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+    }
     // The function returns (failed, values...): they replace the arguments.
     ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
     if ffi::lua_toboolean(state, 1) != 0 {
@@ -261,6 +289,41 @@ unsafe extern "C-unwind" fn call_trampoline(
     ffi::lua_remove(state, 1);
     ffi::lua_gettop(state)
 }
+
+/// `redis.call`/`pcall`: runs the command on the run's host; `(failed,
+/// value)` for the trampoline.
+fn run_call(
+    lua: &Lua,
+    slot: &HostSlot,
+    context: &Mutex<RunContext>,
+    argv: Result<Vec<Bytes>, String>,
+) -> mlua::Result<(bool, Value)> {
+    let argv = match argv {
+        Ok(a) => a,
+        Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
+    };
+    let frame = slot.with(|host| {
+        let resp3 = match context.lock() {
+            Ok(mut c) => {
+                c.hand_over(host);
+                c.resp3
+            }
+            Err(_) => false,
+        };
+        host.call(argv, resp3)
+    });
+    match frame {
+        Some(Frame::Error(e) | Frame::BlobError(e)) => {
+            let text = convert::normalize_error(&e);
+            Ok((true, convert::counted_error_table(lua, &text)?))
+        }
+        Some(other) => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
+        None => Ok((true, convert::error_table(lua, OUTSIDE_A_RUN)?)),
+    }
+}
+
+/// Above this many arguments, a trampoline packs them into a table.
+const PACK_ABOVE: std::os::raw::c_int = 100;
 
 /// SHA1 of `data` as 40 lower-case hex digits (Redis's `sha1hex`).
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -559,34 +622,24 @@ impl Vm {
         let host_slot = HostSlot::default();
         let hook_needs_reset = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let load_started: Arc<Mutex<Option<std::time::Instant>>> = Arc::default();
-        let (slot, c) = (host_slot.clone(), context.clone());
-        host.raw_set(
-            "call",
-            lua.create_function(move |lua, args: MultiValue| {
-                let argv = match convert::command_args(&args) {
-                    Ok(a) => a,
-                    Err(text) => return Ok((true, convert::error_table(lua, &text)?)),
-                };
-                let frame = slot.with(|host| {
-                    let resp3 = match c.lock() {
-                        Ok(mut c) => {
-                            c.hand_over(host);
-                            c.resp3
+        for packed in [false, true] {
+            let (slot, c) = (host_slot.clone(), context.clone());
+            let name = if packed { "call_packed" } else { "call" };
+            host.raw_set(
+                name,
+                lua.create_function(move |lua, args: MultiValue| {
+                    let argv = if packed {
+                        match args.front() {
+                            Some(Value::Table(t)) => convert::command_args_table(t),
+                            _ => convert::command_args(&args),
                         }
-                        Err(_) => false,
+                    } else {
+                        convert::command_args(&args)
                     };
-                    host.call(argv, resp3)
-                });
-                match frame {
-                    Some(Frame::Error(e) | Frame::BlobError(e)) => {
-                        let text = convert::normalize_error(&e);
-                        Ok((true, convert::counted_error_table(lua, &text)?))
-                    }
-                    Some(other) => Ok((false, convert::frame_to_lua(lua, &other, 0)?)),
-                    None => Ok((true, convert::error_table(lua, OUTSIDE_A_RUN)?)),
-                }
-            })?,
-        )?;
+                    run_call(lua, &slot, &c, argv)
+                })?,
+            )?;
+        }
         let (slot, reset, started) = (
             host_slot.clone(),
             hook_needs_reset.clone(),
