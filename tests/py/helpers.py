@@ -713,3 +713,48 @@ def wait_in_sync(master, replicas, timeout=20):
         return int(repl_info(master)["master_repl_offset"]) == want
 
     wait_until(ok, timeout, interval=0.02, msg="replicas did not catch up with the master offset")
+
+
+# -- busy scripts ----------------------------------------------------------
+
+
+def start_in_thread(port, *args):
+    """Sends one command (a long EVAL or FCALL) on its own connection from a
+    thread; returns (thread, result): result["reply"] is the reply, the
+    RespError, or the exception when the connection closed (SHUTDOWN NOSAVE)."""
+    import threading
+
+    result = {}
+    conn = Client(port, timeout=30)
+
+    def run():
+        try:
+            result["reply"] = conn.call(*args)
+        except Exception as e:  # RespError, or the connection closed
+            result["reply"] = e
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, result
+
+
+def call_or_error(c, *args):
+    """The reply, or an error reply as '-' + its text."""
+    try:
+        return c.call(*args)
+    except RespError as e:
+        return "-" + e.msg
+
+
+def wait_busy(port, text, what="the script"):
+    """Waits until a new connection's PING gets the BUSY `text`."""
+    def busy():
+        cl = Client(port)
+        try:
+            return call_or_error(cl, "PING") == "-" + text
+        finally:
+            cl.close()
+
+    wait_until(busy, timeout=10, msg="%s never became busy" % what)

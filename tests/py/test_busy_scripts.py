@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from helpers import Client, RespError, encode_command, wait_until
+import helpers
+from helpers import Client, RespError, call_or_error, encode_command, start_in_thread, wait_until
 
 BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 UNKILLABLE = (
@@ -21,42 +22,11 @@ pytestmark = pytest.mark.server(args=["--busy-reply-threshold", "100"])
 
 
 def start_script(server, body, *args):
-    """Runs EVAL on its own connection in a thread; returns (thread, result
-    holder): result["reply"] is the reply or the RespError."""
-    result = {}
-    conn = Client(server.port, timeout=30)
-
-    def run():
-        try:
-            result["reply"] = conn.call("EVAL", body, *args)
-        except RespError as e:
-            result["reply"] = e
-        except Exception as e:  # the connection closed (SHUTDOWN NOSAVE)
-            result["reply"] = e
-        finally:
-            conn.close()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, result
-
-
-def call_or_error(c, *args):
-    try:
-        return c.call(*args)
-    except RespError as e:
-        return "-" + str(e)
+    return start_in_thread(server.port, "EVAL", body, *args)
 
 
 def wait_busy(server):
-    def busy():
-        c = Client(server.port)
-        try:
-            return call_or_error(c, "PING") == "-" + BUSY
-        finally:
-            c.close()
-
-    wait_until(busy, timeout=10, msg="the script never became busy")
+    helpers.wait_busy(server.port, BUSY)
 
 
 def test_busy_script_refuses_others_and_script_kill_stops_it(server):

@@ -16,14 +16,16 @@ contract: the tests sort them (see ``libraries``).
 """
 
 import re
-import threading
 
 import pytest
 
+import helpers
 from helpers import (
     HOST,
     Client,
     RespError,
+    call_or_error,
+    start_in_thread,
     pair,
     parse_info,
     repl_info,
@@ -115,44 +117,11 @@ def memory_counts(c):
 
 
 def start_fcall(server, *args):
-    """Runs one command (an FCALL) on its own connection in a thread;
-    returns (thread, result holder): result["reply"] is the reply, the
-    RespError or the exception."""
-    result = {}
-    conn = Client(server.port, timeout=30)
-
-    def run():
-        try:
-            result["reply"] = conn.call(*args)
-        except RespError as e:
-            result["reply"] = e
-        except Exception as e:  # the connection closed (SHUTDOWN NOSAVE)
-            result["reply"] = e
-        finally:
-            conn.close()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, result
-
-
-def call_or_error(c, *args):
-    try:
-        return c.call(*args)
-    except RespError as e:
-        return "-" + e.msg
+    return start_in_thread(server.port, *args)
 
 
 def wait_busy(server, text=BUSY):
-    """Wait until a new connection's PING gets ``text``."""
-    def busy():
-        cl = Client(server.port)
-        try:
-            return call_or_error(cl, "PING") == "-" + text
-        finally:
-            cl.close()
-
-    wait_until(busy, timeout=10, msg="the function never became busy")
+    helpers.wait_busy(server.port, text, "the function")
 
 
 SPIN = lib(

@@ -108,20 +108,26 @@ pub fn outcome(lua: &Lua, result: Result<(), String>) -> mlua::Result<(bool, Val
     }
 }
 
-/// `redis.call`'s arguments as command arguments: strings as they are,
+/// `redis.call` with no arguments.
+const NO_ARGUMENTS: &str = "ERR Please specify at least one argument for this redis lib call";
+
+/// One `redis.call` argument as a command argument: strings as they are,
 /// numbers as `%.17g`; anything else is refused.
+fn command_arg(v: &Value) -> Result<Bytes, String> {
+    match v {
+        Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
+        Value::Integer(i) => Ok(Bytes::from(i.to_string())),
+        Value::Number(n) => Ok(Bytes::from(lua_number_text(*n))),
+        _ => Err("ERR Lua redis lib command arguments must be strings or integers".into()),
+    }
+}
+
+/// `redis.call`'s arguments as command arguments.
 pub fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, String> {
     if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call".into());
+        return Err(NO_ARGUMENTS.into());
     }
-    args.iter()
-        .map(|a| match a {
-            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Integer(i) => Ok(Bytes::from(i.to_string())),
-            Value::Number(n) => Ok(Bytes::from(lua_number_text(*n))),
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers".into()),
-        })
-        .collect()
+    args.iter().map(command_arg).collect()
 }
 
 /// `command_args` for arguments the trampoline packed into a table (a
@@ -129,15 +135,10 @@ pub fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, String> {
 pub fn command_args_table(t: &Table) -> Result<Vec<Bytes>, String> {
     let n = t.raw_len();
     if n == 0 {
-        return Err("ERR Please specify at least one argument for this redis lib call".into());
+        return Err(NO_ARGUMENTS.into());
     }
     (1..=n)
-        .map(|i| match t.raw_get::<Value>(i) {
-            Ok(Value::String(s)) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
-            Ok(Value::Integer(i)) => Ok(Bytes::from(i.to_string())),
-            Ok(Value::Number(n)) => Ok(Bytes::from(lua_number_text(n))),
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers".into()),
-        })
+        .map(|i| command_arg(&t.raw_get::<Value>(i).unwrap_or(Value::Nil)))
         .collect()
 }
 

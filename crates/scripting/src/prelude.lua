@@ -164,19 +164,38 @@ for _, name in pairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'c
   local t = _G[name]
   setmetatable(t, {__index = move_out(t), __newindex = readonly_write, __metatable = false})
 end
+-- A read-only proxy whose reads go to `lookup(name)`; a missing name fails.
+local function strict_with(proxy, lookup)
+  setmetatable(proxy, {
+    __index = function(_, name)
+      local v = lookup(name)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly_write,
+    __metatable = false,
+  })
+end
+-- A read-only proxy for `backing`. Every global a script reads goes
+-- through it, so it reads the backing table itself (no call per read).
+local function strict(proxy, backing)
+  setmetatable(proxy, {
+    __index = function(_, name)
+      local v = rawget(backing, name)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly_write,
+    __metatable = false,
+  })
+end
 local G = _G
 local globals = move_out(G)
-setmetatable(G, {
-  __index = function(_, name)
-    local v = rawget(globals, name)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_write,
-  __metatable = false,
-})
+strict(G, globals)
 if not functions_mode then
   return error_handler, globals
 end
@@ -190,36 +209,16 @@ local load_api = {
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = host.version, REDIS_VERSION_NUM = host.version_num,
 }
-local load_backing = move_out(load_api)
-setmetatable(load_api, {
-  __index = function(_, name)
-    local v = rawget(load_backing, name)
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_write,
-  __metatable = false,
-})
+strict(load_api, move_out(load_api))
 local loading = false
 local env = {}
-setmetatable(env, {
-  __index = function(_, name)
-    local v
-    if loading then
-      if name == 'redis' then v = load_api end
-    else
-      v = rawget(globals, name)
-    end
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_write,
-  __metatable = false,
-})
+strict_with(env, function(name)
+  if loading then
+    if name == 'redis' then return load_api end
+    return nil
+  end
+  return rawget(globals, name)
+end)
 local function set_loading(on) loading = on end
 local xpcall = xpcall
 -- Calls a registered function as Redis does, f(keys, args), protected

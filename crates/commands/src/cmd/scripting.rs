@@ -36,23 +36,43 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         vm.load(&args[1]).map_err(CmdError::from)?
     };
     let flags = vm.flags(&sha).flatten();
+    start_run(
+        ctx,
+        args,
+        Target::Script { sha: &sha },
+        numkeys as usize,
+        read_only,
+        flags,
+    )
+}
+
+/// EVAL's and FCALL's common part once the script is found: the checks its
+/// flags ask for, MONITOR, then the run (`numkeys` checked already).
+fn start_run(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    target: Target,
+    numkeys: usize,
+    read_only: bool,
+    flags: Option<ScriptFlags>,
+) -> CmdResult {
     if read_only && flags.is_some_and(|f| !f.no_writes) {
         return Err(scripting::WRITE_FLAG_WITH_RO.into());
     }
     if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, flags) {
         return Err(scripting::refusal(e, flags));
     }
-    // EVAL is not in MONITOR by its flags: it shows itself before the
-    // commands it runs.
+    // EVAL and FCALL are not in MONITOR by their flags: they show
+    // themselves before the commands they run.
     if !ctx.state.clients.monitors.is_empty() {
         crate::monitor::feed_monitors(ctx.state, ctx.client, args);
     }
-    // What the script writes is propagated as its commands, not as EVAL.
+    // What the script writes is propagated as its commands, not as itself.
     ctx.propagate_nothing();
-    let split = 3 + numkeys as usize;
+    let split = 3 + numkeys;
     scripting::run(
         ctx,
-        Target::Script { sha: &sha },
+        target,
         args,
         &args[3..split],
         &args[split..],
@@ -148,25 +168,8 @@ pub fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if numkeys < 0 {
         return Err(scripting::NUMKEYS_NEGATIVE.into());
     }
-    if read_only && !flags.no_writes {
-        return Err(scripting::WRITE_FLAG_WITH_RO.into());
-    }
-    if let Some(e) = scripting::refuse_run(ctx.state, ctx.client, Some(flags)) {
-        return Err(scripting::refusal(e, Some(flags)));
-    }
-    if !ctx.state.clients.monitors.is_empty() {
-        crate::monitor::feed_monitors(ctx.state, ctx.client, args);
-    }
-    ctx.propagate_nothing();
-    let split = 3 + numkeys as usize;
-    scripting::run(
-        ctx,
-        Target::Function { name: &name },
-        args,
-        &args[3..split],
-        &args[split..],
-        RunMode::of(read_only, Some(flags)),
-    )
+    let target = Target::Function { name: &name };
+    start_run(ctx, args, target, numkeys as usize, read_only, Some(flags))
 }
 
 const FUNCTION_HELP: &[&str] = &[
