@@ -1,0 +1,54 @@
+//! Redis Sentinel's logic without I/O (issue 14). It owns what a Sentinel
+//! knows and decides: the `sentinel ...` configuration with Redis 7.0's
+//! rules and error texts (`config`), the hello messages Sentinels publish
+//! on `__sentinel__:hello` (`hello`), and what a monitored instance's INFO
+//! tells a Sentinel (`info`). The monitoring and failover state machine
+//! (events, replies and timer ticks in; commands, publications, log lines
+//! and config rewrites out; time passed in) builds on these. No sockets,
+//! no clock, no files here: the server's shell does the I/O.
+
+pub mod config;
+pub mod hello;
+pub mod info;
+
+/// C's `atoi` as Redis applies it to config values: optional spaces and
+/// sign, the leading digits, 0 when there are none; wraps like a 32-bit
+/// `int` would on overflow (we saturate instead, an error-free choice).
+pub fn atoi(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut n: i64 = 0;
+    for c in digits.bytes() {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        n = n.saturating_mul(10).saturating_add((c - b'0') as i64);
+    }
+    let n = n.min(i32::MAX as i64 + 1);
+    if neg {
+        -n
+    } else {
+        n.min(i32::MAX as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn atoi_reads_like_c() {
+        for (text, n) in [
+            ("12", 12),
+            (" 7x", 7),
+            ("-3", -3),
+            ("x", 0),
+            ("", 0),
+            ("+5", 5),
+        ] {
+            assert_eq!(super::atoi(text), n, "{text}");
+        }
+    }
+}
