@@ -2,14 +2,16 @@
 //! knows and decides: the `sentinel ...` configuration with Redis 7.0's
 //! rules and error texts (`config`), the hello messages Sentinels publish
 //! on `__sentinel__:hello` (`hello`), and what a monitored instance's INFO
-//! tells a Sentinel (`info`). The monitoring and failover state machine
-//! (events, replies and timer ticks in; commands, publications, log lines
-//! and config rewrites out; time passed in) builds on these. No sockets,
+//! tells a Sentinel (`info`), and the first part of the state machine,
+//! `monitor`: PING/INFO periods, replies, subjective down and replicas
+//! found in INFO (time in; commands and events out). Hellos, other
+//! Sentinels, ODOWN, leader election and failover build on it. No sockets,
 //! no clock, no files here: the server's shell does the I/O.
 
 pub mod config;
 pub mod hello;
 pub mod info;
+pub mod monitor;
 
 /// C's `atoi` as Redis applies it to config values: optional spaces and
 /// sign, the leading digits, 0 when there are none; wraps like a 32-bit
