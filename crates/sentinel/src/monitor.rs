@@ -76,6 +76,8 @@ pub struct Instance {
     pub master_link_up: Option<bool>,
     pub replica_priority: i64,
     pub replica_repl_offset: u64,
+    /// When our last hello went out through this instance.
+    pub last_pub_time: i64,
 }
 
 impl Instance {
@@ -100,6 +102,7 @@ impl Instance {
             master_link_up: None,
             replica_priority: 100,
             replica_repl_offset: 0,
+            last_pub_time: now,
         }
     }
 }
@@ -110,12 +113,31 @@ pub struct Monitored {
     pub config: MasterConfig,
     pub master: Instance,
     pub replicas: Vec<Instance>,
+    pub sentinels: Vec<Peer>,
+    /// Objectively down (set by the quorum logic, to come).
+    pub odown: bool,
+    pub failover_in_progress: bool,
 }
 
-/// Every monitored master.
+/// Every monitored master, and who we are.
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {
     pub masters: Vec<Monitored>,
+    /// Our run id (`sentinel myid`).
+    pub myid: String,
+    pub current_epoch: u64,
+    /// The address our hellos announce (`announce-ip`/`announce-port`, or
+    /// what the shell found); no hellos go out until it is known.
+    pub announce: Option<(String, u16)>,
+}
+
+/// Another Sentinel monitoring the same master, known from its hellos.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub runid: String,
+    pub ip: String,
+    pub port: u16,
+    pub last_hello_time: i64,
 }
 
 /// How a command's reply is classed for the timers.
@@ -143,8 +165,9 @@ impl PingReply {
 }
 
 impl Monitor {
-    /// Starts monitoring the configured masters (and their known replicas).
-    pub fn new(configs: &[MasterConfig], now: i64) -> Monitor {
+    /// Starts monitoring the configured masters (and their known replicas
+    /// and Sentinels) as Sentinel `myid` at `current_epoch`.
+    pub fn new(configs: &[MasterConfig], myid: &str, current_epoch: u64, now: i64) -> Monitor {
         let masters = configs
             .iter()
             .map(|c| Monitored {
@@ -155,9 +178,26 @@ impl Monitor {
                     .iter()
                     .map(|r| Instance::new(&r.ip, r.port, now))
                     .collect(),
+                sentinels: c
+                    .known_sentinels
+                    .iter()
+                    .map(|s| Peer {
+                        runid: s.runid.clone(),
+                        ip: s.addr.ip.clone(),
+                        port: s.addr.port,
+                        last_hello_time: 0,
+                    })
+                    .collect(),
+                odown: false,
+                failover_in_progress: false,
             })
             .collect();
-        Monitor { masters }
+        Monitor {
+            masters,
+            myid: myid.to_string(),
+            current_epoch,
+            announce: None,
+        }
     }
 
     fn instance_mut(&mut self, master: usize, target: Target) -> Option<&mut Instance> {
@@ -298,44 +338,208 @@ impl Monitor {
         actions
     }
 
+    /// At most one command per instance and tick, in Redis's order: INFO
+    /// when due, else PING when due, else a hello when due.
     fn send_periodic(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
+        let hello = self.hello_text(master);
         let m = &self.masters[master];
         let down_after = m.config.down_after_ms;
-        let master_down = m.master.sdown;
+        let master_failing = m.odown || m.failover_in_progress;
         let Some(i) = self.instance_mut(master, target) else {
             return;
         };
         if !i.link.connected || i.link.pending_commands >= MAX_PENDING_COMMANDS {
             return;
         }
-        // Faster INFO while a replica's master is down or its link is down.
+        // Faster INFO while a replica's master is failing or its link is down.
+        let link_down = i.master_link_up == Some(false) && i.master_link_down_since_s.is_some();
         let info_period = match target {
-            Target::Replica(_) if master_down || i.master_link_up == Some(false) => 1000,
+            Target::Replica(_) if master_failing || link_down => 1000,
             _ => INFO_PERIOD,
         };
         let ping_period = down_after.min(PING_PERIOD);
-        if i.info_refresh == 0 || now - i.info_refresh > info_period {
-            i.link.pending_commands += 1;
-            out.push(Action::Send {
-                master,
-                target,
-                command: vec!["INFO".into()],
-            });
-        }
-        if now - i.link.last_pong_time > ping_period
+        let command = if i.info_refresh == 0 || now - i.info_refresh > info_period {
+            vec!["INFO".into()]
+        } else if now - i.link.last_pong_time > ping_period
             && now - i.link.last_ping_time > ping_period / 2
         {
-            i.link.pending_commands += 1;
             i.link.last_ping_time = now;
             if i.link.act_ping_time == 0 {
                 i.link.act_ping_time = now;
             }
-            out.push(Action::Send {
-                master,
-                target,
-                command: vec!["PING".into()],
+            vec!["PING".into()]
+        } else if now - i.last_pub_time > HELLO_PERIOD {
+            let Some(hello) = hello else {
+                return;
+            };
+            i.last_pub_time = now;
+            vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]
+        } else {
+            return;
+        };
+        i.link.pending_commands += 1;
+        out.push(Action::Send {
+            master,
+            target,
+            command,
+        });
+    }
+
+    /// Our hello for `master` (none until our address is known).
+    fn hello_text(&self, master: usize) -> Option<String> {
+        let (ip, port) = self.announce.clone()?;
+        let m = &self.masters[master];
+        Some(
+            crate::hello::Hello {
+                ip,
+                port,
+                runid: self.myid.clone(),
+                current_epoch: self.current_epoch,
+                master_name: m.config.name.clone(),
+                master_ip: m.master.ip.clone(),
+                master_port: m.master.port,
+                master_config_epoch: m.config.config_epoch,
+            }
+            .encode(),
+        )
+    }
+
+    /// A hello arrived on some instance's `__sentinel__:hello` channel:
+    /// other Sentinels are learned (`+sentinel`, `+sentinel-address-switch`,
+    /// `+sentinel-invalid-addr`), a greater epoch adopted (`+new-epoch`),
+    /// and a newer configuration of the master followed
+    /// (`+config-update-from`, `+switch-master`).
+    pub fn on_hello(&mut self, message: &[u8], now: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        // Our own hellos come back too.
+        if !self.myid.is_empty() && memmem(message, self.myid.as_bytes()) {
+            return out;
+        }
+        let Some(h) = crate::hello::Hello::decode(message) else {
+            return out;
+        };
+        let Some(master) = self
+            .masters
+            .iter()
+            .position(|m| m.config.name == h.master_name)
+        else {
+            return out;
+        };
+        let master_text = self.describe(master, Target::Master);
+        let m = &mut self.masters[master];
+        let known = m
+            .sentinels
+            .iter()
+            .position(|p| p.ip == h.ip && p.port == h.port && p.runid == h.runid);
+        let peer = match known {
+            Some(i) => i,
+            None => {
+                let before = m.sentinels.len();
+                m.sentinels.retain(|p| p.runid != h.runid);
+                let removed = m.sentinels.len() != before;
+                if removed {
+                    out.push(Action::Event {
+                        name: "+sentinel-address-switch",
+                        detail: format!(
+                            "{master_text} ip {} port {} for {}",
+                            h.ip, h.port, h.runid
+                        ),
+                    });
+                } else if let Some(other) = m
+                    .sentinels
+                    .iter_mut()
+                    .find(|p| p.ip == h.ip && p.port == h.port)
+                {
+                    out.push(Action::Event {
+                        name: "+sentinel-invalid-addr",
+                        detail: format!(
+                            "sentinel {} {} {} @ {}",
+                            other.runid,
+                            other.ip,
+                            other.port,
+                            &master_text["master ".len()..]
+                        ),
+                    });
+                    other.port = 0;
+                }
+                m.sentinels.push(Peer {
+                    runid: h.runid.clone(),
+                    ip: h.ip.clone(),
+                    port: h.port,
+                    last_hello_time: now,
+                });
+                if !removed {
+                    out.push(Action::Event {
+                        name: "+sentinel",
+                        detail: format!(
+                            "sentinel {} {} {} @ {}",
+                            h.runid,
+                            h.ip,
+                            h.port,
+                            &master_text["master ".len()..]
+                        ),
+                    });
+                }
+                m.sentinels.len() - 1
+            }
+        };
+        if h.current_epoch > self.current_epoch {
+            self.current_epoch = h.current_epoch;
+            out.push(Action::Event {
+                name: "+new-epoch",
+                detail: h.current_epoch.to_string(),
             });
         }
+        let m = &mut self.masters[master];
+        if m.config.config_epoch < h.master_config_epoch {
+            m.config.config_epoch = h.master_config_epoch;
+            if h.master_port != m.master.port || h.master_ip != m.master.ip {
+                let p = &m.sentinels[peer];
+                out.push(Action::Event {
+                    name: "+config-update-from",
+                    detail: format!(
+                        "sentinel {} {} {} @ {}",
+                        p.runid,
+                        p.ip,
+                        p.port,
+                        &master_text["master ".len()..]
+                    ),
+                });
+                out.push(Action::Event {
+                    name: "+switch-master",
+                    detail: format!(
+                        "{} {} {} {} {}",
+                        m.config.name, m.master.ip, m.master.port, h.master_ip, h.master_port
+                    ),
+                });
+                self.switch_master(master, &h.master_ip, h.master_port, now);
+            }
+        }
+        self.masters[master].sentinels[peer].last_hello_time = now;
+        out
+    }
+
+    /// Follows a master that moved: the new address is the master, the
+    /// old one and the other replicas become its replicas (Redis's
+    /// sentinelResetMasterAndChangeAddress).
+    pub fn switch_master(&mut self, master: usize, ip: &str, port: u16, now: i64) {
+        let m = &mut self.masters[master];
+        let mut replicas: Vec<(String, u16)> = m
+            .replicas
+            .iter()
+            .filter(|r| !(r.ip == ip && r.port == port))
+            .map(|r| (r.ip.clone(), r.port))
+            .collect();
+        if !(m.master.ip == ip && m.master.port == port) {
+            replicas.push((m.master.ip.clone(), m.master.port));
+        }
+        m.master = Instance::new(ip, port, now);
+        m.replicas = replicas
+            .into_iter()
+            .map(|(ip, port)| Instance::new(&ip, port, now))
+            .collect();
+        m.odown = false;
+        m.failover_in_progress = false;
     }
 
     fn check_sdown(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
@@ -377,6 +581,11 @@ impl Monitor {
     }
 }
 
+/// Whether `needle` occurs in `hay` (Redis skips hellos that mention our id).
+fn memmem(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,7 +613,7 @@ mod tests {
             })
             .collect();
         let config = load(&lines, &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, 0);
+        let mut m = Monitor::new(&config.masters, &"f".repeat(40), 0, 0);
         m.on_link(0, Target::Master, true, 0);
         m
     }
@@ -439,7 +648,10 @@ mod tests {
         assert!(sends(&m.tick(1500)).is_empty());
         assert_eq!(sends(&m.tick(2100)), ["PING"]);
         m.on_ping_reply(0, Target::Master, PingReply::Valid, 2101);
-        assert_eq!(sends(&m.tick(10_200)), ["INFO", "PING"]);
+        // One command per tick: INFO first, the PING on the next.
+        assert_eq!(sends(&m.tick(10_200)), ["INFO"]);
+        m.on_info(0, Target::Master, "role:master\r\n", 10_201);
+        assert_eq!(sends(&m.tick(10_300)), ["PING"]);
     }
 
     #[test]
@@ -496,7 +708,7 @@ mod tests {
         m.on_info(
             0,
             Target::Replica(0),
-            "role:slave\r\nmaster_link_status:down\r\n",
+            "role:slave\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:3\r\n",
             70,
         );
         assert_eq!(
@@ -521,5 +733,126 @@ mod tests {
         }
         assert_eq!(seen, ["+sdown master mymaster 127.0.0.1 6379"]);
         assert!(m.masters[0].master.s_down_since > 21_000);
+    }
+}
+
+#[cfg(test)]
+mod hello_tests {
+    use super::*;
+    use crate::config::{load, Environment, SentinelLine};
+    use crate::hello::Hello;
+
+    struct Env;
+    impl Environment for Env {
+        fn executable(&self, _: &str) -> bool {
+            true
+        }
+        fn resolve(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    fn monitor() -> Monitor {
+        let line = SentinelLine {
+            line_number: 1,
+            text: String::new(),
+            args: "monitor mymaster 127.0.0.1 6379 2"
+                .split(' ')
+                .map(str::to_string)
+                .collect(),
+        };
+        let config = load(&[line], &Env).unwrap();
+        let mut m = Monitor::new(&config.masters, &"a".repeat(40), 0, 0);
+        m.on_link(0, Target::Master, true, 0);
+        m
+    }
+
+    fn hello(runid: char, port: u16, epoch: u64, master_port: u16, config_epoch: u64) -> Vec<u8> {
+        Hello {
+            ip: "127.0.0.1".into(),
+            port,
+            runid: runid.to_string().repeat(40),
+            current_epoch: epoch,
+            master_name: "mymaster".into(),
+            master_ip: "127.0.0.1".into(),
+            master_port,
+            master_config_epoch: config_epoch,
+        }
+        .encode()
+        .into_bytes()
+    }
+
+    fn names(actions: &[Action]) -> Vec<&'static str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Event { name, .. } => Some(*name),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hellos_go_out_every_two_seconds_once_the_address_is_known() {
+        let mut m = monitor();
+        m.on_info(0, Target::Master, "role:master\r\n", 1);
+        m.on_ping_reply(0, Target::Master, PingReply::Valid, 1);
+        m.on_ping_reply(0, Target::Master, PingReply::Valid, 2050);
+        assert!(m.tick(2100).is_empty(), "no address yet");
+        m.announce = Some(("127.0.0.1".into(), 26379));
+        let sent = m.tick(2200);
+        let Action::Send { command, .. } = &sent[0] else {
+            panic!("{sent:?}");
+        };
+        assert_eq!(
+            command[..2],
+            ["PUBLISH".to_string(), "__sentinel__:hello".to_string()]
+        );
+        let h = Hello::decode(command[2].as_bytes()).unwrap();
+        assert_eq!(
+            (h.port, h.master_name.as_str(), h.master_port),
+            (26379, "mymaster", 6379)
+        );
+        m.on_ping_reply(0, Target::Master, PingReply::Valid, 2300);
+        assert!(m.tick(2400).is_empty());
+    }
+
+    #[test]
+    fn sentinels_epochs_and_newer_configurations_come_from_hellos() {
+        let mut m = monitor();
+        assert_eq!(
+            names(&m.on_hello(&hello('b', 26380, 0, 6379, 0), 10)),
+            ["+sentinel"]
+        );
+        assert!(
+            m.on_hello(&hello('b', 26380, 0, 6379, 0), 20).is_empty(),
+            "known"
+        );
+        // Our own hello is ignored.
+        assert!(m.on_hello(&hello('a', 26379, 9, 6390, 9), 30).is_empty());
+        // Same runid, new address: an address switch, not a new Sentinel.
+        assert_eq!(
+            names(&m.on_hello(&hello('b', 26381, 0, 6379, 0), 40)),
+            ["+sentinel-address-switch"]
+        );
+        assert_eq!(m.masters[0].sentinels.len(), 1);
+        // A newer epoch and a master elsewhere: followed.
+        let actions = m.on_hello(&hello('b', 26381, 5, 6380, 5), 50);
+        assert_eq!(
+            names(&actions),
+            ["+new-epoch", "+config-update-from", "+switch-master"]
+        );
+        assert!(actions.contains(&Action::Event {
+            name: "+switch-master",
+            detail: "mymaster 127.0.0.1 6379 127.0.0.1 6380".into()
+        }));
+        assert_eq!((m.current_epoch, m.masters[0].master.port), (5, 6380));
+        assert_eq!(
+            m.masters[0].replicas.len(),
+            1,
+            "the old master is a replica now"
+        );
+        assert_eq!(m.masters[0].replicas[0].port, 6379);
+        assert!(m.on_hello(b"garbage", 60).is_empty());
     }
 }
