@@ -4,11 +4,14 @@
 //! on `__sentinel__:hello` (`hello`), and what a monitored instance's INFO
 //! tells a Sentinel (`info`), and the first part of the state machine,
 //! `monitor`: PING/INFO periods, replies, subjective down and replicas
-//! found in INFO (time in; commands and events out). Hellos, other
-//! Sentinels, ODOWN, leader election and failover build on it. No sockets,
+//! found in INFO, hellos and the Sentinels they announce (time in;
+//! commands and events out), then `election`: ODOWN, the questions to the
+//! other Sentinels, votes and the leader of a failover attempt. The
+//! failover itself builds on it. No sockets,
 //! no clock, no files here: the server's shell does the I/O.
 
 pub mod config;
+pub mod election;
 pub mod hello;
 pub mod info;
 pub mod monitor;

@@ -27,6 +27,8 @@ pub const MAX_PENDING_COMMANDS: u32 = 100;
 pub enum Target {
     Master,
     Replica(usize),
+    /// One of the master's other Sentinels (by index in `Monitored::sentinels`).
+    Sentinel(usize),
 }
 
 /// What the shell is asked to do.
@@ -114,9 +116,13 @@ pub struct Monitored {
     pub master: Instance,
     pub replicas: Vec<Instance>,
     pub sentinels: Vec<Peer>,
-    /// Objectively down (set by the quorum logic, to come).
+    /// Objectively down (`election`).
     pub odown: bool,
+    pub o_down_since: i64,
     pub failover_in_progress: bool,
+    /// Whom we voted for to lead a failover of this master, and when.
+    pub leader: Option<String>,
+    pub failover: crate::election::Failover,
 }
 
 /// Every monitored master, and who we are.
@@ -129,6 +135,8 @@ pub struct Monitor {
     /// The address our hellos announce (`announce-ip`/`announce-port`, or
     /// what the shell found); no hellos go out until it is known.
     pub announce: Option<(String, u16)>,
+    /// The seeded generator for the failover start jitter.
+    pub rng: u64,
 }
 
 /// Another Sentinel monitoring the same master, known from its hellos.
@@ -138,6 +146,30 @@ pub struct Peer {
     pub ip: String,
     pub port: u16,
     pub last_hello_time: i64,
+    /// Our command link to it is up.
+    pub connected: bool,
+    /// Its last IS-MASTER-DOWN-BY-ADDR answer said the master is down.
+    pub master_down: bool,
+    pub last_master_down_reply_time: i64,
+    /// Whom it voted for, in which epoch.
+    pub leader: Option<String>,
+    pub leader_epoch: u64,
+}
+
+impl Peer {
+    pub fn new(runid: &str, ip: &str, port: u16, now: i64) -> Peer {
+        Peer {
+            runid: runid.to_string(),
+            ip: ip.to_string(),
+            port,
+            last_hello_time: now,
+            connected: false,
+            master_down: false,
+            last_master_down_reply_time: 0,
+            leader: None,
+            leader_epoch: 0,
+        }
+    }
 }
 
 /// How a command's reply is classed for the timers.
@@ -181,15 +213,13 @@ impl Monitor {
                 sentinels: c
                     .known_sentinels
                     .iter()
-                    .map(|s| Peer {
-                        runid: s.runid.clone(),
-                        ip: s.addr.ip.clone(),
-                        port: s.addr.port,
-                        last_hello_time: 0,
-                    })
+                    .map(|s| Peer::new(&s.runid, &s.addr.ip, s.addr.port, 0))
                     .collect(),
                 odown: false,
+                o_down_since: 0,
                 failover_in_progress: false,
+                leader: None,
+                failover: Default::default(),
             })
             .collect();
         Monitor {
@@ -197,6 +227,7 @@ impl Monitor {
             myid: myid.to_string(),
             current_epoch,
             announce: None,
+            rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
 
@@ -205,6 +236,7 @@ impl Monitor {
         match target {
             Target::Master => Some(&mut m.master),
             Target::Replica(i) => m.replicas.get_mut(i),
+            Target::Sentinel(_) => None,
         }
     }
 
@@ -219,6 +251,13 @@ impl Monitor {
                 format!(
                     "slave {}:{} {} {} @ {} {} {}",
                     r.ip, r.port, r.ip, r.port, m.config.name, m.master.ip, m.master.port
+                )
+            }
+            Target::Sentinel(i) => {
+                let p = &m.sentinels[i];
+                format!(
+                    "sentinel {} {} {} @ {} {} {}",
+                    p.runid, p.ip, p.port, m.config.name, m.master.ip, m.master.port
                 )
             }
         }
@@ -334,6 +373,7 @@ impl Monitor {
                 self.send_periodic(master, target, now, &mut actions);
                 self.check_sdown(master, target, now, &mut actions);
             }
+            self.election_step(master, now, &mut actions);
         }
         actions
     }
@@ -462,12 +502,7 @@ impl Monitor {
                     });
                     other.port = 0;
                 }
-                m.sentinels.push(Peer {
-                    runid: h.runid.clone(),
-                    ip: h.ip.clone(),
-                    port: h.port,
-                    last_hello_time: now,
-                });
+                m.sentinels.push(Peer::new(&h.runid, &h.ip, h.port, now));
                 if !removed {
                     out.push(Action::Event {
                         name: "+sentinel",
@@ -540,6 +575,7 @@ impl Monitor {
             .collect();
         m.odown = false;
         m.failover_in_progress = false;
+        m.failover = Default::default();
     }
 
     fn check_sdown(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
