@@ -27,6 +27,10 @@ pub enum FailoverState {
     None,
     WaitStart,
     SelectSlave,
+    SendSlaveofNoone,
+    WaitPromotion,
+    ReconfSlaves,
+    UpdateConfig,
 }
 
 impl FailoverState {
@@ -36,6 +40,10 @@ impl FailoverState {
             FailoverState::None => "none",
             FailoverState::WaitStart => "wait_start",
             FailoverState::SelectSlave => "select_slave",
+            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
+            FailoverState::WaitPromotion => "wait_promotion",
+            FailoverState::ReconfSlaves => "reconf_slaves",
+            FailoverState::UpdateConfig => "update_config",
         }
     }
 }
@@ -352,7 +360,8 @@ impl Monitor {
         let leader = self.get_leader(master, epoch, now, out);
         let text = self.describe(master, Target::Master);
         let m = &mut self.masters[master];
-        let elected = leader.is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
+        let elected =
+            m.force_failover || leader.is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !elected {
             let timeout = ELECTION_TIMEOUT.min(m.config.failover_timeout_ms);
             if m.failover.start_time.is_some_and(|t| now - t > timeout) {

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod election;
+pub mod failover;
 pub mod hello;
 pub mod info;
 pub mod monitor;

@@ -7,9 +7,10 @@
 //! too long, a rebooted master within `master-reboot-down-after-period`),
 //! and the replicas found in a master's INFO (`+slave`).
 //!
-//! Sans I/O: `tick` and the `on_*` calls take the time; what to do comes
-//! back as `Action`s for the shell (send a command on an instance's link,
-//! report an event). Hellos, other Sentinels, ODOWN and failover build on it.
+//! Sans I/O: `tick` and the `on_*` calls take the time (milliseconds since
+//! the Unix epoch, as Redis's `mstime`; 0 stands for "never"); what to do
+//! comes back as `Action`s for the shell (send commands on an instance's
+//! link, report an event). `election` and `failover` continue the machine.
 
 use crate::config::MasterConfig;
 use crate::info::{InfoReport, Role};
@@ -39,6 +40,13 @@ pub enum Action {
         master: usize,
         target: Target,
         command: Vec<String>,
+    },
+    /// Send these commands on the command link of `target` in one write
+    /// (the MULTI ... EXEC reconfiguration).
+    SendAll {
+        master: usize,
+        target: Target,
+        commands: Vec<Vec<String>>,
     },
     /// An event (`+sdown`, `+slave`, ...) with its text after the name, as
     /// Sentinel logs it and publishes it on the channel of that name.
@@ -80,6 +88,8 @@ pub struct Instance {
     pub replica_repl_offset: u64,
     /// When our last hello went out through this instance.
     pub last_pub_time: i64,
+    /// A replica's part in a failover (`failover`).
+    pub reconf: crate::failover::Reconf,
 }
 
 impl Instance {
@@ -105,6 +115,7 @@ impl Instance {
             replica_priority: 100,
             replica_repl_offset: 0,
             last_pub_time: now,
+            reconf: Default::default(),
         }
     }
 }
@@ -123,6 +134,10 @@ pub struct Monitored {
     /// Whom we voted for to lead a failover of this master, and when.
     pub leader: Option<String>,
     pub failover: crate::election::Failover,
+    /// The replica chosen for promotion.
+    pub promoted: Option<usize>,
+    /// SENTINEL FAILOVER: no election needed.
+    pub force_failover: bool,
 }
 
 /// Every monitored master, and who we are.
@@ -220,6 +235,8 @@ impl Monitor {
                 failover_in_progress: false,
                 leader: None,
                 failover: Default::default(),
+                promoted: None,
+                force_failover: false,
             })
             .collect();
         Monitor {
@@ -342,6 +359,17 @@ impl Monitor {
         }
         i.master_link_up = report.master_link_up;
         i.master_link_down_since_s = report.master_link_down_since_s;
+        if let Target::Replica(idx) = target {
+            let master_host = report.master_host.clone();
+            self.replica_info(
+                master,
+                idx,
+                master_host,
+                report.master_port,
+                now,
+                &mut actions,
+            );
+        }
         if target == Target::Master && report.role == Some(Role::Master) {
             for listed in report.replicas {
                 let m = &mut self.masters[master];
@@ -374,6 +402,11 @@ impl Monitor {
                 self.check_sdown(master, target, now, &mut actions);
             }
             self.election_step(master, now, &mut actions);
+            self.failover_step(master, now, &mut actions);
+        }
+        // A finished failover switches to its promoted replica last.
+        for master in 0..self.masters.len() {
+            self.finish_failover(master, now, &mut actions);
         }
         actions
     }
@@ -547,7 +580,7 @@ impl Monitor {
                         m.config.name, m.master.ip, m.master.port, h.master_ip, h.master_port
                     ),
                 });
-                self.switch_master(master, &h.master_ip, h.master_port, now);
+                out.extend(self.switch_master(master, &h.master_ip, h.master_port, now));
             }
         }
         self.masters[master].sentinels[peer].last_hello_time = now;
@@ -555,9 +588,10 @@ impl Monitor {
     }
 
     /// Follows a master that moved: the new address is the master, the
-    /// old one and the other replicas become its replicas (Redis's
-    /// sentinelResetMasterAndChangeAddress).
-    pub fn switch_master(&mut self, master: usize, ip: &str, port: u16, now: i64) {
+    /// old one and the other replicas become its replicas, announced with
+    /// `+slave` (Redis's sentinelResetMasterAndChangeAddress). A new
+    /// failover may start at once.
+    pub fn switch_master(&mut self, master: usize, ip: &str, port: u16, now: i64) -> Vec<Action> {
         let m = &mut self.masters[master];
         let mut replicas: Vec<(String, u16)> = m
             .replicas
@@ -569,6 +603,7 @@ impl Monitor {
             replicas.push((m.master.ip.clone(), m.master.port));
         }
         m.master = Instance::new(ip, port, now);
+        m.master.role_reported = Some(Role::Master);
         m.replicas = replicas
             .into_iter()
             .map(|(ip, port)| Instance::new(&ip, port, now))
@@ -576,6 +611,15 @@ impl Monitor {
         m.odown = false;
         m.failover_in_progress = false;
         m.failover = Default::default();
+        m.leader = None;
+        m.promoted = None;
+        m.force_failover = false;
+        (0..self.masters[master].replicas.len())
+            .map(|i| Action::Event {
+                name: "+slave",
+                detail: self.describe(master, Target::Replica(i)),
+            })
+            .collect()
     }
 
     fn check_sdown(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
@@ -876,7 +920,12 @@ mod hello_tests {
         let actions = m.on_hello(&hello('b', 26381, 5, 6380, 5), 50);
         assert_eq!(
             names(&actions),
-            ["+new-epoch", "+config-update-from", "+switch-master"]
+            [
+                "+new-epoch",
+                "+config-update-from",
+                "+switch-master",
+                "+slave"
+            ]
         );
         assert!(actions.contains(&Action::Event {
             name: "+switch-master",
