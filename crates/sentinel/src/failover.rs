@@ -177,14 +177,12 @@ impl Monitor {
                 });
                 self.set_state(master, FailoverState::WaitPromotion, now);
             }
-            FailoverState::WaitPromotion => {
-                if since > timeout {
-                    out.push(Action::Event {
-                        name: "-failover-abort-slave-timeout",
-                        detail: master_text,
-                    });
-                    self.abort_failover(master, now);
-                }
+            FailoverState::WaitPromotion if since > timeout => {
+                out.push(Action::Event {
+                    name: "-failover-abort-slave-timeout",
+                    detail: master_text,
+                });
+                self.abort_failover(master, now);
             }
             FailoverState::ReconfSlaves => {
                 self.reconfigure_next(master, now, out);
