@@ -86,6 +86,10 @@ pub struct Instance {
     pub master_link_up: Option<bool>,
     pub replica_priority: i64,
     pub replica_repl_offset: u64,
+    /// A replica's master as its INFO says (`master_host`, `master_port`).
+    pub replica_master: Option<(String, u16)>,
+    /// `replica_announced` (hidden from SENTINEL REPLICAS when false).
+    pub announced: bool,
     /// When our last hello went out through this instance.
     pub last_pub_time: i64,
     /// A replica's part in a failover (`failover`).
@@ -114,6 +118,8 @@ impl Instance {
             master_link_up: None,
             replica_priority: 100,
             replica_repl_offset: 0,
+            replica_master: None,
+            announced: true,
             last_pub_time: now,
             reconf: Default::default(),
         }
@@ -359,6 +365,12 @@ impl Monitor {
         }
         i.master_link_up = report.master_link_up;
         i.master_link_down_since_s = report.master_link_down_since_s;
+        if let (Some(h), Some(p)) = (&report.master_host, report.master_port) {
+            i.replica_master = Some((h.clone(), p));
+        }
+        if let Some(a) = report.replica_announced {
+            i.announced = a;
+        }
         if let Target::Replica(idx) = target {
             let master_host = report.master_host.clone();
             self.replica_info(
