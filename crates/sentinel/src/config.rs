@@ -385,16 +385,7 @@ fn strtoull(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, path: &str) -> bool {
-            path == "/bin/true"
-        }
-        fn resolve(&self, host: &str) -> Option<String> {
-            (host == "db.local").then(|| "10.0.0.7".to_string())
-        }
-    }
+    use crate::testkit::Env;
 
     fn lines(text: &str) -> Vec<SentinelLine> {
         text.lines()

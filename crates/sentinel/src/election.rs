@@ -391,31 +391,12 @@ impl Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load, Environment, SentinelLine};
     use crate::monitor::Peer;
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use crate::testkit::{self, names};
 
     /// Sentinel `a` with peers `b` and `c`, quorum 2, the master down for us.
     fn down_master() -> Monitor {
-        let line = SentinelLine {
-            line_number: 1,
-            text: String::new(),
-            args: "monitor mymaster 127.0.0.1 6379 2"
-                .split(' ')
-                .map(str::to_string)
-                .collect(),
-        };
-        let config = load(&[line], &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, &"a".repeat(40), 0, 0);
+        let mut m = testkit::monitor("monitor mymaster 127.0.0.1 6379 2", 0);
         for (i, id) in ['b', 'c'].iter().enumerate() {
             let mut p = Peer::new(&id.to_string().repeat(40), "127.0.0.1", 26380 + i as u16, 0);
             p.connected = true;
@@ -423,16 +404,6 @@ mod tests {
         }
         m.masters[0].master.sdown = true;
         m
-    }
-
-    fn names(actions: &[Action]) -> Vec<&'static str> {
-        actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Event { name, .. } => Some(*name),
-                _ => None,
-            })
-            .collect()
     }
 
     fn questions(actions: &[Action]) -> Vec<String> {

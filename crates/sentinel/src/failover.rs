@@ -405,36 +405,16 @@ impl Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load, Environment, SentinelLine};
     use crate::monitor::PingReply;
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use crate::testkit::{self, names};
 
     /// A lone Sentinel (quorum 1) whose master 6379 has replicas 6380
     /// (priority 100, offset 10) and 6381 (priority 100, offset 20).
     fn setup() -> Monitor {
-        let text =
-            "monitor mymaster 127.0.0.1 6379 1\nrename-command mymaster CONFIG guarded-config";
-        let lines: Vec<SentinelLine> = text
-            .lines()
-            .enumerate()
-            .map(|(n, l)| SentinelLine {
-                line_number: n + 1,
-                text: l.into(),
-                args: l.split(' ').map(str::to_string).collect(),
-            })
-            .collect();
-        let config = load(&lines, &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, &"a".repeat(40), 0, T0);
-        m.on_link(0, Target::Master, true, T0);
+        let mut m = testkit::monitor(
+            "monitor mymaster 127.0.0.1 6379 1\nrename-command mymaster CONFIG guarded-config",
+            T0,
+        );
         m.on_info(
             0,
             Target::Master,
@@ -468,16 +448,6 @@ mod tests {
         );
         m.on_ping_reply(0, Target::Replica(i), PingReply::Valid, now);
         m.on_info(0, Target::Replica(i), &info, now)
-    }
-
-    fn names(actions: &[Action]) -> Vec<&'static str> {
-        actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Event { name, .. } => Some(*name),
-                _ => None,
-            })
-            .collect()
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod hello;
 pub mod info;
 pub mod monitor;
 pub mod records;
+#[cfg(test)]
+mod testkit;
 
 /// C's `atoi` as Redis applies it to config values: optional spaces and
 /// sign, the leading digits, 0 when there are none; wraps like a 32-bit

@@ -681,43 +681,10 @@ fn memmem(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load, Environment, SentinelLine};
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use crate::testkit::{self, sends};
 
     fn monitor(extra: &str) -> Monitor {
-        let text = format!("sentinel monitor mymaster 127.0.0.1 6379 2\n{extra}");
-        let lines: Vec<SentinelLine> = text
-            .lines()
-            .enumerate()
-            .map(|(n, l)| SentinelLine {
-                line_number: n + 1,
-                text: l.into(),
-                args: l.split_whitespace().skip(1).map(str::to_string).collect(),
-            })
-            .collect();
-        let config = load(&lines, &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, &"f".repeat(40), 0, 0);
-        m.on_link(0, Target::Master, true, 0);
-        m
-    }
-
-    fn sends(actions: &[Action]) -> Vec<String> {
-        actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Send { command, .. } => Some(command.join(" ")),
-                _ => None,
-            })
-            .collect()
+        testkit::monitor(&format!("monitor mymaster 127.0.0.1 6379 2\n{extra}"), 0)
     }
 
     fn events(actions: &[Action]) -> Vec<String> {
@@ -831,32 +798,11 @@ mod tests {
 #[cfg(test)]
 mod hello_tests {
     use super::*;
-    use crate::config::{load, Environment, SentinelLine};
     use crate::hello::Hello;
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use crate::testkit::{self, names};
 
     fn monitor() -> Monitor {
-        let line = SentinelLine {
-            line_number: 1,
-            text: String::new(),
-            args: "monitor mymaster 127.0.0.1 6379 2"
-                .split(' ')
-                .map(str::to_string)
-                .collect(),
-        };
-        let config = load(&[line], &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, &"a".repeat(40), 0, 0);
-        m.on_link(0, Target::Master, true, 0);
-        m
+        testkit::monitor("monitor mymaster 127.0.0.1 6379 2", 0)
     }
 
     fn hello(runid: char, port: u16, epoch: u64, master_port: u16, config_epoch: u64) -> Vec<u8> {
@@ -872,16 +818,6 @@ mod hello_tests {
         }
         .encode()
         .into_bytes()
-    }
-
-    fn names(actions: &[Action]) -> Vec<&'static str> {
-        actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Event { name, .. } => Some(*name),
-                _ => None,
-            })
-            .collect()
     }
 
     #[test]

@@ -255,33 +255,13 @@ impl Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load, Environment, SentinelLine};
     use crate::monitor::{Peer, PingReply};
-
-    struct Env;
-    impl Environment for Env {
-        fn executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use crate::testkit;
 
     const T0: i64 = 1_000_000;
 
     fn monitor() -> Monitor {
-        let line = SentinelLine {
-            line_number: 1,
-            text: String::new(),
-            args: "monitor mymaster 127.0.0.1 6379 2"
-                .split(' ')
-                .map(str::to_string)
-                .collect(),
-        };
-        let config = load(&[line], &Env).unwrap();
-        let mut m = Monitor::new(&config.masters, &"a".repeat(40), 0, T0);
-        m.on_link(0, Target::Master, true, T0);
+        let mut m = testkit::monitor("monitor mymaster 127.0.0.1 6379 2", T0);
         m.on_ping_reply(0, Target::Master, PingReply::Valid, T0 + 10);
         m.on_info(
             0,
