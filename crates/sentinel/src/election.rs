@@ -206,9 +206,10 @@ impl Monitor {
         port: u16,
         req_epoch: u64,
         runid: &str,
-        tilt: bool,
         now: i64,
     ) -> (DownAnswer, Vec<Action>) {
+        // In TILT we say not down, but still vote.
+        let tilt = self.tilt_since.is_some();
         let mut out = Vec::new();
         let master = self
             .masters
@@ -458,7 +459,7 @@ mod tests {
         let mut m = down_master();
         let b = "b".repeat(40);
         let c = "c".repeat(40);
-        let (answer, out) = m.is_master_down_by_addr("127.0.0.1", 6379, 3, &b, false, 100);
+        let (answer, out) = m.is_master_down_by_addr("127.0.0.1", 6379, 3, &b, 100);
         assert_eq!(
             answer,
             DownAnswer {
@@ -469,16 +470,17 @@ mod tests {
         );
         assert_eq!(names(&out), ["+new-epoch", "+vote-for-leader"]);
         // Another candidate in the same epoch gets our earlier vote back.
-        let (answer, out) = m.is_master_down_by_addr("127.0.0.1", 6379, 3, &c, false, 200);
+        let (answer, out) = m.is_master_down_by_addr("127.0.0.1", 6379, 3, &c, 200);
         assert_eq!(
             (answer.leader.as_str(), answer.leader_epoch),
             (b.as_str(), 3)
         );
         assert!(out.is_empty());
         // Unknown master, TILT, or no run id: no vote, down as we see it.
-        let (answer, _) = m.is_master_down_by_addr("127.0.0.1", 9999, 4, &c, false, 300);
+        let (answer, _) = m.is_master_down_by_addr("127.0.0.1", 9999, 4, &c, 300);
         assert_eq!((answer.down, answer.leader.as_str()), (0, "*"));
-        let (answer, _) = m.is_master_down_by_addr("127.0.0.1", 6379, 4, "*", true, 300);
+        m.tilt_since = Some(300);
+        let (answer, _) = m.is_master_down_by_addr("127.0.0.1", 6379, 4, "*", 300);
         assert_eq!((answer.down, answer.leader.as_str()), (0, "*"));
     }
 

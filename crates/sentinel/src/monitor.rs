@@ -158,7 +158,19 @@ pub struct Monitor {
     pub announce: Option<(String, u16)>,
     /// The seeded generator for the failover start jitter.
     pub rng: u64,
+    /// TILT mode: since when (None: not in TILT).
+    pub tilt_since: Option<i64>,
+    /// The previous tick's time (a jump back or of more than
+    /// `TILT_TRIGGER` enters TILT).
+    pub previous_tick: Option<i64>,
+    /// How long TILT lasts (`SENTINEL DEBUG tilt-period`).
+    pub tilt_period: i64,
 }
+
+/// A gap between ticks past this (or time going back) enters TILT (ms).
+pub const TILT_TRIGGER: i64 = 2000;
+/// How long TILT lasts by default (ms).
+pub const TILT_PERIOD: i64 = 30_000;
 
 /// Another Sentinel monitoring the same master, known from its hellos.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,6 +263,9 @@ impl Monitor {
             current_epoch,
             announce: None,
             rng: 0x9e37_79b9_7f4a_7c15,
+            tilt_since: None,
+            previous_tick: None,
+            tilt_period: TILT_PERIOD,
         }
     }
 
@@ -371,7 +386,8 @@ impl Monitor {
         if let Some(a) = report.replica_announced {
             i.announced = a;
         }
-        if let Target::Replica(idx) = target {
+        let tilt = self.tilt_since.is_some();
+        if let (Target::Replica(idx), false) = (target, tilt) {
             let master_host = report.master_host.clone();
             self.replica_info(
                 master,
@@ -405,12 +421,22 @@ impl Monitor {
     /// The periodic work: PING and INFO to send, and subjective-down checks.
     pub fn tick(&mut self, now: i64) -> Vec<Action> {
         let mut actions = Vec::new();
+        self.check_tilt(now, &mut actions);
         for master in 0..self.masters.len() {
             let targets: Vec<Target> = std::iter::once(Target::Master)
                 .chain((0..self.masters[master].replicas.len()).map(Target::Replica))
                 .collect();
             for target in targets {
                 self.send_periodic(master, target, now, &mut actions);
+            }
+            // In TILT nothing acts: no down checks, no agreement, no failover.
+            if self.in_tilt(now, &mut actions) {
+                continue;
+            }
+            for target in (0..=self.masters[master].replicas.len()).map(|i| match i {
+                0 => Target::Master,
+                i => Target::Replica(i - 1),
+            }) {
                 self.check_sdown(master, target, now, &mut actions);
             }
             self.election_step(master, now, &mut actions);
@@ -421,6 +447,38 @@ impl Monitor {
             self.finish_failover(master, now, &mut actions);
         }
         actions
+    }
+
+    /// A clock jump (back, or forward past `TILT_TRIGGER`) enters TILT, or
+    /// restarts its period.
+    fn check_tilt(&mut self, now: i64, out: &mut Vec<Action>) {
+        if let Some(previous) = self.previous_tick {
+            let delta = now - previous;
+            if !(0..=TILT_TRIGGER).contains(&delta) {
+                self.tilt_since = Some(now);
+                out.push(Action::Event {
+                    name: "+tilt",
+                    detail: "#tilt mode entered".into(),
+                });
+            }
+        }
+        self.previous_tick = Some(now);
+    }
+
+    /// Whether TILT holds now; it ends (`-tilt`) after its period.
+    pub fn in_tilt(&mut self, now: i64, out: &mut Vec<Action>) -> bool {
+        match self.tilt_since {
+            Some(since) if now - since > self.tilt_period => {
+                self.tilt_since = None;
+                out.push(Action::Event {
+                    name: "-tilt",
+                    detail: "#tilt mode exited".into(),
+                });
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
     }
 
     /// At most one command per instance and tick, in Redis's order: INFO
@@ -887,5 +945,42 @@ mod hello_tests {
         );
         assert_eq!(m.masters[0].replicas[0].port, 6379);
         assert!(m.on_hello(b"garbage", 60).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tilt_tests {
+    use super::*;
+    use crate::testkit::{self, names};
+
+    #[test]
+    fn a_clock_jump_tilts_and_nothing_acts_until_the_period_ends() {
+        let mut m = testkit::monitor(
+            "monitor mymaster 127.0.0.1 6379 1\ndown-after-milliseconds mymaster 1000",
+            1_000_000,
+        );
+        m.on_info(0, Target::Master, "role:master\r\n", 1_000_000);
+        assert!(names(&m.tick(1_000_100)).is_empty());
+        // The process was stopped for 5 s: TILT, and the silent master is
+        // not judged while it lasts.
+        let out = m.tick(1_005_100);
+        assert_eq!(names(&out), ["+tilt"]);
+        assert!(out.contains(&Action::Event {
+            name: "+tilt",
+            detail: "#tilt mode entered".into()
+        }));
+        let mut seen = Vec::new();
+        let mut t = 1_005_100;
+        while t < 1_040_000 {
+            t += 100;
+            seen.extend(names(&m.tick(t)));
+        }
+        assert_eq!(seen[0], "-tilt");
+        assert!(
+            seen.contains(&"+sdown"),
+            "judged again after TILT: {seen:?}"
+        );
+        // Time going back tilts too.
+        assert_eq!(names(&m.tick(t - 5000)), ["+tilt"]);
     }
 }
