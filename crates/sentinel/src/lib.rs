@@ -17,6 +17,7 @@ pub mod hello;
 pub mod info;
 pub mod monitor;
 pub mod records;
+pub mod set;
 #[cfg(test)]
 mod testkit;
 
