@@ -342,6 +342,7 @@ impl Monitor {
                 let master_text = self.describe(master, Target::Master);
                 self.masters[master].config.config_epoch = epoch;
                 self.set_state(master, FailoverState::ReconfSlaves, now);
+                self.force_hello(master);
                 out.push(Action::Event {
                     name: "+promoted-slave",
                     detail: text,

@@ -51,6 +51,9 @@ pub enum Action {
     /// An event (`+sdown`, `+slave`, ...) with its text after the name, as
     /// Sentinel logs it and publishes it on the channel of that name.
     Event { name: &'static str, detail: String },
+    /// Close every link to the master's instances (its instances were
+    /// recreated: the shell connects them anew).
+    ResetLinks { master: usize },
 }
 
 /// The timers and state of one instance's command link.
@@ -301,16 +304,32 @@ impl Monitor {
         }
     }
 
-    /// The shell's link to an instance connected (or was lost).
-    pub fn on_link(&mut self, master: usize, target: Target, connected: bool, now: i64) {
-        if let Some(i) = self.instance_mut(master, target) {
-            i.link.connected = connected;
-            i.link.pending_commands = 0;
-            if connected {
-                // A new link starts the clock for the first PING's answer.
-                i.link.act_ping_time = now;
-            }
+    /// The shell's command link to an instance connected (or was lost).
+    /// A new link gets a PING at once (its answer starts the instance's
+    /// clock), as Redis sends one right after connecting.
+    pub fn on_link(
+        &mut self,
+        master: usize,
+        target: Target,
+        connected: bool,
+        now: i64,
+    ) -> Vec<Action> {
+        let Some(i) = self.instance_mut(master, target) else {
+            return Vec::new();
+        };
+        i.link.connected = connected;
+        i.link.pending_commands = 0;
+        if !connected {
+            return Vec::new();
         }
+        i.link.act_ping_time = now;
+        i.link.last_ping_time = now;
+        i.link.pending_commands = 1;
+        vec![Action::Send {
+            master,
+            target,
+            command: vec!["PING".into()],
+        }]
     }
 
     /// A PING's reply arrived; SCRIPT KILL goes to a down master stuck in a script.
@@ -528,10 +547,22 @@ impl Monitor {
         });
     }
 
+    /// Makes the hellos through every instance of `master` due now (after
+    /// a promotion, so the others learn the new configuration at once).
+    pub fn force_hello(&mut self, master: usize) {
+        let m = &mut self.masters[master];
+        m.master.last_pub_time = 0;
+        for r in &mut m.replicas {
+            r.last_pub_time = 0;
+        }
+    }
+
     /// Our hello for `master` (none until our address is known).
     fn hello_text(&self, master: usize) -> Option<String> {
         let (ip, port) = self.announce.clone()?;
         let m = &self.masters[master];
+        // The current address: the promoted replica's once it is promoted.
+        let (master_ip, master_port) = self.master_addr(&m.config.name)?;
         Some(
             crate::hello::Hello {
                 ip,
@@ -539,8 +570,8 @@ impl Monitor {
                 runid: self.myid.clone(),
                 current_epoch: self.current_epoch,
                 master_name: m.config.name.clone(),
-                master_ip: m.master.ip.clone(),
-                master_port: m.master.port,
+                master_ip,
+                master_port,
                 master_config_epoch: m.config.config_epoch,
             }
             .encode(),
@@ -684,11 +715,13 @@ impl Monitor {
         m.leader = None;
         m.promoted = None;
         m.force_failover = false;
-        (0..self.masters[master].replicas.len())
-            .map(|i| Action::Event {
-                name: "+slave",
-                detail: self.describe(master, Target::Replica(i)),
-            })
+        std::iter::once(Action::ResetLinks { master })
+            .chain(
+                (0..self.masters[master].replicas.len()).map(|i| Action::Event {
+                    name: "+slave",
+                    detail: self.describe(master, Target::Replica(i)),
+                }),
+            )
             .collect()
     }
 

@@ -26,6 +26,7 @@
 //! which calls `SimNode::restart` to rebuild it from what it kept durable.
 
 pub mod replication;
+pub mod sentinel;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
