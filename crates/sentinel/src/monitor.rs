@@ -190,6 +190,8 @@ pub struct Peer {
     /// Whom it voted for, in which epoch.
     pub leader: Option<String>,
     pub leader_epoch: u64,
+    /// When our last hello went to it directly.
+    pub last_pub_time: i64,
 }
 
 impl Peer {
@@ -204,6 +206,7 @@ impl Peer {
             last_master_down_reply_time: 0,
             leader: None,
             leader_epoch: 0,
+            last_pub_time: now,
         }
     }
 }
@@ -448,6 +451,7 @@ impl Monitor {
             for target in targets {
                 self.send_periodic(master, target, now, &mut actions);
             }
+            self.hello_to_sentinels(master, now, &mut actions);
             // In TILT nothing acts: no down checks, no agreement, no failover.
             if self.in_tilt(now, &mut actions) {
                 continue;
@@ -547,6 +551,29 @@ impl Monitor {
         });
     }
 
+    /// Our hello goes to each connected Sentinel directly too (as a
+    /// PUBLISH it handles itself), every `HELLO_PERIOD`: a Sentinel that
+    /// knows no live instance still learns a new configuration.
+    fn hello_to_sentinels(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
+        let Some(hello) = self.hello_text(master) else {
+            return;
+        };
+        for (i, p) in self.masters[master].sentinels.iter_mut().enumerate() {
+            if p.connected && now - p.last_pub_time > HELLO_PERIOD {
+                p.last_pub_time = now;
+                out.push(Action::Send {
+                    master,
+                    target: Target::Sentinel(i),
+                    command: vec![
+                        "PUBLISH".into(),
+                        crate::hello::CHANNEL.into(),
+                        hello.clone(),
+                    ],
+                });
+            }
+        }
+    }
+
     /// Makes the hellos through every instance of `master` due now (after
     /// a promotion, so the others learn the new configuration at once).
     pub fn force_hello(&mut self, master: usize) {
@@ -554,6 +581,9 @@ impl Monitor {
         m.master.last_pub_time = 0;
         for r in &mut m.replicas {
             r.last_pub_time = 0;
+        }
+        for p in &mut m.sentinels {
+            p.last_pub_time = 0;
         }
     }
 

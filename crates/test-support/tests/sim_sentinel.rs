@@ -5,7 +5,10 @@
 //! it is converted into a replica.
 //! `REDUST_SIM_SEED=<n>` replays one seed; `REDUST_SIM_SEEDS=<n>` runs more.
 
-use redust_test_support::sim::sentinel::{master_crash, Outcome, REDIS_BASE_PORT};
+use redust_test_support::sim::sentinel::{
+    master_crash, master_crash_with, Outcome, REDIS_BASE_PORT,
+};
+use redust_test_support::sim::Faults;
 
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("REDUST_SIM_SEED") {
@@ -37,6 +40,20 @@ fn the_old_master_comes_back_as_a_replica() {
     }
 }
 
+#[test]
+fn on_a_lossy_network_too() {
+    for seed in seeds() {
+        let faults = Faults {
+            latency_ms: (1, 40),
+            reset: 0.002,
+            connect_fail: 0.02,
+            drop: 0.0,
+            duplicate: 0.0,
+        };
+        check(seed, master_crash_with(seed, 60_000, None, faults));
+    }
+}
+
 /// One leader per epoch, one promotion, one master left, and every
 /// Sentinel pointing at it.
 fn check(seed: u64, out: Outcome) {
@@ -65,6 +82,24 @@ fn check(seed: u64, out: Outcome) {
 fn print_one() {
     let seed = seeds()[0];
     let out = master_crash(seed, 60_000, Some(30_000));
+    for (n, e) in &out.log {
+        println!("{} s{n} e{} {} {}", e.at_ms, e.epoch, e.name, e.detail);
+    }
+}
+
+/// The lossy run's event log of one seed, to read.
+#[test]
+#[ignore]
+fn print_lossy() {
+    let seed = seeds()[0];
+    let faults = Faults {
+        latency_ms: (1, 40),
+        reset: 0.002,
+        connect_fail: 0.02,
+        drop: 0.0,
+        duplicate: 0.0,
+    };
+    let out = master_crash_with(seed, 60_000, None, faults);
     for (n, e) in &out.log {
         println!("{} s{n} e{} {} {}", e.at_ms, e.epoch, e.name, e.detail);
     }

@@ -623,6 +623,11 @@ impl SentinelNode {
         if word(0).eq_ignore_ascii_case("ping") {
             return (b"+PONG\r\n".to_vec(), Vec::new());
         }
+        // A peer's hello, sent to us directly.
+        if word(0).eq_ignore_ascii_case("publish") && args.len() == 3 {
+            let actions = self.monitor.on_hello(&args[2], now);
+            return (b":1\r\n".to_vec(), actions);
+        }
         if word(0).eq_ignore_ascii_case("sentinel")
             && word(1).eq_ignore_ascii_case("is-master-down-by-addr")
         {
@@ -746,10 +751,21 @@ pub struct Outcome {
 }
 
 /// Three Redis nodes (0 the master, 1 and 2 its replicas) and three
-/// Sentinels (quorum 2); the master crashes once the group has settled.
+/// Sentinels (quorum 2); the master crashes once the group has settled
+/// (15 s).
 /// With `comeback_after_ms`, it restarts (as a master, as Redis would) that
 /// long after the crash. Returns what happened after `run_ms`.
 pub fn master_crash(seed: u64, run_ms: i64, comeback_after_ms: Option<i64>) -> Outcome {
+    master_crash_with(seed, run_ms, comeback_after_ms, super::Faults::none())
+}
+
+/// `master_crash` on a network with `faults` (from the start).
+pub fn master_crash_with(
+    seed: u64,
+    run_ms: i64,
+    comeback_after_ms: Option<i64>,
+    faults: super::Faults,
+) -> Outcome {
     let config = "monitor mymaster 127.0.0.1 6379 2\n\
                   down-after-milliseconds mymaster 1000\n\
                   failover-timeout mymaster 6000";
@@ -766,7 +782,10 @@ pub fn master_crash(seed: u64, run_ms: i64, comeback_after_ms: Option<i64>) -> O
         ))));
     }
     let mut sim = super::Sim::new(seed, nodes, 100);
-    sim.run_for(8000);
+    sim.faults = faults;
+    // Past one INFO period: the Sentinels know the replicas (the first
+    // INFO may come before they have connected to the master).
+    sim.run_for(15_000);
     sim.crash(0);
     match comeback_after_ms {
         Some(after) if after < run_ms => {
