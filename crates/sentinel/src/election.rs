@@ -86,14 +86,35 @@ impl Monitor {
     }
 
     /// Our command link to a master's Sentinel went up or down.
-    pub fn on_peer_link(&mut self, master: usize, peer: usize, connected: bool) {
-        if let Some(p) = self
+    pub fn on_peer_link(
+        &mut self,
+        master: usize,
+        peer: usize,
+        connected: bool,
+        now: i64,
+    ) -> Vec<Action> {
+        let Some(p) = self
             .masters
             .get_mut(master)
             .and_then(|m| m.sentinels.get_mut(peer))
-        {
-            p.connected = connected;
+        else {
+            return Vec::new();
+        };
+        p.connected = connected;
+        p.link.connected = connected;
+        p.link.pending_commands = 0;
+        if !connected {
+            return Vec::new();
         }
+        // A PING at once, as for instances.
+        p.link.act_ping_time = now;
+        p.link.last_ping_time = now;
+        p.link.pending_commands = 1;
+        vec![Action::Send {
+            master,
+            target: Target::Sentinel(peer),
+            command: vec!["PING".into()],
+        }]
     }
 
     /// The agreement step of a master, after its instances' checks.

@@ -57,7 +57,7 @@ pub enum Action {
 }
 
 /// The timers and state of one instance's command link.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkState {
     pub connected: bool,
     /// When the oldest unanswered PING was sent (0: none pending).
@@ -192,6 +192,10 @@ pub struct Peer {
     pub leader_epoch: u64,
     /// When our last hello went to it directly.
     pub last_pub_time: i64,
+    /// Our command link's timers (PINGs go to Sentinels too).
+    pub link: LinkState,
+    pub sdown: bool,
+    pub s_down_since: i64,
 }
 
 impl Peer {
@@ -207,6 +211,13 @@ impl Peer {
             leader: None,
             leader_epoch: 0,
             last_pub_time: now,
+            link: LinkState {
+                last_avail_time: now,
+                last_pong_time: now,
+                ..LinkState::default()
+            },
+            sdown: false,
+            s_down_since: 0,
         }
     }
 }
@@ -343,6 +354,21 @@ impl Monitor {
         reply: PingReply,
         now: i64,
     ) -> Vec<Action> {
+        if let Target::Sentinel(peer) = target {
+            if let Some(p) = self
+                .masters
+                .get_mut(master)
+                .and_then(|m| m.sentinels.get_mut(peer))
+            {
+                p.link.pending_commands = p.link.pending_commands.saturating_sub(1);
+                p.link.last_pong_time = now;
+                if reply == PingReply::Valid {
+                    p.link.last_avail_time = now;
+                    p.link.act_ping_time = 0;
+                }
+            }
+            return Vec::new();
+        }
         let Some(i) = self.instance_mut(master, target) else {
             return Vec::new();
         };
@@ -451,7 +477,7 @@ impl Monitor {
             for target in targets {
                 self.send_periodic(master, target, now, &mut actions);
             }
-            self.hello_to_sentinels(master, now, &mut actions);
+            self.peer_periodic(master, now, &mut actions);
             // In TILT nothing acts: no down checks, no agreement, no failover.
             if self.in_tilt(now, &mut actions) {
                 continue;
@@ -462,6 +488,7 @@ impl Monitor {
             }) {
                 self.check_sdown(master, target, now, &mut actions);
             }
+            self.peer_sdown(master, now, &mut actions);
             self.election_step(master, now, &mut actions);
             self.failover_step(master, now, &mut actions);
         }
@@ -551,24 +578,66 @@ impl Monitor {
         });
     }
 
-    /// Our hello goes to each connected Sentinel directly too (as a
-    /// PUBLISH it handles itself), every `HELLO_PERIOD`: a Sentinel that
-    /// knows no live instance still learns a new configuration.
-    fn hello_to_sentinels(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
-        let Some(hello) = self.hello_text(master) else {
-            return;
-        };
+    /// The other Sentinels get PINGs and, every `HELLO_PERIOD`, our hello
+    /// directly (as a PUBLISH they handle themselves): a Sentinel that knows
+    /// no live instance still learns a new configuration. One command per
+    /// Sentinel and tick, as for instances.
+    fn peer_periodic(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
+        let hello = self.hello_text(master);
+        let ping_period = self.masters[master].config.down_after_ms.min(PING_PERIOD);
         for (i, p) in self.masters[master].sentinels.iter_mut().enumerate() {
-            if p.connected && now - p.last_pub_time > HELLO_PERIOD {
+            if !p.connected || p.link.pending_commands >= MAX_PENDING_COMMANDS {
+                continue;
+            }
+            let command = if now - p.link.last_pong_time > ping_period
+                && now - p.link.last_ping_time > ping_period / 2
+            {
+                p.link.last_ping_time = now;
+                if p.link.act_ping_time == 0 {
+                    p.link.act_ping_time = now;
+                }
+                vec!["PING".into()]
+            } else if now - p.last_pub_time > HELLO_PERIOD {
+                let Some(hello) = hello.clone() else {
+                    continue;
+                };
                 p.last_pub_time = now;
-                out.push(Action::Send {
-                    master,
-                    target: Target::Sentinel(i),
-                    command: vec![
-                        "PUBLISH".into(),
-                        crate::hello::CHANNEL.into(),
-                        hello.clone(),
-                    ],
+                vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]
+            } else {
+                continue;
+            };
+            p.link.pending_commands += 1;
+            out.push(Action::Send {
+                master,
+                target: Target::Sentinel(i),
+                command,
+            });
+        }
+    }
+
+    /// Subjective down for the other Sentinels (they count for CKQUORUM).
+    fn peer_sdown(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
+        let down_after = self.masters[master].config.down_after_ms;
+        for i in 0..self.masters[master].sentinels.len() {
+            let p = &self.masters[master].sentinels[i];
+            let elapsed = if p.link.act_ping_time != 0 {
+                now - p.link.act_ping_time
+            } else if !p.connected {
+                now - p.link.last_avail_time
+            } else {
+                0
+            };
+            let down = elapsed > down_after;
+            if down != p.sdown {
+                let detail = self.describe(master, Target::Sentinel(i));
+                let p = &mut self.masters[master].sentinels[i];
+                p.sdown = down;
+                if down {
+                    p.s_down_since = now;
+                }
+                out.push(Action::Event {
+                    name: if down { "+sdown" } else { "-sdown" },
+                    detail,
                 });
             }
         }

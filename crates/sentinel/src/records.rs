@@ -165,7 +165,7 @@ pub fn replica_record(m: &Monitored, idx: usize, now: i64) -> Record {
 /// SENTINEL SENTINELS's record of peer `idx`.
 pub fn sentinel_record(m: &Monitored, idx: usize, now: i64) -> Record {
     let p = &m.sentinels[idx];
-    vec![
+    let mut r: Record = vec![
         ("name", p.runid.clone()),
         ("ip", p.ip.clone()),
         ("port", p.port.to_string()),
@@ -173,35 +173,43 @@ pub fn sentinel_record(m: &Monitored, idx: usize, now: i64) -> Record {
         (
             "flags",
             flags(&[
+                (p.sdown, "s_down"),
                 (true, "sentinel"),
                 (!p.connected, "disconnected"),
                 (p.master_down, "master_down"),
             ]),
         ),
-        ("link-pending-commands", "0".into()),
+        ("link-pending-commands", p.link.pending_commands.to_string()),
         ("link-refcount", "1".into()),
-        ("last-ping-sent", "0".into()),
-        ("last-ok-ping-reply", ago(now, p.last_hello_time)),
-        ("last-ping-reply", ago(now, p.last_hello_time)),
+        ("last-ping-sent", ago(now, p.link.act_ping_time)),
         (
-            "down-after-milliseconds",
-            m.config.down_after_ms.to_string(),
+            "last-ok-ping-reply",
+            (now - p.link.last_avail_time).to_string(),
         ),
-        ("last-hello-message", ago(now, p.last_hello_time)),
-        (
-            "voted-leader",
-            p.leader.clone().unwrap_or_else(|| "?".into()),
-        ),
-        ("voted-leader-epoch", p.leader_epoch.to_string()),
-    ]
+        ("last-ping-reply", (now - p.link.last_pong_time).to_string()),
+    ];
+    if p.sdown {
+        r.push(("s-down-time", (now - p.s_down_since).to_string()));
+    }
+    r.push((
+        "down-after-milliseconds",
+        m.config.down_after_ms.to_string(),
+    ));
+    r.push(("last-hello-message", ago(now, p.last_hello_time)));
+    r.push((
+        "voted-leader",
+        p.leader.clone().unwrap_or_else(|| "?".into()),
+    ));
+    r.push(("voted-leader-epoch", p.leader_epoch.to_string()));
+    r
 }
 
 /// SENTINEL CKQUORUM's answer: `Ok(text)` for `+OK`, `Err(text)` for the
 /// `-NOQUORUM` error.
 pub fn ckquorum(m: &Monitored) -> Result<String, String> {
     let voters = m.sentinels.len() + 1;
-    // Sentinels are not checked for SDOWN yet: each known one counts.
-    let usable = voters;
+    // Ourselves, and the Sentinels not down.
+    let usable = 1 + m.sentinels.iter().filter(|p| !p.sdown).count();
     let majority = voters / 2 + 1;
     let mut problems = Vec::new();
     if usable < m.config.quorum as usize {
@@ -334,6 +342,39 @@ mod tests {
         assert_eq!(
             ckquorum(&m.masters[0]),
             Err("NOQUORUM 2 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master".into())
+        );
+    }
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+    use crate::monitor::{Peer, PingReply};
+    use crate::testkit::{self, names, sends};
+
+    #[test]
+    fn sentinels_are_pinged_and_one_that_stops_answering_is_down() {
+        let t0 = 1_000_000;
+        let mut m = testkit::monitor("monitor mymaster 127.0.0.1 6379 2", t0);
+        m.masters[0]
+            .sentinels
+            .push(Peer::new(&"b".repeat(40), "127.0.0.1", 26380, t0));
+        assert_eq!(sends(&m.on_peer_link(0, 0, true, t0)), ["PING"]);
+        m.on_ping_reply(0, Target::Sentinel(0), PingReply::Valid, t0 + 5);
+        let mut seen = Vec::new();
+        for t in (t0 + 100..t0 + 40_000).step_by(100) {
+            let out = m.tick(t);
+            seen.extend(names(&out));
+            assert!(ckquorum(&m.masters[0]).is_ok() || m.masters[0].sentinels[0].sdown);
+        }
+        // It never answered again: down after down-after (30 s).
+        assert!(seen.contains(&"+sdown"), "{seen:?}");
+        assert!(sentinel_record(&m.masters[0], 0, t0 + 40_000)[4]
+            .1
+            .starts_with("s_down,sentinel"));
+        assert_eq!(
+            ckquorum(&m.masters[0]),
+            Err("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover".into())
         );
     }
 }

@@ -453,7 +453,10 @@ impl SentinelNode {
             return;
         }
         match key.0 {
-            TargetKey::Sentinel(i) => self.monitor.on_peer_link(0, i, up),
+            TargetKey::Sentinel(i) => {
+                let actions = self.monitor.on_peer_link(0, i, up, now);
+                self.act(actions, now, io);
+            }
             t => {
                 let actions = self.monitor.on_link(0, t.target(), up, now);
                 self.act(actions, now, io);
