@@ -85,38 +85,6 @@ impl Monitor {
         (self.random() % MAX_DESYNC as u64) as i64
     }
 
-    /// Our command link to a master's Sentinel went up or down.
-    pub fn on_peer_link(
-        &mut self,
-        master: usize,
-        peer: usize,
-        connected: bool,
-        now: i64,
-    ) -> Vec<Action> {
-        let Some(p) = self
-            .masters
-            .get_mut(master)
-            .and_then(|m| m.sentinels.get_mut(peer))
-        else {
-            return Vec::new();
-        };
-        p.connected = connected;
-        p.link.connected = connected;
-        p.link.pending_commands = 0;
-        if !connected {
-            return Vec::new();
-        }
-        // A PING at once, as for instances.
-        p.link.act_ping_time = now;
-        p.link.last_ping_time = now;
-        p.link.pending_commands = 1;
-        vec![Action::Send {
-            master,
-            target: Target::Sentinel(peer),
-            command: vec!["PING".into()],
-        }]
-    }
-
     /// The agreement step of a master, after its instances' checks.
     pub(crate) fn election_step(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
         self.check_odown(master, now, out);
@@ -174,7 +142,7 @@ impl Monitor {
                 p.master_down = false;
                 p.leader = None;
             }
-            if !sdown || !p.connected {
+            if !sdown || !p.link.connected {
                 continue;
             }
             if !forced && now - p.last_master_down_reply_time < ASK_PERIOD {
@@ -421,7 +389,7 @@ mod tests {
         let mut m = testkit::monitor("monitor mymaster 127.0.0.1 6379 2", 0);
         for (i, id) in ['b', 'c'].iter().enumerate() {
             let mut p = Peer::new(&id.to_string().repeat(40), "127.0.0.1", 26380 + i as u16, 0);
-            p.connected = true;
+            p.link.connected = true;
             m.masters[0].sentinels.push(p);
         }
         m.masters[0].master.sdown = true;

@@ -69,6 +69,57 @@ pub struct LinkState {
     pub pending_commands: u32,
 }
 
+impl LinkState {
+    /// The link went up (a PING goes at once: its answer starts the
+    /// instance's clock, as Redis pings right after connecting) or down.
+    /// Whether it is up.
+    fn set_connected(&mut self, connected: bool, now: i64) -> bool {
+        self.connected = connected;
+        self.pending_commands = 0;
+        if connected {
+            self.act_ping_time = now;
+            self.last_ping_time = now;
+            self.pending_commands = 1;
+        }
+        connected
+    }
+
+    /// A PING is due: no reply for `period`, none sent for half of it.
+    fn ping_due(&self, now: i64, period: i64) -> bool {
+        now - self.last_pong_time > period && now - self.last_ping_time > period / 2
+    }
+
+    /// A PING goes out now (the oldest unanswered one keeps its time).
+    fn ping_sent(&mut self, now: i64) {
+        self.last_ping_time = now;
+        if self.act_ping_time == 0 {
+            self.act_ping_time = now;
+        }
+    }
+
+    /// A PING's reply arrived; a valid one proves the peer alive.
+    fn ping_answered(&mut self, valid: bool, now: i64) {
+        self.pending_commands = self.pending_commands.saturating_sub(1);
+        self.last_pong_time = now;
+        if valid {
+            self.last_avail_time = now;
+            self.act_ping_time = 0;
+        }
+    }
+
+    /// How long the peer has gone without a valid reply, as subjective
+    /// down measures it.
+    fn unanswered_for(&self, now: i64) -> i64 {
+        if self.act_ping_time != 0 {
+            now - self.act_ping_time
+        } else if !self.connected {
+            now - self.last_avail_time
+        } else {
+            0
+        }
+    }
+}
+
 /// One monitored instance (a master or a replica).
 #[derive(Clone, Debug)]
 pub struct Instance {
@@ -182,8 +233,6 @@ pub struct Peer {
     pub ip: String,
     pub port: u16,
     pub last_hello_time: i64,
-    /// Our command link to it is up.
-    pub connected: bool,
     /// Its last IS-MASTER-DOWN-BY-ADDR answer said the master is down.
     pub master_down: bool,
     pub last_master_down_reply_time: i64,
@@ -205,7 +254,6 @@ impl Peer {
             ip: ip.to_string(),
             port,
             last_hello_time: now,
-            connected: false,
             master_down: false,
             last_master_down_reply_time: 0,
             leader: None,
@@ -328,22 +376,27 @@ impl Monitor {
         connected: bool,
         now: i64,
     ) -> Vec<Action> {
-        let Some(i) = self.instance_mut(master, target) else {
+        let Some(link) = self.link_mut(master, target) else {
             return Vec::new();
         };
-        i.link.connected = connected;
-        i.link.pending_commands = 0;
-        if !connected {
+        if !link.set_connected(connected, now) {
             return Vec::new();
         }
-        i.link.act_ping_time = now;
-        i.link.last_ping_time = now;
-        i.link.pending_commands = 1;
         vec![Action::Send {
             master,
             target,
             command: vec!["PING".into()],
         }]
+    }
+
+    /// The command link of any instance or Sentinel of `master`.
+    fn link_mut(&mut self, master: usize, target: Target) -> Option<&mut LinkState> {
+        match target {
+            Target::Sentinel(i) => {
+                Some(&mut self.masters.get_mut(master)?.sentinels.get_mut(i)?.link)
+            }
+            _ => Some(&mut self.instance_mut(master, target)?.link),
+        }
     }
 
     /// A PING's reply arrived; SCRIPT KILL goes to a down master stuck in a script.
@@ -354,32 +407,14 @@ impl Monitor {
         reply: PingReply,
         now: i64,
     ) -> Vec<Action> {
-        if let Target::Sentinel(peer) = target {
-            if let Some(p) = self
-                .masters
-                .get_mut(master)
-                .and_then(|m| m.sentinels.get_mut(peer))
-            {
-                p.link.pending_commands = p.link.pending_commands.saturating_sub(1);
-                p.link.last_pong_time = now;
-                if reply == PingReply::Valid {
-                    p.link.last_avail_time = now;
-                    p.link.act_ping_time = 0;
-                }
-            }
-            return Vec::new();
+        if let Some(link) = self.link_mut(master, target) {
+            link.ping_answered(reply == PingReply::Valid, now);
         }
         let Some(i) = self.instance_mut(master, target) else {
             return Vec::new();
         };
-        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
-        i.link.last_pong_time = now;
         match reply {
-            PingReply::Valid => {
-                i.link.last_avail_time = now;
-                i.link.act_ping_time = 0;
-                Vec::new()
-            }
+            PingReply::Valid => Vec::new(),
             PingReply::Busy if i.sdown && !i.script_kill_sent => {
                 i.script_kill_sent = true;
                 i.link.pending_commands += 1;
@@ -553,13 +588,8 @@ impl Monitor {
         let ping_period = down_after.min(PING_PERIOD);
         let command = if i.info_refresh == 0 || now - i.info_refresh > info_period {
             vec!["INFO".into()]
-        } else if now - i.link.last_pong_time > ping_period
-            && now - i.link.last_ping_time > ping_period / 2
-        {
-            i.link.last_ping_time = now;
-            if i.link.act_ping_time == 0 {
-                i.link.act_ping_time = now;
-            }
+        } else if i.link.ping_due(now, ping_period) {
+            i.link.ping_sent(now);
             vec!["PING".into()]
         } else if now - i.last_pub_time > HELLO_PERIOD {
             let Some(hello) = hello else {
@@ -586,16 +616,11 @@ impl Monitor {
         let hello = self.hello_text(master);
         let ping_period = self.masters[master].config.down_after_ms.min(PING_PERIOD);
         for (i, p) in self.masters[master].sentinels.iter_mut().enumerate() {
-            if !p.connected || p.link.pending_commands >= MAX_PENDING_COMMANDS {
+            if !p.link.connected || p.link.pending_commands >= MAX_PENDING_COMMANDS {
                 continue;
             }
-            let command = if now - p.link.last_pong_time > ping_period
-                && now - p.link.last_ping_time > ping_period / 2
-            {
-                p.link.last_ping_time = now;
-                if p.link.act_ping_time == 0 {
-                    p.link.act_ping_time = now;
-                }
+            let command = if p.link.ping_due(now, ping_period) {
+                p.link.ping_sent(now);
                 vec!["PING".into()]
             } else if now - p.last_pub_time > HELLO_PERIOD {
                 let Some(hello) = hello.clone() else {
@@ -620,14 +645,7 @@ impl Monitor {
         let down_after = self.masters[master].config.down_after_ms;
         for i in 0..self.masters[master].sentinels.len() {
             let p = &self.masters[master].sentinels[i];
-            let elapsed = if p.link.act_ping_time != 0 {
-                now - p.link.act_ping_time
-            } else if !p.connected {
-                now - p.link.last_avail_time
-            } else {
-                0
-            };
-            let down = elapsed > down_after;
+            let down = p.link.unanswered_for(now) > down_after;
             if down != p.sdown {
                 let detail = self.describe(master, Target::Sentinel(i));
                 let p = &mut self.masters[master].sentinels[i];
@@ -831,13 +849,7 @@ impl Monitor {
         let Some(i) = self.instance_mut(master, target) else {
             return;
         };
-        let elapsed = if i.link.act_ping_time != 0 {
-            now - i.link.act_ping_time
-        } else if !i.link.connected {
-            now - i.link.last_avail_time
-        } else {
-            0
-        };
+        let elapsed = i.link.unanswered_for(now);
         let reports_replica = target == Target::Master
             && i.role_reported == Some(Role::Replica)
             && now - i.role_reported_time > down_after + INFO_PERIOD * 2;

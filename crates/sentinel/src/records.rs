@@ -5,7 +5,7 @@
 
 use crate::election::FailoverState;
 use crate::info::Role;
-use crate::monitor::{Instance, Monitor, Monitored, Target};
+use crate::monitor::{Instance, LinkState, Monitor, Monitored, Target};
 
 /// One record: field names and values in order.
 pub type Record = Vec<(&'static str, String)>;
@@ -27,21 +27,22 @@ fn ago(now: i64, t: i64) -> String {
     }
 }
 
-/// The fields every record starts with, after `flags`.
-fn link_fields(r: &mut Record, i: &Instance) {
-    r.push(("link-pending-commands", i.link.pending_commands.to_string()));
+/// The fields every record has after `flags`: the link's.
+fn link_fields(r: &mut Record, link: &LinkState) {
+    r.push(("link-pending-commands", link.pending_commands.to_string()));
     r.push(("link-refcount", "1".into()));
 }
 
-fn ping_fields(r: &mut Record, i: &Instance, now: i64) {
-    r.push(("last-ping-sent", ago(now, i.link.act_ping_time)));
+/// The PING timers, and since when it is down (`s_down_since` when SDOWN).
+fn ping_fields(r: &mut Record, link: &LinkState, s_down_since: Option<i64>, now: i64) {
+    r.push(("last-ping-sent", ago(now, link.act_ping_time)));
     r.push((
         "last-ok-ping-reply",
-        (now - i.link.last_avail_time).to_string(),
+        (now - link.last_avail_time).to_string(),
     ));
-    r.push(("last-ping-reply", (now - i.link.last_pong_time).to_string()));
-    if i.sdown {
-        r.push(("s-down-time", (now - i.s_down_since).to_string()));
+    r.push(("last-ping-reply", (now - link.last_pong_time).to_string()));
+    if let Some(since) = s_down_since {
+        r.push(("s-down-time", (now - since).to_string()));
     }
 }
 
@@ -80,11 +81,11 @@ pub fn master_record(m: &Monitored, now: i64) -> Record {
             ]),
         ),
     ];
-    link_fields(&mut r, i);
+    link_fields(&mut r, &i.link);
     if m.failover_in_progress {
         r.push(("failover-state", m.failover.state.name().into()));
     }
-    ping_fields(&mut r, i, now);
+    ping_fields(&mut r, &i.link, i.sdown.then_some(i.s_down_since), now);
     if m.odown {
         r.push(("o-down-time", (now - m.o_down_since).to_string()));
     }
@@ -130,8 +131,8 @@ pub fn replica_record(m: &Monitored, idx: usize, now: i64) -> Record {
             ]),
         ),
     ];
-    link_fields(&mut r, i);
-    ping_fields(&mut r, i, now);
+    link_fields(&mut r, &i.link);
+    ping_fields(&mut r, &i.link, i.sdown.then_some(i.s_down_since), now);
     r.push((
         "down-after-milliseconds",
         m.config.down_after_ms.to_string(),
@@ -175,22 +176,13 @@ pub fn sentinel_record(m: &Monitored, idx: usize, now: i64) -> Record {
             flags(&[
                 (p.sdown, "s_down"),
                 (true, "sentinel"),
-                (!p.connected, "disconnected"),
+                (!p.link.connected, "disconnected"),
                 (p.master_down, "master_down"),
             ]),
         ),
-        ("link-pending-commands", p.link.pending_commands.to_string()),
-        ("link-refcount", "1".into()),
-        ("last-ping-sent", ago(now, p.link.act_ping_time)),
-        (
-            "last-ok-ping-reply",
-            (now - p.link.last_avail_time).to_string(),
-        ),
-        ("last-ping-reply", (now - p.link.last_pong_time).to_string()),
     ];
-    if p.sdown {
-        r.push(("s-down-time", (now - p.s_down_since).to_string()));
-    }
+    link_fields(&mut r, &p.link);
+    ping_fields(&mut r, &p.link, p.sdown.then_some(p.s_down_since), now);
     r.push((
         "down-after-milliseconds",
         m.config.down_after_ms.to_string(),
@@ -359,7 +351,10 @@ mod peer_tests {
         m.masters[0]
             .sentinels
             .push(Peer::new(&"b".repeat(40), "127.0.0.1", 26380, t0));
-        assert_eq!(sends(&m.on_peer_link(0, 0, true, t0)), ["PING"]);
+        assert_eq!(
+            sends(&m.on_link(0, Target::Sentinel(0), true, t0)),
+            ["PING"]
+        );
         m.on_ping_reply(0, Target::Sentinel(0), PingReply::Valid, t0 + 5);
         let mut seen = Vec::new();
         for t in (t0 + 100..t0 + 40_000).step_by(100) {

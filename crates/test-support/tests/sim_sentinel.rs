@@ -43,14 +43,18 @@ fn the_old_master_comes_back_as_a_replica() {
 #[test]
 fn on_a_lossy_network_too() {
     for seed in seeds() {
-        let faults = Faults {
-            latency_ms: (1, 40),
-            reset: 0.002,
-            connect_fail: 0.02,
-            drop: 0.0,
-            duplicate: 0.0,
-        };
-        check(seed, master_crash_with(seed, 60_000, None, faults));
+        check(seed, master_crash_with(seed, 60_000, None, lossy()));
+    }
+}
+
+/// Latency spread, resets and failed connects.
+fn lossy() -> Faults {
+    Faults {
+        latency_ms: (1, 40),
+        reset: 0.002,
+        connect_fail: 0.02,
+        drop: 0.0,
+        duplicate: 0.0,
     }
 }
 
@@ -74,33 +78,4 @@ fn check(seed: u64, out: Outcome) {
         "seed {seed}: views {:?} but the master is {master_port}: {out:?}",
         out.views
     );
-}
-
-/// The event log of one run (`REDUST_SIM_SEED` picks the seed), to read.
-#[test]
-#[ignore]
-fn print_one() {
-    let seed = seeds()[0];
-    let out = master_crash(seed, 60_000, Some(30_000));
-    for (n, e) in &out.log {
-        println!("{} s{n} e{} {} {}", e.at_ms, e.epoch, e.name, e.detail);
-    }
-}
-
-/// The lossy run's event log of one seed, to read.
-#[test]
-#[ignore]
-fn print_lossy() {
-    let seed = seeds()[0];
-    let faults = Faults {
-        latency_ms: (1, 40),
-        reset: 0.002,
-        connect_fail: 0.02,
-        drop: 0.0,
-        duplicate: 0.0,
-    };
-    let out = master_crash_with(seed, 60_000, None, faults);
-    for (n, e) in &out.log {
-        println!("{} s{n} e{} {} {}", e.at_ms, e.epoch, e.name, e.detail);
-    }
 }

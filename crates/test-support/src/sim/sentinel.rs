@@ -449,18 +449,9 @@ impl SentinelNode {
     }
 
     fn link_state(&mut self, key: LinkKey, up: bool, now: i64, io: &mut NodeIo) {
-        if key.1 != LinkKind::Cmd {
-            return;
-        }
-        match key.0 {
-            TargetKey::Sentinel(i) => {
-                let actions = self.monitor.on_peer_link(0, i, up, now);
-                self.act(actions, now, io);
-            }
-            t => {
-                let actions = self.monitor.on_link(0, t.target(), up, now);
-                self.act(actions, now, io);
-            }
+        if key.1 == LinkKind::Cmd {
+            let actions = self.monitor.on_link(0, key.0.target(), up, now);
+            self.act(actions, now, io);
         }
     }
 
