@@ -259,6 +259,7 @@ class Gen:
         self.cur_family = "keys"
         self.int_sets = self.r.random() < 0.4  # favour integer members (intsets)
         self.past_abs = False  # the last generated command has an absolute time in the past
+        self.relative_ttls_ms = []  # far relative TTLs given out so far (see far_ttl_s)
 
     # -- small helpers -------------------------------------------------------
     def p(self, x):
@@ -347,11 +348,27 @@ class Gen:
             return bytes(c ^ 0x20 if 97 <= c <= 122 and self.p(0.5) else c for c in word)
         return word
 
+    # Every far relative TTL of a sequence is at least TTL_SPACING_MS away from
+    # the others (and from the far `Now` offsets): with two equal TTLs set a few
+    # ms apart, `EXPIRE k 3600 GT` after `SET k v EX 3600` answers 1 or 0
+    # depending on whether the two commands fell in the same millisecond, on
+    # Redis as on redust.
+    TTL_SPACING_MS = 5000
+
+    def _spaced_ttl_ms(self, ms, step_ms):
+        while any(abs(ms - used) < self.TTL_SPACING_MS for used in self.relative_ttls_ms):
+            ms += step_ms
+        self.relative_ttls_ms.append(ms)
+        return ms
+
     def far_ttl_s(self):
-        return self.choice([b"1000", b"3600", b"86400", b"100000", b"2000000"])
+        s = int(self.choice([b"1000", b"3600", b"86400", b"100000", b"2000000"]))
+        return b"%d" % (self._spaced_ttl_ms(s * 1000, 7000) // 1000)
 
     def far_ttl_ms(self):
-        return self.choice([b"1000000", b"3600000", b"100000000", b"86400000"])
+        # the half second keeps these off every whole-second TTL
+        ms = int(self.choice([b"1000000", b"3600000", b"100000000", b"86400000"])) + 500
+        return b"%d" % self._spaced_ttl_ms(ms, 7000)
 
     def dead_ttl(self):
         return self.choice([b"0", b"-1", b"-100", b"-9223372036854775808"])
@@ -379,7 +396,7 @@ class Gen:
     def abs_s(self):
         x = self.r.random()
         if x < 0.4:
-            return Now(100000, "s")
+            return Now(self._spaced_ttl_ms(100000 * 1000, 7000) // 1000, "s")
         if x < 0.6:
             return self.choice([b"4102444800", b"2000000000"])
         if x < 0.85:
@@ -392,7 +409,7 @@ class Gen:
     def abs_ms(self):
         x = self.r.random()
         if x < 0.4:
-            return Now(100000000, "ms")
+            return Now(self._spaced_ttl_ms(100000000, 7000), "ms")
         if x < 0.6:
             return self.choice([b"4102444800000", b"2000000000000"])
         if x < 0.85:
