@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
-"""Generates crates/engine/src/spec_data.rs, the Redis 7.0 command table.
+"""Generates the Redis 7.0 command tables: crates/engine/src/spec_data.rs (a
+standalone server's) and crates/engine/src/spec_sentinel_data.rs (Sentinel
+mode's own, shorter table).
 
 How to regenerate (from the workspace root):
 
     python3 tools/gen_command_specs.py
 
-That starts a throwaway `redis-server` (7.0.x; override the binary with
-`--redis-server PATH`, or point at an already running 7.0 instance with
-`--socket PATH`) on a private unix socket, asks it `COMMAND` and `COMMAND DOCS`
-over RESP3, and writes the table to crates/engine/src/spec_data.rs (override
-with `--out PATH`), then runs rustfmt on it.
+That starts two throwaway `redis-server`s (7.0.x; override the binary with
+`--redis-server PATH`), each on a private unix socket: a standalone one, and
+one in Sentinel mode (`redis-server <conf> --sentinel`, with a config file in a
+temporary directory holding `port 0` and a `unixsocket`, since a Sentinel needs
+a writable config file). It asks each `COMMAND` and `COMMAND DOCS` over RESP3
+and writes the tables (override the paths with `--out PATH` and
+`--sentinel-out PATH`), then runs rustfmt on them. To use already running 7.0
+instances instead, pass `--socket PATH` (standalone) and/or
+`--sentinel-socket PATH` (Sentinel); the script checks each one's mode.
 
 What is taken from the server: the interface facts only -- command and
 subcommand names, arity, flags, first/last/step key positions, ACL
 categories, tips, key specifications, groups, since-versions, doc flags,
 deprecation versions and the argument structure. The prose is not copied:
 summaries, history descriptions, key-spec notes and `replaced_by` texts are our
-own wording, kept in the tables below (the script fails if the server knows a
-command or history entry those tables lack). Complexity is kept only where
-Redis gives a bare formula such as `O(1)`; otherwise it is left empty.
+own wording, kept in the tables below, shared by both modes (the script fails
+if either server knows a command or history entry those tables lack, and if a
+text is used by neither). Complexity is kept only where Redis gives a bare
+formula such as `O(1)`; otherwise it is left empty.
 
 Module commands are skipped. The script only uses the Python standard library.
 """
@@ -303,6 +310,29 @@ SUMMARIES = {
     "sdiff": "Returns the members of the first set that are absent from the others",
     "sdiffstore": "Stores the difference of sets in a key",
     "select": "Switches the connection to another database",
+    # Sentinel mode only.
+    "sentinel": "Container for the subcommands of a Sentinel",
+    "sentinel|ckquorum": "Checks that enough Sentinels are reachable to agree on a failover",
+    "sentinel|config": "Reads or changes the global settings of the Sentinel",
+    "sentinel|debug": "Shows or changes the internal timing parameters of the Sentinel",
+    "sentinel|failover": "Starts a failover of a master without asking the other Sentinels",
+    "sentinel|flushconfig": "Writes the Sentinel state back to its config file",
+    "sentinel|get-master-addr-by-name": "Returns the address and port of the current master of a name",
+    "sentinel|help": "Prints usage notes for the SENTINEL subcommands",
+    "sentinel|info-cache": "Returns the last INFO replies collected from masters and replicas",
+    "sentinel|is-master-down-by-addr": "Asks whether a master looks down here, and may request a vote",
+    "sentinel|master": "Describes the state of one monitored master",
+    "sentinel|masters": "Describes every monitored master",
+    "sentinel|monitor": "Starts watching a master under a new name",
+    "sentinel|myid": "Returns the id of this Sentinel",
+    "sentinel|pending-scripts": "Lists the notification and reconfiguration scripts queued or running",
+    "sentinel|remove": "Stops watching a master and forgets its state",
+    "sentinel|replicas": "Describes the replicas of a monitored master",
+    "sentinel|reset": "Clears the state of the masters whose names match a pattern",
+    "sentinel|sentinels": "Describes the other Sentinels that watch a master",
+    "sentinel|set": "Changes the settings of a monitored master",
+    "sentinel|simulate-failure": "Makes the Sentinel crash at chosen failover steps, for testing",
+    "sentinel|slaves": "Describes the replicas of a monitored master (old name of SENTINEL REPLICAS)",
     "set": "Stores a string value, with optional expiration and conditions",
     "setbit": "Sets or clears the bit at an offset of a string",
     "setex": "Sets a string value with a time to live in seconds",
@@ -566,6 +596,7 @@ REPLACED_BY = {
     "getset": "`SET` using `GET`",
     "hmset": "`HSET` given several field/value pairs",
     "rpoplpush": "`LMOVE` with `RIGHT` then `LEFT`",
+    "sentinel|slaves": "`SENTINEL REPLICAS`",
     "slaveof": "`REPLICAOF`",
     "substr": "`GETRANGE`",
     "zrangebylex": "`ZRANGE` using `BYLEX`",
@@ -638,19 +669,53 @@ class Client:
         raise RespError("unexpected reply type %r" % line)
 
 
-def start_server(binary):
+def start_server(binary, sentinel=False):
     tmp = tempfile.mkdtemp(prefix="specgen.")
     sock = os.path.join(tmp, "redis.sock")
-    proc = subprocess.Popen(
-        [binary, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--dir", tmp, "--logfile", os.path.join(tmp, "log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = os.path.join(tmp, "log")
+    if sentinel:
+        # A Sentinel refuses to start without a config file it can rewrite;
+        # `port 0` turns TCP off, the unix socket is enough.
+        conf = os.path.join(tmp, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write("port 0\nunixsocket %s\ndir %s\nlogfile %s\n" % (sock, tmp, log))
+        argv = [binary, conf, "--sentinel"]
+    else:
+        argv = [binary, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", tmp, "--logfile", log]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         if os.path.exists(sock):
             return proc, tmp, sock
         time.sleep(0.05)
     proc.kill()
-    sys.exit("redis-server did not start")
+    proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit("redis-server%s did not start" % (" --sentinel" if sentinel else ""))
+
+
+def fetch(binary, sock, mode):
+    """`(version, COMMAND reply, COMMAND DOCS reply as a dict)` from a server
+    in `mode` ("standalone" or "sentinel"), started here unless `sock` is given."""
+    proc = tmp = None
+    if not sock:
+        proc, tmp, sock = start_server(binary, sentinel=mode == "sentinel")
+    try:
+        cl = Client(sock)
+        hello = dict(cl.call("HELLO", "3"))
+        version = hello["version"]
+        if not version.startswith("7.0."):
+            fail("need a Redis 7.0 server, got " + version)
+        if hello.get("mode") != mode:
+            fail("need a %s server, got mode %r" % (mode, hello.get("mode")))
+        infos = cl.call("COMMAND")
+        docs = dict(cl.call("COMMAND", "DOCS"))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return version, infos, docs
 
 
 # --------------------------------------------------------------------------
@@ -921,7 +986,8 @@ class Emitter:
         return self.const(ident, "CommandSpec", "CommandSpec { %s }" % ", ".join(fields))
 
 
-HEADER = """\
+HEADERS = {
+    "standalone": """\
 //! Redis 7.0 command table: every command and subcommand with its arity, flags,
 //! key positions, ACL categories, tips, key specs and documentation metadata.
 //!
@@ -930,65 +996,90 @@ HEADER = """\
 //! is sorted by name (byte order), and so is every subcommand list, so lookups
 //! can binary-search. %(count)d commands, %(subs)d subcommands.
 
-use crate::spec::{ArgSpec, ArgType, BeginSearch, CommandSpec, FindKeys, KeySpec};
+%(uses)s
 
-"""
+""",
+    "sentinel": """\
+//! Redis 7.0 Sentinel's command table (`redis-server --sentinel`): the commands
+//! a Sentinel has, with the arity, flags, ACL categories, tips and documentation
+//! metadata its `COMMAND` and `COMMAND DOCS` report. Some differ from the
+//! standalone table in `spec_data.rs`, and SENTINEL exists only here.
+//!
+//! GENERATED by tools/gen_command_specs.py from redis-server %(version)s in
+//! Sentinel mode; do not edit. Run `python3 tools/gen_command_specs.py` to
+//! regenerate. `SENTINEL_COMMAND_SPECS` is sorted by name (byte order), and so
+//! is every subcommand list, so lookups can binary-search. %(count)d commands,
+//! %(subs)d subcommands.
+
+%(uses)s
+
+""",
+}
+STATICS = {"standalone": "COMMAND_SPECS", "sentinel": "SENTINEL_COMMAND_SPECS"}
 
 
-def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap = argparse.ArgumentParser(description="Generate spec_data.rs from redis-server 7.0")
-    ap.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
-    ap.add_argument("--socket", help="use an already running server at this unix socket")
-    ap.add_argument("--out", default=os.path.join(root, "crates/engine/src/spec_data.rs"))
-    ap.add_argument("--no-rustfmt", action="store_true")
-    opts = ap.parse_args()
-
-    proc = tmp = None
-    sock = opts.socket
-    if not sock:
-        proc, tmp, sock = start_server(opts.redis_server)
-    try:
-        cl = Client(sock)
-        hello = dict(cl.call("HELLO", "3"))
-        version = hello["version"]
-        if not version.startswith("7.0."):
-            fail("need a Redis 7.0 server, got " + version)
-        infos = cl.call("COMMAND")
-        docs = dict(cl.call("COMMAND", "DOCS"))
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait()
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    used = {"summary": set(), "history": set(), "replaced_by": set(), "notes": set()}
+def collect(mode, infos, docs, used):
     commands = []
     for info in infos:
         d = docs.get(info[0])
         if d is None:
-            fail("no docs for " + info[0])
+            fail("%s: no docs for %s" % (mode, info[0]))
         if "module" in dict(d):
             continue
         commands.append(build(info, d, used))
     commands.sort(key=lambda c: c["name"])
+    return commands
+
+
+def write_table(path, mode, version, commands, rustfmt):
+    subs = sum(len(c["subcommands"]) for c in commands)
+    em = Emitter()
+    names = [em.command(c) for c in commands]
+    body = ["pub static %s: &[CommandSpec] = &[%s];" % (STATICS[mode], ", ".join(names))]
+    body.extend(em.items)
+    body = "\n\n".join(body) + "\n"
+    # Import only what the table uses (Sentinel's commands have no keys).
+    used_types = [t for t in ("ArgSpec", "ArgType", "BeginSearch", "CommandSpec",
+                              "FindKeys", "KeySpec")
+                  if re.search(r"\b%s\b" % t, body)]
+    uses = "use crate::spec::{%s};" % ", ".join(used_types)
+    text = HEADERS[mode] % {
+        "version": version, "count": len(commands), "subs": subs,
+        "uses": uses,
+    } + body
+    with open(path, "w") as f:
+        f.write(text)
+    if rustfmt:
+        subprocess.run(["rustfmt", "--edition", "2021", path], check=True)
+    print("wrote %s: %d commands, %d subcommands" % (path, len(commands), subs))
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(
+        description="Generate spec_data.rs and spec_sentinel_data.rs from redis-server 7.0")
+    ap.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
+    ap.add_argument("--socket", help="use an already running standalone server at this unix socket")
+    ap.add_argument("--sentinel-socket", help="use an already running Sentinel at this unix socket")
+    ap.add_argument("--out", default=os.path.join(root, "crates/engine/src/spec_data.rs"))
+    ap.add_argument("--sentinel-out",
+                    default=os.path.join(root, "crates/engine/src/spec_sentinel_data.rs"))
+    ap.add_argument("--no-rustfmt", action="store_true")
+    opts = ap.parse_args()
+
+    used = {"summary": set(), "history": set(), "replaced_by": set(), "notes": set()}
+    tables = []
+    for mode, sock, out in (("standalone", opts.socket, opts.out),
+                            ("sentinel", opts.sentinel_socket, opts.sentinel_out)):
+        version, infos, docs = fetch(opts.redis_server, sock, mode)
+        tables.append((out, mode, version, collect(mode, infos, docs, used)))
     for table, key in ((SUMMARIES, "summary"), (HISTORY, "history"),
                        (REPLACED_BY, "replaced_by"), (NOTES, "notes")):
         stale = set(table) - used[key]
         if stale:
             fail("unused %s texts: %r" % (key, sorted(stale)))
-
-    subs = sum(len(c["subcommands"]) for c in commands)
-    em = Emitter()
-    names = [em.command(c) for c in commands]
-    body = ["pub static COMMAND_SPECS: &[CommandSpec] = &[%s];" % ", ".join(names)]
-    body.extend(em.items)
-    text = HEADER % {"version": version, "count": len(commands), "subs": subs} + "\n\n".join(body) + "\n"
-    with open(opts.out, "w") as f:
-        f.write(text)
-    if not opts.no_rustfmt:
-        subprocess.run(["rustfmt", "--edition", "2021", opts.out], check=True)
-    print("wrote %s: %d commands, %d subcommands" % (opts.out, len(commands), subs))
+    for out, mode, version, commands in tables:
+        write_table(out, mode, version, commands, not opts.no_rustfmt)
 
 
 if __name__ == "__main__":

@@ -488,8 +488,23 @@ pub struct Config {
     /// `<module>.<option> <value>` lines (name lower-cased; last one wins).
     pub module_configs: Vec<(String, String)>,
 
+    /// Sentinel mode (`--sentinel`): `sentinel ...` lines are collected
+    /// in `sentinel_lines` for the Sentinel to load.
+    pub sentinel_mode: bool,
+    /// The `sentinel ...` directives in file order (Sentinel mode only).
+    pub sentinel_lines: Vec<SentinelDirective>,
+
     /// Absolute path of the main configuration file, if any.
     pub(crate) config_file: Option<PathBuf>,
+}
+
+/// One `sentinel ...` line: its number in the text it came from, the line
+/// as written, and its arguments after `sentinel`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentinelDirective {
+    pub line_number: usize,
+    pub text: String,
+    pub args: Vec<String>,
 }
 
 impl Default for Config {
@@ -684,6 +699,8 @@ impl Config {
             users: Vec::new(),
             loadmodules: Vec::new(),
             module_configs: Vec::new(),
+            sentinel_mode: false,
+            sentinel_lines: Vec::new(),
             config_file: None,
         }
     }

@@ -29,7 +29,7 @@ mod sha256;
 mod table;
 pub mod values;
 
-pub use config::{ClientBufferLimit, ClientOutputBufferLimits, Config};
+pub use config::{ClientBufferLimit, ClientOutputBufferLimits, Config, SentinelDirective};
 pub use enums::{
     AclPubsubDefault, AppendFsync, ClusterPreferredEndpointType, ConfigEnum, LogLevel,
     MaxmemoryPolicy, OomScoreAdj, PropagationErrorBehavior, ProtectedAction, ReplDisklessLoad,
@@ -46,6 +46,6 @@ pub use ops::{
     config_names, directive_info, is_mutable, DirectiveInfo, SetContext, CONFIG_MAX_HZ,
     CONFIG_MIN_HZ,
 };
-pub use rewrite::{RewriteExtras, REWRITE_SIGNATURE};
+pub use rewrite::{RewriteExtras, SentinelRewrite, REWRITE_SIGNATURE};
 pub use table::expand_proc_title_template;
-pub use values::{parse_memory, repr};
+pub use values::{parse_memory, repr, strerror};

@@ -20,7 +20,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{Config, SentinelDirective};
 use crate::glob::glob_match;
 use crate::messages as msg;
 use crate::ops::{set_def, SetEnv, CONFIG_MAX_HZ, CONFIG_MIN_HZ};
@@ -121,6 +121,9 @@ pub struct LoadOptions<'a> {
     /// directory). Relative paths (config file, `include`, `dir`, `logfile`)
     /// resolve against it.
     pub base_dir: Option<PathBuf>,
+    /// Sentinel mode: port 26379 and protected mode off by default,
+    /// `sentinel ...` lines collected rather than refused, no `save`.
+    pub sentinel_mode: bool,
 }
 
 /// Loads the configuration like `redis-server [path] [cli_args...]`.
@@ -143,6 +146,11 @@ pub fn load_with(
         .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
     let mut cfg = Config::with_dir(base.clone());
     cfg.config_file = path.map(|p| base.join(p));
+    if opts.sentinel_mode {
+        cfg.sentinel_mode = true;
+        cfg.port = SENTINEL_DEFAULT_PORT;
+        cfg.protected_mode = false;
+    }
     if path.is_none() && cli_args.is_empty() {
         return Ok(cfg);
     }
@@ -164,8 +172,15 @@ pub fn load_with(
     text.extend_from_slice(&options);
     let mut loader = Loader::new(cfg, opts.command_exists);
     loader.load_string(&text)?;
+    if loader.cfg.sentinel_mode {
+        // A Sentinel keeps no dataset to snapshot.
+        loader.cfg.save.clear();
+    }
     Ok(loader.cfg)
 }
+
+/// Sentinel's port when none is configured.
+pub const SENTINEL_DEFAULT_PORT: u16 = 26379;
 
 /// Parses `text` as one configuration file's content (no command line, no
 /// stdin), starting from the defaults. Relative paths resolve against the
@@ -371,6 +386,18 @@ impl<'a> Loader<'a> {
                 return Err(at_line(msg::UNBALANCED_QUOTES));
             };
             if argv.is_empty() {
+                continue;
+            }
+            if self.cfg.sentinel_mode && argv.len() > 1 && argv[0].eq_ignore_ascii_case(b"sentinel")
+            {
+                self.cfg.sentinel_lines.push(SentinelDirective {
+                    line_number: i + 1,
+                    text: String::from_utf8_lossy(line).into_owned(),
+                    args: argv[1..]
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect(),
+                });
                 continue;
             }
             self.line(&argv).map_err(|e| match e {

@@ -11,6 +11,16 @@
 //! collapsing runs of empty lines. The new content is written to a
 //! temporary file in the same directory, fsynced and renamed over the
 //! original.
+//!
+//! Sentinel mode (Redis 7.0's "flushconfig") is the same engine with three
+//! differences, driven by a [`SentinelRewrite`] the Sentinel subsystem
+//! builds: `sentinel` lines of the old file are keyed by their first two
+//! words (`sentinel known-replica`) and take part in the reuse and
+//! blanking, the Sentinel block is produced after `user` and `loadmodule`,
+//! and `save` is never written (its old lines are blanked). Everything
+//! else a Sentinel file gets (`protected-mode no`, the always-written
+//! `latency-tracking-info-percentiles`, the `user` lines, `dir` added when
+//! absent) comes from the [`Config`] as in standalone mode.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
@@ -42,11 +52,27 @@ pub struct RewriteExtras {
     pub loadmodule_lines: Option<Vec<String>>,
 }
 
+/// Sentinel mode's part of a rewrite: the `sentinel ...` lines, given as
+/// plain strings so that this crate need not know Sentinel's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentinelRewrite {
+    /// The Sentinel block in the order produced, as `(key, line)`: the key
+    /// is the line's first two words (`sentinel known-replica`, compared
+    /// without regard to case). Each line takes the place of the next
+    /// unused old line of its key, or is appended.
+    pub lines: Vec<(String, String)>,
+    /// Keys treated as produced even when no line of theirs is, so that
+    /// their stale old lines are blanked (for example a `parallel-syncs`
+    /// line now at its default, or a replica that went away).
+    pub always_produced: Vec<String>,
+}
+
 struct State {
     lines: Vec<Vec<u8>>,
     option_to_line: HashMap<String, VecDeque<usize>>,
     rewritten: HashSet<String>,
     needs_signature: bool,
+    sentinel_mode: bool,
 }
 
 /// Directives that are not configs but are legitimate in a config file.
@@ -59,12 +85,16 @@ const NON_CONFIG_DIRECTIVES: &[&str] = &[
 ];
 
 impl State {
-    fn from_old(old: &[u8]) -> State {
+    /// Reads the old file. In Sentinel mode a `sentinel` line with an
+    /// argument is keyed by its first two words (lower-cased: Redis's map
+    /// ignores case; `known-slave` stays `known-slave`, as in Redis).
+    fn from_old(old: &[u8], sentinel_mode: bool) -> State {
         let mut state = State {
             lines: Vec::new(),
             option_to_line: HashMap::new(),
             rewritten: HashSet::new(),
             needs_signature: true,
+            sentinel_mode,
         };
         if old.is_empty() {
             return state;
@@ -97,6 +127,18 @@ impl State {
                 }
             };
             state.lines.push(line.to_vec());
+            if sentinel_mode && name == "sentinel" {
+                if let Some(second) = argv.as_ref().and_then(|a| a.get(1)) {
+                    let key = format!("sentinel {}", String::from_utf8_lossy(second))
+                        .to_ascii_lowercase();
+                    state
+                        .option_to_line
+                        .entry(key)
+                        .or_default()
+                        .push_back(linenum);
+                    continue;
+                }
+            }
             let mut option = match name.find("slave") {
                 Some(p) => format!("{}replica{}", &name[..p], &name[p + 5..]),
                 None => name,
@@ -224,6 +266,7 @@ fn rewrite_special(s: Special, def: &Def, c: &Config, st: &mut State) {
                 st.rewrite_line(name, format!("{name} {}", repr(dir.as_bytes())), true);
             }
         }
+        Special::Save if st.sentinel_mode => st.mark_processed(name),
         Special::Save => {
             if c.save.is_empty() {
                 st.rewrite_line(name, "save \"\"".to_string(), true);
@@ -331,18 +374,81 @@ fn rewrite_modules(c: &Config, extras: &RewriteExtras, st: &mut State) {
     st.mark_processed("loadmodule");
 }
 
+/// Produces the Sentinel block (every line forced), then marks the keys
+/// that always count as produced.
+fn rewrite_sentinel(sentinel: &SentinelRewrite, st: &mut State) {
+    for (key, line) in &sentinel.lines {
+        st.rewrite_line(&key.to_ascii_lowercase(), line.clone(), true);
+    }
+    for key in &sentinel.always_produced {
+        st.mark_processed(&key.to_ascii_lowercase());
+    }
+}
+
 impl Config {
     /// The content CONFIG REWRITE would write, given the current content of
     /// the file (`None` or empty if it does not exist).
     pub fn rewrite_content(&self, old: Option<&[u8]>, extras: &RewriteExtras) -> Vec<u8> {
-        let mut st = State::from_old(old.unwrap_or(b""));
+        self.rewrite_content_mode(old, extras, None)
+    }
+
+    /// The content a Sentinel's config flush would write (see the module
+    /// doc for what Sentinel mode changes). The caller's [`Config`] holds
+    /// Sentinel's own defaults where they differ from a server's
+    /// (`protected_mode` false, `port` 26379), as Redis sets them before
+    /// loading the file.
+    pub fn sentinel_rewrite_content(
+        &self,
+        old: Option<&[u8]>,
+        extras: &RewriteExtras,
+        sentinel: &SentinelRewrite,
+    ) -> Vec<u8> {
+        self.rewrite_content_mode(old, extras, Some(sentinel))
+    }
+
+    fn rewrite_content_mode(
+        &self,
+        old: Option<&[u8]>,
+        extras: &RewriteExtras,
+        sentinel: Option<&SentinelRewrite>,
+    ) -> Vec<u8> {
+        let mut st = State::from_old(old.unwrap_or(b""), sentinel.is_some());
         for def in DEFS {
             rewrite_def(def, self, &mut st);
         }
         rewrite_users(self, extras, &mut st);
         rewrite_modules(self, extras, &mut st);
+        if let Some(sentinel) = sentinel {
+            rewrite_sentinel(sentinel, &mut st);
+        }
         st.remove_orphaned();
         st.content()
+    }
+
+    /// Sentinel's config flush: the file is rewritten in Sentinel mode
+    /// through a fsynced temporary file renamed over it, then its
+    /// directory is fsynced. The error is the `strerror` text Sentinel
+    /// logs after `Sentinel was not able to save the new configuration on
+    /// disk!!!: ` (without a config file, which Sentinel refuses at start,
+    /// it says so).
+    pub fn sentinel_flush_config(
+        &self,
+        extras: &RewriteExtras,
+        sentinel: &SentinelRewrite,
+    ) -> Result<(), String> {
+        let Some(path) = self.config_file() else {
+            let text = msg::REWRITE_NO_CONFIG_FILE;
+            return Err(text.strip_prefix("ERR ").unwrap_or(text).to_string());
+        };
+        let old = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(strerror(&e)),
+        };
+        let content = self.sentinel_rewrite_content(Some(&old), extras, sentinel);
+        overwrite_file(path, &content)
+            .and_then(|()| sync_parent_dir(path))
+            .map_err(|e| strerror(&e))
     }
 
     /// CONFIG REWRITE with the fallback `user`/`loadmodule` handling (see
@@ -403,6 +509,15 @@ fn overwrite_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Fsyncs the directory holding `path`, so that a rename into it is durable.
+fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Six characters from `[A-Za-z0-9]`, like `mkstemp`'s `XXXXXX`.
 fn temp_suffix(attempt: u64) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -419,4 +534,474 @@ fn temp_suffix(attempt: u64) -> String {
             CHARS[((x >> 33) % CHARS.len() as u64) as usize] as char
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Sentinel mode against the files Redis 7.0.15's Sentinel wrote
+    //! (docs/research/sentinel-7.0.md, §1.5), flush by flush.
+
+    use super::*;
+    use std::path::PathBuf;
+
+    /// The keys Sentinel always counts as produced (the Sentinel crate's
+    /// list; this crate cannot depend on it).
+    const ALWAYS: &[&str] = &[
+        "sentinel monitor",
+        "sentinel down-after-milliseconds",
+        "sentinel failover-timeout",
+        "sentinel parallel-syncs",
+        "sentinel notification-script",
+        "sentinel client-reconfig-script",
+        "sentinel auth-pass",
+        "sentinel auth-user",
+        "sentinel config-epoch",
+        "sentinel leader-epoch",
+        "sentinel known-replica",
+        "sentinel known-sentinel",
+        "sentinel rename-command",
+        "sentinel master-reboot-down-after-period",
+        "sentinel announce-ip",
+        "sentinel announce-port",
+        "sentinel sentinel-user",
+        "sentinel sentinel-pass",
+    ];
+
+    const ID: &str = "6e89487fc957e98644fef3c8e018e76de2868c8b";
+    const S12: &str = "e925c92f0cce7def5609416ffaf5152ee07372eb";
+    const S10: &str = "bacbb34f25b08a73e2747a88c160b957bcae51a4";
+
+    /// A Sentinel block from its lines, each keyed by its first two words.
+    fn block(lines: &[String]) -> SentinelRewrite {
+        SentinelRewrite {
+            lines: lines
+                .iter()
+                .map(|l| {
+                    let key: Vec<&str> = l.split(' ').take(2).collect();
+                    (key.join(" "), l.clone())
+                })
+                .collect(),
+            always_produced: ALWAYS.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    /// A Sentinel's config: Sentinel's `protected-mode no`, `dir`, `port`.
+    fn sentinel_config(dir: &str, port: u16) -> Config {
+        let mut c = Config::with_dir(PathBuf::from(dir));
+        c.port = port;
+        c.protected_mode = false;
+        c
+    }
+
+    fn flush(c: &Config, old: &str, lines: &[String]) -> String {
+        let out = c.sentinel_rewrite_content(
+            Some(old.as_bytes()),
+            &RewriteExtras::default(),
+            &block(lines),
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Redis appends the standard options in hash-table order: the run of
+    /// them right after the signature is compared as a set.
+    fn assert_same_file(got: &str, expected: &str) {
+        let normalize = |s: &str| -> Vec<String> {
+            let mut lines: Vec<String> = s.split('\n').map(str::to_string).collect();
+            if let Some(start) = lines.iter().position(|l| l == REWRITE_SIGNATURE) {
+                let end = (start + 1..lines.len())
+                    .find(|&i| lines[i].is_empty() || lines[i].starts_with("sentinel "))
+                    .unwrap_or(lines.len());
+                lines[start + 1..end].sort();
+            }
+            lines
+        };
+        assert_eq!(
+            normalize(got),
+            normalize(expected),
+            "got:\n{got}\nexpected:\n{expected}"
+        );
+    }
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|l| l.to_string()).collect()
+    }
+
+    const EXAMPLE1_USER_FILE: &str = "# my user comment at top
+port 27011
+bind 127.0.0.1
+dir /tmp/sres/run
+logfile /tmp/sres/run/s27011.log
+# comment before monitor
+sentinel down-after-milliseconds mymaster 5000
+sentinel monitor mymaster 127.0.0.1 27000 2
+# trailing comment
+sentinel failover-timeout mymaster 30000
+sentinel parallel-syncs mymaster 1
+";
+
+    /// Example 1 as Redis 7.0.15 wrote it, byte for byte.
+    const EXAMPLE1_AFTER: &str = "# my user comment at top
+port 27011
+bind 127.0.0.1
+dir \"/tmp/sres/run\"
+logfile \"/tmp/sres/run/s27011.log\"
+# comment before monitor
+sentinel down-after-milliseconds mymaster 5000
+sentinel monitor mymaster 127.0.0.1 27000 2
+# trailing comment
+sentinel failover-timeout mymaster 30000
+
+# Generated by CONFIG REWRITE
+latency-tracking-info-percentiles 50 99 99.9
+protected-mode no
+user default on nopass ~* &* +@all
+sentinel myid 6e89487fc957e98644fef3c8e018e76de2868c8b
+sentinel config-epoch mymaster 0
+sentinel leader-epoch mymaster 0
+sentinel current-epoch 0
+
+sentinel known-replica mymaster 127.0.0.1 27002
+
+sentinel known-replica mymaster 127.0.0.1 27001
+
+sentinel known-sentinel mymaster 127.0.0.1 27012 e925c92f0cce7def5609416ffaf5152ee07372eb
+
+sentinel known-sentinel mymaster 127.0.0.1 27010 bacbb34f25b08a73e2747a88c160b957bcae51a4
+";
+
+    fn example1_config() -> Config {
+        let mut c = sentinel_config("/tmp/sres/run", 27011);
+        c.bind = vec!["127.0.0.1".into()];
+        c.logfile = "/tmp/sres/run/s27011.log".into();
+        c
+    }
+
+    /// Sentinel 27011's block for master 27000: `replicas` and `sentinels`
+    /// (port, runid) known so far, at `epoch`.
+    fn example1_block(replicas: &[u16], sentinels: &[(u16, &str)], epoch: u64) -> Vec<String> {
+        let mut out = vec![
+            format!("sentinel myid {ID}"),
+            "sentinel monitor mymaster 127.0.0.1 27000 2".to_string(),
+            "sentinel down-after-milliseconds mymaster 5000".to_string(),
+            "sentinel failover-timeout mymaster 30000".to_string(),
+            format!("sentinel config-epoch mymaster {epoch}"),
+            format!("sentinel leader-epoch mymaster {epoch}"),
+        ];
+        for port in replicas {
+            out.push(format!("sentinel known-replica mymaster 127.0.0.1 {port}"));
+        }
+        for (port, runid) in sentinels {
+            out.push(format!(
+                "sentinel known-sentinel mymaster 127.0.0.1 {port} {runid}"
+            ));
+        }
+        out.push(format!("sentinel current-epoch {epoch}"));
+        out
+    }
+
+    #[test]
+    fn example1_start_up_and_discovery() {
+        let c = example1_config();
+        // First start (a new myid), then +slave, +slave, +sentinel, +sentinel.
+        let mut file = flush(&c, EXAMPLE1_USER_FILE, &example1_block(&[], &[], 0));
+        assert_same_file(
+            &file,
+            EXAMPLE1_AFTER
+                .split("\n\nsentinel known-replica")
+                .next()
+                .map(|s| format!("{s}\n"))
+                .as_deref()
+                .unwrap(),
+        );
+        file = flush(&c, &file, &example1_block(&[27002], &[], 0));
+        file = flush(&c, &file, &example1_block(&[27002, 27001], &[], 0));
+        file = flush(
+            &c,
+            &file,
+            &example1_block(&[27002, 27001], &[(27012, S12)], 0),
+        );
+        let sentinels = [(27012, S12), (27010, S10)];
+        file = flush(&c, &file, &example1_block(&[27002, 27001], &sentinels, 0));
+        assert_same_file(&file, EXAMPLE1_AFTER);
+        // Our standard options come in table order.
+        assert!(file.contains(
+            "# Generated by CONFIG REWRITE\nprotected-mode no\nlatency-tracking-info-percentiles 50 99 99.9\nuser default"
+        ));
+    }
+
+    #[test]
+    fn example2_after_the_failover_lines_change_in_place() {
+        let c = example1_config();
+        // 27002 was promoted: the monitor line has its address, the old
+        // master is a replica, the epochs are 1; nothing is appended, so
+        // the file ends with a blank line.
+        let sentinels = [(27012, S12), (27010, S10)];
+        let mut b = example1_block(&[27001, 27000], &sentinels, 1);
+        b[1] = "sentinel monitor mymaster 127.0.0.1 27002 2".into();
+        let got = flush(&c, EXAMPLE1_AFTER, &b);
+        let expected = format!(
+            "{}\n",
+            EXAMPLE1_AFTER
+                .replace("27000 2", "27002 2")
+                .replace("mymaster 0\n", "mymaster 1\n")
+                .replace("current-epoch 0", "current-epoch 1")
+                .replace(
+                    "27002\n\nsentinel known-replica mymaster 127.0.0.1 27001",
+                    "27001\n\nsentinel known-replica mymaster 127.0.0.1 27000"
+                )
+        );
+        assert_eq!(got, expected);
+        assert!(got.ends_with(&format!("27010 {S10}\n\n")));
+    }
+
+    #[test]
+    fn example3_sentinel_set_appends_each_flush_after_a_blank_line() {
+        let c = example1_config();
+        let sentinels = [(27012, S12), (27010, S10)];
+        // mymaster's block and then other's, in Redis's per-master order.
+        let both = |set: bool, rename: bool, reboot: bool| {
+            let mut b = example1_block(&[27002, 27001], &sentinels, 0);
+            let current_epoch = b.pop().unwrap();
+            b.push("sentinel monitor other 127.0.0.1 27030 2".into());
+            if set {
+                b.push("sentinel down-after-milliseconds other 4000".into());
+                b.push("sentinel failover-timeout other 20000".into());
+                b.push("sentinel parallel-syncs other 2".into());
+            }
+            if reboot {
+                b.push("sentinel master-reboot-down-after-period other 1000".into());
+            }
+            b.push("sentinel config-epoch other 0".into());
+            b.push("sentinel leader-epoch other 0".into());
+            if rename {
+                b.push("sentinel rename-command other CONFIG MYCONFIG".into());
+            }
+            b.push(current_epoch);
+            b
+        };
+        // SENTINEL MONITOR other: per-master lines are reused by key, so
+        // only other's extra lines are appended.
+        let monitored = flush(&c, EXAMPLE1_AFTER, &both(false, false, false));
+        assert_eq!(
+            monitored,
+            format!(
+                "{EXAMPLE1_AFTER}\nsentinel monitor other 127.0.0.1 27030 2\n\
+                 sentinel config-epoch other 0\nsentinel leader-epoch other 0\n"
+            )
+        );
+        let mut file = flush(&c, &monitored, &both(true, false, false));
+        file = flush(&c, &file, &both(true, true, false));
+        file = flush(&c, &file, &both(true, true, true));
+        assert_eq!(
+            file,
+            format!(
+                "{monitored}\n\
+                 sentinel down-after-milliseconds other 4000\n\
+                 sentinel failover-timeout other 20000\n\
+                 sentinel parallel-syncs other 2\n\
+                 \n\
+                 sentinel rename-command other CONFIG MYCONFIG\n\
+                 \n\
+                 sentinel master-reboot-down-after-period other 1000\n"
+            )
+        );
+    }
+
+    const EXAMPLE4: &str = "port 27032
+logfile \"\"
+
+# Generated by CONFIG REWRITE
+protected-mode no
+latency-tracking-info-percentiles 50 99 99.9
+dir \"/tmp/sres/t\"
+user default on nopass ~* &* +@all
+sentinel myid 49d30da94306bfd8a32129202ab3014ea88e5f82
+sentinel current-epoch 0
+";
+
+    #[test]
+    fn example4_a_file_with_port_and_logfile_only() {
+        let c = sentinel_config("/tmp/sres/t", 27032);
+        let b = lines(&[
+            "sentinel myid 49d30da94306bfd8a32129202ab3014ea88e5f82",
+            "sentinel current-epoch 0",
+        ]);
+        assert_same_file(&flush(&c, "port 27032\nlogfile \"\"\n", &b), EXAMPLE4);
+    }
+
+    #[test]
+    fn example5_sentinel_config_set_of_every_global_option() {
+        let c = sentinel_config("/tmp/sres/t", 27032);
+        let myid = "sentinel myid 49d30da94306bfd8a32129202ab3014ea88e5f82";
+        let mut globals: Vec<&str> = Vec::new();
+        let mut file = EXAMPLE4.to_string();
+        // One flush per CONFIG SET, each line in its place in the block.
+        for set in [
+            "sentinel announce-ip \"127.0.0.1\"",
+            "sentinel announce-port 27021",
+            "sentinel resolve-hostnames yes",
+            "sentinel sentinel-user bob",
+            "sentinel sentinel-pass p w",
+        ] {
+            globals.push(set);
+            let mut b = vec![myid];
+            b.extend(globals.iter().filter(|l| l.contains("resolve-hostnames")));
+            b.push("sentinel current-epoch 0");
+            b.extend(globals.iter().filter(|l| !l.contains("resolve-hostnames")));
+            file = flush(&c, &file, &lines(&b));
+        }
+        assert_eq!(
+            file,
+            format!(
+                "{EXAMPLE4}\nsentinel announce-ip \"127.0.0.1\"\n\nsentinel announce-port 27021\n\n\
+                 sentinel resolve-hostnames yes\n\nsentinel sentinel-user bob\n\n\
+                 sentinel sentinel-pass p w\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_deleted_myid_is_appended_at_the_very_end() {
+        let c = sentinel_config("/tmp/sres/t", 27032);
+        let old = EXAMPLE4.replace(
+            "sentinel myid 49d30da94306bfd8a32129202ab3014ea88e5f82\n",
+            "",
+        );
+        let b = lines(&[
+            "sentinel myid 1111111111111111111111111111111111111111",
+            "sentinel current-epoch 0",
+        ]);
+        assert_eq!(
+            flush(&c, &old, &b),
+            format!("{old}\nsentinel myid 1111111111111111111111111111111111111111\n")
+        );
+    }
+
+    /// Checked against redis-server 7.0.15 --sentinel: `save` lines are
+    /// blanked; `sentinel` keys ignore case; `known-slave` is its own key
+    /// (Redis keeps the line and appends `known-replica`); duplicate
+    /// `myid`, an empty `announce-ip` or `sentinel-user`, `announce-port
+    /// 0`, the old `known-sentinel` form are blanked; settings at their
+    /// default (`resolve-hostnames no`) are left alone.
+    #[test]
+    fn stale_and_odd_sentinel_lines_like_redis() {
+        let c = sentinel_config("/tmp/rwx", 27101);
+        let old = "port 27101
+dir /tmp/rwx
+save 900 1
+save 300 10
+Sentinel Monitor mymaster 127.0.0.1 27100 2
+sentinel known-slave mymaster 127.0.0.1 27102
+sentinel KNOWN-SENTINEL mymaster 127.0.0.1 27150 1111111111111111111111111111111111111111
+sentinel deny-scripts-reconfig yes
+sentinel resolve-hostnames no
+sentinel parallel-syncs mymaster 1
+sentinel announce-ip \"\"
+sentinel myid 5610f81c85cc98138466265a9515d657cf029a75
+sentinel myid 5610f81c85cc98138466265a9515d657cf029a75
+sentinel announce-port 0
+sentinel sentinel-user \"\"
+sentinel known-sentinel mymaster 127.0.0.1 27152
+";
+        let b = lines(&[
+            "sentinel myid 5610f81c85cc98138466265a9515d657cf029a75",
+            "sentinel monitor mymaster 127.0.0.1 27100 2",
+            "sentinel config-epoch mymaster 0",
+            "sentinel leader-epoch mymaster 0",
+            "sentinel known-replica mymaster 127.0.0.1 27102",
+            "sentinel known-sentinel mymaster 127.0.0.1 27150 1111111111111111111111111111111111111111",
+            "sentinel current-epoch 0",
+        ]);
+        let expected = "port 27101
+dir \"/tmp/rwx\"
+
+sentinel monitor mymaster 127.0.0.1 27100 2
+sentinel known-slave mymaster 127.0.0.1 27102
+sentinel known-sentinel mymaster 127.0.0.1 27150 1111111111111111111111111111111111111111
+sentinel deny-scripts-reconfig yes
+sentinel resolve-hostnames no
+
+sentinel myid 5610f81c85cc98138466265a9515d657cf029a75
+
+# Generated by CONFIG REWRITE
+protected-mode no
+latency-tracking-info-percentiles 50 99 99.9
+user default on nopass ~* &* +@all
+sentinel config-epoch mymaster 0
+sentinel leader-epoch mymaster 0
+sentinel known-replica mymaster 127.0.0.1 27102
+sentinel current-epoch 0
+";
+        assert_eq!(flush(&c, old, &b), expected);
+    }
+
+    #[test]
+    fn standalone_rewrite_is_unchanged() {
+        // Outside Sentinel mode `sentinel` lines are left alone and `save`
+        // is written; the Sentinel entry point differs only as described.
+        let dir = "/tmp/redust-standalone";
+        let c = Config::with_dir(PathBuf::from(dir));
+        let old = "port 6379\nsentinel monitor m 127.0.0.1 6380 2\nsentinel parallel-syncs m 1\nsave 900 1\n";
+        let got =
+            String::from_utf8(c.rewrite_content(Some(old.as_bytes()), &RewriteExtras::default()))
+                .unwrap();
+        assert_eq!(
+            got,
+            format!(
+                "port 6379\nsentinel monitor m 127.0.0.1 6380 2\nsentinel parallel-syncs m 1\n\
+                 save 3600 1\n\n# Generated by CONFIG REWRITE\ndir \"{dir}\"\nsave 300 100\n\
+                 save 60 10000\nlatency-tracking-info-percentiles 50 99 99.9\n\
+                 user default on nopass ~* &* +@all\n"
+            )
+        );
+        // The Sentinel entry point with an empty block: `save` and the
+        // stale `sentinel` lines are blanked.
+        let s = c.sentinel_rewrite_content(
+            Some(old.as_bytes()),
+            &RewriteExtras::default(),
+            &block(&[]),
+        );
+        assert_eq!(
+            String::from_utf8(s).unwrap(),
+            format!(
+                "port 6379\n\n# Generated by CONFIG REWRITE\ndir \"{dir}\"\n\
+                 latency-tracking-info-percentiles 50 99 99.9\nuser default on nopass ~* &* +@all\n"
+            )
+        );
+    }
+
+    #[test]
+    fn sentinel_flush_writes_the_file() {
+        let dir =
+            std::env::temp_dir().join(format!("redust-sentinel-flush-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = sentinel_config(&dir.to_string_lossy(), 26379);
+        let no_file = c.sentinel_flush_config(&RewriteExtras::default(), &block(&[]));
+        assert_eq!(
+            no_file,
+            Err("The server is running without a config file".into())
+        );
+        let path = dir.join("s.conf");
+        std::fs::write(&path, "port 26379\n").unwrap();
+        c.set_config_file(Some(&path));
+        let b = block(&lines(&[
+            &format!("sentinel myid {ID}"),
+            "sentinel current-epoch 0",
+        ]));
+        c.sentinel_flush_config(&RewriteExtras::default(), &b)
+            .unwrap();
+        let got = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            got.starts_with("port 26379\n\n# Generated by CONFIG REWRITE\n"),
+            "{got}"
+        );
+        assert!(got.ends_with(&format!("sentinel myid {ID}\nsentinel current-epoch 0\n")));
+        c.set_config_file(Some(&dir.join("missing/s.conf")));
+        assert_eq!(
+            c.sentinel_flush_config(&RewriteExtras::default(), &b),
+            Err("No such file or directory".into())
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -4,8 +4,9 @@
 //! latency, MONITOR, lazily expired keys).
 //!
 //! The command table joins two things: the metadata of every Redis 7.0 command
-//! (`spec`, from which arity and flags come) and the handlers it is built
-//! with (the command families' table for the server's mode, `cmd::handlers`).
+//! of the server's mode (`spec`, from which arity and flags come: the
+//! standalone table, or Sentinel's own, [`specs_for`]) and the handlers it is
+//! built with (the command families' table for the mode, `cmd::handlers`).
 //! A command without a handler is unknown.
 
 use crate::errors::{self, CmdError, CmdResult};
@@ -42,6 +43,16 @@ pub trait KeyRouter: Send + Sync {
         command: &Command,
         args: &[Bytes],
     ) -> Option<CmdError>;
+}
+
+/// The command specs of a mode's table: Redis 7.0 Sentinel has its own
+/// (15 commands, SENTINEL among them); Standalone and Cluster share the full
+/// table.
+pub fn specs_for(mode: Mode) -> &'static [CommandSpec] {
+    match mode {
+        Mode::Standalone | Mode::Cluster => spec::all_commands(),
+        Mode::Sentinel => spec::sentinel_specs(),
+    }
 }
 
 /// What a handler works with.
@@ -118,6 +129,8 @@ impl Command {
 /// The command table, with `rename-command` applied.
 pub struct CommandTable {
     commands: crate::FastMap<Vec<u8>, Command>,
+    /// The specs the table was built from (sorted by name).
+    specs: &'static [CommandSpec],
 }
 
 fn build_command(
@@ -150,16 +163,28 @@ fn build_command(
 }
 
 impl CommandTable {
-    /// Builds the table from the specs and `handlers` (by full name), then
-    /// applies renames (`(from, to)`; an empty `to` removes the command).
+    /// Builds the table from the standalone specs and `handlers` (by full
+    /// name), then applies renames (`(from, to)`; an empty `to` removes the
+    /// command).
     pub fn new<'h>(
+        handlers: impl IntoIterator<Item = &'h (&'static str, Handler)>,
+        renames: &[(String, String)],
+    ) -> CommandTable {
+        CommandTable::with_specs(spec::all_commands(), handlers, renames)
+    }
+
+    /// As [`CommandTable::new`], from `specs` (a mode's table, sorted by name:
+    /// [`specs_for`]). Only commands with a handler (for themselves or one of
+    /// their subcommands) make it into the table.
+    pub fn with_specs<'h>(
+        specs: &'static [CommandSpec],
         handlers: impl IntoIterator<Item = &'h (&'static str, Handler)>,
         renames: &[(String, String)],
     ) -> CommandTable {
         let handlers: HashMap<&'static str, Handler> = handlers.into_iter().copied().collect();
         let mut commands = crate::FastMap::default();
         let mut next_slot = 0;
-        for spec in spec::all_commands().iter() {
+        for spec in specs {
             let command = build_command(spec, &handlers, &mut next_slot);
             if command.handler.is_some()
                 || command.subcommands.values().any(|s| s.handler.is_some())
@@ -174,7 +199,19 @@ impl CommandTable {
                 }
             }
         }
-        CommandTable { commands }
+        CommandTable { commands, specs }
+    }
+
+    /// The specs the table was built from (every command of the mode, with
+    /// a handler here or not), sorted by name.
+    pub fn specs(&self) -> &'static [CommandSpec] {
+        self.specs
+    }
+
+    /// The spec of a command of this table's mode by full name (`get`,
+    /// `config|get`; any case), implemented here or not.
+    pub fn find_spec(&self, full_name: &[u8]) -> Option<&'static CommandSpec> {
+        spec::find_by_fullname_in(self.specs, full_name)
     }
 
     /// The command for a request's first argument (any case).
@@ -875,5 +912,66 @@ mod tests {
         // Not authenticated: NOAUTH first.
         client.authenticated = false;
         assert!(run(&mut state, &mut client, &["get", "k"]).starts_with("-NOAUTH "));
+    }
+
+    #[test]
+    fn a_sentinel_table_has_sentinels_commands() {
+        // Every command and subcommand of Redis 7.0 Sentinel's table, each
+        // with a handler: the table has its 15 commands and their 57
+        // subcommands, and nothing of the standalone table.
+        let specs = specs_for(Mode::Sentinel);
+        let handlers: Vec<(&'static str, Handler)> = spec::all_specs_in(specs)
+            .map(|s| (s.name, ok as Handler))
+            .collect();
+        assert_eq!(handlers.len(), 72);
+        let table = CommandTable::with_specs(specs, &handlers, &[]);
+        assert_eq!(table.len(), 15);
+        assert!(std::ptr::eq(table.specs(), spec::sentinel_specs()));
+        for (name, _) in &handlers {
+            assert!(table.implemented(name), "{name}");
+        }
+        for name in ["get", "config", "config|get", "select", "multi", "quit"] {
+            assert!(!table.implemented(name), "{name}");
+        }
+        let sentinel = table.lookup(b"SENTINEL").unwrap();
+        assert_eq!(sentinel.spec.arity, -2);
+        assert!(sentinel.is(flags::ADMIN));
+        assert_eq!(sentinel.subcommands.len(), 21);
+        assert_eq!(sentinel.subcommands[&b"set"[..]].spec.arity, -5);
+        assert_eq!(table.find_spec(b"sentinel|SET").unwrap().arity, -5);
+        assert!(table.find_spec(b"get").is_none());
+        // The same handlers on the standalone specs: SENTINEL is unknown there.
+        let standalone = CommandTable::new(&handlers, &[]);
+        assert_eq!(standalone.len(), 14);
+        assert!(!standalone.implemented("sentinel"));
+        assert!(std::ptr::eq(
+            standalone.specs(),
+            specs_for(Mode::Standalone)
+        ));
+        assert!(std::ptr::eq(specs_for(Mode::Cluster), spec::all_commands()));
+
+        // Arity and unknown-command errors follow Sentinel's table.
+        let mut state = State::new(
+            redust_config::Config::default(),
+            0,
+            Arc::new(CommandTable::with_specs(specs, &handlers, &[])),
+        );
+        let (mut client, _rx) = state.connect("127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, 0);
+        assert_eq!(
+            run(&mut state, &mut client, &["sentinel", "set", "m", "quorum"]),
+            "-ERR wrong number of arguments for 'sentinel|set' command\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut state,
+                &mut client,
+                &["sentinel", "set", "m", "quorum", "2"]
+            ),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            run(&mut state, &mut client, &["get", "x"]),
+            "-ERR unknown command 'get', with args beginning with: 'x' \r\n"
+        );
     }
 }

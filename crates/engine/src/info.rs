@@ -37,8 +37,14 @@ const ALL_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
+/// A Sentinel's sections, in the order it writes them.
+const SENTINEL_SECTIONS: &[&str] = &["server", "clients", "stats", "cpu", "sentinel"];
+
 /// Renders the requested sections (`default`, `all`, `everything` or names).
 pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
+    if state.sentinel.is_some() {
+        return render_sentinel(state, me, requested);
+    }
     let mut wanted: Vec<&str> = Vec::new();
     if requested.is_empty() {
         wanted.extend(DEFAULT_SECTIONS);
@@ -82,6 +88,36 @@ pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
     out
 }
 
+/// A Sentinel's INFO: its own five sections; anything else is dropped.
+fn render_sentinel(state: &mut State, me: &Client, requested: &[String]) -> String {
+    let all = requested.is_empty()
+        || requested
+            .iter()
+            .any(|r| matches!(r.as_str(), "default" | "all" | "everything"));
+    let mut out = String::new();
+    for section in SENTINEL_SECTIONS {
+        if !all && !requested.iter().any(|r| r == section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match *section {
+            "server" => server(state, &mut out),
+            "clients" => clients(state, me, &mut out),
+            "stats" => stats(state, &mut out),
+            "cpu" => cpu(&mut out),
+            _ => {
+                if let Some(s) = &state.sentinel {
+                    out.push_str("# Sentinel\r\n");
+                    out.push_str(&s.info_section(state.now_ms));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn line(out: &mut String, name: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{name}:{value}\r\n");
 }
@@ -112,7 +148,12 @@ fn server(state: &State, out: &mut String) {
     line(out, "redis_git_sha1", "00000000");
     line(out, "redis_git_dirty", 0);
     line(out, "redis_build_id", "0");
-    line(out, "redis_mode", "standalone");
+    let mode = if state.sentinel.is_some() {
+        "sentinel"
+    } else {
+        "standalone"
+    };
+    line(out, "redis_mode", mode);
     line(out, "redust_version", env!("CARGO_PKG_VERSION"));
     line(out, "os", std::env::consts::OS);
     line(out, "arch_bits", 64);

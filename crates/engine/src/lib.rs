@@ -37,6 +37,7 @@ pub mod replication;
 pub mod scripting;
 pub mod spec;
 mod spec_data;
+mod spec_sentinel_data;
 pub mod state;
 pub mod stats;
 

@@ -2,11 +2,15 @@
 //! the `COMMAND INFO` / `COMMAND DOCS` reply encoders, and key extraction
 //! (`COMMAND GETKEYS`, `COMMAND GETKEYSANDFLAGS`, cluster routing, ACL checks).
 //!
-//! This file owns the hand-written half; the table itself is generated into
-//! `spec_data.rs` by `tools/gen_command_specs.py` from a real redis-server 7.0.
+//! This file owns the hand-written half; the tables themselves are generated
+//! by `tools/gen_command_specs.py` from a real redis-server 7.0: the
+//! standalone (and Cluster) table into `spec_data.rs`, and Sentinel mode's own
+//! table (15 commands, SENTINEL among them) into `spec_sentinel_data.rs`.
 //! Every number, flag and key spec there is Redis 7.0's own, so cluster clients
 //! that read `COMMAND` see what they would see from Redis. The prose (summaries,
-//! history, notes) is our own wording.
+//! history, notes) is our own wording. The lookups without a table argument
+//! use the standalone table; the `_in` forms take the table to search (a
+//! `CommandTable` knows which one it was built from).
 //!
 //! Key extraction follows Redis 7.0's `getKeysFromCommandWithSpecs`: key specs
 //! first, and for the commands whose specs cannot say everything (SORT,
@@ -19,6 +23,7 @@ use bytes::Bytes;
 use redust_resp::Reply;
 
 use crate::spec_data::COMMAND_SPECS;
+use crate::spec_sentinel_data::SENTINEL_COMMAND_SPECS;
 
 /// `COMMAND GETKEYS` on a command without key arguments.
 pub const ERR_NO_KEYS: &str = "ERR The command has no key arguments";
@@ -225,15 +230,28 @@ impl CommandSpec {
     }
 }
 
-/// Every top-level command, sorted by name.
+/// Every top-level command of the standalone (and Cluster) table, sorted by
+/// name.
 pub fn all_commands() -> &'static [CommandSpec] {
     COMMAND_SPECS
 }
 
-/// Every command and subcommand, each container followed by its subcommands
-/// (the set `COMMAND LIST` reports).
+/// Every top-level command of Redis 7.0 Sentinel's own table
+/// (`redis-server --sentinel`), sorted by name: 15 commands, 57 subcommands.
+pub fn sentinel_specs() -> &'static [CommandSpec] {
+    SENTINEL_COMMAND_SPECS
+}
+
+/// Every command and subcommand of the standalone table, each container
+/// followed by its subcommands (the set `COMMAND LIST` reports).
 pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
-    COMMAND_SPECS
+    all_specs_in(COMMAND_SPECS)
+}
+
+/// Every command and subcommand of `table`, each container followed by its
+/// subcommands.
+pub fn all_specs_in(table: &'static [CommandSpec]) -> impl Iterator<Item = &'static CommandSpec> {
+    table
         .iter()
         .flat_map(|c| std::iter::once(c).chain(c.subcommands.iter()))
 }
@@ -244,12 +262,17 @@ fn cmp_name(name: &str, input: &[u8]) -> Ordering {
         .cmp(input.iter().map(|b| b.to_ascii_lowercase()))
 }
 
-/// Case-insensitive lookup of a top-level command.
+/// Case-insensitive lookup of a top-level command of the standalone table.
 pub fn find_spec(name: &[u8]) -> Option<&'static CommandSpec> {
-    COMMAND_SPECS
+    find_spec_in(COMMAND_SPECS, name)
+}
+
+/// Case-insensitive lookup of a top-level command of `table` (sorted by name).
+pub fn find_spec_in(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static CommandSpec> {
+    table
         .binary_search_by(|c| cmp_name(c.name, name))
         .ok()
-        .map(|i| &COMMAND_SPECS[i])
+        .map(|i| &table[i])
 }
 
 /// Case-insensitive lookup of a subcommand (`sub` without the parent prefix).
@@ -261,10 +284,18 @@ pub fn find_subcommand(parent: &CommandSpec, sub: &[u8]) -> Option<&'static Comm
 }
 
 /// Lookup by full name as `COMMAND INFO`/`COMMAND DOCS` accept it:
-/// `get`, or `config|get` for a subcommand.
+/// `get`, or `config|get` for a subcommand (standalone table).
 pub fn find_by_fullname(name: &[u8]) -> Option<&'static CommandSpec> {
+    find_by_fullname_in(COMMAND_SPECS, name)
+}
+
+/// [`find_by_fullname`] in `table`.
+pub fn find_by_fullname_in(
+    table: &'static [CommandSpec],
+    name: &[u8],
+) -> Option<&'static CommandSpec> {
     let mut parts = name.split(|&b| b == b'|');
-    let base = find_spec(parts.next()?)?;
+    let base = find_spec_in(table, parts.next()?)?;
     match (parts.next(), parts.next()) {
         (None, _) => Some(base),
         (Some(sub), None) => find_subcommand(base, sub),
@@ -274,9 +305,18 @@ pub fn find_by_fullname(name: &[u8]) -> Option<&'static CommandSpec> {
 
 /// The spec a command line runs, as Redis's `lookupCommand` finds it: the
 /// subcommand when the command is a container and a second argument exists
-/// (`None` if that subcommand is unknown), else the command itself.
+/// (`None` if that subcommand is unknown), else the command itself
+/// (standalone table).
 pub fn lookup_command(argv: &[Bytes]) -> Option<&'static CommandSpec> {
-    let base = find_spec(argv.first()?)?;
+    lookup_command_in(COMMAND_SPECS, argv)
+}
+
+/// [`lookup_command`] in `table`.
+pub fn lookup_command_in(
+    table: &'static [CommandSpec],
+    argv: &[Bytes],
+) -> Option<&'static CommandSpec> {
+    let base = find_spec_in(table, argv.first()?)?;
     match argv.get(1) {
         Some(sub) if base.is_container() => find_subcommand(base, sub),
         _ => Some(base),
@@ -995,6 +1035,86 @@ mod tests {
                 assert!(!s.summary.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn sentinel_table_is_sorted_and_complete() {
+        let table = sentinel_specs();
+        assert_eq!(table.len(), 15);
+        assert_eq!(all_specs_in(table).count(), 72);
+        for w in table.windows(2) {
+            assert!(w[0].name < w[1].name, "{} !< {}", w[0].name, w[1].name);
+        }
+        for c in table {
+            assert!(!c.summary.is_empty());
+            for w in c.subcommands.windows(2) {
+                assert!(w[0].name < w[1].name);
+            }
+            for s in c.subcommands {
+                assert_eq!(s.name.split_once('|').map(|p| p.0), Some(c.name));
+                assert!(!s.summary.is_empty());
+            }
+        }
+        assert!(find_spec(b"sentinel").is_none());
+        assert!(find_spec_in(table, b"get").is_none());
+        assert!(find_by_fullname_in(table, b"config|get").is_none());
+    }
+
+    #[test]
+    fn sentinel_facts_match_redis() {
+        // As `COMMAND INFO` / `COMMAND DOCS` on redis-server 7.0.15 --sentinel.
+        let table = sentinel_specs();
+        let sentinel = find_spec_in(table, b"SENTINEL").unwrap();
+        assert_eq!(sentinel.arity, -2);
+        assert_eq!(sentinel.flags, &["admin"]);
+        assert_eq!(sentinel.acl_categories, &["@admin", "@slow", "@dangerous"]);
+        assert_eq!((sentinel.group, sentinel.since), ("sentinel", "2.8.4"));
+        assert_eq!(sentinel.subcommands.len(), 21);
+        let set = find_by_fullname_in(table, b"sentinel|set").unwrap();
+        assert_eq!((set.arity, set.flags), (-5, &["admin"][..]));
+        let arities = [
+            ("ckquorum", 3),
+            ("config", -3),
+            ("debug", -2),
+            ("help", 2),
+            ("is-master-down-by-addr", 6),
+            ("monitor", 6),
+            ("simulate-failure", -3),
+        ];
+        for (sub, arity) in arities {
+            assert_eq!(
+                find_subcommand(sentinel, sub.as_bytes()).unwrap().arity,
+                arity,
+                "{sub}"
+            );
+        }
+        let help = find_subcommand(sentinel, b"help").unwrap();
+        assert_eq!(
+            (help.flags, help.acl_categories),
+            (&["loading", "stale"][..], &["@slow"][..])
+        );
+        let slaves = find_subcommand(sentinel, b"slaves").unwrap();
+        assert_eq!(slaves.deprecated_since, Some("5.0.0"));
+        assert_eq!(slaves.doc_flags, &["deprecated"]);
+        let publish = find_spec_in(table, b"publish").unwrap();
+        assert_eq!(publish.arity, 3);
+        assert_eq!(publish.flags, &["pubsub", "loading", "stale", "fast"]);
+        assert_eq!(publish.acl_categories, &["@pubsub", "@fast"]);
+        let info = find_spec_in(table, b"info").unwrap();
+        assert_eq!((info.arity, info.flags), (-1, &["loading", "stale"][..]));
+        let role = find_spec_in(table, b"role").unwrap();
+        assert_eq!(role.flags, &["noscript", "loading", "stale", "fast"]);
+        // Redis 7.0 reports the other 14 exactly as a standalone server does.
+        for c in table.iter().filter(|c| c.name != "sentinel") {
+            assert_eq!(Some(c), find_spec(c.name.as_bytes()), "{}", c.name);
+        }
+        assert_eq!(
+            lookup_command_in(table, &argv("sentinel masters"))
+                .unwrap()
+                .name,
+            "sentinel|masters"
+        );
+        assert!(lookup_command_in(table, &argv("sentinel nosuch")).is_none());
     }
 
     #[test]

@@ -514,6 +514,8 @@ pub struct State {
     pub memory: MemoryState,
     /// `maxmemory` eviction: the pool of best candidates and the next database to sample.
     pub eviction: Eviction,
+    /// Sentinel mode: the Sentinel this node is (`None` on a data node).
+    pub sentinel: Option<Box<redust_sentinel::node::Sentinel>>,
 }
 
 /// Memory as the allocator reports it.
@@ -608,6 +610,7 @@ impl State {
                 pool: Vec::new(),
                 next_db: 0,
             },
+            sentinel: None,
             rdb: RdbState {
                 last_save_secs: now_ms / 1000,
                 saves: 0,

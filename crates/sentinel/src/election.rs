@@ -320,6 +320,13 @@ impl Monitor {
         {
             return false;
         }
+        self.start_failover(master, now, out);
+        true
+    }
+
+    /// A failover attempt begins: a new epoch, `+try-failover`, and the
+    /// wait for an election (started a random bit later).
+    fn start_failover(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
         self.current_epoch += 1;
         let epoch = self.current_epoch;
         let jitter = self.jitter();
@@ -340,7 +347,25 @@ impl Monitor {
             name: "+try-failover",
             detail: text,
         });
-        true
+    }
+
+    /// SENTINEL FAILOVER: a failover without agreement or election, as
+    /// long as none is running and some replica can be promoted. Errors are
+    /// Redis's replies.
+    pub fn force_failover(&mut self, master: usize, now: i64) -> Result<Vec<Action>, String> {
+        if self.masters[master].failover_in_progress {
+            return Err("INPROG Failover already in progress".into());
+        }
+        if self.select_replica(master, now).is_none() {
+            return Err("NOGOODSLAVE No suitable replica to promote".into());
+        }
+        let mut out = Vec::new();
+        self.start_failover(master, now, &mut out);
+        let m = &mut self.masters[master];
+        m.force_failover = true;
+        // No election to wait for: selection starts on the next tick.
+        m.failover.start_time = Some(now);
+        Ok(out)
     }
 
     /// Waiting to be elected: on to replica selection when we lead, the

@@ -29,7 +29,7 @@ pub struct Reconf {
 
 impl Monitor {
     /// `name` as master `master`'s `rename-command` maps it.
-    fn command_name(&self, master: usize, name: &str) -> String {
+    pub fn command_name(&self, master: usize, name: &str) -> String {
         self.masters[master]
             .config
             .renamed_commands
@@ -320,6 +320,17 @@ impl Monitor {
         out.extend(self.switch_master(master, &ip, port, now));
     }
 
+    /// Redis's "master looks sane": a master that says so, not down, with
+    /// a fresh INFO.
+    fn master_looks_sane(&self, master: usize, now: i64) -> bool {
+        let m = &self.masters[master];
+        !m.master.sdown
+            && !m.odown
+            && m.master.role_reported == Some(Role::Master)
+            && m.master.info_refresh != 0
+            && now - m.master.info_refresh < 2 * INFO_PERIOD
+    }
+
     /// What a replica's INFO means for a failover: the promoted replica
     /// became master, a reconfigured replica follows the new master, or a
     /// replica that calls itself a master is converted back.
@@ -353,13 +364,14 @@ impl Monitor {
                 });
                 return;
             }
-            // Converted back once the master looks sane and the replica
-            // has said master for a failover-timeout.
-            let wait = m.config.failover_timeout_ms;
-            let master_sane = !m.master.sdown
-                && m.master.role_reported == Some(Role::Master)
-                && m.master.link.connected;
-            if !r.reconf.promoted && master_sane && !r.sdown && now - r.role_reported_time > wait {
+            // Converted back once the master looks sane and the replica has
+            // not been down, and has said master, for 4 hello periods.
+            let wait = 4 * crate::monitor::HELLO_PERIOD;
+            if !r.reconf.promoted
+                && self.master_looks_sane(master, now)
+                && no_down_for(r, wait, now)
+                && now - r.role_reported_time > wait
+            {
                 let (ip, port) = (m.master.ip.clone(), m.master.port);
                 out.push(Action::SendAll {
                     master,
@@ -373,6 +385,34 @@ impl Monitor {
             }
             return;
         }
+        // A replica of another address is pointed back at the master once
+        // it has kept that address for a failover-timeout.
+        if role == Some(Role::Replica)
+            && (master_host.as_deref() != Some(m.master.ip.as_str())
+                || master_port != Some(m.master.port))
+        {
+            let wait = m.config.failover_timeout_ms;
+            if self.master_looks_sane(master, now)
+                && no_down_for(r, wait, now)
+                && now - r.replica_master_since > wait
+            {
+                let (ip, port) = (m.master.ip.clone(), m.master.port);
+                out.push(Action::SendAll {
+                    master,
+                    target: Target::Replica(idx),
+                    commands: self.reconfiguration(master, Some((&ip, port))),
+                });
+                out.push(Action::Event {
+                    name: "+fix-slave-config",
+                    detail: self.describe(master, Target::Replica(idx)),
+                });
+                // Not again until it reports an address anew.
+                self.masters[master].replicas[idx].replica_master_since = now;
+                return;
+            }
+        }
+        let m = &self.masters[master];
+        let r = &m.replicas[idx];
         if role != Some(Role::Replica) || !(r.reconf.sent || r.reconf.in_progress) {
             return;
         }
@@ -401,6 +441,12 @@ impl Monitor {
             });
         }
     }
+}
+
+/// Whether the instance has not gone down for `wait` (Redis counts from
+/// the start of its last SDOWN).
+fn no_down_for(i: &crate::monitor::Instance, wait: i64, now: i64) -> bool {
+    !i.sdown && (i.s_down_since == 0 || now - i.s_down_since > wait)
 }
 
 #[cfg(test)]

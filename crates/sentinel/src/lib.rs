@@ -7,16 +7,24 @@
 //! found in INFO, hellos and the Sentinels they announce (time in;
 //! commands and events out), then `election`: ODOWN, the questions to the
 //! other Sentinels, votes and the leader of a failover attempt. The
-//! failover itself builds on it. No sockets,
-//! no clock, no files here: the server's shell does the I/O.
+//! failover itself builds on it. `links` keeps the bookkeeping of the
+//! connections (handshakes, which reply answers what) and `node` a whole
+//! running Sentinel (the machine, global options, what the SENTINEL
+//! commands change). `rewrite` builds the `sentinel ...` lines of the
+//! config-file rewrite ("flushconfig"), in Redis's order, as plain
+//! strings for the config crate's rewrite engine. No sockets, no clock, no
+//! files here: the server's shell does the I/O.
 
 pub mod config;
 pub mod election;
 pub mod failover;
 pub mod hello;
 pub mod info;
+pub mod links;
 pub mod monitor;
+pub mod node;
 pub mod records;
+pub mod rewrite;
 pub mod set;
 #[cfg(test)]
 mod testkit;

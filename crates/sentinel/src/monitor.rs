@@ -127,6 +127,8 @@ pub struct Instance {
     pub port: u16,
     pub link: LinkState,
     pub info_refresh: i64,
+    /// The last INFO reply (SENTINEL INFO-CACHE).
+    pub info_text: Option<String>,
     pub run_id: Option<String>,
     pub role_reported: Option<Role>,
     pub role_reported_time: i64,
@@ -142,6 +144,8 @@ pub struct Instance {
     pub replica_repl_offset: u64,
     /// A replica's master as its INFO says (`master_host`, `master_port`).
     pub replica_master: Option<(String, u16)>,
+    /// When `replica_master` last changed (or the instance was created).
+    pub replica_master_since: i64,
     /// `replica_announced` (hidden from SENTINEL REPLICAS when false).
     pub announced: bool,
     /// When our last hello went out through this instance.
@@ -161,6 +165,7 @@ impl Instance {
                 ..LinkState::default()
             },
             info_refresh: 0,
+            info_text: None,
             run_id: None,
             role_reported: None,
             role_reported_time: now,
@@ -173,6 +178,7 @@ impl Instance {
             replica_priority: 100,
             replica_repl_offset: 0,
             replica_master: None,
+            replica_master_since: now,
             announced: true,
             last_pub_time: now,
             reconf: Default::default(),
@@ -198,6 +204,34 @@ pub struct Monitored {
     pub promoted: Option<usize>,
     /// SENTINEL FAILOVER: no election needed.
     pub force_failover: bool,
+}
+
+impl Monitored {
+    /// A master as configured, its known replicas and Sentinels not yet
+    /// connected.
+    pub fn new(c: &MasterConfig, now: i64) -> Monitored {
+        Monitored {
+            config: c.clone(),
+            master: Instance::new(&c.addr.ip, c.addr.port, now),
+            replicas: c
+                .known_replicas
+                .iter()
+                .map(|r| Instance::new(&r.ip, r.port, now))
+                .collect(),
+            sentinels: c
+                .known_sentinels
+                .iter()
+                .map(|s| Peer::new(&s.runid, &s.addr.ip, s.addr.port, 0))
+                .collect(),
+            odown: false,
+            o_down_since: 0,
+            failover_in_progress: false,
+            leader: None,
+            failover: Default::default(),
+            promoted: None,
+            force_failover: false,
+        }
+    }
 }
 
 /// Every monitored master, and who we are.
@@ -298,30 +332,7 @@ impl Monitor {
     /// Starts monitoring the configured masters (and their known replicas
     /// and Sentinels) as Sentinel `myid` at `current_epoch`.
     pub fn new(configs: &[MasterConfig], myid: &str, current_epoch: u64, now: i64) -> Monitor {
-        let masters = configs
-            .iter()
-            .map(|c| Monitored {
-                config: c.clone(),
-                master: Instance::new(&c.addr.ip, c.addr.port, now),
-                replicas: c
-                    .known_replicas
-                    .iter()
-                    .map(|r| Instance::new(&r.ip, r.port, now))
-                    .collect(),
-                sentinels: c
-                    .known_sentinels
-                    .iter()
-                    .map(|s| Peer::new(&s.runid, &s.addr.ip, s.addr.port, 0))
-                    .collect(),
-                odown: false,
-                o_down_since: 0,
-                failover_in_progress: false,
-                leader: None,
-                failover: Default::default(),
-                promoted: None,
-                force_failover: false,
-            })
-            .collect();
+        let masters = configs.iter().map(|c| Monitored::new(c, now)).collect();
         Monitor {
             masters,
             myid: myid.to_string(),
@@ -428,6 +439,14 @@ impl Monitor {
         }
     }
 
+    /// Any other counted command's reply arrived (a hello PUBLISH, SCRIPT
+    /// KILL): the link has one command less pending.
+    pub fn on_reply(&mut self, master: usize, target: Target) {
+        if let Some(link) = self.link_mut(master, target) {
+            link.pending_commands = link.pending_commands.saturating_sub(1);
+        }
+    }
+
     /// An INFO reply arrived: roles, run ids, and for a master the replicas
     /// it lists (new ones are added: `+slave`).
     pub fn on_info(&mut self, master: usize, target: Target, info: &str, now: i64) -> Vec<Action> {
@@ -442,6 +461,7 @@ impl Monitor {
         };
         i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
         i.info_refresh = now;
+        i.info_text = Some(info.to_string());
         if let Some(run_id) = report.run_id.clone() {
             if target == Target::Master
                 && reboot_period > 0
@@ -464,7 +484,11 @@ impl Monitor {
         i.master_link_up = report.master_link_up;
         i.master_link_down_since_s = report.master_link_down_since_s;
         if let (Some(h), Some(p)) = (&report.master_host, report.master_port) {
-            i.replica_master = Some((h.clone(), p));
+            let seen = Some((h.clone(), p));
+            if i.replica_master != seen {
+                i.replica_master = seen;
+                i.replica_master_since = now;
+            }
         }
         if let Some(a) = report.replica_announced {
             i.announced = a;

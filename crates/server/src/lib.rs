@@ -17,6 +17,7 @@ mod log;
 mod master_link;
 mod replica_conn;
 mod saver;
+mod sentinel;
 mod server;
 
 use redust_engine::exec::Mode;
@@ -58,6 +59,43 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Sentinel mode: `--sentinel` among the arguments, or a program name
+/// ending in `-sentinel` (`redust-sentinel`, `redis-sentinel`).
+fn sentinel_mode(argv: &[String]) -> bool {
+    let program = argv
+        .first()
+        .map(|p| {
+            std::path::Path::new(p)
+                .file_name()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    program.ends_with("-sentinel")
+        || program.contains("redis-sentinel")
+        || argv.iter().skip(1).any(|a| a == "--sentinel")
+}
+
+/// A Sentinel must be able to save what it learns: no config file, or
+/// one it cannot write, ends the process with Redis's words.
+fn check_sentinel_config_file(path: Option<&std::path::Path>) {
+    let Some(path) = path else {
+        warning!("Sentinel needs config file on disk to save state. Exiting...");
+        std::process::exit(1);
+    };
+    let writable = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        // SAFETY: a valid NUL-terminated path for the call.
+        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0);
+    if !writable {
+        let e = std::io::Error::last_os_error();
+        warning!(
+            "Sentinel config file {} is not writable: {}. Exiting...",
+            path.display(),
+            redust_config::strerror(&e)
+        );
+        std::process::exit(1);
+    }
+}
+
 /// Runs the server process for the command line `argv` (program name
 /// first); returns the exit code.
 pub fn run_process(argv: Vec<String>) -> i32 {
@@ -76,11 +114,17 @@ pub fn run_process(argv: Vec<String>) -> i32 {
     }
     let (config_path, rest) = redust_config::split_command_line(argv.get(1..).unwrap_or(&[]));
     let config_path = config_path.map(|p| p.to_path_buf());
+    let mode = if sentinel_mode(&argv) {
+        Mode::Sentinel
+    } else {
+        Mode::Standalone
+    };
     // rename-command may only name commands this server has, as in Redis.
-    let known = redust_commands::cmd::command_table(Mode::Standalone, &[]);
+    let known = redust_commands::cmd::command_table(mode, &[]);
     let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
     let options = redust_config::LoadOptions {
         command_exists: Some(&command_exists),
+        sentinel_mode: mode == Mode::Sentinel,
         ..Default::default()
     };
     let config = match redust_config::load_with(config_path.as_deref(), rest, options) {
@@ -89,6 +133,17 @@ pub fn run_process(argv: Vec<String>) -> i32 {
             eprintln!("{e}");
             std::process::exit(1);
         }
+    };
+    let sentinel_config = if mode == Mode::Sentinel {
+        match sentinel::load_config(&config) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
     };
 
     if config.daemonize {
@@ -115,7 +170,12 @@ pub fn run_process(argv: Vec<String>) -> i32 {
             argv.first().map_or("redust-server", |s| s.as_str())
         );
     }
-    log::set_role(if config.replicaof.is_some() {
+    if mode == Mode::Sentinel {
+        check_sentinel_config_file(config.config_file());
+    }
+    log::set_role(if mode == Mode::Sentinel {
+        b'X'
+    } else if config.replicaof.is_some() {
         b'S'
     } else {
         b'M'
@@ -180,10 +240,14 @@ pub fn run_process(argv: Vec<String>) -> i32 {
                 std::process::id()
             );
         } else {
-            notice!("Running mode=standalone, port={port}.");
+            let name = if mode == Mode::Sentinel {
+                "sentinel"
+            } else {
+                "standalone"
+            };
+            notice!("Running mode={name}, port={port}.");
         }
-        let commands =
-            redust_commands::cmd::command_table(Mode::Standalone, &config.rename_commands);
+        let commands = redust_commands::cmd::command_table(mode, &config.rename_commands);
         let mut state = State::new(config, now_ms(), commands);
         state.node.tcp_port = port;
         state.node.config_file = config_path
@@ -192,7 +256,11 @@ pub fn run_process(argv: Vec<String>) -> i32 {
         state.node.executable = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        warning!("Server initialized");
+        if let Some(c) = sentinel_config {
+            sentinel::install(&mut state, c, now_ms());
+        } else {
+            warning!("Server initialized");
+        }
         server::run(state, listeners, pidfile, Arc::new(NodeSignals::default())).await
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

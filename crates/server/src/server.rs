@@ -565,7 +565,12 @@ pub async fn run(
     if let Some((host, port)) = state.config.replicaof.clone() {
         redust_engine::replication::set_master(&mut state, host, port, true);
     }
-    load_at_startup(&signals, &mut state);
+    let sentinel = state.sentinel.is_some();
+    if sentinel {
+        crate::sentinel::announce_start(&mut state);
+    } else {
+        load_at_startup(&signals, &mut state);
+    }
     // As Redis before its event loop: a failure is logged, the server runs on.
     redust_engine::oom_score::warn_if_unordered(&state);
     let _ = redust_engine::oom_score::apply(&mut state);
@@ -584,10 +589,16 @@ pub async fn run(
     let loader = server.clone();
     tokio::spawn(async move {
         finish_loading(loader).await;
-        notice!("Ready to accept connections");
+        if !sentinel {
+            notice!("Ready to accept connections");
+        }
     });
     crate::saver::spawn(server.clone());
-    tokio::spawn(crate::master_link::run(server.clone()));
+    if sentinel {
+        tokio::spawn(crate::sentinel::run(server.clone()));
+    } else {
+        tokio::spawn(crate::master_link::run(server.clone()));
+    }
 
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -630,7 +641,11 @@ pub async fn run(
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);
     }
-    warning!("Redis is now ready to exit, bye bye...");
+    if sentinel {
+        warning!("Sentinel is now ready to exit, bye bye...");
+    } else {
+        warning!("Redis is now ready to exit, bye bye...");
+    }
     server.signals.stopped.store(true, Ordering::Relaxed);
     0
 }

@@ -123,7 +123,9 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.client.name = if n.is_empty() { None } else { Some(n) };
     }
     set_protocol(ctx, version == 3);
-    ctx.reply.map(7);
+    // A Sentinel has no role field.
+    let sentinel = ctx.state.sentinel.is_some();
+    ctx.reply.map(if sentinel { 6 } else { 7 });
     ctx.reply.bulk(b"server");
     ctx.reply.bulk(b"redis");
     ctx.reply.bulk(b"version");
@@ -133,9 +135,13 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.reply.bulk(b"id");
     ctx.reply.int(ctx.client.id as i64);
     ctx.reply.bulk(b"mode");
-    ctx.reply.bulk(b"standalone");
-    ctx.reply.bulk(b"role");
-    ctx.reply.bulk(b"master");
+    if sentinel {
+        ctx.reply.bulk(b"sentinel");
+    } else {
+        ctx.reply.bulk(b"standalone");
+        ctx.reply.bulk(b"role");
+        ctx.reply.bulk(b"master");
+    }
     ctx.reply.bulk(b"modules");
     ctx.reply.array(0);
     Ok(())

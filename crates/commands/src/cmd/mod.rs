@@ -14,6 +14,7 @@ pub mod persistence;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;
+pub mod sentinel;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -25,7 +26,11 @@ use std::sync::Arc;
 
 /// A node's command table for its mode, with `rename-command` applied.
 pub fn command_table(mode: Mode, renames: &[(String, String)]) -> Arc<CommandTable> {
-    Arc::new(CommandTable::new(handlers(mode), renames))
+    Arc::new(CommandTable::with_specs(
+        crate::exec::specs_for(mode),
+        handlers(mode),
+        renames,
+    ))
 }
 
 /// The handlers a mode has. Standalone and Cluster have every command (the
@@ -213,6 +218,27 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("psync", replication::psync),
     ("sync", replication::psync),
     ("role", replication::role),
+    // Sentinel mode
+    ("sentinel|ckquorum", sentinel::sentinel),
+    ("sentinel|config", sentinel::sentinel),
+    ("sentinel|failover", sentinel::sentinel),
+    ("sentinel|flushconfig", sentinel::sentinel),
+    ("sentinel|get-master-addr-by-name", sentinel::sentinel),
+    ("sentinel|help", sentinel::sentinel),
+    ("sentinel|info-cache", sentinel::sentinel),
+    ("sentinel|is-master-down-by-addr", sentinel::sentinel),
+    ("sentinel|master", sentinel::sentinel),
+    ("sentinel|masters", sentinel::sentinel),
+    ("sentinel|monitor", sentinel::sentinel),
+    ("sentinel|myid", sentinel::sentinel),
+    ("sentinel|pending-scripts", sentinel::sentinel),
+    ("sentinel|remove", sentinel::sentinel),
+    ("sentinel|replicas", sentinel::sentinel),
+    ("sentinel|reset", sentinel::sentinel),
+    ("sentinel|sentinels", sentinel::sentinel),
+    ("sentinel|set", sentinel::sentinel),
+    ("sentinel|simulate-failure", sentinel::sentinel),
+    ("sentinel|slaves", sentinel::sentinel),
     ("failover", replication::failover),
     // scripting
     ("eval", scripting::eval),

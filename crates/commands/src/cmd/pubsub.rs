@@ -117,6 +117,9 @@ pub fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn publish_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.state.sentinel.is_some() {
+        return super::sentinel::publish_hello(ctx, args);
+    }
     ctx.propagate_to_replicas(args.to_vec());
     let n = ctx.publishing(|state| publish(state, &args[1], &args[2]));
     ctx.reply.int(n as i64);

@@ -251,6 +251,9 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    if ctx.state.sentinel.is_some() {
+        return super::sentinel::role(ctx);
+    }
     let repl = &ctx.state.repl;
     match &repl.master {
         None => {

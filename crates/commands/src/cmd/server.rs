@@ -187,14 +187,16 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             let cmd_args = &args[2..];
             // The executor's table (renames applied) first; then every other
-            // command Redis 7.0 knows, implemented here or not: clients ask
-            // for the keys of any command (cluster routing).
+            // command Redis 7.0 knows in this mode (the table's specs),
+            // implemented here or not: clients ask for the keys of any
+            // command (cluster routing).
             let spec = match table.lookup(&cmd_args[0]) {
                 Some(c) if !c.spec.subcommands.is_empty() && cmd_args.len() > 1 => {
                     spec::find_subcommand(c.spec, &cmd_args[1])
                 }
                 Some(c) => Some(c.spec),
-                None => spec::lookup_command(cmd_args).filter(|s| !table.implemented(s.name)),
+                None => spec::lookup_command_in(table.specs(), cmd_args)
+                    .filter(|s| !table.implemented(s.name)),
             };
             let Some(s) = spec else {
                 return Err("ERR Invalid command specified".into());
@@ -215,7 +217,7 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         b"list" => {
-            let mut names: Vec<String> = spec::all_specs()
+            let mut names: Vec<String> = spec::all_specs_in(table.specs())
                 .filter(|s| table.implemented(s.name))
                 .map(|s| s.name.to_string())
                 .collect();
@@ -226,7 +228,8 @@ pub fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 } else if eq_ignore_case(&args[3], "aclcat") {
                     let cat = format!("@{}", lossy(value).to_ascii_lowercase());
                     names.retain(|n| {
-                        spec::find_by_fullname(n.as_bytes())
+                        table
+                            .find_spec(n.as_bytes())
                             .is_some_and(|s| s.acl_categories.contains(&cat.as_str()))
                     });
                 } else if eq_ignore_case(&args[3], "module") {
@@ -1079,14 +1082,15 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The spec for a COMMAND INFO/DOCS name: a command, or `container|sub`.
+/// The spec for a COMMAND INFO/DOCS name: a command, or `container|sub`,
+/// from the table's own specs (Sentinel's in Sentinel mode).
 fn resolve_spec_name(
     table: &crate::exec::CommandTable,
     name: &[u8],
 ) -> Option<&'static spec::CommandSpec> {
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
     if table.implemented(&lower) {
-        spec::find_by_fullname(lower.as_bytes())
+        table.find_spec(lower.as_bytes())
     } else {
         None
     }
@@ -1171,4 +1175,197 @@ fn latency_graph(name: &str, ev: &crate::state::LatencyEvent, now_secs: i64) -> 
     s.push_str(&ages.join(" "));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::{CommandTable, Ctx, Handler, Mode};
+    use crate::spec;
+    use crate::state::State;
+    use bytes::Bytes;
+    use redust_resp::Reply;
+    use std::sync::Arc;
+
+    fn ok(ctx: &mut Ctx, _args: &[Bytes]) -> crate::errors::CmdResult {
+        ctx.reply.ok();
+        Ok(())
+    }
+
+    /// A node with Sentinel's command table: the Sentinel handlers there are,
+    /// and a stand-in for every other command and subcommand of Redis 7.0
+    /// Sentinel (SENTINEL itself, for one).
+    fn sentinel_state() -> State {
+        let specs = crate::exec::specs_for(Mode::Sentinel);
+        let mut handlers: Vec<(&'static str, Handler)> = crate::cmd::handlers(Mode::Sentinel)
+            .into_iter()
+            .copied()
+            .collect();
+        for s in spec::all_specs_in(specs) {
+            if !handlers.iter().any(|(name, _)| *name == s.name) {
+                handlers.push((s.name, ok));
+            }
+        }
+        let table = CommandTable::with_specs(specs, &handlers, &[]);
+        State::new(redust_config::Config::default(), 0, Arc::new(table))
+    }
+
+    fn run(state: &mut State, args: &[&str]) -> Vec<u8> {
+        let (mut client, _rx) = state.connect("127.0.0.1:1".into(), "127.0.0.1:2".into(), -1, 0);
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let mut reply = Reply::new(false);
+        crate::execute(state, &mut client, &args, &mut reply);
+        reply.buf
+    }
+
+    fn bulk_list(reply: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(reply);
+        text.split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty() && !l.starts_with('$'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// What redis-server 7.0.15 --sentinel answers `COMMAND INFO` for a
+    /// SENTINEL subcommand flagged `admin`.
+    fn admin_sub_info(name: &str, arity: i32) -> String {
+        format!(
+            "*10\r\n${}\r\n{name}\r\n:{arity}\r\n*1\r\n+admin\r\n:0\r\n:0\r\n:0\r\n\
+             *3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n*0\r\n*0\r\n*0\r\n",
+            name.len()
+        )
+    }
+
+    #[test]
+    fn command_count_and_list_in_sentinel_mode() {
+        let mut state = sentinel_state();
+        assert_eq!(run(&mut state, &["command", "count"]), b":15\r\n");
+        let list = run(&mut state, &["COMMAND", "LIST"]);
+        assert!(list.starts_with(b"*72\r\n"));
+        let names = bulk_list(&list);
+        assert_eq!(names.len(), 72);
+        for n in [
+            "sentinel",
+            "sentinel|set",
+            "client|kill",
+            "acl|whoami",
+            "command|docs",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n}");
+        }
+        for n in ["get", "config", "config|get", "client|setinfo", "select"] {
+            assert!(!names.iter().any(|x| x == n), "{n}");
+        }
+        let matching = run(
+            &mut state,
+            &["command", "list", "filterby", "pattern", "sentinel|s*"],
+        );
+        assert_eq!(
+            bulk_list(&matching),
+            [
+                "sentinel|sentinels",
+                "sentinel|set",
+                "sentinel|simulate-failure",
+                "sentinel|slaves"
+            ]
+        );
+        // As Redis's Sentinel: 38 names, role, shutdown, 9 of ACL, 6 of
+        // CLIENT, SENTINEL and 20 of its subcommands (not HELP).
+        let admin = bulk_list(&run(
+            &mut state,
+            &["command", "list", "filterby", "aclcat", "admin"],
+        ));
+        assert_eq!(admin.len(), 38);
+        assert!(admin.iter().any(|n| n == "sentinel|debug"));
+        assert!(!admin.iter().any(|n| n == "sentinel|help"));
+        assert_eq!(admin.iter().filter(|n| n.starts_with("acl|")).count(), 9);
+        assert_eq!(admin.iter().filter(|n| n.starts_with("client|")).count(), 6);
+    }
+
+    #[test]
+    fn command_info_and_docs_in_sentinel_mode_match_redis() {
+        let mut state = sentinel_state();
+        // Bytes as redis-server 7.0.15 --sentinel sends them.
+        assert_eq!(
+            String::from_utf8(run(&mut state, &["command", "info", "sentinel|set"])).unwrap(),
+            format!("*1\r\n{}", admin_sub_info("sentinel|set", -5))
+        );
+        assert_eq!(
+            run(&mut state, &["command", "info", "publish"]),
+            b"*1\r\n*10\r\n$7\r\npublish\r\n:3\r\n*4\r\n+pubsub\r\n+loading\r\n+stale\r\n+fast\r\n\
+              :0\r\n:0\r\n:0\r\n*2\r\n+@pubsub\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n"
+        );
+        assert_eq!(
+            run(&mut state, &["command", "info", "get", "ping"]),
+            b"*2\r\n$-1\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n\
+              *2\r\n+@fast\r\n+@connection\r\n*2\r\n$25\r\nrequest_policy:all_shards\r\n\
+              $29\r\nresponse_policy:all_succeeded\r\n*0\r\n*0\r\n"
+        );
+        // SENTINEL with its 21 subcommands (Redis lists them in hash order,
+        // we sort them).
+        let subs = [
+            ("ckquorum", 3),
+            ("config", -3),
+            ("debug", -2),
+            ("failover", 3),
+            ("flushconfig", 2),
+            ("get-master-addr-by-name", 3),
+            ("help", 2),
+            ("info-cache", -3),
+            ("is-master-down-by-addr", 6),
+            ("master", 3),
+            ("masters", 2),
+            ("monitor", 6),
+            ("myid", 2),
+            ("pending-scripts", 2),
+            ("remove", 3),
+            ("replicas", 3),
+            ("reset", 3),
+            ("sentinels", 3),
+            ("set", -5),
+            ("simulate-failure", -3),
+            ("slaves", 3),
+        ];
+        let mut expected = String::from(
+            "*1\r\n*10\r\n$8\r\nsentinel\r\n:-2\r\n*1\r\n+admin\r\n:0\r\n:0\r\n:0\r\n\
+             *3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n*0\r\n*0\r\n*21\r\n",
+        );
+        for (sub, arity) in subs {
+            if sub == "help" {
+                expected.push_str(
+                    "*10\r\n$13\r\nsentinel|help\r\n:2\r\n*2\r\n+loading\r\n+stale\r\n\
+                     :0\r\n:0\r\n:0\r\n*1\r\n+@slow\r\n*0\r\n*0\r\n*0\r\n",
+                );
+            } else {
+                expected.push_str(&admin_sub_info(&format!("sentinel|{sub}"), arity));
+            }
+        }
+        assert_eq!(
+            String::from_utf8(run(&mut state, &["command", "info", "sentinel"])).unwrap(),
+            expected
+        );
+        // Docs: commands outside Sentinel's table are left out.
+        assert_eq!(run(&mut state, &["command", "docs", "get"]), b"*0\r\n");
+        let docs = String::from_utf8(run(&mut state, &["command", "docs", "sentinel"])).unwrap();
+        assert!(docs.starts_with("*2\r\n$8\r\nsentinel\r\n"));
+        assert!(docs.contains("$5\r\nsince\r\n$5\r\n2.8.4\r\n$5\r\ngroup\r\n$8\r\nsentinel\r\n"));
+        assert!(docs.contains("$11\r\nsubcommands\r\n*42\r\n"));
+        let slaves = run(&mut state, &["command", "docs", "sentinel|slaves"]);
+        let slaves = String::from_utf8(slaves).unwrap();
+        assert!(slaves.contains(
+            "$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n5.0.0\r\n"
+        ));
+        // GETKEYS knows Sentinel's commands only.
+        assert_eq!(
+            run(&mut state, &["command", "getkeys", "get", "a"]),
+            b"-ERR Invalid command specified\r\n"
+        );
+        assert_eq!(
+            run(&mut state, &["command", "getkeys", "sentinel", "masters"]),
+            b"-ERR The command has no key arguments\r\n"
+        );
+    }
 }

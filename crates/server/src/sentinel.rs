@@ -1,0 +1,388 @@
+//! Sentinel mode's I/O shell: start-up (the config file's `sentinel`
+//! lines loaded, a myid made and saved, `+monitor` for each master), the
+//! timer that drives the state machine every 100 ms, and one task per
+//! link (connect, write what it is given, decode replies). Everything it
+//! learns goes to `redust-sentinel` (`links` and `monitor`) under the
+//! state lock; what comes back is written on links, logged and published
+//! (`cmd::sentinel`), or opens and closes links. The config file is
+//! rewritten whenever what Sentinel would write in it changes.
+
+use crate::server::Server;
+use crate::warning;
+use bytes::{Buf, BytesMut};
+use redust_commands::cmd::sentinel::{emit_events, flush_config, SystemEnvironment};
+use redust_engine::State;
+use redust_resp::{decode_frame, Frame, FrameLimits};
+use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Links, Peer, Routed};
+use redust_sentinel::node::{Sentinel, CRASH_AFTER_ELECTION, CRASH_AFTER_PROMOTION};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// How often the state machine runs (Redis's Sentinel timer at 10 Hz).
+const TICK: Duration = Duration::from_millis(100);
+/// A lost link is retried at most this often (ms), as Redis does once per
+/// ping period.
+const RECONNECT_PERIOD: i64 = 1000;
+/// How long a connect may take before the link counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Loads the config file's `sentinel` lines (Redis's fatal report on an
+/// error).
+pub fn load_config(
+    config: &redust_config::Config,
+) -> Result<redust_sentinel::config::SentinelConfig, String> {
+    let lines: Vec<redust_sentinel::config::SentinelLine> = config
+        .sentinel_lines
+        .iter()
+        .map(|d| redust_sentinel::config::SentinelLine {
+            line_number: d.line_number,
+            text: d.text.clone(),
+            args: d.args.clone(),
+        })
+        .collect();
+    redust_sentinel::config::load(&lines, &SystemEnvironment).map_err(|e| {
+        format!(
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}\n",
+            redust_resp::REDIS_VERSION,
+            e.line_number,
+            e.line,
+            e.message
+        )
+    })
+}
+
+/// Puts the Sentinel in `state`; a myid made here is saved at once
+/// (`announce_start`).
+pub fn install(state: &mut State, config: redust_sentinel::config::SentinelConfig, now: i64) {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let generated = config.myid.is_none();
+    let myid = config.myid.clone().unwrap_or_else(|| {
+        (0..40)
+            .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
+            .collect()
+    });
+    let mut sentinel = Sentinel::new(config, &myid, rng.gen(), now);
+    sentinel.flush_needed = generated;
+    state.sentinel = Some(Box::new(sentinel));
+}
+
+/// The start-up lines and events, once the node logs: the config saved
+/// when a myid had to be made, the id, and `+monitor` for every master.
+pub fn announce_start(state: &mut State) {
+    if state.sentinel.as_ref().is_some_and(|s| s.flush_needed) {
+        let _ = flush_config(state);
+    }
+    let Some(s) = state.sentinel.as_ref() else {
+        return;
+    };
+    warning!("Sentinel ID is {}", s.monitor.myid);
+    let events: Vec<(&'static str, String)> = (0..s.monitor.masters.len())
+        .filter_map(|i| match s.monitor_event(i) {
+            redust_sentinel::monitor::Action::Event { name, detail } => Some((name, detail)),
+            _ => None,
+        })
+        .collect();
+    emit_events(state, events);
+}
+
+/// What a link task reports.
+enum LinkEvent {
+    Connected { local_ip: Option<String> },
+    Frame(Frame),
+    Closed,
+}
+
+/// A link's task, as the shell holds it.
+struct LinkHandle {
+    id: u64,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The shell's links and timers.
+struct Shell {
+    server: Arc<Server>,
+    events: mpsc::UnboundedSender<(u64, LinkEvent)>,
+    links: HashMap<LinkKey, LinkHandle>,
+    by_id: HashMap<u64, LinkKey>,
+    next_id: u64,
+    /// When each link was last attempted (reconnects wait `RECONNECT_PERIOD`).
+    attempted: HashMap<LinkKey, i64>,
+    /// The Sentinel block last written to the config file.
+    flushed_block: Vec<(String, String)>,
+}
+
+/// Runs the Sentinel until the process ends.
+pub async fn run(server: Arc<Server>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut shell = Shell {
+        server,
+        events: tx,
+        links: HashMap::new(),
+        by_id: HashMap::new(),
+        next_id: 0,
+        attempted: HashMap::new(),
+        flushed_block: Vec::new(),
+    };
+    {
+        let state = shell.server.state.lock();
+        if let Some(s) = state.sentinel.as_ref() {
+            shell.flushed_block = redust_sentinel::rewrite::sentinel_block(&s.globals, &s.monitor);
+        }
+    }
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => shell.on_tick(),
+            Some((id, event)) = rx.recv() => shell.on_link_event(id, event),
+        }
+        if shell
+            .server
+            .signals
+            .stopped
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            break;
+        }
+    }
+}
+
+impl Shell {
+    fn on_tick(&mut self) {
+        let now = crate::now_ms();
+        let server = self.server.clone();
+        let mut state = server.state.lock();
+        state.now_ms = now;
+        let Some(s) = state.sentinel.as_mut() else {
+            return;
+        };
+        let mut actions = std::mem::take(&mut s.outbox);
+        actions.extend(s.monitor.tick(now));
+        let Sentinel { monitor, links, .. } = &mut **s;
+        let routed = links.route(monitor, actions);
+        self.apply(&mut state, routed, now);
+        self.maintain_links(&mut state, now);
+        self.flush_if_changed(&mut state);
+    }
+
+    fn on_link_event(&mut self, id: u64, event: LinkEvent) {
+        let Some(key) = self.by_id.get(&id).cloned() else {
+            return;
+        };
+        let now = crate::now_ms();
+        let server = self.server.clone();
+        let mut state = server.state.lock();
+        state.now_ms = now;
+        let port = state.node.tcp_port;
+        let requirepass = state
+            .config
+            .requirepass
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let Some(s) = state.sentinel.as_mut() else {
+            return;
+        };
+        let routed = match event {
+            LinkEvent::Connected { local_ip } => {
+                if key.peer == Peer::Master && key.kind == LinkKind::Cmd {
+                    // Our hellos announce the address this link left from,
+                    // unless announce-ip/port say otherwise.
+                    let ip = s.globals.announce_ip.clone().or(local_ip);
+                    let announce_port = if s.globals.announce_port > 0 {
+                        s.globals.announce_port as u16
+                    } else {
+                        port
+                    };
+                    if let Some(ip) = ip {
+                        s.monitor.announce = Some((ip, announce_port));
+                    }
+                }
+                let credentials = Credentials {
+                    sentinel_user: s.globals.sentinel_user.clone(),
+                    sentinel_pass: s.globals.sentinel_pass.clone().or(requirepass),
+                };
+                let Sentinel { monitor, links, .. } = &mut **s;
+                links.connected(monitor, &key, &credentials, now)
+            }
+            LinkEvent::Frame(frame) => {
+                let Sentinel { monitor, links, .. } = &mut **s;
+                links.on_frame(monitor, &key, frame, now)
+            }
+            LinkEvent::Closed => {
+                self.forget(&key);
+                let Sentinel { monitor, links, .. } = &mut **s;
+                links.closed(monitor, &key, now)
+            }
+        };
+        self.apply(&mut state, routed, now);
+    }
+
+    /// Writes, events and resets the state machine asked for.
+    fn apply(&mut self, state: &mut State, routed: Routed, now: i64) {
+        for (key, bytes) in routed.writes {
+            if let Some(link) = self.links.get(&key) {
+                let _ = link.tx.send(bytes);
+            }
+        }
+        let elected = routed.events.iter().any(|(n, _)| *n == "+elected-leader");
+        let promoted = routed.events.iter().any(|(n, _)| *n == "+promoted-slave");
+        emit_events(state, routed.events);
+        for master in routed.reset {
+            let keys: Vec<LinkKey> = self
+                .links
+                .keys()
+                .filter(|k| k.master == master && k.peer != Peer::Sentinel)
+                .cloned()
+                .collect();
+            for key in keys {
+                self.close(state, &key, now);
+                // Recreated instances reconnect at once.
+                self.attempted.remove(&key);
+            }
+        }
+        let flags = state.sentinel.as_ref().map_or(0, |s| s.simulate_failure);
+        if (elected && flags & CRASH_AFTER_ELECTION != 0)
+            || (promoted && flags & CRASH_AFTER_PROMOTION != 0)
+        {
+            warning!("Sentinel CRASH because of SENTINEL simulate-failure");
+            std::process::exit(99);
+        }
+    }
+
+    /// Opens the links the state machine wants and closes the others.
+    fn maintain_links(&mut self, state: &mut State, now: i64) {
+        let Some(s) = state.sentinel.as_ref() else {
+            return;
+        };
+        let wanted = Links::wanted(&s.monitor);
+        let stale: Vec<LinkKey> = self
+            .links
+            .keys()
+            .filter(|k| !wanted.contains(k))
+            .cloned()
+            .collect();
+        for key in stale {
+            self.close(state, &key, now);
+        }
+        for key in wanted {
+            if self.links.contains_key(&key) {
+                continue;
+            }
+            if self
+                .attempted
+                .get(&key)
+                .is_some_and(|t| now - t < RECONNECT_PERIOD)
+            {
+                continue;
+            }
+            self.attempted.insert(key.clone(), now);
+            self.open(key);
+        }
+    }
+
+    fn open(&mut self, key: LinkKey) {
+        self.next_id += 1;
+        let id = self.next_id;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(link_task(
+            id,
+            key.ip.clone(),
+            key.port,
+            rx,
+            self.events.clone(),
+        ));
+        self.by_id.insert(id, key.clone());
+        self.links.insert(key, LinkHandle { id, tx, task });
+    }
+
+    /// Drops a link's task and tells the state machine it is gone.
+    fn close(&mut self, state: &mut State, key: &LinkKey, now: i64) {
+        self.forget(key);
+        if let Some(s) = state.sentinel.as_mut() {
+            let Sentinel { monitor, links, .. } = &mut **s;
+            let routed = links.closed(monitor, key, now);
+            // A close only ever emits events (no writes on a closed link).
+            emit_events(state, routed.events);
+        }
+    }
+
+    fn forget(&mut self, key: &LinkKey) {
+        if let Some(link) = self.links.remove(key) {
+            self.by_id.remove(&link.id);
+            link.task.abort();
+        }
+    }
+
+    /// Rewrites the config file when what it would hold has changed.
+    fn flush_if_changed(&mut self, state: &mut State) {
+        let Some(s) = state.sentinel.as_ref() else {
+            return;
+        };
+        let block = redust_sentinel::rewrite::sentinel_block(&s.globals, &s.monitor);
+        if (block != self.flushed_block || s.flush_needed) && flush_config(state).is_ok() {
+            self.flushed_block = block;
+        }
+    }
+}
+
+/// One link: connects, reports, writes what it is given and reports each
+/// decoded reply until either side closes.
+async fn link_task(
+    id: u64,
+    ip: String,
+    port: u16,
+    mut writes: mpsc::UnboundedReceiver<Vec<u8>>,
+    events: mpsc::UnboundedSender<(u64, LinkEvent)>,
+) {
+    let connect = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((ip.as_str(), port)),
+    );
+    let stream = match connect.await {
+        Ok(Ok(s)) => s,
+        _ => {
+            let _ = events.send((id, LinkEvent::Closed));
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
+    let _ = events.send((id, LinkEvent::Connected { local_ip }));
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let limits = FrameLimits::default();
+    'link: loop {
+        tokio::select! {
+            data = writes.recv() => match data {
+                Some(bytes) => {
+                    if writer.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            read = reader.read_buf(&mut buf) => {
+                match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => loop {
+                        match decode_frame(&buf, &limits) {
+                            Ok(Some((frame, used))) => {
+                                buf.advance(used);
+                                let _ = events.send((id, LinkEvent::Frame(frame)));
+                            }
+                            Ok(None) => break,
+                            // A peer speaking garbage: drop the link.
+                            Err(_) => break 'link,
+                        }
+                    },
+                }
+            }
+        }
+    }
+    let _ = events.send((id, LinkEvent::Closed));
+}
