@@ -130,6 +130,7 @@ impl Monitor {
     fn ask_others(&mut self, master: usize, now: i64, forced: bool, out: &mut Vec<Action>) {
         let epoch = self.current_epoch;
         let myid = self.myid.clone();
+        let ask_period = self.timing.ask_period;
         let m = &mut self.masters[master];
         let runid = if m.failover.state != FailoverState::None {
             myid
@@ -138,14 +139,14 @@ impl Monitor {
         };
         let (ip, port, sdown) = (m.master.ip.clone(), m.master.port, m.master.sdown);
         for (i, p) in m.sentinels.iter_mut().enumerate() {
-            if now - p.last_master_down_reply_time > ASK_PERIOD * 5 {
+            if now - p.last_master_down_reply_time > ask_period * 5 {
                 p.master_down = false;
                 p.leader = None;
             }
             if !sdown || !p.link.connected {
                 continue;
             }
-            if !forced && now - p.last_master_down_reply_time < ASK_PERIOD {
+            if !forced && now - p.last_master_down_reply_time < ask_period {
                 continue;
             }
             out.push(Action::Send {
@@ -374,11 +375,12 @@ impl Monitor {
         let epoch = self.masters[master].failover.epoch;
         let leader = self.get_leader(master, epoch, now, out);
         let text = self.describe(master, Target::Master);
+        let election_timeout = self.timing.election_timeout;
         let m = &mut self.masters[master];
         let elected =
             m.force_failover || leader.is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !elected {
-            let timeout = ELECTION_TIMEOUT.min(m.config.failover_timeout_ms);
+            let timeout = election_timeout.min(m.config.failover_timeout_ms);
             if m.failover.start_time.is_some_and(|t| now - t > timeout) {
                 out.push(Action::Event {
                     name: "-failover-abort-not-elected",

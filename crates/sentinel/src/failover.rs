@@ -12,7 +12,7 @@
 
 use crate::election::FailoverState;
 use crate::info::Role;
-use crate::monitor::{Action, Monitor, Target, INFO_PERIOD, PING_PERIOD};
+use crate::monitor::{Action, Monitor, Target};
 
 /// How long a replica may stay in reconf-sent (ms).
 pub const SLAVE_RECONF_TIMEOUT: i64 = 10_000;
@@ -73,16 +73,16 @@ impl Monitor {
             max_master_down += now - m.master.s_down_since;
         }
         let info_validity = if m.master.sdown {
-            PING_PERIOD * 5
+            self.timing.ping_period * 5
         } else {
-            INFO_PERIOD * 3
+            self.timing.info_period * 3
         };
         let mut candidates: Vec<usize> = (0..m.replicas.len())
             .filter(|&i| {
                 let r = &m.replicas[i];
                 !r.sdown
                     && r.link.connected
-                    && now - r.link.last_avail_time <= PING_PERIOD * 5
+                    && now - r.link.last_avail_time <= self.timing.ping_period * 5
                     && r.replica_priority != 0
                     && now - r.info_refresh <= info_validity
                     && r.master_link_down_since_s.unwrap_or(0) * 1000 <= max_master_down
@@ -207,6 +207,7 @@ impl Monitor {
             .iter()
             .filter(|r| r.reconf.sent || r.reconf.in_progress)
             .count() as i64;
+        let reconf_timeout = self.timing.slave_reconf_timeout;
         for i in 0..self.masters[master].replicas.len() {
             if in_progress >= parallel {
                 break;
@@ -215,7 +216,7 @@ impl Monitor {
             if r.reconf.promoted || r.reconf.done {
                 continue;
             }
-            if r.reconf.sent && now - r.reconf.sent_time > SLAVE_RECONF_TIMEOUT {
+            if r.reconf.sent && now - r.reconf.sent_time > reconf_timeout {
                 out.push(Action::Event {
                     name: "-slave-reconf-sent-timeout",
                     detail: self.describe(master, Target::Replica(i)),
@@ -328,7 +329,7 @@ impl Monitor {
             && !m.odown
             && m.master.role_reported == Some(Role::Master)
             && m.master.info_refresh != 0
-            && now - m.master.info_refresh < 2 * INFO_PERIOD
+            && now - m.master.info_refresh < 2 * self.timing.info_period
     }
 
     /// What a replica's INFO means for a failover: the promoted replica
@@ -366,7 +367,7 @@ impl Monitor {
             }
             // Converted back once the master looks sane and the replica has
             // not been down, and has said master, for 4 hello periods.
-            let wait = 4 * crate::monitor::HELLO_PERIOD;
+            let wait = 4 * self.timing.publish_period;
             if !r.reconf.promoted
                 && self.master_looks_sane(master, now)
                 && no_down_for(r, wait, now)

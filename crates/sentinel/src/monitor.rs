@@ -251,8 +251,88 @@ pub struct Monitor {
     /// The previous tick's time (a jump back or of more than
     /// `TILT_TRIGGER` enters TILT).
     pub previous_tick: Option<i64>,
-    /// How long TILT lasts (`SENTINEL DEBUG tilt-period`).
+    /// The periods and timeouts (`SENTINEL DEBUG`).
+    pub timing: Timing,
+}
+
+/// Sentinel's timing knobs, Redis's defaults; SENTINEL DEBUG changes them
+/// at run time (ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    pub info_period: i64,
+    pub ping_period: i64,
+    pub ask_period: i64,
+    pub publish_period: i64,
+    pub default_down_after: i64,
+    pub default_failover_timeout: i64,
+    pub tilt_trigger: i64,
     pub tilt_period: i64,
+    pub slave_reconf_timeout: i64,
+    pub min_link_reconnect_period: i64,
+    pub election_timeout: i64,
+    pub script_max_runtime: i64,
+    pub script_retry_delay: i64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            info_period: INFO_PERIOD,
+            ping_period: PING_PERIOD,
+            ask_period: crate::election::ASK_PERIOD,
+            publish_period: HELLO_PERIOD,
+            default_down_after: crate::config::DEFAULT_DOWN_AFTER_MS,
+            default_failover_timeout: crate::config::DEFAULT_FAILOVER_TIMEOUT_MS,
+            tilt_trigger: TILT_TRIGGER,
+            tilt_period: TILT_PERIOD,
+            slave_reconf_timeout: crate::failover::SLAVE_RECONF_TIMEOUT,
+            min_link_reconnect_period: 15_000,
+            election_timeout: crate::election::ELECTION_TIMEOUT,
+            script_max_runtime: 60_000,
+            script_retry_delay: 30_000,
+        }
+    }
+}
+
+impl Timing {
+    /// The knobs as SENTINEL DEBUG lists them, in its order.
+    pub fn list(&self) -> [(&'static str, i64); 13] {
+        [
+            ("INFO-PERIOD", self.info_period),
+            ("PING-PERIOD", self.ping_period),
+            ("ASK-PERIOD", self.ask_period),
+            ("PUBLISH-PERIOD", self.publish_period),
+            ("DEFAULT-DOWN-AFTER", self.default_down_after),
+            ("DEFAULT-FAILOVER-TIMEOUT", self.default_failover_timeout),
+            ("TILT-TRIGGER", self.tilt_trigger),
+            ("TILT-PERIOD", self.tilt_period),
+            ("SLAVE-RECONF-TIMEOUT", self.slave_reconf_timeout),
+            ("MIN-LINK-RECONNECT-PERIOD", self.min_link_reconnect_period),
+            ("ELECTION-TIMEOUT", self.election_timeout),
+            ("SCRIPT-MAX-RUNTIME", self.script_max_runtime),
+            ("SCRIPT-RETRY-DELAY", self.script_retry_delay),
+        ]
+    }
+
+    /// The knob of that (lower-case) name, to set.
+    pub fn knob(&mut self, name: &str) -> Option<&mut i64> {
+        Some(match name {
+            "info-period" => &mut self.info_period,
+            "ping-period" => &mut self.ping_period,
+            "ask-period" => &mut self.ask_period,
+            "publish-period" => &mut self.publish_period,
+            "default-down-after" => &mut self.default_down_after,
+            "default-failover-timeout" => &mut self.default_failover_timeout,
+            "tilt-trigger" => &mut self.tilt_trigger,
+            "tilt-period" => &mut self.tilt_period,
+            "slave-reconf-timeout" => &mut self.slave_reconf_timeout,
+            "min-link-reconnect-period" => &mut self.min_link_reconnect_period,
+            "election-timeout" => &mut self.election_timeout,
+            "script-max-runtime" => &mut self.script_max_runtime,
+            "script-retry-delay" => &mut self.script_retry_delay,
+            _ => return None,
+        })
+    }
 }
 
 /// A gap between ticks past this (or time going back) enters TILT (ms).
@@ -341,7 +421,7 @@ impl Monitor {
             rng: 0x9e37_79b9_7f4a_7c15,
             tilt_since: None,
             previous_tick: None,
-            tilt_period: TILT_PERIOD,
+            timing: Timing::default(),
         }
     }
 
@@ -563,7 +643,7 @@ impl Monitor {
     fn check_tilt(&mut self, now: i64, out: &mut Vec<Action>) {
         if let Some(previous) = self.previous_tick {
             let delta = now - previous;
-            if !(0..=TILT_TRIGGER).contains(&delta) {
+            if !(0..=self.timing.tilt_trigger).contains(&delta) {
                 self.tilt_since = Some(now);
                 out.push(Action::Event {
                     name: "+tilt",
@@ -577,7 +657,7 @@ impl Monitor {
     /// Whether TILT holds now; it ends (`-tilt`) after its period.
     pub fn in_tilt(&mut self, now: i64, out: &mut Vec<Action>) -> bool {
         match self.tilt_since {
-            Some(since) if now - since > self.tilt_period => {
+            Some(since) if now - since > self.timing.tilt_period => {
                 self.tilt_since = None;
                 out.push(Action::Event {
                     name: "-tilt",
@@ -594,6 +674,7 @@ impl Monitor {
     /// when due, else PING when due, else a hello when due.
     fn send_periodic(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
         let hello = self.hello_text(master);
+        let timing = self.timing.clone();
         let m = &self.masters[master];
         let down_after = m.config.down_after_ms;
         let master_failing = m.odown || m.failover_in_progress;
@@ -607,15 +688,15 @@ impl Monitor {
         let link_down = i.master_link_up == Some(false) && i.master_link_down_since_s.is_some();
         let info_period = match target {
             Target::Replica(_) if master_failing || link_down => 1000,
-            _ => INFO_PERIOD,
+            _ => timing.info_period,
         };
-        let ping_period = down_after.min(PING_PERIOD);
+        let ping_period = down_after.min(timing.ping_period);
         let command = if i.info_refresh == 0 || now - i.info_refresh > info_period {
             vec!["INFO".into()]
         } else if i.link.ping_due(now, ping_period) {
             i.link.ping_sent(now);
             vec!["PING".into()]
-        } else if now - i.last_pub_time > HELLO_PERIOD {
+        } else if now - i.last_pub_time > timing.publish_period {
             let Some(hello) = hello else {
                 return;
             };
@@ -638,7 +719,11 @@ impl Monitor {
     /// Sentinel and tick, as for instances.
     fn peer_periodic(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
         let hello = self.hello_text(master);
-        let ping_period = self.masters[master].config.down_after_ms.min(PING_PERIOD);
+        let ping_period = self.masters[master]
+            .config
+            .down_after_ms
+            .min(self.timing.ping_period);
+        let publish_period = self.timing.publish_period;
         for (i, p) in self.masters[master].sentinels.iter_mut().enumerate() {
             if !p.link.connected || p.link.pending_commands >= MAX_PENDING_COMMANDS {
                 continue;
@@ -646,7 +731,7 @@ impl Monitor {
             let command = if p.link.ping_due(now, ping_period) {
                 p.link.ping_sent(now);
                 vec!["PING".into()]
-            } else if now - p.last_pub_time > HELLO_PERIOD {
+            } else if now - p.last_pub_time > publish_period {
                 let Some(hello) = hello.clone() else {
                     continue;
                 };
@@ -870,13 +955,14 @@ impl Monitor {
         let config = &self.masters[master].config;
         let (down_after, reboot_period) =
             (config.down_after_ms, config.master_reboot_down_after_ms);
+        let info_period = self.timing.info_period;
         let Some(i) = self.instance_mut(master, target) else {
             return;
         };
         let elapsed = i.link.unanswered_for(now);
         let reports_replica = target == Target::Master
             && i.role_reported == Some(Role::Replica)
-            && now - i.role_reported_time > down_after + INFO_PERIOD * 2;
+            && now - i.role_reported_time > down_after + info_period * 2;
         let rebooting = reboot_period > 0
             && i.reboot_since
                 .is_some_and(|since| now - since < reboot_period);

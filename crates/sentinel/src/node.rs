@@ -156,7 +156,9 @@ impl Sentinel {
             .map(|s| s.to_string())
             .collect();
         apply(&mut scratch, &line, env).map_err(|e| format!("ERR {e}"))?;
-        let config: MasterConfig = scratch.masters.remove(0);
+        let mut config: MasterConfig = scratch.masters.remove(0);
+        config.down_after_ms = self.monitor.timing.default_down_after;
+        config.failover_timeout_ms = self.monitor.timing.default_failover_timeout;
         self.monitor.masters.push(Monitored::new(&config, now));
         self.flush_needed = true;
         Ok(vec![self.monitor_event(self.monitor.masters.len() - 1)])
@@ -283,6 +285,38 @@ impl Sentinel {
         }
         self.simulate_failure = flags;
         Ok(logs)
+    }
+
+    /// SENTINEL DEBUG `<knob> <ms>` ...: each value an integer above 0;
+    /// the knobs before an error stay set.
+    pub fn debug_set(&mut self, pairs: &[String]) -> Result<(), String> {
+        let mut i = 0;
+        while i < pairs.len() {
+            let name = pairs[i].to_ascii_lowercase();
+            let unknown = || {
+                format!(
+                    "ERR Unknown option or number of arguments for SENTINEL DEBUG '{}'",
+                    pairs[i]
+                )
+            };
+            let Some(value) = pairs.get(i + 1) else {
+                return Err(unknown());
+            };
+            let Some(knob) = self.monitor.timing.knob(&name) else {
+                return Err(unknown());
+            };
+            match value.parse::<i64>() {
+                Ok(v) if v > 0 => *knob = v,
+                _ => {
+                    return Err(format!(
+                        "ERR Invalid argument '{value}' for SENTINEL DEBUG '{}'",
+                        pairs[i]
+                    ))
+                }
+            }
+            i += 2;
+        }
+        Ok(())
     }
 
     /// INFO's `# Sentinel` section (without its header).
@@ -428,5 +462,34 @@ mod tests {
             ),
             "{info}"
         );
+    }
+
+    #[test]
+    fn debug_sets_knobs_in_order_and_stops_at_an_error() {
+        let mut s = sentinel("sentinel monitor a 127.0.0.1 6379 2");
+        let args = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            s.debug_set(&args(&["ping-period", "100", "INFO-PERIOD", "500"])),
+            Ok(())
+        );
+        assert_eq!(
+            (s.monitor.timing.ping_period, s.monitor.timing.info_period),
+            (100, 500)
+        );
+        assert_eq!(
+            s.debug_set(&args(&["ask-period", "50", "tilt-period", "0"]))
+                .unwrap_err(),
+            "ERR Invalid argument '0' for SENTINEL DEBUG 'tilt-period'"
+        );
+        assert_eq!(s.monitor.timing.ask_period, 50);
+        assert_eq!(
+            s.debug_set(&args(&["nope", "1"])).unwrap_err(),
+            "ERR Unknown option or number of arguments for SENTINEL DEBUG 'nope'"
+        );
+        assert_eq!(
+            s.debug_set(&args(&["ping-period"])).unwrap_err(),
+            "ERR Unknown option or number of arguments for SENTINEL DEBUG 'ping-period'"
+        );
+        assert_eq!(s.monitor.timing.list()[0], ("INFO-PERIOD", 500));
     }
 }

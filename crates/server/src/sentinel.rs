@@ -23,9 +23,6 @@ use tokio::sync::mpsc;
 
 /// How often the state machine runs (Redis's Sentinel timer at 10 Hz).
 const TICK: Duration = Duration::from_millis(100);
-/// A lost link is retried at most this often (ms), as Redis does once per
-/// ping period.
-const RECONNECT_PERIOD: i64 = 1000;
 /// How long a connect may take before the link counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -260,6 +257,8 @@ impl Shell {
             return;
         };
         let wanted = Links::wanted(&s.monitor);
+        // A lost link is retried at most once per ping period, as in Redis.
+        let reconnect_period = s.monitor.timing.ping_period;
         let stale: Vec<LinkKey> = self
             .links
             .keys()
@@ -276,7 +275,7 @@ impl Shell {
             if self
                 .attempted
                 .get(&key)
-                .is_some_and(|t| now - t < RECONNECT_PERIOD)
+                .is_some_and(|t| now - t < reconnect_period)
             {
                 continue;
             }

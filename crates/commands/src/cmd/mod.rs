@@ -220,6 +220,7 @@ static CORE_HANDLERS: &[(&str, Handler)] = &[
     ("role", replication::role),
     // Sentinel mode
     ("sentinel|ckquorum", sentinel::sentinel),
+    ("sentinel|debug", sentinel::sentinel),
     ("sentinel|config", sentinel::sentinel),
     ("sentinel|failover", sentinel::sentinel),
     ("sentinel|flushconfig", sentinel::sentinel),

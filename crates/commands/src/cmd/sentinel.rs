@@ -339,6 +339,21 @@ pub fn sentinel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.int(answer.leader_epoch as i64);
         }
         b"pending-scripts" => ctx.reply.array(0),
+        b"debug" => {
+            let s = sentinel_of(ctx)?;
+            if args.len() == 2 {
+                let list = s.monitor.timing.list();
+                ctx.reply.map(list.len());
+                for (name, value) in list {
+                    ctx.reply.bulk(name.as_bytes());
+                    ctx.reply.bulk(value.to_string().as_bytes());
+                }
+            } else {
+                let pairs: Vec<String> = args[2..].iter().map(|a| text(a)).collect();
+                s.debug_set(&pairs)?;
+                ctx.reply.ok();
+            }
+        }
         b"simulate-failure" => {
             if args.len() == 3 && args[2].eq_ignore_ascii_case(b"help") {
                 ctx.reply.array(2);
@@ -425,7 +440,7 @@ fn help(ctx: &mut Ctx) {
         "CONFIG GET <param>",
         "    Shows the global Sentinel options matching a pattern.",
         "DEBUG [<param> <value> ...]",
-        "    Shows the Sentinel's timing parameters.",
+        "    Shows the Sentinel's timing parameters, or changes them (milliseconds).",
         "GET-MASTER-ADDR-BY-NAME <master-name>",
         "    The address of the master known by that name.",
         "FAILOVER <master-name>",
