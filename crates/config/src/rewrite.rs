@@ -65,6 +65,10 @@ pub struct SentinelRewrite {
     /// their stale old lines are blanked (for example a `parallel-syncs`
     /// line now at its default, or a replica that went away).
     pub always_produced: Vec<String>,
+    /// Lines that replace an old line of their key but are never appended
+    /// (a global option back at its default: `sentinel resolve-hostnames
+    /// no` rewrites an old `yes` line in place).
+    pub in_place: Vec<(String, String)>,
 }
 
 struct State {
@@ -377,6 +381,9 @@ fn rewrite_modules(c: &Config, extras: &RewriteExtras, st: &mut State) {
 /// Produces the Sentinel block (every line forced), then marks the keys
 /// that always count as produced.
 fn rewrite_sentinel(sentinel: &SentinelRewrite, st: &mut State) {
+    for (key, line) in &sentinel.in_place {
+        st.rewrite_line(&key.to_ascii_lowercase(), line.clone(), false);
+    }
     for (key, line) in &sentinel.lines {
         st.rewrite_line(&key.to_ascii_lowercase(), line.clone(), true);
     }
@@ -582,7 +589,33 @@ mod tests {
                 })
                 .collect(),
             always_produced: ALWAYS.iter().map(|k| k.to_string()).collect(),
+            in_place: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_global_option_back_at_its_default_is_rewritten_in_place_never_appended() {
+        let c = sentinel_config("/tmp/s", 26379);
+        let old = b"port 26379\nsentinel resolve-hostnames yes\n";
+        let mut sentinel = block(&["sentinel myid abc".to_string()]);
+        sentinel.in_place = vec![(
+            "sentinel resolve-hostnames".into(),
+            "sentinel resolve-hostnames no".into(),
+        )];
+        let text = String::from_utf8(c.sentinel_rewrite_content(
+            Some(old),
+            &RewriteExtras::default(),
+            &sentinel,
+        ))
+        .unwrap();
+        assert!(text.contains("\nsentinel resolve-hostnames no\n"), "{text}");
+        let text = String::from_utf8(c.sentinel_rewrite_content(
+            Some(b"port 26379\n"),
+            &RewriteExtras::default(),
+            &sentinel,
+        ))
+        .unwrap();
+        assert!(!text.contains("resolve-hostnames"), "{text}");
     }
 
     /// A Sentinel's config: Sentinel's `protected-mode no`, `dir`, `port`.

@@ -58,6 +58,8 @@ pub struct Failover {
     /// `None` before any.
     pub start_time: Option<i64>,
     pub state_change_time: i64,
+    /// The `start_time` whose delay was last logged (once per start).
+    pub delay_logged: Option<i64>,
 }
 
 /// Our answer to `SENTINEL IS-MASTER-DOWN-BY-ADDR`: down (0/1), the leader
@@ -114,12 +116,14 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+odown",
                 detail: format!("{text} #quorum {votes}/{quorum}"),
+                master: Some(master),
             });
         } else if !odown && m.odown {
             m.odown = false;
             out.push(Action::Event {
                 name: "-odown",
                 detail: text,
+                master: Some(master),
             });
         }
     }
@@ -235,6 +239,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+new-epoch",
                 detail: req_epoch.to_string(),
+                master: Some(master),
             });
         }
         let current = self.current_epoch;
@@ -247,6 +252,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+vote-for-leader",
                 detail: format!("{runid} {current}"),
+                master: Some(master),
             });
             // Voting for another delays our own attempts.
             if !runid.eq_ignore_ascii_case(&myid) {
@@ -315,11 +321,15 @@ impl Monitor {
         if !m.odown || m.failover.state != FailoverState::None {
             return false;
         }
-        if m.failover
-            .start_time
-            .is_some_and(|t| now - t < m.config.failover_timeout_ms * 2)
-        {
-            return false;
+        if let Some(t) = m.failover.start_time {
+            let until = t + m.config.failover_timeout_ms * 2;
+            if now < until {
+                if m.failover.delay_logged != Some(t) {
+                    self.masters[master].failover.delay_logged = Some(t);
+                    out.push(Action::FailoverDelay { until_ms: until });
+                }
+                return false;
+            }
         }
         self.start_failover(master, now, out);
         true
@@ -338,15 +348,18 @@ impl Monitor {
             epoch,
             start_time: Some(now + jitter),
             state_change_time: now,
+            delay_logged: m.failover.delay_logged,
         };
         m.failover_in_progress = true;
         out.push(Action::Event {
             name: "+new-epoch",
             detail: epoch.to_string(),
+            master: Some(master),
         });
         out.push(Action::Event {
             name: "+try-failover",
             detail: text,
+            master: Some(master),
         });
     }
 
@@ -385,6 +398,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "-failover-abort-not-elected",
                     detail: text,
+                    master: Some(master),
                 });
                 m.failover.state = FailoverState::None;
                 m.failover.state_change_time = now;
@@ -395,12 +409,14 @@ impl Monitor {
         out.push(Action::Event {
             name: "+elected-leader",
             detail: text.clone(),
+            master: Some(master),
         });
         m.failover.state = FailoverState::SelectSlave;
         m.failover.state_change_time = now;
         out.push(Action::Event {
             name: "+failover-state-select-slave",
             detail: text,
+            master: Some(master),
         });
     }
 }
@@ -457,7 +473,8 @@ mod tests {
         assert_eq!(names(&out)[..3], ["+odown", "+new-epoch", "+try-failover"]);
         assert!(out.contains(&Action::Event {
             name: "+odown",
-            detail: "master mymaster 127.0.0.1 6379 #quorum 2/2".into()
+            detail: "master mymaster 127.0.0.1 6379 #quorum 2/2".into(),
+            master: Some(0),
         }));
         // Trying now: the forced question carries our id and the new epoch.
         assert!(questions(&out)

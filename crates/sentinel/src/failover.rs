@@ -12,7 +12,7 @@
 
 use crate::election::FailoverState;
 use crate::info::Role;
-use crate::monitor::{Action, Monitor, Target};
+use crate::monitor::{Action, Monitor, ReconfigRole, Target};
 
 /// How long a replica may stay in reconf-sent (ms).
 pub const SLAVE_RECONF_TIMEOUT: i64 = 10_000;
@@ -133,6 +133,7 @@ impl Monitor {
                     out.push(Action::Event {
                         name: "-failover-abort-no-good-slave",
                         detail: master_text,
+                        master: Some(master),
                     });
                     self.abort_failover(master, now);
                 }
@@ -141,6 +142,7 @@ impl Monitor {
                     out.push(Action::Event {
                         name: "+selected-slave",
                         detail: text.clone(),
+                        master: Some(master),
                     });
                     let m = &mut self.masters[master];
                     m.replicas[r].reconf.promoted = true;
@@ -149,6 +151,7 @@ impl Monitor {
                     out.push(Action::Event {
                         name: "+failover-state-send-slaveof-noone",
                         detail: text,
+                        master: Some(master),
                     });
                 }
             },
@@ -161,6 +164,7 @@ impl Monitor {
                         out.push(Action::Event {
                             name: "-failover-abort-slave-timeout",
                             detail: master_text,
+                            master: Some(master),
                         });
                         self.abort_failover(master, now);
                     }
@@ -174,6 +178,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+failover-state-wait-promotion",
                     detail: self.describe(master, Target::Replica(r)),
+                    master: Some(master),
                 });
                 self.set_state(master, FailoverState::WaitPromotion, now);
             }
@@ -181,6 +186,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "-failover-abort-slave-timeout",
                     detail: master_text,
+                    master: Some(master),
                 });
                 self.abort_failover(master, now);
             }
@@ -220,6 +226,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "-slave-reconf-sent-timeout",
                     detail: self.describe(master, Target::Replica(i)),
+                    master: Some(master),
                 });
                 let r = &mut self.masters[master].replicas[i];
                 r.reconf.sent = false;
@@ -240,6 +247,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+slave-reconf-sent",
                 detail: self.describe(master, Target::Replica(i)),
+                master: Some(master),
             });
             in_progress += 1;
         }
@@ -268,12 +276,14 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+failover-end-for-timeout",
                 detail: master_text.clone(),
+                master: Some(master),
             });
         }
         if not_done == 0 {
             out.push(Action::Event {
                 name: "+failover-end",
                 detail: master_text,
+                master: Some(master),
             });
             self.set_state(master, FailoverState::UpdateConfig, now);
         }
@@ -296,6 +306,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+slave-reconf-sent-be",
                     detail: self.describe(master, Target::Replica(i)),
+                    master: Some(master),
                 });
             }
         }
@@ -317,6 +328,7 @@ impl Monitor {
                 "{} {} {} {} {}",
                 m.config.name, m.master.ip, m.master.port, ip, port
             ),
+            master: Some(master),
         });
         out.extend(self.switch_master(master, &ip, port, now));
     }
@@ -358,10 +370,20 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+promoted-slave",
                     detail: text,
+                    master: Some(master),
                 });
                 out.push(Action::Event {
                     name: "+failover-state-reconf-slaves",
                     detail: master_text,
+                    master: Some(master),
+                });
+                let m = &self.masters[master];
+                let r = &m.replicas[idx];
+                out.push(Action::ClientReconfig {
+                    master,
+                    role: ReconfigRole::Leader,
+                    from: (m.master.ip.clone(), m.master.port),
+                    to: (r.ip.clone(), r.port),
                 });
                 return;
             }
@@ -382,6 +404,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+convert-to-slave",
                     detail: self.describe(master, Target::Replica(idx)),
+                    master: Some(master),
                 });
             }
             return;
@@ -406,6 +429,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+fix-slave-config",
                     detail: self.describe(master, Target::Replica(idx)),
+                    master: Some(master),
                 });
                 // Not again until it reports an address anew.
                 self.masters[master].replicas[idx].replica_master_since = now;
@@ -431,6 +455,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+slave-reconf-inprog",
                 detail: text.clone(),
+                master: Some(master),
             });
         }
         if r.reconf.in_progress && link_up {
@@ -439,6 +464,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+slave-reconf-done",
                 detail: text,
+                master: Some(master),
             });
         }
     }
@@ -561,6 +587,16 @@ mod tests {
             names(&promoted),
             ["+promoted-slave", "+failover-state-reconf-slaves"]
         );
+        // Then the leader's client reconfiguration, old address to new.
+        assert_eq!(
+            promoted.last(),
+            Some(&Action::ClientReconfig {
+                master: 0,
+                role: ReconfigRole::Leader,
+                from: ("127.0.0.1".into(), 6379),
+                to: ("127.0.0.1".into(), 6381),
+            })
+        );
         t += 100;
         let step = m.tick(t);
         assert!(names(&step).contains(&"+slave-reconf-sent"));
@@ -580,7 +616,8 @@ mod tests {
         );
         assert!(end.contains(&Action::Event {
             name: "+switch-master",
-            detail: "mymaster 127.0.0.1 6379 127.0.0.1 6381".into()
+            detail: "mymaster 127.0.0.1 6379 127.0.0.1 6381".into(),
+            master: Some(0),
         }));
         let mm = &m.masters[0];
         assert_eq!((mm.master.port, mm.config.config_epoch), (6381, 1));

@@ -10,7 +10,9 @@
 //! failover itself builds on it. `links` keeps the bookkeeping of the
 //! connections (handshakes, which reply answers what) and `node` a whole
 //! running Sentinel (the machine, global options, what the SENTINEL
-//! commands change). `rewrite` builds the `sentinel ...` lines of the
+//! commands change). `scripts` decides which event or failover runs
+//! which user script and keeps Redis's queue of them (retries, time
+//! limit, PENDING-SCRIPTS) without processes. `rewrite` builds the `sentinel ...` lines of the
 //! config-file rewrite ("flushconfig"), in Redis's order, as plain
 //! strings for the config crate's rewrite engine. No sockets, no clock, no
 //! files here: the server's shell does the I/O.
@@ -25,6 +27,7 @@ pub mod monitor;
 pub mod node;
 pub mod records;
 pub mod rewrite;
+pub mod scripts;
 pub mod set;
 #[cfg(test)]
 mod testkit;

@@ -35,6 +35,8 @@ pub enum Peer {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkKey {
     pub master: String,
+    /// The master's record (`Monitored::serial`).
+    pub serial: u64,
     pub peer: Peer,
     pub ip: String,
     pub port: u16,
@@ -71,8 +73,14 @@ pub struct Routed {
     pub writes: Vec<(LinkKey, Vec<u8>)>,
     /// Events to log and publish: (name, detail).
     pub events: Vec<(&'static str, String)>,
+    /// Scripts to queue (argv, the path first), in order: the
+    /// notification scripts of the events, the client reconfigurations
+    /// (`scripts::script_for`).
+    pub scripts: Vec<Vec<String>>,
     /// Masters whose instance links are to be closed (they reconnect).
     pub reset: Vec<String>,
+    /// "Next failover delay" lines to log: until when (ms since the epoch).
+    pub failover_delays: Vec<i64>,
 }
 
 /// The expected replies of every open command link.
@@ -90,9 +98,11 @@ impl Links {
         let mut out = Vec::new();
         for m in &monitor.masters {
             let name = &m.config.name;
+            let serial = m.serial;
             let mut add = |peer: Peer, ip: &str, port: u16, kind: LinkKind| {
                 out.push(LinkKey {
                     master: name.clone(),
+                    serial,
                     peer,
                     ip: ip.to_string(),
                     port,
@@ -117,7 +127,7 @@ impl Links {
         let master = monitor
             .masters
             .iter()
-            .position(|m| m.config.name == key.master)?;
+            .position(|m| m.config.name == key.master && m.serial == key.serial)?;
         let m = &monitor.masters[master];
         let target = match key.peer {
             Peer::Master => {
@@ -152,6 +162,7 @@ impl Links {
         };
         Some(LinkKey {
             master: m.config.name.clone(),
+            serial: m.serial,
             peer,
             ip: ip.clone(),
             port,
@@ -306,6 +317,9 @@ impl Links {
 
     fn route_into(&mut self, monitor: &Monitor, actions: Vec<Action>, routed: &mut Routed) {
         for action in actions {
+            if let Some(argv) = crate::scripts::script_for(monitor, &action) {
+                routed.scripts.push(argv);
+            }
             match action {
                 Action::Send {
                     master,
@@ -340,7 +354,9 @@ impl Links {
                     queue.extend(expects);
                     routed.writes.push((key, bytes));
                 }
-                Action::Event { name, detail } => routed.events.push((name, detail)),
+                Action::Event { name, detail, .. } => routed.events.push((name, detail)),
+                Action::ClientReconfig { .. } => {}
+                Action::FailoverDelay { until_ms } => routed.failover_delays.push(until_ms),
                 Action::ResetLinks { master } => {
                     if let Some(m) = monitor.masters.get(master) {
                         routed.reset.push(m.config.name.clone());
@@ -389,9 +405,10 @@ mod tests {
                           sentinel auth-pass mymaster secret\n\
                           sentinel rename-command mymaster PING PONGO";
 
-    fn key(kind: LinkKind) -> LinkKey {
+    fn key(m: &Monitor, kind: LinkKind) -> LinkKey {
         LinkKey {
             master: "mymaster".into(),
+            serial: m.masters[0].serial,
             peer: Peer::Master,
             ip: "127.0.0.1".into(),
             port: 6379,
@@ -414,8 +431,9 @@ mod tests {
     #[test]
     fn a_new_command_link_authenticates_names_itself_and_pings_renamed() {
         let mut m = testkit::monitor(MASTER, 1000);
+        let cmd = key(&m, LinkKind::Cmd);
         let mut links = Links::default();
-        let routed = links.connected(&mut m, &key(LinkKind::Cmd), &Credentials::default(), 1000);
+        let routed = links.connected(&mut m, &cmd, &Credentials::default(), 1000);
         let bytes: Vec<u8> = routed.writes.iter().flat_map(|(_, b)| b.clone()).collect();
         let text = String::from_utf8_lossy(&bytes);
         let id8: String = m.myid.chars().take(8).collect();
@@ -430,11 +448,11 @@ mod tests {
             Frame::Simple(Bytes::from_static(b"OK")),
             Frame::Simple(Bytes::from_static(b"OK")),
         ] {
-            links.on_frame(&mut m, &key(LinkKind::Cmd), reply, 1100);
+            links.on_frame(&mut m, &cmd, reply, 1100);
         }
         links.on_frame(
             &mut m,
-            &key(LinkKind::Cmd),
+            &cmd,
             Frame::Simple(Bytes::from_static(b"PONG")),
             1200,
         );
@@ -445,13 +463,9 @@ mod tests {
     #[test]
     fn a_pubsub_link_subscribes_to_hellos_and_reads_them() {
         let mut m = testkit::monitor(MASTER, 1000);
+        let pubsub = key(&m, LinkKind::PubSub);
         let mut links = Links::default();
-        let routed = links.connected(
-            &mut m,
-            &key(LinkKind::PubSub),
-            &Credentials::default(),
-            1000,
-        );
+        let routed = links.connected(&mut m, &pubsub, &Credentials::default(), 1000);
         let text = String::from_utf8_lossy(&routed.writes[0].1).into_owned();
         assert!(
             text.ends_with("*2\r\n$9\r\nSUBSCRIBE\r\n$18\r\n__sentinel__:hello\r\n"),
@@ -464,7 +478,7 @@ mod tests {
             Frame::Bulk(Bytes::from_static(HELLO.as_bytes())),
             Frame::Bulk(Bytes::from(hello)),
         ]);
-        let routed = links.on_frame(&mut m, &key(LinkKind::PubSub), message, 1100);
+        let routed = links.on_frame(&mut m, &pubsub, message, 1100);
         assert_eq!(routed.events[0].0, "+sentinel");
         assert_eq!(m.masters[0].sentinels.len(), 1);
     }
@@ -472,6 +486,7 @@ mod tests {
     #[test]
     fn nothing_is_written_on_a_link_that_is_not_up() {
         let mut m = testkit::monitor(MASTER, 1000);
+        let cmd = key(&m, LinkKind::Cmd);
         let mut links = Links::default();
         let routed = links.route(
             &m,
@@ -482,8 +497,24 @@ mod tests {
             }],
         );
         assert!(routed.writes.is_empty());
-        links.connected(&mut m, &key(LinkKind::Cmd), &Credentials::default(), 1000);
-        links.closed(&mut m, &key(LinkKind::Cmd), 1100);
+        links.connected(&mut m, &cmd, &Credentials::default(), 1000);
+        links.closed(&mut m, &cmd, 1100);
         assert!(!m.masters[0].master.link.connected);
+    }
+
+    #[test]
+    fn routed_events_bring_the_scripts_they_run() {
+        let mut m = testkit::monitor(MASTER, 1000);
+        m.masters[0].config.notification_script = Some("/n.sh".into());
+        let mut links = Links::default();
+        let event = |name: &'static str| Action::Event {
+            name,
+            detail: "master mymaster 127.0.0.1 6379".into(),
+            master: Some(0),
+        };
+        let routed = links.route(&m, vec![event("+sdown"), event("+slave"), event("+odown")]);
+        assert_eq!(routed.events.len(), 3);
+        let scripts: Vec<String> = routed.scripts.iter().map(|a| a[1].clone()).collect();
+        assert_eq!(scripts, ["+sdown", "+odown"], "WARNING events only");
     }
 }

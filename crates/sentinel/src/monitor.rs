@@ -50,10 +50,49 @@ pub enum Action {
     },
     /// An event (`+sdown`, `+slave`, ...) with its text after the name, as
     /// Sentinel logs it and publishes it on the channel of that name.
-    Event { name: &'static str, detail: String },
+    /// `master` is the master it concerns (the instance's, for a replica or
+    /// a Sentinel), also when the text names none (`+new-epoch`,
+    /// `+vote-for-leader`); `None` for `+tilt`/`-tilt`. A WARNING event of
+    /// a master runs its `notification-script` (`scripts::script_for`).
+    Event {
+        name: &'static str,
+        detail: String,
+        master: Option<usize>,
+    },
+    /// Run the master's `client-reconfig-script`, if it has one: a failover
+    /// moved it from `from` to `to`, seen as the leader (at
+    /// `+promoted-slave`) or as an observer (a newer configuration in a
+    /// hello).
+    ClientReconfig {
+        master: usize,
+        role: ReconfigRole,
+        from: (String, u16),
+        to: (String, u16),
+    },
     /// Close every link to the master's instances (its instances were
     /// recreated: the shell connects them anew).
     ResetLinks { master: usize },
+    /// Log that no failover starts before `until_ms` (Redis's "Next
+    /// failover delay" line, with the time in the shell's local format).
+    FailoverDelay { until_ms: i64 },
+}
+
+/// Who runs a `client-reconfig-script`: the Sentinel that promoted the
+/// replica, or one that learned of it from another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconfigRole {
+    Leader,
+    Observer,
+}
+
+impl ReconfigRole {
+    /// The script's `<role>` argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReconfigRole::Leader => "leader",
+            ReconfigRole::Observer => "observer",
+        }
+    }
 }
 
 /// The timers and state of one instance's command link.
@@ -204,7 +243,13 @@ pub struct Monitored {
     pub promoted: Option<usize>,
     /// SENTINEL FAILOVER: no election needed.
     pub force_failover: bool,
+    /// Which record this is: a master removed and monitored again (or
+    /// reset) is a new record, and its old links are not its own.
+    pub serial: u64,
 }
+
+/// Gives every `Monitored` record its own serial.
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Monitored {
     /// A master as configured, its known replicas and Sentinels not yet
@@ -230,6 +275,7 @@ impl Monitored {
             failover: Default::default(),
             promoted: None,
             force_failover: false,
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -598,6 +644,7 @@ impl Monitor {
                     actions.push(Action::Event {
                         name: "+slave",
                         detail: self.describe(master, Target::Replica(idx)),
+                        master: Some(master),
                     });
                 }
             }
@@ -610,26 +657,37 @@ impl Monitor {
         let mut actions = Vec::new();
         self.check_tilt(now, &mut actions);
         for master in 0..self.masters.len() {
-            let targets: Vec<Target> = std::iter::once(Target::Master)
-                .chain((0..self.masters[master].replicas.len()).map(Target::Replica))
-                .collect();
-            for target in targets {
-                self.send_periodic(master, target, now, &mut actions);
+            // The master first, its replicas and Sentinels after it, as Redis
+            // walks them: a replica's INFO goes out at its faster period in
+            // the very tick its master turns ODOWN.
+            self.send_periodic(master, Target::Master, now, &mut actions);
+            // In TILT nothing acts: no down checks, no agreement, no failover.
+            let tilt = self.in_tilt(now, &mut actions);
+            if !tilt {
+                self.check_sdown(master, Target::Master, now, &mut actions);
+                let before = self.masters[master].failover.state;
+                self.election_step(master, now, &mut actions);
+                // One failover state per tick, as in Redis: a state entered
+                // now acts on the next tick (so replica selection sees the
+                // INFO replies asked for when the failover began).
+                if !matches!(
+                    before,
+                    crate::election::FailoverState::None
+                        | crate::election::FailoverState::WaitStart
+                ) {
+                    self.failover_step(master, now, &mut actions);
+                }
+            }
+            for i in 0..self.masters[master].replicas.len() {
+                self.send_periodic(master, Target::Replica(i), now, &mut actions);
             }
             self.peer_periodic(master, now, &mut actions);
-            // In TILT nothing acts: no down checks, no agreement, no failover.
-            if self.in_tilt(now, &mut actions) {
-                continue;
+            if !tilt {
+                for i in 0..self.masters[master].replicas.len() {
+                    self.check_sdown(master, Target::Replica(i), now, &mut actions);
+                }
+                self.peer_sdown(master, now, &mut actions);
             }
-            for target in (0..=self.masters[master].replicas.len()).map(|i| match i {
-                0 => Target::Master,
-                i => Target::Replica(i - 1),
-            }) {
-                self.check_sdown(master, target, now, &mut actions);
-            }
-            self.peer_sdown(master, now, &mut actions);
-            self.election_step(master, now, &mut actions);
-            self.failover_step(master, now, &mut actions);
         }
         // A finished failover switches to its promoted replica last.
         for master in 0..self.masters.len() {
@@ -648,6 +706,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "+tilt",
                     detail: "#tilt mode entered".into(),
+                    master: None,
                 });
             }
         }
@@ -662,6 +721,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: "-tilt",
                     detail: "#tilt mode exited".into(),
+                    master: None,
                 });
                 false
             }
@@ -765,6 +825,7 @@ impl Monitor {
                 out.push(Action::Event {
                     name: if down { "+sdown" } else { "-sdown" },
                     detail,
+                    master: Some(master),
                 });
             }
         }
@@ -844,6 +905,7 @@ impl Monitor {
                             "{master_text} ip {} port {} for {}",
                             h.ip, h.port, h.runid
                         ),
+                        master: Some(master),
                     });
                 } else if let Some(other) = m
                     .sentinels
@@ -859,6 +921,7 @@ impl Monitor {
                             other.port,
                             &master_text["master ".len()..]
                         ),
+                        master: Some(master),
                     });
                     other.port = 0;
                 }
@@ -873,6 +936,7 @@ impl Monitor {
                             h.port,
                             &master_text["master ".len()..]
                         ),
+                        master: Some(master),
                     });
                 }
                 m.sentinels.len() - 1
@@ -883,6 +947,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+new-epoch",
                 detail: h.current_epoch.to_string(),
+                master: Some(master),
             });
         }
         let m = &mut self.masters[master];
@@ -899,6 +964,7 @@ impl Monitor {
                         p.port,
                         &master_text["master ".len()..]
                     ),
+                    master: Some(master),
                 });
                 out.push(Action::Event {
                     name: "+switch-master",
@@ -906,8 +972,17 @@ impl Monitor {
                         "{} {} {} {} {}",
                         m.config.name, m.master.ip, m.master.port, h.master_ip, h.master_port
                     ),
+                    master: Some(master),
                 });
+                let from = (m.master.ip.clone(), m.master.port);
                 out.extend(self.switch_master(master, &h.master_ip, h.master_port, now));
+                // After the switch's `+slave` events, as Redis schedules it.
+                out.push(Action::ClientReconfig {
+                    master,
+                    role: ReconfigRole::Observer,
+                    from,
+                    to: (h.master_ip.clone(), h.master_port),
+                });
             }
         }
         self.masters[master].sentinels[peer].last_hello_time = now;
@@ -946,6 +1021,7 @@ impl Monitor {
                 (0..self.masters[master].replicas.len()).map(|i| Action::Event {
                     name: "+slave",
                     detail: self.describe(master, Target::Replica(i)),
+                    master: Some(master),
                 }),
             )
             .collect()
@@ -973,6 +1049,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "+sdown",
                 detail: self.describe(master, target),
+                master: Some(master),
             });
         } else if !down && i.sdown {
             i.sdown = false;
@@ -980,6 +1057,7 @@ impl Monitor {
             out.push(Action::Event {
                 name: "-sdown",
                 detail: self.describe(master, target),
+                master: Some(master),
             });
         }
     }
@@ -1003,7 +1081,7 @@ mod tests {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Event { name, detail } => Some(format!("{name} {detail}")),
+                Action::Event { name, detail, .. } => Some(format!("{name} {detail}")),
                 _ => None,
             })
             .collect()
@@ -1189,8 +1267,19 @@ mod hello_tests {
         );
         assert!(actions.contains(&Action::Event {
             name: "+switch-master",
-            detail: "mymaster 127.0.0.1 6379 127.0.0.1 6380".into()
+            detail: "mymaster 127.0.0.1 6379 127.0.0.1 6380".into(),
+            master: Some(0),
         }));
+        // An observer's client reconfiguration comes last.
+        assert_eq!(
+            actions.last(),
+            Some(&Action::ClientReconfig {
+                master: 0,
+                role: ReconfigRole::Observer,
+                from: ("127.0.0.1".into(), 6379),
+                to: ("127.0.0.1".into(), 6380),
+            })
+        );
         assert_eq!((m.current_epoch, m.masters[0].master.port), (5, 6380));
         assert_eq!(
             m.masters[0].replicas.len(),
@@ -1221,7 +1310,8 @@ mod tilt_tests {
         assert_eq!(names(&out), ["+tilt"]);
         assert!(out.contains(&Action::Event {
             name: "+tilt",
-            detail: "#tilt mode entered".into()
+            detail: "#tilt mode entered".into(),
+            master: None,
         }));
         let mut seen = Vec::new();
         let mut t = 1_005_100;

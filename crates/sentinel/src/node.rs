@@ -3,7 +3,9 @@
 //! link bookkeeping (`links`), and what the SENTINEL commands change at
 //! run time (MONITOR, REMOVE, RESET, FAILOVER, CONFIG GET/SET,
 //! SIMULATE-FAILURE), with Redis 7.0's checks and error texts. Also how
-//! loud each event is, and the `# Sentinel` section of INFO.
+//! loud each event is, the queue of user scripts (`scripts`; what
+//! commands cause is queued through `schedule_scripts`), and the
+//! `# Sentinel` section of INFO.
 //!
 //! Commands answer with plain values (`Result<_, String>` holding Redis's
 //! error text without the `-`); the command layer writes them as RESP.
@@ -11,6 +13,7 @@
 use crate::config::{apply, Environment, MasterConfig, SentinelConfig};
 use crate::links::Links;
 use crate::monitor::{Action, Monitor, Monitored, Target};
+use crate::scripts::{script_for, ScriptQueue};
 
 /// How an event is logged (and whether it is published: not at `Debug`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct Sentinel {
     pub simulate_failure: u8,
     /// Since when TILT holds, for INFO (seconds are shown).
     pub started_ms: i64,
+    /// The user scripts queued and running.
+    pub scripts: ScriptQueue,
 }
 
 impl Sentinel {
@@ -95,6 +100,7 @@ impl Sentinel {
             flush_needed: false,
             simulate_failure: 0,
             started_ms: now,
+            scripts: ScriptQueue::default(),
         }
     }
 
@@ -116,6 +122,7 @@ impl Sentinel {
                 self.monitor.describe(master, Target::Master),
                 m.config.quorum
             ),
+            master: Some(master),
         }
     }
 
@@ -164,15 +171,34 @@ impl Sentinel {
         Ok(vec![self.monitor_event(self.monitor.masters.len() - 1)])
     }
 
-    /// SENTINEL REMOVE: the master and its links go.
+    /// SENTINEL REMOVE: the master and its links go. Its `-monitor`
+    /// runs its notification script, queued here while the master still
+    /// exists; the event returned names no master (its index is gone).
     pub fn remove(&mut self, master: usize) -> Vec<Action> {
         let detail = self.monitor.describe(master, Target::Master);
-        self.monitor.masters.remove(master);
-        self.flush_needed = true;
-        vec![Action::Event {
+        let mut event = Action::Event {
             name: "-monitor",
             detail,
-        }]
+            master: Some(master),
+        };
+        self.schedule_scripts(std::slice::from_ref(&event));
+        if let Action::Event { master, .. } = &mut event {
+            *master = None;
+        }
+        self.monitor.masters.remove(master);
+        self.flush_needed = true;
+        vec![event]
+    }
+
+    /// Queues the scripts these actions ask for (`scripts::script_for`),
+    /// for actions that do not go through `Links::route` (commands', the
+    /// start-up `+monitor`).
+    pub fn schedule_scripts(&mut self, actions: &[Action]) {
+        for action in actions {
+            if let Some(argv) = script_for(&self.monitor, action) {
+                self.scripts.schedule(argv);
+            }
+        }
     }
 
     /// SENTINEL RESET of one master: its replicas, Sentinels and failover
@@ -186,12 +212,14 @@ impl Sentinel {
         config.known_replicas.clear();
         config.known_sentinels.clear();
         let leader_epoch = m.config.leader_epoch;
+        // A new record (new serial): its links are opened anew.
         *m = Monitored::new(&config, now);
         m.config.leader_epoch = leader_epoch;
         vec![
             Action::Event {
                 name: "+reset-master",
                 detail,
+                master: Some(master),
             },
             Action::ResetLinks { master },
         ]
@@ -337,8 +365,14 @@ impl Sentinel {
                 .map_or(-1, |t| (now - t).max(0) / 1000)
                 .to_string(),
         );
-        line("sentinel_running_scripts", "0".into());
-        line("sentinel_scripts_queue_length", "0".into());
+        line(
+            "sentinel_running_scripts",
+            self.scripts.running().to_string(),
+        );
+        line(
+            "sentinel_scripts_queue_length",
+            self.scripts.len().to_string(),
+        );
         line(
             "sentinel_simulate_failure_flags",
             self.simulate_failure.to_string(),
@@ -419,7 +453,8 @@ mod tests {
             events,
             vec![Action::Event {
                 name: "+monitor",
-                detail: "master b 127.0.0.1 6380 quorum 1".into()
+                detail: "master b 127.0.0.1 6380 quorum 1".into(),
+                master: Some(1),
             }]
         );
         assert!(s.flush_needed);
@@ -448,6 +483,34 @@ mod tests {
         assert_eq!(
             s.config_get(|n| n == "sentinel-pass"),
             vec![("sentinel-pass", "pw".to_string())]
+        );
+    }
+
+    #[test]
+    fn remove_queues_the_notification_script_of_the_master_it_removes() {
+        let mut s = sentinel(
+            "sentinel monitor a 127.0.0.1 6379 2\nsentinel notification-script a /n.sh\n\
+             sentinel monitor b 127.0.0.1 6380 2",
+        );
+        let events = s.remove(0);
+        assert_eq!(
+            events,
+            [Action::Event {
+                name: "-monitor",
+                detail: "master a 127.0.0.1 6379".into(),
+                master: None
+            }]
+        );
+        let pending = s.scripts.pending(0);
+        assert_eq!(
+            pending[0].argv,
+            ["/n.sh", "-monitor", "master a 127.0.0.1 6379"]
+        );
+        let info = s.info_section(0);
+        assert!(info.contains("sentinel_running_scripts:0\r\n"), "{info}");
+        assert!(
+            info.contains("sentinel_scripts_queue_length:1\r\n"),
+            "{info}"
         );
     }
 

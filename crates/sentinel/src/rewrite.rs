@@ -78,6 +78,24 @@ pub fn sentinel_block(globals: &SentinelConfig, monitor: &Monitor) -> Vec<(Strin
     out.0
 }
 
+/// The global yes/no options at their defaults, as lines that replace an
+/// old line of theirs but are never appended (Redis rewrites such a line in
+/// place and adds one only when the value is not the default).
+pub fn sentinel_in_place(globals: &SentinelConfig) -> Vec<(String, String)> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let mut out = Block(Vec::new());
+    if globals.deny_scripts_reconfig {
+        out.push("deny-scripts-reconfig", yes_no(true).into());
+    }
+    if !globals.resolve_hostnames {
+        out.push("resolve-hostnames", yes_no(false).into());
+    }
+    if !globals.announce_hostnames {
+        out.push("announce-hostnames", yes_no(false).into());
+    }
+    out.0
+}
+
 /// The lines being built.
 struct Block(Vec<(String, String)>);
 

@@ -136,6 +136,7 @@ impl Monitor {
                     args[i],
                     value
                 ),
+                master: Some(master),
             });
             out.changed = true;
             i += width;
@@ -168,7 +169,8 @@ mod tests {
             out.actions,
             [Action::Event {
                 name: "+set",
-                detail: "master mymaster 127.0.0.1 6379 quorum 1".into()
+                detail: "master mymaster 127.0.0.1 6379 quorum 1".into(),
+                master: Some(0),
             }]
         );
         let out = set(&mut m, "down-after-milliseconds 0", true);

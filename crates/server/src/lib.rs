@@ -155,7 +155,11 @@ pub fn run_process(argv: Vec<String>) -> i32 {
     log::set_target(&config.logfile, config.daemonize);
     log::set_level(log::Level::from_name(config.loglevel.name()));
     crash::install();
-    // Redis writes its first lines as role C, before the server is set up.
+    // Redis writes its first lines as role C, before the server is set up;
+    // a Sentinel's lines are all X.
+    if mode == Mode::Sentinel {
+        log::set_role(b'X');
+    }
     warning!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     warning!(
         "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",

@@ -5,7 +5,12 @@
 //! learns goes to `redust-sentinel` (`links` and `monitor`) under the
 //! state lock; what comes back is written on links, logged and published
 //! (`cmd::sentinel`), or opens and closes links. The config file is
-//! rewritten whenever what Sentinel would write in it changes.
+//! rewritten whenever what Sentinel would write in it changes. The user
+//! scripts `redust-sentinel::scripts` queues are run here: each tick
+//! starts the due ones (the path executed directly, with the Sentinel's
+//! environment and standard descriptors, every other descriptor closed
+//! at exec), reaps the ended ones without blocking, and SIGKILLs those
+//! past `script-max-runtime`.
 
 use crate::server::Server;
 use crate::warning;
@@ -15,6 +20,7 @@ use redust_engine::State;
 use redust_resp::{decode_frame, Frame, FrameLimits};
 use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Links, Peer, Routed};
 use redust_sentinel::node::{Sentinel, CRASH_AFTER_ELECTION, CRASH_AFTER_PROMOTION};
+use redust_sentinel::scripts::{Exit, SpawnFailure};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,12 +83,22 @@ pub fn announce_start(state: &mut State) {
         return;
     };
     warning!("Sentinel ID is {}", s.monitor.myid);
-    let events: Vec<(&'static str, String)> = (0..s.monitor.masters.len())
-        .filter_map(|i| match s.monitor_event(i) {
-            redust_sentinel::monitor::Action::Event { name, detail } => Some((name, detail)),
+    let actions: Vec<redust_sentinel::monitor::Action> = (0..s.monitor.masters.len())
+        .map(|i| s.monitor_event(i))
+        .collect();
+    let events: Vec<(&'static str, String)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            redust_sentinel::monitor::Action::Event { name, detail, .. } => {
+                Some((*name, detail.clone()))
+            }
             _ => None,
         })
         .collect();
+    if let Some(s) = state.sentinel.as_mut() {
+        // `+monitor` runs the notification script too, as in Redis.
+        s.schedule_scripts(&actions);
+    }
     emit_events(state, events);
 }
 
@@ -111,6 +127,8 @@ struct Shell {
     attempted: HashMap<LinkKey, i64>,
     /// The Sentinel block last written to the config file.
     flushed_block: Vec<(String, String)>,
+    /// The user scripts running, by pid.
+    children: HashMap<u32, std::process::Child>,
 }
 
 /// Runs the Sentinel until the process ends.
@@ -124,6 +142,7 @@ pub async fn run(server: Arc<Server>) {
         next_id: 0,
         attempted: HashMap::new(),
         flushed_block: Vec::new(),
+        children: HashMap::new(),
     };
     {
         let state = shell.server.state.lock();
@@ -165,6 +184,57 @@ impl Shell {
         self.apply(&mut state, routed, now);
         self.maintain_links(&mut state, now);
         self.flush_if_changed(&mut state);
+        self.run_scripts(&mut state, now);
+    }
+
+    /// The scripts' part of a tick, in Redis's order: start what is due,
+    /// reap what ended, kill what ran too long.
+    fn run_scripts(&mut self, state: &mut State, now: i64) {
+        let Some(s) = state.sentinel.as_mut() else {
+            return;
+        };
+        let retry_delay = s.monitor.timing.script_retry_delay;
+        let max_runtime = s.monitor.timing.script_max_runtime;
+        let mut events = Vec::new();
+        for launch in s.scripts.start_due(now) {
+            let result = spawn_script(&launch.argv).map(|child| {
+                let pid = child.id();
+                self.children.insert(pid, child);
+                pid
+            });
+            events.extend(s.scripts.started(launch.id, result, now, retry_delay));
+        }
+        let mut ended = Vec::new();
+        self.children.retain(|&pid, child| match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                let exit = match (status.code(), status.signal()) {
+                    (Some(code), _) => Exit::Code(code),
+                    (None, Some(signal)) => Exit::Signal(signal),
+                    (None, None) => Exit::Code(0),
+                };
+                ended.push((pid, exit));
+                false
+            }
+            // Reaped elsewhere: its status is lost; count it as done.
+            Err(_) => {
+                ended.push((pid, Exit::Code(0)));
+                false
+            }
+        });
+        for (pid, exit) in ended {
+            events.extend(s.scripts.exited(pid, exit, now, retry_delay));
+        }
+        let (kill, timeouts) = s.scripts.timed_out(now, max_runtime);
+        events.extend(timeouts);
+        for pid in kill {
+            if let Some(child) = self.children.get_mut(&pid) {
+                // SIGKILL; the exit by a signal is reaped on a later tick.
+                let _ = child.kill();
+            }
+        }
+        emit_events(state, events);
     }
 
     fn on_link_event(&mut self, id: u64, event: LinkEvent) {
@@ -228,7 +298,14 @@ impl Shell {
         }
         let elected = routed.events.iter().any(|(n, _)| *n == "+elected-leader");
         let promoted = routed.events.iter().any(|(n, _)| *n == "+promoted-slave");
+        queue_scripts(state, routed.scripts);
         emit_events(state, routed.events);
+        for until in routed.failover_delays {
+            warning!(
+                "Next failover delay: I will not start a failover before {}",
+                ctime(until / 1000)
+            );
+        }
         for master in routed.reset {
             let keys: Vec<LinkKey> = self
                 .links
@@ -306,6 +383,7 @@ impl Shell {
             let Sentinel { monitor, links, .. } = &mut **s;
             let routed = links.closed(monitor, key, now);
             // A close only ever emits events (no writes on a closed link).
+            queue_scripts(state, routed.scripts);
             emit_events(state, routed.events);
         }
     }
@@ -326,6 +404,104 @@ impl Shell {
         if (block != self.flushed_block || s.flush_needed) && flush_config(state).is_ok() {
             self.flushed_block = block;
         }
+    }
+}
+
+/// Queues the scripts routed events asked for.
+fn queue_scripts(state: &mut State, scripts: Vec<Vec<String>>) {
+    if let Some(s) = state.sentinel.as_mut() {
+        for argv in scripts {
+            s.scripts.schedule(argv);
+        }
+    }
+}
+
+/// Starts a user script as Redis does (fork and execve): the path itself
+/// is executed (a bare name is relative to the working directory, not
+/// looked up in PATH), with the Sentinel's environment and its standard
+/// descriptors; every other descriptor is closed at exec.
+fn spawn_script(argv: &[String]) -> Result<std::process::Child, SpawnFailure> {
+    use std::os::unix::process::CommandExt;
+    let path = &argv[0];
+    let program = if path.contains('/') {
+        path.clone()
+    } else {
+        format!("./{path}")
+    };
+    let mut command = std::process::Command::new(program);
+    command.arg0(path).args(&argv[1..]);
+    // SAFETY: the hook runs in the child between fork and exec and only
+    // makes system calls (no allocation, no locks).
+    unsafe {
+        command.pre_exec(|| {
+            close_on_exec_from(3);
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|e| match e.raw_os_error() {
+        // No process could be made; anything else is the exec failing.
+        Some(libc::EAGAIN) | Some(libc::ENOMEM) => SpawnFailure::Fork,
+        _ => SpawnFailure::Exec,
+    })
+}
+
+/// Marks every descriptor from `first` on close-on-exec (in a forked
+/// child: system calls only). Ours are already; this also covers any the
+/// process inherited.
+fn close_on_exec_from(first: libc::c_int) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: close_range only changes descriptor flags.
+        let done = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        } == 0;
+        if done {
+            return;
+        }
+    }
+    // SAFETY: getrlimit fills the struct; fcntl on any number is harmless.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+            && limit.rlim_cur != libc::RLIM_INFINITY
+        {
+            limit.rlim_cur.min(1 << 20) as libc::c_int
+        } else {
+            65_536
+        };
+        for fd in first..max {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// A Unix time as C's `ctime` writes it in local time, without the
+/// newline (`Sat Dec  5 04:08:25 2026`).
+fn ctime(secs: i64) -> String {
+    let t = secs as libc::time_t;
+    // SAFETY: `tm` is plain data filled by localtime_r; `buf` is large
+    // enough for the format and strftime writes at most its length.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return secs.to_string();
+        }
+        let mut buf = [0u8; 64];
+        let n = libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%a %b %e %H:%M:%S %Y".as_ptr(),
+            &tm,
+        );
+        String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
 
@@ -384,4 +560,55 @@ async fn link_task(
         }
     }
     let _ = events.send((id, LinkEvent::Closed));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("redust-scripts-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_path_that_cannot_run_is_an_exec_failure() {
+        assert_eq!(
+            spawn_script(&argv(&["/nonexistent/notify.sh", "+sdown"])).err(),
+            Some(SpawnFailure::Exec)
+        );
+    }
+
+    #[test]
+    fn scripts_get_their_arguments_and_only_the_standard_descriptors() {
+        let dir = scratch("fds");
+        // A descriptor opened without close-on-exec must not reach the script.
+        let leaky = std::ffi::CString::new(dir.join("leaky").to_str().unwrap()).unwrap();
+        // SAFETY: a plain open of a path we own.
+        let fd = unsafe { libc::open(leaky.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o600) };
+        assert!(fd > 2);
+        let out = dir.join("out");
+        let script = format!(
+            "echo \"$0|$1|$2\" > {o}; ls /proc/$$/fd >> {o}; exit 3",
+            o = out.display()
+        );
+        let mut child = spawn_script(&argv(&["/bin/sh", "-c", &script, "arg"])).unwrap();
+        let status = child.wait().unwrap();
+        // SAFETY: our descriptor.
+        unsafe { libc::close(fd) };
+        assert_eq!(status.code(), Some(3));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("arg||"), "{text}");
+        let fds: Vec<i32> = lines.filter_map(|l| l.trim().parse().ok()).collect();
+        assert!(!fds.contains(&fd), "descriptor {fd} leaked: {fds:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

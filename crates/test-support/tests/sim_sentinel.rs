@@ -2,9 +2,12 @@
 //! master and two replicas (toy Redis nodes); the master crashes. Over many
 //! seeds: one leader per epoch, one promotion, exactly one master left,
 //! and every Sentinel ends up pointing at it; when the old master returns,
-//! it is converted into a replica.
+//! it is converted into a replica. The client reconfiguration scripts
+//! are asked for once per Sentinel: by the promoter as leader, by every
+//! other Sentinel as observer, from the old master to the new one.
 //! `REDUST_SIM_SEED=<n>` replays one seed; `REDUST_SIM_SEEDS=<n>` runs more.
 
+use redust_sentinel::monitor::ReconfigRole;
 use redust_test_support::sim::sentinel::{
     master_crash, master_crash_with, Outcome, REDIS_BASE_PORT,
 };
@@ -59,8 +62,9 @@ fn lossy() -> Faults {
 }
 
 /// One leader per epoch, one promotion, one master left, and every
-/// Sentinel pointing at it.
+/// Sentinel pointing at it; one client reconfiguration per Sentinel.
 fn check(seed: u64, out: Outcome) {
+    check_reconfigs(seed, &out);
     let mut epochs: Vec<u64> = out.elections.iter().map(|(_, e)| *e).collect();
     epochs.sort();
     let before = epochs.len();
@@ -78,4 +82,33 @@ fn check(seed: u64, out: Outcome) {
         "seed {seed}: views {:?} but the master is {master_port}: {out:?}",
         out.views
     );
+}
+
+/// The promoter asks for the leader's client reconfiguration, every other
+/// Sentinel for an observer's, once each, from the old master's port to
+/// the new master's.
+fn check_reconfigs(seed: u64, out: &Outcome) {
+    let (Some(&(promoter, _)), Some(&master)) = (out.promotions.first(), out.masters.first())
+    else {
+        return;
+    };
+    let to = REDIS_BASE_PORT + master as u16;
+    let sentinels: Vec<usize> = out.log.iter().map(|(n, _)| *n).collect();
+    let mut sentinels = sentinels;
+    sentinels.sort();
+    sentinels.dedup();
+    for s in sentinels {
+        let role = if s == promoter {
+            ReconfigRole::Leader
+        } else {
+            ReconfigRole::Observer
+        };
+        let mine: Vec<_> = out.reconfigs.iter().filter(|r| r.0 == s).collect();
+        assert_eq!(
+            mine,
+            [&(s, role, REDIS_BASE_PORT, to)],
+            "seed {seed}: sentinel {s}'s reconfigurations {:?}",
+            out.reconfigs
+        );
+    }
 }

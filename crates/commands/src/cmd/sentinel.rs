@@ -1,9 +1,10 @@
 //! Sentinel mode's commands: SENTINEL and its subcommands, and what ROLE,
 //! PUBLISH and HELLO answer on a Sentinel, over the node's `Sentinel`
 //! (`redust-sentinel::node`). Events a command causes are logged and
-//! published here (`emit`); links to open, close or write to are left in
-//! the Sentinel's outbox for the server's shell. The config file is
-//! rewritten through `flush_config`.
+//! published here (`emit`), and the user scripts they run queued (the
+//! shell starts them; PENDING-SCRIPTS lists the queue); links to open,
+//! close or write to are left in the Sentinel's outbox for the server's
+//! shell. The config file is rewritten through `flush_config`.
 
 use crate::errors::{CmdError, CmdResult};
 use crate::exec::Ctx;
@@ -67,13 +68,18 @@ pub fn emit_events(state: &mut State, events: Vec<(&'static str, String)>) {
     }
 }
 
-/// A command's actions: events logged and published now, the rest left
-/// in the outbox for the shell.
+/// A command's actions: events logged and published now, the scripts
+/// they run queued (the shell starts them on its next tick), the rest
+/// left in the outbox for the shell.
 fn emit_from(ctx: &mut Ctx, actions: Vec<Action>) {
+    if let Some(s) = ctx.state.sentinel.as_mut() {
+        s.schedule_scripts(&actions);
+    }
     let mut events = Vec::new();
     for action in actions {
         match action {
-            Action::Event { name, detail } => events.push((name, detail)),
+            Action::Event { name, detail, .. } => events.push((name, detail)),
+            Action::ClientReconfig { .. } | Action::FailoverDelay { .. } => {}
             other => {
                 if let Some(s) = ctx.state.sentinel.as_mut() {
                     s.outbox.push(other);
@@ -94,6 +100,7 @@ pub fn flush_config(state: &mut State) -> Result<(), String> {
     s.flush_needed = false;
     let block = redust_sentinel::rewrite::sentinel_block(&s.globals, &s.monitor);
     let sentinel = redust_config::SentinelRewrite {
+        in_place: redust_sentinel::rewrite::sentinel_in_place(&s.globals),
         lines: block,
         always_produced: redust_sentinel::rewrite::ALWAYS_PRODUCED
             .iter()
@@ -338,7 +345,34 @@ pub fn sentinel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.bulk(answer.leader.as_bytes());
             ctx.reply.int(answer.leader_epoch as i64);
         }
-        b"pending-scripts" => ctx.reply.array(0),
+        b"pending-scripts" => {
+            let pending = sentinel_of(ctx)?.scripts.pending(now);
+            ctx.reply.array(pending.len());
+            for p in pending {
+                ctx.reply.map(5);
+                ctx.reply.bulk(b"argv");
+                ctx.reply.array(p.argv.len());
+                for a in &p.argv {
+                    ctx.reply.bulk(a.as_bytes());
+                }
+                ctx.reply.bulk(b"flags");
+                ctx.reply.bulk(if p.running {
+                    &b"running"[..]
+                } else {
+                    b"scheduled"
+                });
+                ctx.reply.bulk(b"pid");
+                ctx.reply.bulk(p.pid.to_string().as_bytes());
+                ctx.reply.bulk(if p.running {
+                    &b"run-time"[..]
+                } else {
+                    b"run-delay"
+                });
+                ctx.reply.bulk(p.ms.to_string().as_bytes());
+                ctx.reply.bulk(b"retry-num");
+                ctx.reply.bulk(p.retry_num.to_string().as_bytes());
+            }
+        }
         b"debug" => {
             let s = sentinel_of(ctx)?;
             if args.len() == 2 {
@@ -356,6 +390,8 @@ pub fn sentinel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"simulate-failure" => {
             if args.len() == 3 && args[2].eq_ignore_ascii_case(b"help") {
+                // The flags are cleared before the words are read, HELP too.
+                sentinel_of(ctx)?.simulate_failure = 0;
                 ctx.reply.array(2);
                 ctx.reply.bulk(b"crash-after-election");
                 ctx.reply.bulk(b"crash-after-promotion");

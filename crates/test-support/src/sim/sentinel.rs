@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use redust_resp::{decode_frame, encode_command, parse_request, Frame, FrameLimits, ParseLimits};
 use redust_sentinel::config::{load, Environment, SentinelLine};
 use redust_sentinel::election::DownAnswer;
-use redust_sentinel::monitor::{Action, Monitor, PingReply, Target};
+use redust_sentinel::monitor::{Action, Monitor, PingReply, ReconfigRole, Target};
 use std::collections::{BTreeMap, VecDeque};
 
 pub const REDIS_BASE_PORT: u16 = 6379;
@@ -378,6 +378,8 @@ pub struct SentinelNode {
     /// Connections other Sentinels opened to us, with their buffers.
     incoming: BTreeMap<ConnId, BytesMut>,
     pub events: Vec<Reported>,
+    /// Every client reconfiguration asked for: (role, from port, to port).
+    pub reconfigs: Vec<(ReconfigRole, u16, u16)>,
 }
 
 struct AnyExecutable;
@@ -419,6 +421,7 @@ impl SentinelNode {
             by_conn: BTreeMap::new(),
             incoming: BTreeMap::new(),
             events: Vec::new(),
+            reconfigs: Vec::new(),
         }
     }
 
@@ -546,7 +549,12 @@ impl SentinelNode {
                         self.close(c, now, io);
                     }
                 }
-                Action::Event { name, detail } => self.events.push(Reported {
+                Action::ClientReconfig { role, from, to, .. } => {
+                    self.reconfigs.push((role, from.1, to.1))
+                }
+                // A log line only.
+                Action::FailoverDelay { .. } => {}
+                Action::Event { name, detail, .. } => self.events.push(Reported {
                     at_ms: now - CLOCK_OFFSET,
                     name,
                     detail,
@@ -742,6 +750,8 @@ pub struct Outcome {
     pub promotions: Vec<(NodeId, u64)>,
     /// Every event, by Sentinel, for a failure's report.
     pub log: Vec<(NodeId, Reported)>,
+    /// Every client reconfiguration: (sentinel, role, from port, to port).
+    pub reconfigs: Vec<(NodeId, ReconfigRole, u16, u16)>,
 }
 
 /// Three Redis nodes (0 the master, 1 and 2 its replicas) and three
@@ -795,6 +805,7 @@ pub fn master_crash_with(
         elections: Vec::new(),
         promotions: Vec::new(),
         log: Vec::new(),
+        reconfigs: Vec::new(),
     };
     for (i, n) in sim.nodes.iter().enumerate() {
         match n {
@@ -802,6 +813,8 @@ pub fn master_crash_with(
             Node::Sentinel(s) => {
                 out.views.push(s.monitor.masters[0].master.port);
                 out.log.extend(s.events.iter().map(|e| (i, e.clone())));
+                out.reconfigs
+                    .extend(s.reconfigs.iter().map(|&(r, f, t)| (i, r, f, t)));
                 for e in &s.events {
                     if e.name == "+elected-leader" {
                         out.elections.push((i, e.epoch));
