@@ -237,6 +237,15 @@ pub struct Config {
     pub replica_announced: bool,
     /// `min-replicas-to-write` / `min-slaves-to-write`.
     pub min_replicas_to_write: u32,
+    /// `safe-writes` (redust): a write is acknowledged once replicas have
+    /// it and while the Sentinels' lease holds.
+    pub safe_writes: bool,
+    /// `safe-writes-lease` (redust): safe mode requires the lease (`no`
+    /// only acknowledges after the replicas).
+    pub safe_writes_lease: bool,
+    /// `safe-write-timeout` (redust, ms): a held write is answered
+    /// `-NOREPLICAS` after this.
+    pub safe_write_timeout: u32,
     /// `min-replicas-max-lag` / `min-slaves-max-lag` seconds.
     pub min_replicas_max_lag: u32,
     /// `replica-announce-ip` / `slave-announce-ip`.
@@ -588,6 +597,9 @@ impl Config {
             replica_ignore_disk_write_errors: false,
             replica_announced: true,
             min_replicas_to_write: 0,
+            safe_writes: false,
+            safe_writes_lease: true,
+            safe_write_timeout: 5000,
             min_replicas_max_lag: 10,
             replica_announce_ip: None,
             replica_announce_port: 0,

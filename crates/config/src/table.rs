@@ -570,6 +570,16 @@ pub(crate) static DEFS: &[Def] = &[
         replica_read_only,
         true
     ),
+    // redust's safe mode (docs/design/safe-mode.md); hidden, so CONFIG GET
+    // with a pattern shows what Redis shows.
+    boolean!("safe-writes", None, MODIFIABLE | HIDDEN, safe_writes, false),
+    boolean!(
+        "safe-writes-lease",
+        None,
+        MODIFIABLE | HIDDEN,
+        safe_writes_lease,
+        true
+    ),
     boolean!(
         "replica-ignore-maxmemory",
         Some("slave-ignore-maxmemory"),
@@ -884,6 +894,7 @@ pub(crate) static DEFS: &[Def] = &[
     int!("hz", None, MODIFIABLE, hz: u32, 0, INT_MAX, 10),
     int!("min-replicas-to-write", Some("min-slaves-to-write"), MODIFIABLE, min_replicas_to_write: u32, 0, INT_MAX, 0),
     int!("min-replicas-max-lag", Some("min-slaves-max-lag"), MODIFIABLE, min_replicas_max_lag: u32, 0, INT_MAX, 10),
+    int!("safe-write-timeout", None, MODIFIABLE | HIDDEN, safe_write_timeout: u32, 1, INT_MAX, 5000),
     int!("watchdog-period", None, MODIFIABLE | HIDDEN, watchdog_period: u32, 0, INT_MAX, 0),
     int!("shutdown-timeout", None, MODIFIABLE, shutdown_timeout: u32, 0, INT_MAX, 10),
     int!("repl-diskless-sync-max-replicas", None, MODIFIABLE, repl_diskless_sync_max_replicas: u32, 0, INT_MAX, 0),

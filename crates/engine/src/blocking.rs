@@ -30,6 +30,9 @@ pub enum TimeoutReply {
     /// WAIT: the number of replicas that acknowledged `offset`; served early
     /// once `wanted` have.
     ReplicaAcks { offset: u64, wanted: usize },
+    /// Safe mode: the write's reply (`BlockedOn::held`), released once
+    /// replicas acknowledge `offset` under a lease; `-NOREPLICAS` on timeout.
+    HeldReply { offset: u64 },
 }
 
 /// Why and until when a client waits.
@@ -42,6 +45,8 @@ pub struct BlockedOn {
     pub timeout_reply: TimeoutReply,
     /// The command to run again when a key is ready.
     pub args: Vec<Bytes>,
+    /// Safe mode: the reply held back until the write is acknowledged.
+    pub held: Vec<u8>,
 }
 
 /// The value type a blocking command waits for: a key holding another type
@@ -109,6 +114,7 @@ impl Ctx<'_> {
             deadline_ms,
             timeout_reply,
             args: Vec::new(),
+            held: Vec::new(),
         });
     }
 
@@ -138,6 +144,7 @@ fn write_timeout_reply(reply: &mut Reply, kind: TimeoutReply) {
     match kind {
         TimeoutReply::NullArray | TimeoutReply::Move => reply.null_array(),
         TimeoutReply::ReplicaAcks { .. } => reply.int(0),
+        TimeoutReply::HeldReply { .. } => reply.error(crate::safe_writes::NOT_ACKNOWLEDGED),
     }
 }
 
@@ -203,9 +210,12 @@ pub fn unblock_all_for_role_change(state: &mut State) {
         .clients
         .values()
         .filter(|c| {
-            c.blocked
-                .as_ref()
-                .is_some_and(|b| !matches!(b.timeout_reply, TimeoutReply::ReplicaAcks { .. }))
+            c.blocked.as_ref().is_some_and(|b| {
+                !matches!(
+                    b.timeout_reply,
+                    TimeoutReply::ReplicaAcks { .. } | TimeoutReply::HeldReply { .. }
+                )
+            })
         })
         .map(|c| c.id)
         .collect();

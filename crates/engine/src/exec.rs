@@ -367,6 +367,8 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
     let table = state.commands.clone();
+    // Where this command's reply starts (safe mode may hold it back).
+    let reply_start = reply.buf.len();
     let mut ctx = Ctx {
         state,
         client,
@@ -554,6 +556,11 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     crate::propagate::flush(ctx.state);
     if ctx.state.repl.offset != offset_before {
         ctx.client.write_offset = ctx.state.repl.offset;
+        if let Some(deadline_ms) =
+            crate::safe_writes::hold(ctx.state, ctx.client, ctx.reply, reply_start)
+        {
+            return Flow::Blocked { deadline_ms };
+        }
     }
     if ctx.client.repl.handoff.is_some() {
         Flow::Replica

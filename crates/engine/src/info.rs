@@ -672,6 +672,17 @@ fn replication(state: &State, out: &mut String) {
         "repl_backlog_histlen",
         backlog.map_or(0, |b| b.backlog_histlen()),
     );
+    // redust's safe mode, for its Sentinels (absent otherwise, as in Redis).
+    if state.config.safe_writes {
+        line(out, "safe_writes", 1);
+        line(
+            out,
+            "safe_writes_acks",
+            crate::safe_writes::acks_needed(state),
+        );
+        let lease = state.safe_lease.holds(std::time::Instant::now());
+        line(out, "safe_writes_lease", lease as u8);
+    }
 }
 
 fn cpu(out: &mut String) {

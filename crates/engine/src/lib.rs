@@ -34,6 +34,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
+pub mod safe_writes;
 pub mod scripting;
 pub mod spec;
 mod spec_data;

@@ -162,7 +162,7 @@ pub fn refuse_command(state: &State, write: bool, stale_ok: bool) -> Option<&'st
             .good_replicas(state.now_ms, cfg.min_replicas_max_lag as u64)
             < cfg.min_replicas_to_write as usize
     {
-        return Some("NOREPLICAS Not enough good replicas to write.");
+        return Some(crate::safe_writes::NOT_ACKNOWLEDGED);
     }
     let link = state.repl.master.as_ref()?;
     if write && cfg.replica_read_only {
@@ -329,13 +329,17 @@ pub fn serve_waiting_clients(state: &mut State) {
     if state.blocking.blocked_clients == 0 {
         return;
     }
-    let ready: Vec<(u64, i64)> = state
+    let now = std::time::Instant::now();
+    let ready: Vec<(u64, Option<i64>)> = state
         .clients
         .values()
         .filter_map(|c| match c.blocked.as_ref()?.timeout_reply {
             TimeoutReply::ReplicaAcks { offset, wanted } => {
                 let acked = state.repl.acked(offset);
-                (acked >= wanted).then_some((c.id, acked as i64))
+                (acked >= wanted).then_some((c.id, Some(acked as i64)))
+            }
+            TimeoutReply::HeldReply { offset } => {
+                crate::safe_writes::may_acknowledge(state, offset, now).then_some((c.id, None))
             }
             _ => None,
         })
@@ -344,10 +348,22 @@ pub fn serve_waiting_clients(state: &mut State) {
         let Some(mut client) = state.clients.remove(&id) else {
             continue;
         };
+        let held = client
+            .blocked
+            .as_mut()
+            .map(|b| std::mem::take(&mut b.held))
+            .unwrap_or_default();
         crate::blocking::unblock(state, &mut client);
-        let mut reply = redust_resp::Reply::new(client.resp3);
-        reply.int(acked);
-        client.push.send_data(Bytes::from(reply.buf));
+        let bytes = match acked {
+            Some(n) => {
+                let mut reply = redust_resp::Reply::new(client.resp3);
+                reply.int(n);
+                reply.buf
+            }
+            // A safe-mode write: its own reply, now acknowledged.
+            None => held,
+        };
+        client.push.send_data(Bytes::from(bytes));
         client.push.wake();
         state.clients.insert(id, client);
     }

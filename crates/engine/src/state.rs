@@ -516,6 +516,8 @@ pub struct State {
     pub eviction: Eviction,
     /// Sentinel mode: the Sentinel this node is (`None` on a data node).
     pub sentinel: Option<Box<redust_sentinel::node::Sentinel>>,
+    /// Safe mode's lease from the Sentinels (`safe_writes`).
+    pub safe_lease: crate::safe_writes::Lease,
 }
 
 /// Memory as the allocator reports it.
@@ -611,6 +613,7 @@ impl State {
                 next_db: 0,
             },
             sentinel: None,
+            safe_lease: Default::default(),
             rdb: RdbState {
                 last_save_secs: now_ms / 1000,
                 saves: 0,

@@ -103,6 +103,50 @@ impl Monitor {
         candidates.first().copied()
     }
 
+    /// Replica selection as the master's mode wants it: Redis's rules, or
+    /// in safe mode (docs/design/safe-mode.md) after every lease the old
+    /// master could hold has ended, among fresh INFO replies of at least
+    /// `R - N + 1` of the `R` known replicas (`N` acknowledge each write),
+    /// the greatest offset.
+    fn selection(&self, master: usize, now: i64) -> Selection {
+        let m = &self.masters[master];
+        let Some(acks) = m.master.safe_writes_acks else {
+            return Selection::Replica(self.select_replica(master, now));
+        };
+        // Leases are measured on the master's clock: 10 % for clock rates.
+        let wait = self.lease_ms(master) * 11 / 10;
+        let since = now - m.failover.state_change_time;
+        if since < wait {
+            return Selection::Wait;
+        }
+        let fresh_after = m.failover.state_change_time + wait;
+        let reachable: Vec<usize> = (0..m.replicas.len())
+            .filter(|&i| {
+                let r = &m.replicas[i];
+                r.link.connected && !r.sdown && r.info_refresh > fresh_after
+            })
+            .collect();
+        let needed = m.replicas.len().saturating_sub(acks) + 1;
+        if reachable.len() < needed {
+            // Replicas answer INFO every second during a failover.
+            return if since < wait + 3 * 1000 {
+                Selection::Wait
+            } else {
+                Selection::Replica(None)
+            };
+        }
+        let best = reachable
+            .into_iter()
+            .filter(|&i| m.replicas[i].replica_priority != 0)
+            .max_by(|&a, &b| {
+                let (a, b) = (&m.replicas[a], &m.replicas[b]);
+                a.replica_repl_offset
+                    .cmp(&b.replica_repl_offset)
+                    .then(b.replica_priority.cmp(&a.replica_priority))
+            });
+        Selection::Replica(best)
+    }
+
     fn set_state(&mut self, master: usize, state: FailoverState, now: i64) {
         let f = &mut self.masters[master].failover;
         f.state = state;
@@ -128,8 +172,9 @@ impl Monitor {
         let since = now - self.masters[master].failover.state_change_time;
         let master_text = self.describe(master, Target::Master);
         match self.masters[master].failover.state {
-            FailoverState::SelectSlave => match self.select_replica(master, now) {
-                None => {
+            FailoverState::SelectSlave => match self.selection(master, now) {
+                Selection::Wait => {}
+                Selection::Replica(None) => {
                     out.push(Action::Event {
                         name: "-failover-abort-no-good-slave",
                         detail: master_text,
@@ -137,7 +182,7 @@ impl Monitor {
                     });
                     self.abort_failover(master, now);
                 }
-                Some(r) => {
+                Selection::Replica(Some(r)) => {
                     let text = self.describe(master, Target::Replica(r));
                     out.push(Action::Event {
                         name: "+selected-slave",
@@ -468,6 +513,14 @@ impl Monitor {
             });
         }
     }
+}
+
+/// What replica selection decided this tick.
+enum Selection {
+    /// Not yet (safe mode waits for leases to end and fresh INFO).
+    Wait,
+    /// This replica, or none fits.
+    Replica(Option<usize>),
 }
 
 /// Whether the instance has not gone down for `wait` (Redis counts from

@@ -35,6 +35,9 @@ pub struct InfoReport {
     pub replica_priority: Option<i64>,
     pub replica_repl_offset: Option<u64>,
     pub replica_announced: Option<bool>,
+    /// redust's safe mode on a master: how many replicas acknowledge a
+    /// write (`safe_writes_acks`, present only with `safe_writes:1`).
+    pub safe_writes_acks: Option<usize>,
 }
 
 impl InfoReport {
@@ -61,6 +64,7 @@ impl InfoReport {
                 "slave_priority" | "replica_priority" => r.replica_priority = Some(atoi(value)),
                 "slave_repl_offset" => r.replica_repl_offset = value.parse().ok(),
                 "replica_announced" => r.replica_announced = Some(atoi(value) != 0),
+                "safe_writes_acks" => r.safe_writes_acks = usize::try_from(atoi(value)).ok(),
                 k if k.starts_with("slave") && k[5..].bytes().all(|c| c.is_ascii_digit()) => {
                     if let Some(replica) = listed_replica(value) {
                         r.replicas.push(replica);

@@ -50,6 +50,8 @@ enum Expect {
     Info,
     /// SENTINEL IS-MASTER-DOWN-BY-ADDR to that Sentinel.
     Question,
+    /// Safe mode's REPLCONF lease to a master: the next token.
+    Lease,
     /// A command counted in the link's pending commands (hello PUBLISH,
     /// SCRIPT KILL).
     Counted,
@@ -298,6 +300,14 @@ impl Links {
                 Vec::new()
             }
             (Expect::Question, _) => Vec::new(),
+            (Expect::Lease, Frame::Integer(token)) => {
+                monitor.on_lease_reply(master, (*token).max(0) as u64, now);
+                Vec::new()
+            }
+            (Expect::Lease, _) => {
+                monitor.on_reply(master, target);
+                Vec::new()
+            }
             (Expect::Counted, _) => {
                 monitor.on_reply(master, target);
                 Vec::new()
@@ -330,6 +340,7 @@ impl Links {
                         Some("PING") => Expect::Ping,
                         Some("INFO") => Expect::Info,
                         Some("SENTINEL") => Expect::Question,
+                        Some("REPLCONF") => Expect::Lease,
                         _ => Expect::Counted,
                     };
                     self.write(monitor, master, target, vec![command], vec![expect], routed);

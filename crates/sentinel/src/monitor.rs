@@ -191,6 +191,13 @@ pub struct Instance {
     pub last_pub_time: i64,
     /// A replica's part in a failover (`failover`).
     pub reconf: crate::failover::Reconf,
+    /// A master in redust's safe mode: the replicas a write needs
+    /// (docs/design/safe-mode.md); `None` for any other.
+    pub safe_writes_acks: Option<usize>,
+    /// Safe mode: the last lease token the master sent us (0: none) and
+    /// when our last lease request went out.
+    pub lease_token: u64,
+    pub lease_sent_time: i64,
 }
 
 impl Instance {
@@ -221,6 +228,9 @@ impl Instance {
             announced: true,
             last_pub_time: now,
             reconf: Default::default(),
+            safe_writes_acks: None,
+            lease_token: 0,
+            lease_sent_time: 0,
         }
     }
 }
@@ -619,6 +629,9 @@ impl Monitor {
         if let Some(a) = report.replica_announced {
             i.announced = a;
         }
+        if target == Target::Master {
+            i.safe_writes_acks = report.safe_writes_acks;
+        }
         let tilt = self.tilt_since.is_some();
         if let (Target::Replica(idx), false) = (target, tilt) {
             let master_host = report.master_host.clone();
@@ -661,6 +674,7 @@ impl Monitor {
             // walks them: a replica's INFO goes out at its faster period in
             // the very tick its master turns ODOWN.
             self.send_periodic(master, Target::Master, now, &mut actions);
+            self.lease_periodic(master, now, &mut actions);
             // In TILT nothing acts: no down checks, no agreement, no failover.
             let tilt = self.in_tilt(now, &mut actions);
             if !tilt {
@@ -694,6 +708,63 @@ impl Monitor {
             self.finish_failover(master, now, &mut actions);
         }
         actions
+    }
+
+    /// Safe mode's lease (docs/design/safe-mode.md): how long a grant holds,
+    /// half of down-after, so that it ends before we could call the master
+    /// down.
+    pub fn lease_ms(&self, master: usize) -> i64 {
+        (self.masters[master].config.down_after_ms / 2).max(1)
+    }
+
+    /// Safe mode: a lease request to the master a few times per lease
+    /// period, carrying our grant (the last token it sent us) while we
+    /// see it alive, hold it as the master and have voted in no newer
+    /// epoch for its failover.
+    fn lease_periodic(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
+        let lease = self.lease_ms(master);
+        let period = self.timing.ping_period.min(lease / 3).max(1);
+        // A majority of the Sentinels we know, ourselves included.
+        let needed = self.masters[master].sentinels.len().div_ceil(2) + 1;
+        let myid = self.myid.clone();
+        let m = &mut self.masters[master];
+        let granting = !m.master.sdown
+            && !m.odown
+            && !m.failover_in_progress
+            && m.config.leader_epoch <= m.config.config_epoch;
+        let i = &mut m.master;
+        if i.safe_writes_acks.is_none()
+            || !i.link.connected
+            || i.link.pending_commands >= MAX_PENDING_COMMANDS
+            || now - i.lease_sent_time < period
+        {
+            return;
+        }
+        i.lease_sent_time = now;
+        let token = if granting { i.lease_token } else { 0 };
+        i.link.pending_commands += 1;
+        out.push(Action::Send {
+            master,
+            target: Target::Master,
+            command: vec![
+                "REPLCONF".into(),
+                "lease".into(),
+                format!("{myid}:{lease}:{needed}:{token}"),
+            ],
+        });
+    }
+
+    /// The master answered a lease request with a new token: it is alive
+    /// (as a PING reply shows), and the token is our next grant.
+    pub fn on_lease_reply(&mut self, master: usize, token: u64, now: i64) {
+        let Some(m) = self.masters.get_mut(master) else {
+            return;
+        };
+        let i = &mut m.master;
+        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+        i.lease_token = token;
+        i.link.last_avail_time = now;
+        i.link.last_pong_time = now;
     }
 
     /// A clock jump (back, or forward past `TILT_TRIGGER`) enters TILT, or

@@ -263,17 +263,27 @@ impl<N: SimNode> Sim<N> {
 
     /// Runs the world until `until_ms`.
     pub fn run_until(&mut self, until_ms: i64) {
-        while let Some(Reverse((at, seq))) = self.queue.peek().copied() {
-            if at > until_ms {
-                break;
-            }
-            self.queue.pop();
-            self.now_ms = at;
-            if let Some(d) = self.pending.remove(&seq) {
-                self.deliver(d);
-            }
-        }
+        while self.step(until_ms) {}
         self.now_ms = until_ms;
+    }
+
+    /// One step: the next delivery due at or before `until_ms` (a tick, a
+    /// connection's event, bytes, a datagram), so a caller can check its
+    /// invariants after each. False when none is due by then (the clock
+    /// stays at the last step).
+    pub fn step(&mut self, until_ms: i64) -> bool {
+        let Some(Reverse((at, seq))) = self.queue.peek().copied() else {
+            return false;
+        };
+        if at > until_ms {
+            return false;
+        }
+        self.queue.pop();
+        self.now_ms = at;
+        if let Some(d) = self.pending.remove(&seq) {
+            self.deliver(d);
+        }
+        true
     }
 
     pub fn run_for(&mut self, ms: i64) {
@@ -305,6 +315,16 @@ impl<N: SimNode> Sim<N> {
                 self.partition(a, b);
             }
         }
+    }
+
+    /// Ends the cut between `a` and `b`; held deliveries go on.
+    pub fn unpartition(&mut self, a: NodeId, b: NodeId) {
+        self.cuts.remove(&(a.min(b), a.max(b)));
+    }
+
+    /// Ends every cut of `a` (the end of `isolate`).
+    pub fn rejoin(&mut self, a: NodeId) {
+        self.cuts.retain(|&(x, y)| x != a && y != a);
     }
 
     /// Ends every partition and pause; held deliveries go on.

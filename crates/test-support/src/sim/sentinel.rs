@@ -1,20 +1,44 @@
-//! Sentinel in the simulation: real `redust-sentinel` state machines
-//! (monitoring, hellos, agreement, failover) with a thin shell that speaks
-//! RESP over the simulated connections, next to toy Redis nodes that
-//! answer what Sentinel asks (PING, INFO, PUBLISH/SUBSCRIBE for hellos,
-//! REPLCONF from their replicas, the MULTI/SLAVEOF/EXEC reconfiguration).
+//! Sentinel in the simulation: real `redust-sentinel` Sentinels (the
+//! `node::Sentinel` the server runs: the state machine, its link
+//! bookkeeping `links::Links`, its outbox) behind a thin shell that does
+//! what the server's Sentinel shell (`crates/server/src/sentinel.rs`) does
+//! with sockets, over the simulated connections: open the links
+//! `Links::wanted` lists (a lost one retried once per ping period, a
+//! connect given up after a second), hand every connect, close and decoded
+//! frame to `Links`, write what comes back, and run the state machine every
+//! 100 ms. Requests from other Sentinels (PING, PUBLISH of a hello,
+//! SENTINEL IS-MASTER-DOWN-BY-ADDR) are answered with the `Monitor` calls
+//! the command handlers make, a vote saved before it is given. The config
+//! file is the block `rewrite::sentinel_block` makes, saved when it changes
+//! (each tick) and after a vote; a crashed Sentinel restarts from it.
+//! Next to them, toy Redis nodes answer what Sentinel asks (PING, INFO,
+//! PUBLISH/SUBSCRIBE for hellos, REPLCONF from their replicas, the
+//! MULTI/SLAVEOF/EXEC reconfiguration).
 //!
-//! Addresses: Redis node `i` is 127.0.0.1:(6379 + i), Sentinel node `i`
-//! 127.0.0.1:(26379 + i). The Sentinel shell passes the simulated time
-//! plus a fixed offset (the state machine's 0 means "never").
+//! `World` runs a deployment with faults (crashes, pauses, partitions) and
+//! checks the safety invariants after every step of the simulation (one
+//! leader per epoch, elected with the votes it needs; no replica selected
+//! or promoted without that election; one promotion per epoch; one vote
+//! per Sentinel and epoch; epochs that never go back); after healing, that
+//! everyone agrees on one master. The scenarios at the end are what
+//! `tests/sim_sentinel.rs` runs over many seeds.
+//!
+//! Addresses: node `i` is 127.0.0.1:(6379 + i) when it is a Redis node,
+//! 127.0.0.1:(26379 + i) when it is a Sentinel. The shell passes the
+//! simulated time plus a fixed offset (the state machine's 0 means
+//! "never").
 
-use super::{ConnId, Event, NodeId, NodeIo, SimNode};
-use bytes::{Bytes, BytesMut};
-use redust_resp::{decode_frame, encode_command, parse_request, Frame, FrameLimits, ParseLimits};
+use super::{ConnId, Event, Faults, NodeId, NodeIo, Sim, SimNode};
+use bytes::{Buf, Bytes, BytesMut};
+use rand::Rng;
+use redust_resp::{decode_frame, encode_command, parse_request, FrameLimits, ParseLimits};
 use redust_sentinel::config::{load, Environment, SentinelLine};
-use redust_sentinel::election::DownAnswer;
-use redust_sentinel::monitor::{Action, Monitor, PingReply, ReconfigRole, Target};
-use std::collections::{BTreeMap, VecDeque};
+use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Links, Peer, Routed};
+use redust_sentinel::monitor::{Action, Monitor};
+use redust_sentinel::node::Sentinel;
+use redust_sentinel::rewrite::sentinel_block;
+use redust_sentinel::scripts::script_for;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const REDIS_BASE_PORT: u16 = 6379;
 pub const SENTINEL_BASE_PORT: u16 = 26379;
@@ -23,6 +47,12 @@ const TOY_REFUSAL: &[u8] = b"-ERR the toy does not model this\r\n";
 
 /// Added to the simulated clock for the state machines.
 const CLOCK_OFFSET: i64 = 1_000_000_000;
+/// How long a connect may take before the link counts as failed (the
+/// server shell's `CONNECT_TIMEOUT`).
+const CONNECT_TIMEOUT_MS: i64 = 1000;
+/// The client-reconfig-script every simulated Sentinel is configured with;
+/// its runs are recorded, not started.
+pub const RECONFIG_SCRIPT: &str = "/sim/reconfig.sh";
 
 /// The node at a port.
 pub fn node_of_port(port: u16) -> Option<NodeId> {
@@ -31,6 +61,11 @@ pub fn node_of_port(port: u16) -> Option<NodeId> {
     } else {
         port.checked_sub(REDIS_BASE_PORT).map(|p| p as NodeId)
     }
+}
+
+/// The run id of Sentinel node `id`.
+pub fn myid_of(id: NodeId) -> String {
+    format!("{:040x}", 0xabc000 + id)
 }
 
 /// One node of the simulated deployment.
@@ -221,7 +256,8 @@ impl ToyRedis {
                 b"+OK\r\n".to_vec()
             }
             "CONFIG" => b"+OK\r\n".to_vec(),
-            "CLIENT" => {
+            "CLIENT" if arg(1).eq_ignore_ascii_case("setname") => b"+OK\r\n".to_vec(),
+            "CLIENT" if arg(1).eq_ignore_ascii_case("kill") => {
                 // KILL TYPE normal / pubsub: every other client of that kind.
                 let pubsub = arg(3).eq_ignore_ascii_case("pubsub");
                 for (k, c) in &self.clients {
@@ -306,80 +342,49 @@ impl ToyRedis {
 }
 
 // ---------------------------------------------------------------------------
-// A Sentinel node: the state machine and a thin RESP shell
+// A Sentinel node: the real Sentinel and a thin shell
 // ---------------------------------------------------------------------------
 
-/// What a command sent on a link was, to read its reply.
-#[derive(Clone, Copy, Debug)]
-enum Sent {
-    Ping,
-    Info,
-    Question { peer: usize },
-    Other,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum LinkKind {
-    Cmd,
-    PubSub,
-}
-
-/// A link from this Sentinel: to which instance of master 0, and its kind.
-type LinkKey = (TargetKey, LinkKind);
-
-/// `Target` made orderable for the link table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum TargetKey {
-    Master,
-    Replica(usize),
-    Sentinel(usize),
-}
-
-impl TargetKey {
-    fn of(t: Target) -> TargetKey {
-        match t {
-            Target::Master => TargetKey::Master,
-            Target::Replica(i) => TargetKey::Replica(i),
-            Target::Sentinel(i) => TargetKey::Sentinel(i),
-        }
-    }
-    fn target(self) -> Target {
-        match self {
-            TargetKey::Master => Target::Master,
-            TargetKey::Replica(i) => Target::Replica(i),
-            TargetKey::Sentinel(i) => Target::Sentinel(i),
-        }
-    }
-}
-
-struct Link {
+/// An outgoing link's connection.
+struct SimLink {
     conn: ConnId,
     up: bool,
-    /// Where it goes (the instance may move, e.g. after +switch-master).
-    addr: (String, u16),
-    buf: Vec<u8>,
-    sent: VecDeque<Sent>,
+    opened_at: i64,
+    buf: BytesMut,
 }
 
-/// An event a Sentinel reported, with its epoch then.
+/// An event a Sentinel reported, with what the invariants need to know of
+/// its state then.
 #[derive(Clone, Debug)]
 pub struct Reported {
     pub at_ms: i64,
     pub name: &'static str,
     pub detail: String,
+    /// Its current epoch.
     pub epoch: u64,
+    /// The epoch of its failover attempt (the last one it started).
+    pub failover_epoch: u64,
+    /// The other Sentinels it knows.
+    pub known_sentinels: usize,
+    /// Its failover is a SENTINEL FAILOVER (no election).
+    pub forced: bool,
 }
 
 pub struct SentinelNode {
     pub id: NodeId,
-    pub monitor: Monitor,
-    links: BTreeMap<LinkKey, Link>,
+    /// The Sentinel as the server runs it.
+    pub sentinel: Sentinel,
+    links: BTreeMap<LinkKey, SimLink>,
     by_conn: BTreeMap<ConnId, LinkKey>,
+    /// When each link was last attempted (reconnects wait a ping period).
+    attempted: BTreeMap<LinkKey, i64>,
     /// Connections other Sentinels opened to us, with their buffers.
     incoming: BTreeMap<ConnId, BytesMut>,
+    /// The config file: its `sentinel` lines as last saved.
+    file: Vec<(String, String)>,
     pub events: Vec<Reported>,
-    /// Every client reconfiguration asked for: (role, from port, to port).
-    pub reconfigs: Vec<(ReconfigRole, u16, u16)>,
+    /// Every user script asked for (argv), in order.
+    pub scripts: Vec<Vec<String>>,
 }
 
 struct AnyExecutable;
@@ -393,297 +398,311 @@ impl Environment for AnyExecutable {
     }
 }
 
+/// Config lines (what follows `sentinel`, or whole lines starting with it).
+fn config_lines(text: &[String]) -> Vec<SentinelLine> {
+    text.iter()
+        .enumerate()
+        .map(|(n, l)| SentinelLine {
+            line_number: n + 1,
+            text: l.to_string(),
+            args: l
+                .split_whitespace()
+                .skip_while(|w| *w == "sentinel")
+                .map(str::to_string)
+                .collect(),
+        })
+        .collect()
+}
+
 impl SentinelNode {
     /// Sentinel node `id` monitoring `config` (lines after `sentinel`).
     pub fn new(id: NodeId, config: &str, seed: u64) -> SentinelNode {
-        let lines: Vec<SentinelLine> = config
-            .lines()
-            .enumerate()
-            .map(|(n, l)| SentinelLine {
-                line_number: n + 1,
-                text: l.to_string(),
-                args: l.split_whitespace().map(str::to_string).collect(),
-            })
-            .collect();
-        let config = load(&lines, &AnyExecutable).expect("a valid sentinel config");
-        let mut monitor = Monitor::new(
-            &config.masters,
-            &format!("{:040x}", 0xabc000 + id),
-            0,
-            CLOCK_OFFSET,
-        );
-        monitor.announce = Some(("127.0.0.1".into(), SENTINEL_BASE_PORT + id as u16));
-        monitor.rng = seed | 1;
-        SentinelNode {
+        let text: Vec<String> = config.lines().map(str::to_string).collect();
+        let config = load(&config_lines(&text), &AnyExecutable).expect("a valid sentinel config");
+        let sentinel = Sentinel::new(config, &myid_of(id), seed, CLOCK_OFFSET);
+        let mut node = SentinelNode {
             id,
-            monitor,
+            sentinel,
             links: BTreeMap::new(),
             by_conn: BTreeMap::new(),
+            attempted: BTreeMap::new(),
             incoming: BTreeMap::new(),
+            file: Vec::new(),
             events: Vec::new(),
-            reconfigs: Vec::new(),
-        }
+            scripts: Vec::new(),
+        };
+        // The file holds the id it was given from the start.
+        node.flush();
+        node
+    }
+
+    pub fn monitor(&self) -> &Monitor {
+        &self.sentinel.monitor
     }
 
     fn now(io: &NodeIo) -> i64 {
         io.now_ms() + CLOCK_OFFSET
     }
 
-    /// Where each instance of master 0 is now, by link key.
-    fn wanted(&self) -> Vec<(LinkKey, (String, u16))> {
-        let m = &self.monitor.masters[0];
-        let mut out = Vec::new();
-        let mut add = |t: TargetKey, ip: &str, port: u16, pubsub: bool| {
-            out.push(((t, LinkKind::Cmd), (ip.to_string(), port)));
-            if pubsub {
-                out.push(((t, LinkKind::PubSub), (ip.to_string(), port)));
+    fn port(&self) -> u16 {
+        SENTINEL_BASE_PORT + self.id as u16
+    }
+
+    /// Saves the config file.
+    fn flush(&mut self) {
+        self.sentinel.flush_needed = false;
+        self.file = sentinel_block(&self.sentinel.globals, &self.sentinel.monitor);
+    }
+
+    /// Saves the config file when what it would hold changed.
+    fn flush_if_changed(&mut self) {
+        let block = sentinel_block(&self.sentinel.globals, &self.sentinel.monitor);
+        if block != self.file || self.sentinel.flush_needed {
+            self.flush();
+        }
+    }
+
+    fn record(&mut self, name: &'static str, detail: String, now: i64) {
+        let monitor = &self.sentinel.monitor;
+        let m = monitor.masters.first();
+        self.events.push(Reported {
+            at_ms: now - CLOCK_OFFSET,
+            name,
+            detail,
+            epoch: monitor.current_epoch,
+            failover_epoch: m.map_or(0, |m| m.failover.epoch),
+            known_sentinels: m.map_or(0, |m| m.sentinels.len()),
+            forced: m.is_some_and(|m| m.force_failover),
+        });
+    }
+
+    fn on_tick(&mut self, now: i64, io: &mut NodeIo) {
+        let s = &mut self.sentinel;
+        let mut actions = std::mem::take(&mut s.outbox);
+        actions.extend(s.monitor.tick(now));
+        let routed = s.links.route(&s.monitor, actions);
+        self.apply(routed, now, io);
+        self.give_up_connects(now, io);
+        self.maintain_links(now, io);
+        self.flush_if_changed();
+    }
+
+    /// Writes, events, scripts and resets the state machine asked for.
+    fn apply(&mut self, routed: Routed, now: i64, io: &mut NodeIo) {
+        for (key, bytes) in routed.writes {
+            if let Some(link) = self.links.get(&key) {
+                io.send(link.conn, bytes);
             }
-        };
-        add(TargetKey::Master, &m.master.ip, m.master.port, true);
-        for (i, r) in m.replicas.iter().enumerate() {
-            add(TargetKey::Replica(i), &r.ip, r.port, true);
         }
-        for (i, p) in m.sentinels.iter().enumerate() {
-            if p.port != 0 {
-                add(TargetKey::Sentinel(i), &p.ip, p.port, false);
+        self.scripts.extend(routed.scripts);
+        for (name, detail) in routed.events {
+            self.record(name, detail, now);
+        }
+        for master in routed.reset {
+            let keys: Vec<LinkKey> = self
+                .links
+                .keys()
+                .filter(|k| k.master == master && k.peer != Peer::Sentinel)
+                .cloned()
+                .collect();
+            for key in keys {
+                self.close(&key, now, io);
+                // Recreated instances reconnect at once.
+                self.attempted.remove(&key);
             }
         }
-        out
     }
 
-    fn link_state(&mut self, key: LinkKey, up: bool, now: i64, io: &mut NodeIo) {
-        if key.1 == LinkKind::Cmd {
-            let actions = self.monitor.on_link(0, key.0.target(), up, now);
-            self.act(actions, now, io);
-        }
-    }
-
-    fn close(&mut self, conn: ConnId, now: i64, io: &mut NodeIo) {
-        if let Some(key) = self.by_conn.remove(&conn) {
-            self.links.remove(&key);
-            self.link_state(key, false, now, io);
-        }
-        io.close(conn);
-    }
-
-    /// Opens the links that are missing, closes those to an address that changed.
+    /// Opens the links the state machine wants and closes the others.
     fn maintain_links(&mut self, now: i64, io: &mut NodeIo) {
-        let wanted = self.wanted();
-        let stale: Vec<ConnId> = self
+        let wanted = Links::wanted(&self.sentinel.monitor);
+        let reconnect_period = self.sentinel.monitor.timing.ping_period;
+        let stale: Vec<LinkKey> = self
             .links
-            .iter()
-            .filter(|(k, l)| !wanted.iter().any(|(wk, a)| wk == *k && *a == l.addr))
-            .map(|(_, l)| l.conn)
+            .keys()
+            .filter(|k| !wanted.contains(k))
+            .cloned()
             .collect();
-        for c in stale {
-            self.close(c, now, io);
+        for key in stale {
+            self.close(&key, now, io);
         }
-        for (key, addr) in wanted {
+        for key in wanted {
             if self.links.contains_key(&key) {
                 continue;
             }
-            let Some(node) = node_of_port(addr.1) else {
+            if self
+                .attempted
+                .get(&key)
+                .is_some_and(|t| now - t < reconnect_period)
+            {
                 continue;
-            };
+            }
+            self.attempted.insert(key.clone(), now);
+            // An address of no node: the connect fails.
+            let node = node_of_port(key.port).unwrap_or(usize::MAX);
             let conn = io.connect(node);
-            self.by_conn.insert(conn, key);
+            self.by_conn.insert(conn, key.clone());
             self.links.insert(
                 key,
-                Link {
+                SimLink {
                     conn,
                     up: false,
-                    addr,
-                    buf: Vec::new(),
-                    sent: VecDeque::new(),
+                    opened_at: now,
+                    buf: BytesMut::new(),
                 },
             );
         }
     }
 
-    fn send(&mut self, key: LinkKey, command: &[String], sent: Sent, io: &mut NodeIo) {
-        let Some(link) = self.links.get_mut(&key) else {
-            return;
-        };
-        if !link.up {
-            return;
+    /// Connects that took too long fail (partitioned or paused peers).
+    fn give_up_connects(&mut self, now: i64, io: &mut NodeIo) {
+        let late: Vec<LinkKey> = self
+            .links
+            .iter()
+            .filter(|(_, l)| !l.up && now - l.opened_at >= CONNECT_TIMEOUT_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in late {
+            self.lost(&key, now, io);
         }
-        let mut out = Vec::new();
-        encode_command(&mut out, command);
-        io.send(link.conn, out);
-        link.sent.push_back(sent);
     }
 
-    fn act(&mut self, actions: Vec<Action>, now: i64, io: &mut NodeIo) {
-        for a in actions {
-            match a {
-                Action::Send {
-                    target, command, ..
-                } => {
-                    let sent = match command[0].as_str() {
-                        "PING" => Sent::Ping,
-                        "INFO" => Sent::Info,
-                        "SENTINEL" => match target {
-                            Target::Sentinel(peer) => Sent::Question { peer },
-                            _ => Sent::Other,
-                        },
-                        _ => Sent::Other,
-                    };
-                    self.send((TargetKey::of(target), LinkKind::Cmd), &command, sent, io);
-                }
-                Action::SendAll {
-                    target, commands, ..
-                } => {
-                    for c in commands {
-                        self.send((TargetKey::of(target), LinkKind::Cmd), &c, Sent::Other, io);
-                    }
-                }
-                Action::ResetLinks { .. } => {
-                    // Sentinel links stay; the master's and replicas' go.
-                    let conns: Vec<ConnId> = self
-                        .links
-                        .iter()
-                        .filter(|(k, _)| !matches!(k.0, TargetKey::Sentinel(_)))
-                        .map(|(_, l)| l.conn)
-                        .collect();
-                    for c in conns {
-                        self.close(c, now, io);
-                    }
-                }
-                Action::ClientReconfig { role, from, to, .. } => {
-                    self.reconfigs.push((role, from.1, to.1))
-                }
-                // A log line only.
-                Action::FailoverDelay { .. } => {}
-                Action::Event { name, detail, .. } => self.events.push(Reported {
-                    at_ms: now - CLOCK_OFFSET,
-                    name,
-                    detail,
-                    epoch: self.monitor.current_epoch,
-                }),
+    /// Forgets a link; its connection goes.
+    fn forget(&mut self, key: &LinkKey, io: &mut NodeIo) {
+        if let Some(link) = self.links.remove(key) {
+            self.by_conn.remove(&link.conn);
+            io.close(link.conn);
+        }
+    }
+
+    /// The shell drops a link and tells the state machine it is gone.
+    fn close(&mut self, key: &LinkKey, now: i64, io: &mut NodeIo) {
+        self.forget(key, io);
+        let s = &mut self.sentinel;
+        let routed = s.links.closed(&mut s.monitor, key, now);
+        // A close only ever brings events (no writes on a closed link).
+        self.scripts.extend(routed.scripts);
+        for (name, detail) in routed.events {
+            self.record(name, detail, now);
+        }
+    }
+
+    /// The link's connection ended (or never came up).
+    fn lost(&mut self, key: &LinkKey, now: i64, io: &mut NodeIo) {
+        if std::env::var("SIMDBG").is_ok() { eprintln!("{} s{} lost {:?} {} {:?}", now-CLOCK_OFFSET, self.id, key.peer, key.port, key.kind); }
+        self.forget(key, io);
+        let s = &mut self.sentinel;
+        let routed = s.links.closed(&mut s.monitor, key, now);
+        self.apply(routed, now, io);
+    }
+
+    /// What a command's handler does with its actions (`cmd::sentinel`'s
+    /// `emit_from`): scripts queued, events reported now, the rest left in
+    /// the outbox for the next tick.
+    fn emit_from(&mut self, actions: Vec<Action>, now: i64) {
+        for action in actions {
+            if let Some(argv) = script_for(&self.sentinel.monitor, &action) {
+                self.scripts.push(argv);
+            }
+            match action {
+                Action::Event { name, detail, .. } => self.record(name, detail, now),
+                Action::ClientReconfig { .. } | Action::FailoverDelay { .. } => {}
+                other => self.sentinel.outbox.push(other),
             }
         }
     }
 
-    fn on_reply(&mut self, key: LinkKey, frame: Frame, now: i64, io: &mut NodeIo) {
-        if key.1 == LinkKind::PubSub {
-            if let Frame::Array(items) = &frame {
-                if let [Frame::Bulk(kind), _, Frame::Bulk(message)] = items.as_slice() {
-                    if kind.as_ref() == b"message" {
-                        let actions = self.monitor.on_hello(message, now);
-                        self.act(actions, now, io);
-                    }
-                }
-            }
-            return;
-        }
-        let Some(sent) = self.links.get_mut(&key).and_then(|l| l.sent.pop_front()) else {
-            return;
-        };
-        let target = key.0.target();
-        let actions = match (sent, &frame) {
-            (Sent::Ping, Frame::Simple(s)) => self.monitor.on_ping_reply(
-                0,
-                target,
-                PingReply::of(&format!("+{}", String::from_utf8_lossy(s))),
-                now,
-            ),
-            (Sent::Ping, Frame::Error(e)) => self.monitor.on_ping_reply(
-                0,
-                target,
-                PingReply::of(&format!("-{}", String::from_utf8_lossy(e))),
-                now,
-            ),
-            (Sent::Info, Frame::Bulk(text)) => {
-                self.monitor
-                    .on_info(0, target, &String::from_utf8_lossy(text), now)
-            }
-            (Sent::Question { peer }, Frame::Array(items)) => {
-                if let [Frame::Integer(down), Frame::Bulk(leader), Frame::Integer(epoch)] =
-                    items.as_slice()
-                {
-                    let answer = DownAnswer {
-                        down: *down,
-                        leader: String::from_utf8_lossy(leader).to_string(),
-                        leader_epoch: (*epoch).max(0) as u64,
-                    };
-                    self.monitor.on_master_down_reply(0, peer, &answer, now);
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        };
-        self.act(actions, now, io);
-    }
-
-    /// A request from another Sentinel.
-    fn answer(&mut self, args: &[Bytes], now: i64) -> (Vec<u8>, Vec<Action>) {
+    /// A request from another Sentinel, answered as the command handlers
+    /// answer it.
+    fn serve(&mut self, args: &[Bytes], now: i64) -> Vec<u8> {
         let word = |i: usize| {
             args.get(i)
                 .map(|a| String::from_utf8_lossy(a).to_string())
                 .unwrap_or_default()
         };
-        if word(0).eq_ignore_ascii_case("ping") {
-            return (b"+PONG\r\n".to_vec(), Vec::new());
+        let name = word(0).to_ascii_lowercase();
+        match name.as_str() {
+            "ping" => b"+PONG\r\n".to_vec(),
+            "client" if word(1).eq_ignore_ascii_case("setname") => b"+OK\r\n".to_vec(),
+            // `publish_hello`: only hellos are taken, and read.
+            "publish"
+                if args.len() == 3
+                    && args[1].as_ref() == redust_sentinel::hello::CHANNEL.as_bytes() =>
+            {
+                let actions = self.sentinel.monitor.on_hello(&args[2], now);
+                self.emit_from(actions, now);
+                b":1\r\n".to_vec()
+            }
+            "sentinel"
+                if args.len() == 6 && word(1).eq_ignore_ascii_case("is-master-down-by-addr") =>
+            {
+                let (Ok(port), Ok(epoch)) = (word(3).parse::<i64>(), word(4).parse::<i64>()) else {
+                    return TOY_REFUSAL.to_vec();
+                };
+                let monitor = &mut self.sentinel.monitor;
+                let before: Vec<u64> = monitor
+                    .masters
+                    .iter()
+                    .map(|m| m.config.leader_epoch)
+                    .collect();
+                let (answer, actions) = monitor.is_master_down_by_addr(
+                    &word(2),
+                    port.clamp(0, 65535) as u16,
+                    epoch.max(0) as u64,
+                    &word(5),
+                    now,
+                );
+                // A vote is kept on disk before it is given.
+                let voted = monitor
+                    .masters
+                    .iter()
+                    .zip(before)
+                    .any(|(m, b)| m.config.leader_epoch != b);
+                if voted {
+                    self.flush();
+                }
+                self.emit_from(actions, now);
+                format!(
+                    "*3\r\n:{}\r\n${}\r\n{}\r\n:{}\r\n",
+                    answer.down,
+                    answer.leader.len(),
+                    answer.leader,
+                    answer.leader_epoch
+                )
+                .into_bytes()
+            }
+            _ => TOY_REFUSAL.to_vec(),
         }
-        // A peer's hello, sent to us directly.
-        if word(0).eq_ignore_ascii_case("publish") && args.len() == 3 {
-            let actions = self.monitor.on_hello(&args[2], now);
-            return (b":1\r\n".to_vec(), actions);
-        }
-        if word(0).eq_ignore_ascii_case("sentinel")
-            && word(1).eq_ignore_ascii_case("is-master-down-by-addr")
-        {
-            let port = word(3).parse().unwrap_or(0);
-            let epoch = word(4).parse().unwrap_or(0);
-            let (a, actions) =
-                self.monitor
-                    .is_master_down_by_addr(&word(2), port, epoch, &word(5), now);
-            let reply = format!(
-                "*3\r\n:{}\r\n${}\r\n{}\r\n:{}\r\n",
-                a.down,
-                a.leader.len(),
-                a.leader,
-                a.leader_epoch
-            );
-            return (reply.into_bytes(), actions);
-        }
-        (TOY_REFUSAL.to_vec(), Vec::new())
     }
 
     fn on_event(&mut self, event: Event, io: &mut NodeIo) {
         let now = Self::now(io);
         match event {
-            Event::Tick => {
-                self.maintain_links(now, io);
-                let actions = self.monitor.tick(now);
-                self.act(actions, now, io);
-                self.maintain_links(now, io);
-            }
+            Event::Tick => self.on_tick(now, io),
             Event::Connected { conn } => {
-                let Some(&key) = self.by_conn.get(&conn) else {
+                let Some(key) = self.by_conn.get(&conn).cloned() else {
                     return;
                 };
                 if let Some(l) = self.links.get_mut(&key) {
                     l.up = true;
                 }
-                if key.1 == LinkKind::PubSub {
-                    let mut out = Vec::new();
-                    encode_command(
-                        &mut out,
-                        &[
-                            b"SUBSCRIBE".as_slice(),
-                            redust_sentinel::hello::CHANNEL.as_bytes(),
-                        ],
-                    );
-                    io.send(conn, out);
+                if std::env::var("SIMDBG").is_ok() { eprintln!("{} s{} up {:?} {} {:?}", now-CLOCK_OFFSET, self.id, key.peer, key.port, key.kind); }
+                if key.peer == Peer::Master && key.kind == LinkKind::Cmd {
+                    // Our hellos announce the address the link left from.
+                    self.sentinel.monitor.announce = Some(("127.0.0.1".into(), self.port()));
                 }
-                self.link_state(key, true, now, io);
+                let s = &mut self.sentinel;
+                let routed = s
+                    .links
+                    .connected(&mut s.monitor, &key, &Credentials::default(), now);
+                self.apply(routed, now, io);
             }
             Event::ConnectFailed { conn } | Event::Closed { conn } => {
-                if self.by_conn.contains_key(&conn) {
-                    self.close(conn, now, io);
-                } else {
-                    self.incoming.remove(&conn);
+                match self.by_conn.get(&conn).cloned() {
+                    Some(key) => self.lost(&key, now, io),
+                    None => {
+                        self.incoming.remove(&conn);
+                    }
                 }
             }
             Event::Accepted { conn, .. } => {
@@ -696,136 +715,893 @@ impl SentinelNode {
                     while let Ok(Some(r)) = parse_request(buf, ParseLimits::default()) {
                         requests.push(r.args);
                     }
+                    let mut out = Vec::new();
                     for args in requests.into_iter().filter(|a| !a.is_empty()) {
-                        let (reply, actions) = self.answer(&args, now);
-                        io.send(conn, reply);
-                        self.act(actions, now, io);
+                        out.extend(self.serve(&args, now));
                     }
+                    io.send(conn, out);
                     return;
                 }
-                let Some(&key) = self.by_conn.get(&conn) else {
+                let Some(key) = self.by_conn.get(&conn).cloned() else {
                     return;
                 };
                 let mut frames = Vec::new();
+                let mut garbage = false;
                 if let Some(link) = self.links.get_mut(&key) {
                     link.buf.extend_from_slice(&data);
-                    while let Ok(Some((frame, used))) =
-                        decode_frame(&link.buf, &FrameLimits::default())
-                    {
-                        link.buf.drain(..used);
-                        frames.push(frame);
+                    loop {
+                        match decode_frame(&link.buf, &FrameLimits::default()) {
+                            Ok(Some((frame, used))) => {
+                                link.buf.advance(used);
+                                frames.push(frame);
+                            }
+                            Ok(None) => break,
+                            Err(_) => {
+                                garbage = true;
+                                break;
+                            }
+                        }
                     }
                 }
-                for f in frames {
-                    self.on_reply(key, f, now, io);
+                for frame in frames {
+                    // An earlier frame may have closed the link.
+                    if self.links.get(&key).is_none_or(|l| l.conn != conn) {
+                        return;
+                    }
+                    let s = &mut self.sentinel;
+                    let routed = s.links.on_frame(&mut s.monitor, &key, frame, now);
+                    self.apply(routed, now, io);
+                }
+                if garbage && self.links.get(&key).is_some_and(|l| l.conn == conn) {
+                    self.lost(&key, now, io);
                 }
             }
             Event::Datagram { .. } => {}
         }
     }
 
-    /// Back from a crash: it keeps its config (as flushed) and starts over.
+    /// Back from a crash: the Sentinel starts again from its config file.
     fn restart(&mut self, io: &mut NodeIo) {
         let now = Self::now(io);
+        let lines: Vec<String> = self.file.iter().map(|(_, l)| l.clone()).collect();
+        let config = load(&config_lines(&lines), &AnyExecutable).expect("its own config file");
+        let myid = config.myid.clone().expect("a saved id");
+        let seed = io.rng().gen();
+        self.sentinel = Sentinel::new(config, &myid, seed, now);
         self.links.clear();
         self.by_conn.clear();
+        self.attempted.clear();
         self.incoming.clear();
-        for i in 0..self.monitor.masters[0].replicas.len() {
-            self.monitor.on_link(0, Target::Replica(i), false, now);
+        self.flush_if_changed();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Deployments, invariants and scenarios
+// ---------------------------------------------------------------------------
+
+/// A deployment: `redis` Redis nodes (node 0 the master, the others its
+/// replicas), then `sentinels` Sentinels monitoring it as `mymaster`.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub redis: usize,
+    pub sentinels: usize,
+    pub quorum: u32,
+    pub down_after_ms: i64,
+    pub failover_timeout_ms: i64,
+}
+
+impl Default for Deployment {
+    /// Three Redis nodes and three Sentinels, quorum 2.
+    fn default() -> Deployment {
+        Deployment {
+            redis: 3,
+            sentinels: 3,
+            quorum: 2,
+            down_after_ms: 1000,
+            failover_timeout_ms: 6000,
         }
-        self.monitor.on_link(0, Target::Master, false, now);
+    }
+}
+
+impl Deployment {
+    fn config(&self) -> String {
+        format!(
+            "monitor mymaster 127.0.0.1 {REDIS_BASE_PORT} {}\n\
+             down-after-milliseconds mymaster {}\n\
+             failover-timeout mymaster {}\n\
+             client-reconfig-script mymaster {RECONFIG_SCRIPT}",
+            self.quorum, self.down_after_ms, self.failover_timeout_ms
+        )
+    }
+}
+
+/// What the invariants remember of the run so far.
+#[derive(Default)]
+struct Checker {
+    /// Per node: the events already checked.
+    seen: BTreeMap<NodeId, usize>,
+    /// Per Sentinel: the greatest current epoch it had.
+    epochs: BTreeMap<NodeId, u64>,
+    /// Per epoch: the Sentinel elected leader.
+    leaders: BTreeMap<u64, NodeId>,
+    /// Per epoch: the Sentinel that promoted a replica.
+    promotions: BTreeMap<u64, NodeId>,
+    /// Per (voter, epoch): the run id it voted for.
+    votes: BTreeMap<(NodeId, u64), String>,
+    /// Per (run id, epoch): who voted for it.
+    tally: BTreeMap<(String, u64), BTreeSet<NodeId>>,
+}
+
+impl Checker {
+    /// The safety invariants, on what happened since the last check.
+    fn check(&mut self, sim: &Sim<Node>) -> Result<(), String> {
+        let mut fresh: Vec<(NodeId, &SentinelNode, usize)> = Vec::new();
+        for (i, node) in sim.nodes.iter().enumerate() {
+            let Node::Sentinel(s) = node else {
+                continue;
+            };
+            // A Sentinel's current epoch never goes back, restarts included.
+            let epoch = s.monitor().current_epoch;
+            let best = self.epochs.entry(i).or_insert(0);
+            if epoch < *best {
+                return Err(format!(
+                    "sentinel {i}'s current epoch went back from {best} to {epoch}"
+                ));
+            }
+            *best = epoch;
+            let from = self.seen.get(&i).copied().unwrap_or(0);
+            if from < s.events.len() {
+                fresh.push((i, s, from));
+                self.seen.insert(i, s.events.len());
+            }
+        }
+        // Votes first: a leader's own vote comes in the step that elects it.
+        for &(i, s, from) in &fresh {
+            for e in &s.events[from..] {
+                if e.name != "+vote-for-leader" {
+                    continue;
+                }
+                let mut words = e.detail.split(' ');
+                let (Some(runid), Some(Ok(epoch))) =
+                    (words.next(), words.next().map(str::parse::<u64>))
+                else {
+                    return Err(format!("sentinel {i}: unreadable vote {:?}", e.detail));
+                };
+                if let Some(before) = self.votes.insert((i, epoch), runid.to_string()) {
+                    return Err(format!(
+                        "sentinel {i} voted twice in epoch {epoch}: for {before} and for {runid}"
+                    ));
+                }
+                self.tally
+                    .entry((runid.to_string(), epoch))
+                    .or_default()
+                    .insert(i);
+            }
+        }
+        for &(i, s, from) in &fresh {
+            let quorum = s.monitor().masters.first().map_or(0, |m| m.config.quorum) as usize;
+            for e in &s.events[from..] {
+                let epoch = e.failover_epoch;
+                match e.name {
+                    "+elected-leader" => {
+                        if let Some(other) = self.leaders.insert(epoch, i) {
+                            return Err(format!(
+                                "sentinels {other} and {i} were both elected leader in epoch {epoch}"
+                            ));
+                        }
+                        let voters = e.known_sentinels + 1;
+                        let needed = quorum.max(voters / 2 + 1);
+                        let got = self
+                            .tally
+                            .get(&(myid_of(i), epoch))
+                            .map_or(0, BTreeSet::len);
+                        if got < needed && !e.forced {
+                            return Err(format!(
+                                "sentinel {i} was elected in epoch {epoch} with {got} votes \
+                                 (quorum {quorum}, {voters} Sentinels known: {needed} needed)"
+                            ));
+                        }
+                    }
+                    "+selected-slave" | "+promoted-slave"
+                        if !e.forced && self.leaders.get(&epoch) != Some(&i) =>
+                    {
+                        return Err(format!(
+                            "sentinel {i} reported {} in epoch {epoch} without being elected in it",
+                            e.name
+                        ));
+                    }
+                    _ => {}
+                }
+                if e.name == "+promoted-slave" {
+                    if let Some(other) = self.promotions.insert(epoch, i) {
+                        return Err(format!(
+                            "two promotions in epoch {epoch}: by sentinels {other} and {i}"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
 /// What a scenario saw.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
-    /// The Redis nodes that say they are masters at the end.
+    /// The live Redis nodes that say they are masters at the end.
     pub masters: Vec<NodeId>,
-    /// Each Sentinel's view of the master's port at the end.
+    /// Each live Sentinel's view of the master's port at the end.
     pub views: Vec<u16>,
     /// (sentinel, epoch) of every `+elected-leader`.
     pub elections: Vec<(NodeId, u64)>,
-    /// Every `+promoted-slave`'s (sentinel, epoch).
+    /// (sentinel, epoch) of every `+promoted-slave`.
     pub promotions: Vec<(NodeId, u64)>,
-    /// Every event, by Sentinel, for a failure's report.
+    /// Every event, by Sentinel, in the order each reported them.
     pub log: Vec<(NodeId, Reported)>,
     /// Every client reconfiguration: (sentinel, role, from port, to port).
-    pub reconfigs: Vec<(NodeId, ReconfigRole, u16, u16)>,
+    pub reconfigs: Vec<(NodeId, String, u16, u16)>,
+    /// The faults injected, in order.
+    pub faults: Vec<String>,
+    /// The simulated time the run ended at (ms).
+    pub ended_ms: i64,
 }
 
-/// Three Redis nodes (0 the master, 1 and 2 its replicas) and three
-/// Sentinels (quorum 2); the master crashes once the group has settled
-/// (15 s).
-/// With `comeback_after_ms`, it restarts (as a master, as Redis would) that
-/// long after the crash. Returns what happened after `run_ms`.
-pub fn master_crash(seed: u64, run_ms: i64, comeback_after_ms: Option<i64>) -> Outcome {
-    master_crash_with(seed, run_ms, comeback_after_ms, super::Faults::none())
-}
-
-/// `master_crash` on a network with `faults` (from the start).
-pub fn master_crash_with(
-    seed: u64,
-    run_ms: i64,
-    comeback_after_ms: Option<i64>,
-    faults: super::Faults,
-) -> Outcome {
-    let config = "monitor mymaster 127.0.0.1 6379 2\n\
-                  down-after-milliseconds mymaster 1000\n\
-                  failover-timeout mymaster 6000";
-    let mut nodes = vec![
-        Node::Redis(ToyRedis::new(0, None)),
-        Node::Redis(ToyRedis::new(1, Some(0))),
-        Node::Redis(ToyRedis::new(2, Some(0))),
-    ];
-    for i in 3..6 {
-        nodes.push(Node::Sentinel(Box::new(SentinelNode::new(
-            i,
-            config,
-            seed.wrapping_mul(31).wrapping_add(i as u64),
-        ))));
+impl Outcome {
+    /// How many events of that name were reported.
+    pub fn count(&self, name: &str) -> usize {
+        self.log.iter().filter(|(_, e)| e.name == name).count()
     }
-    let mut sim = super::Sim::new(seed, nodes, 100);
-    sim.faults = faults;
-    // Past one INFO period: the Sentinels know the replicas (the first
-    // INFO may come before they have connected to the master).
-    sim.run_for(15_000);
-    sim.crash(0);
-    match comeback_after_ms {
-        Some(after) if after < run_ms => {
-            sim.run_for(after);
-            sim.restart(0);
-            sim.run_for(run_ms - after);
+}
+
+/// How long everyone must agree, with no change, to count as settled.
+const STABLE_MS: i64 = 5_000;
+
+/// A deployment running under faults, its invariants checked after every
+/// step of the simulation.
+pub struct World {
+    pub sim: Sim<Node>,
+    pub seed: u64,
+    /// The test that runs it (for the replay line).
+    pub scenario: &'static str,
+    pub deployment: Deployment,
+    checker: Checker,
+    faults: Vec<String>,
+}
+
+impl World {
+    /// `deployment` on a network with `net`, every choice from `seed`.
+    pub fn new(scenario: &'static str, seed: u64, deployment: Deployment, net: Faults) -> World {
+        let config = deployment.config();
+        let mut nodes = Vec::new();
+        for i in 0..deployment.redis {
+            nodes.push(Node::Redis(ToyRedis::new(i, (i > 0).then_some(0))));
         }
-        _ => sim.run_for(run_ms),
+        for i in deployment.redis..deployment.redis + deployment.sentinels {
+            nodes.push(Node::Sentinel(Box::new(SentinelNode::new(
+                i,
+                &config,
+                seed.wrapping_mul(31).wrapping_add(i as u64),
+            ))));
+        }
+        let mut sim = Sim::new(seed, nodes, 100);
+        sim.faults = net;
+        World {
+            sim,
+            seed,
+            scenario,
+            deployment,
+            checker: Checker::default(),
+            faults: Vec::new(),
+        }
     }
-    let mut out = Outcome {
-        masters: Vec::new(),
-        views: Vec::new(),
-        elections: Vec::new(),
-        promotions: Vec::new(),
-        log: Vec::new(),
-        reconfigs: Vec::new(),
-    };
-    for (i, n) in sim.nodes.iter().enumerate() {
-        match n {
-            Node::Redis(r) if !sim.is_down(i) && r.replica_of.is_none() => out.masters.push(i),
-            Node::Sentinel(s) => {
-                out.views.push(s.monitor.masters[0].master.port);
-                out.log.extend(s.events.iter().map(|e| (i, e.clone())));
-                out.reconfigs
-                    .extend(s.reconfigs.iter().map(|&(r, f, t)| (i, r, f, t)));
-                for e in &s.events {
-                    if e.name == "+elected-leader" {
-                        out.elections.push((i, e.epoch));
-                    }
-                    if e.name == "+promoted-slave" {
-                        out.promotions.push((i, e.epoch));
-                    }
-                }
+
+    /// The Redis nodes' ids.
+    pub fn redis_ids(&self) -> std::ops::Range<NodeId> {
+        0..self.deployment.redis
+    }
+
+    /// The Sentinels' ids.
+    pub fn sentinel_ids(&self) -> std::ops::Range<NodeId> {
+        self.deployment.redis..self.deployment.redis + self.deployment.sentinels
+    }
+
+    pub fn sentinel(&self, id: NodeId) -> &SentinelNode {
+        match &self.sim.nodes[id] {
+            Node::Sentinel(s) => s,
+            Node::Redis(_) => panic!("node {id} is a Redis node"),
+        }
+    }
+
+    pub fn redis(&self, id: NodeId) -> &ToyRedis {
+        match &self.sim.nodes[id] {
+            Node::Redis(r) => r,
+            Node::Sentinel(_) => panic!("node {id} is a Sentinel"),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.sim.now_ms()
+    }
+
+    /// Runs `ms`, checking the invariants after every step.
+    pub fn run_for(&mut self, ms: i64) -> Result<(), String> {
+        self.run_until(ms, |_| None::<()>).map(|_| ())
+    }
+
+    /// Runs until `found` gives something (asked after every step) or `ms`
+    /// pass, checking the invariants after every step.
+    pub fn run_until<T>(
+        &mut self,
+        ms: i64,
+        mut found: impl FnMut(&World) -> Option<T>,
+    ) -> Result<Option<T>, String> {
+        let until = self.sim.now_ms() + ms;
+        while self.sim.step(until) {
+            self.check()?;
+            if let Some(t) = found(self) {
+                return Ok(Some(t));
             }
-            _ => {}
+        }
+        self.sim.run_until(until);
+        Ok(None)
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        match self.checker.check(&self.sim) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.report(&e)),
         }
     }
-    out
+
+    fn fault(&mut self, what: String) {
+        self.faults
+            .push(format!("{} ms: {what}", self.sim.now_ms()));
+    }
+
+    fn name(&self, id: NodeId) -> String {
+        if id < self.deployment.redis {
+            format!("redis {id}")
+        } else {
+            format!("sentinel {id}")
+        }
+    }
+
+    pub fn crash(&mut self, id: NodeId) {
+        self.fault(format!("{} crashes", self.name(id)));
+        self.sim.resume(id);
+        self.sim.crash(id);
+    }
+
+    pub fn restart(&mut self, id: NodeId) {
+        self.fault(format!("{} restarts", self.name(id)));
+        self.sim.restart(id);
+    }
+
+    /// The node stops (SIGSTOP): nothing it gets is handled until `resume`.
+    pub fn pause(&mut self, id: NodeId) {
+        self.fault(format!("{} pauses", self.name(id)));
+        self.sim.pause(id);
+    }
+
+    pub fn resume(&mut self, id: NodeId) {
+        self.fault(format!("{} resumes", self.name(id)));
+        self.sim.resume(id);
+    }
+
+    /// Cuts `id` from every other node, both ways.
+    pub fn isolate(&mut self, id: NodeId) {
+        self.fault(format!("{} is cut off", self.name(id)));
+        self.sim.isolate(id);
+    }
+
+    pub fn rejoin(&mut self, id: NodeId) {
+        self.fault(format!("{} rejoins", self.name(id)));
+        self.sim.rejoin(id);
+    }
+
+    pub fn partition(&mut self, a: NodeId, b: NodeId) {
+        self.fault(format!(
+            "{} and {} are cut apart",
+            self.name(a),
+            self.name(b)
+        ));
+        self.sim.partition(a, b);
+    }
+
+    pub fn unpartition(&mut self, a: NodeId, b: NodeId) {
+        self.fault(format!(
+            "{} and {} reach each other",
+            self.name(a),
+            self.name(b)
+        ));
+        self.sim.unpartition(a, b);
+    }
+
+    /// Every fault ends: cuts heal, paused nodes resume, crashed ones
+    /// restart, the network turns perfect.
+    pub fn heal_all(&mut self) {
+        self.fault("every fault ends".into());
+        self.sim.heal();
+        self.sim.faults = Faults::none();
+        for id in 0..self.sim.nodes.len() {
+            if self.sim.is_down(id) {
+                self.restart(id);
+            }
+        }
+    }
+
+    /// The master everyone agrees on, if they do: the one live Redis node
+    /// that is a master, every live Sentinel's view, followed by every
+    /// other live Redis node over a link that is up.
+    pub fn agreed_master(&self) -> Option<NodeId> {
+        let live = |i: &NodeId| !self.sim.is_down(*i);
+        let masters: Vec<NodeId> = self
+            .redis_ids()
+            .filter(live)
+            .filter(|&i| self.redis(i).replica_of.is_none())
+            .collect();
+        let [m] = masters[..] else {
+            return None;
+        };
+        let port = REDIS_BASE_PORT + m as u16;
+        let sentinels_agree = self
+            .sentinel_ids()
+            .filter(live)
+            .all(|s| self.sentinel(s).monitor().masters[0].master.port == port);
+        let replicas_follow = self.redis_ids().filter(live).all(|i| {
+            let r = self.redis(i);
+            i == m || (r.replica_of == Some(m) && r.link_up)
+        });
+        (sentinels_agree && replicas_follow).then_some(m)
+    }
+
+    /// Runs until everyone agrees on one master for `STABLE_MS`, at most
+    /// `within_ms`; the master.
+    pub fn settle(&mut self, within_ms: i64) -> Result<NodeId, String> {
+        let deadline = self.sim.now_ms() + within_ms;
+        let mut since: Option<(NodeId, i64)> = None;
+        loop {
+            let now = self.sim.now_ms();
+            since = match (self.agreed_master(), since) {
+                (Some(m), Some((was, t))) if m == was => {
+                    if now - t >= STABLE_MS {
+                        return Ok(m);
+                    }
+                    Some((was, t))
+                }
+                (Some(m), _) => Some((m, now)),
+                (None, _) => None,
+            };
+            if now >= deadline {
+                let what = format!(
+                    "no agreement on one master {within_ms} ms after the faults ended:\n{}",
+                    self.describe()
+                );
+                return Err(self.report(&what));
+            }
+            self.run_for(100)?;
+        }
+    }
+
+    /// Every node's state in a line.
+    pub fn describe(&self) -> String {
+        let mut out = Vec::new();
+        for i in self.redis_ids() {
+            let r = self.redis(i);
+            let role = match r.replica_of {
+                None => "master".to_string(),
+                Some(m) => format!(
+                    "replica of {m}, link {}",
+                    if r.link_up { "up" } else { "down" }
+                ),
+            };
+            out.push(format!("  redis {i}: {role}{}", self.state_of(i)));
+        }
+        for i in self.sentinel_ids() {
+            let monitor = self.sentinel(i).monitor();
+            let m = &monitor.masters[0];
+            out.push(format!(
+                "  sentinel {i}: master {}{}, epoch {}, failover {} of epoch {}, {} replicas and {} sentinels known{}",
+                m.master.port,
+                if m.master.sdown { " (sdown)" } else { "" },
+                monitor.current_epoch,
+                m.failover.state.name(),
+                m.failover.epoch,
+                m.replicas.len(),
+                m.sentinels.len(),
+                self.state_of(i)
+            ));
+        }
+        out.join("\n")
+    }
+
+    fn state_of(&self, id: NodeId) -> &'static str {
+        if self.sim.is_down(id) {
+            " [down]"
+        } else if self.sim.is_paused(id) {
+            " [paused]"
+        } else {
+            ""
+        }
+    }
+
+    /// Every event of every Sentinel, by time: `ms sentinel epoch event`.
+    pub fn event_log(&self) -> Vec<String> {
+        let mut all: Vec<(i64, NodeId, usize, &Reported)> = Vec::new();
+        for i in self.sentinel_ids() {
+            for (n, e) in self.sentinel(i).events.iter().enumerate() {
+                all.push((e.at_ms, i, n, e));
+            }
+        }
+        all.sort_by_key(|&(t, i, n, _)| (t, i, n));
+        all.iter()
+            .map(|(t, i, _, e)| format!("{t} s{i} e{} {} {}", e.epoch, e.name, e.detail))
+            .collect()
+    }
+
+    /// A failure's report: what broke, how to replay it, the faults and the
+    /// events (the last 120 of them).
+    pub fn report(&self, what: &str) -> String {
+        let log = self.event_log();
+        let tail = &log[log.len().saturating_sub(120)..];
+        format!(
+            "{} seed {} at {} ms: {what}\n\
+             replay: REDUST_SIM_SEED={} cargo test --release -p redust-test-support --test sim_sentinel {}\n\
+             faults:\n  {}\n\
+             events (the last {} of {}: ms, sentinel, its epoch, event):\n  {}",
+            self.scenario,
+            self.seed,
+            self.sim.now_ms(),
+            self.seed,
+            self.scenario,
+            self.faults.join("\n  "),
+            tail.len(),
+            log.len(),
+            tail.join("\n  ")
+        )
+    }
+
+    /// What happened, for the scenario's own checks.
+    pub fn outcome(&self) -> Outcome {
+        let mut out = Outcome {
+            faults: self.faults.clone(),
+            ended_ms: self.sim.now_ms(),
+            ..Outcome::default()
+        };
+        for i in self.redis_ids() {
+            if !self.sim.is_down(i) && self.redis(i).replica_of.is_none() {
+                out.masters.push(i);
+            }
+        }
+        for i in self.sentinel_ids() {
+            let s = self.sentinel(i);
+            if !self.sim.is_down(i) {
+                out.views.push(s.monitor().masters[0].master.port);
+            }
+            for e in &s.events {
+                match e.name {
+                    "+elected-leader" => out.elections.push((i, e.failover_epoch)),
+                    "+promoted-slave" => out.promotions.push((i, e.failover_epoch)),
+                    _ => {}
+                }
+                out.log.push((i, e.clone()));
+            }
+            for argv in s.scripts.iter().filter(|a| a[0] == RECONFIG_SCRIPT) {
+                // path, master, role, state, from ip, from port, to ip, to port
+                let port = |k: usize| argv.get(k).and_then(|p| p.parse().ok()).unwrap_or(0);
+                out.reconfigs.push((
+                    i,
+                    argv.get(2).cloned().unwrap_or_default(),
+                    port(5),
+                    port(7),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Fails with the report unless `ok`.
+    pub fn expect(&self, ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.report(&what()))
+        }
+    }
+}
+
+/// Time for the group to settle before a fault: past one INFO period, so
+/// every Sentinel knows the replicas (the first INFO may come before they
+/// have connected to the master), and past a few hellos.
+pub const SETTLE_MS: i64 = 15_000;
+/// How long agreement may take once the faults end.
+const AGREE_WITHIN_MS: i64 = 120_000;
+
+/// A perfect network (a few ms of latency).
+fn clean() -> Faults {
+    Faults::none()
+}
+
+/// The master crashes once the group has settled; with `comeback_after_ms`
+/// it restarts (as a master, as Redis would) that long after the crash.
+/// Exactly one replica is promoted, everyone ends up following it, and
+/// every Sentinel asks for one client reconfiguration from the old master
+/// to the new one: as leader the one that promoted it, as observers the
+/// others.
+pub fn master_crash(
+    scenario: &'static str,
+    seed: u64,
+    comeback_after_ms: Option<i64>,
+    net: Faults,
+) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), net);
+    w.run_for(SETTLE_MS)?;
+    w.crash(0);
+    if let Some(after) = comeback_after_ms {
+        w.run_for(after)?;
+        w.restart(0);
+    }
+    w.run_for(30_000)?;
+    let master = w.settle(AGREE_WITHIN_MS)?;
+    let out = w.outcome();
+    w.expect(out.promotions.len() == 1, || {
+        format!("promotions: {:?}", out.promotions)
+    })?;
+    w.expect(master != 0, || {
+        "the crashed master is still the master".into()
+    })?;
+    if comeback_after_ms.is_some() {
+        w.expect(out.count("+convert-to-slave") > 0, || {
+            "the old master was never converted".into()
+        })?;
+    }
+    let promoter = out.promotions[0].0;
+    let to = REDIS_BASE_PORT + master as u16;
+    for s in w.sentinel_ids() {
+        let role = if s == promoter { "leader" } else { "observer" };
+        let mine: Vec<_> = out.reconfigs.iter().filter(|r| r.0 == s).collect();
+        w.expect(
+            mine == [&(s, role.to_string(), REDIS_BASE_PORT, to)],
+            || format!("sentinel {s}'s client reconfigurations: {mine:?}"),
+        )?;
+    }
+    Ok(out)
+}
+
+/// The master stops (SIGSTOP) for longer than down-after (1.5 to 20 s),
+/// then resumes and handles what waited for it. Whether or not a failover
+/// happened meanwhile, everyone ends up agreeing.
+pub fn master_pause(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    let pause = w.sim.rng().gen_range(1_500..20_000);
+    w.pause(0);
+    w.run_for(pause)?;
+    w.resume(0);
+    w.settle(AGREE_WITHIN_MS)?;
+    Ok(w.outcome())
+}
+
+/// The master is cut from everyone (both ways) for 2 to 20 s, then the cut
+/// heals; everyone ends up agreeing.
+pub fn master_partition(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    let cut = w.sim.rng().gen_range(2_000..20_000);
+    w.isolate(0);
+    w.run_for(cut)?;
+    w.rejoin(0);
+    w.settle(AGREE_WITHIN_MS)?;
+    Ok(w.outcome())
+}
+
+/// A Sentinel is cut from everyone for 5 to 30 s. Alone it sees every
+/// instance down but cannot reach the quorum: without `master_crashes`
+/// nobody fails over. With it, the master crashes 2 s into the cut and the
+/// two others fail over without it; after the cut it learns the new master.
+pub fn sentinel_partition(
+    scenario: &'static str,
+    seed: u64,
+    master_crashes: bool,
+) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    let ids: Vec<NodeId> = w.sentinel_ids().collect();
+    let cut_off = ids[w.sim.rng().gen_range(0..ids.len())];
+    let cut = w.sim.rng().gen_range(5_000..30_000);
+    w.isolate(cut_off);
+    w.run_for(2_000)?;
+    if master_crashes {
+        w.crash(0);
+    }
+    w.run_for(cut - 2_000)?;
+    w.rejoin(cut_off);
+    w.run_for(10_000)?;
+    let master = w.settle(AGREE_WITHIN_MS)?;
+    let out = w.outcome();
+    if master_crashes {
+        w.expect(master != 0 && out.promotions.len() == 1, || {
+            format!("master {master}, promotions {:?}", out.promotions)
+        })?;
+        w.expect(out.promotions[0].0 != cut_off, || {
+            "the cut-off Sentinel promoted".into()
+        })?;
+    } else {
+        w.expect(out.count("+odown") == 0 && master == 0, || {
+            format!("a failover without a failure (master {master})")
+        })?;
+    }
+    Ok(out)
+}
+
+/// The master crashes; the first Sentinel elected leader crashes right
+/// after `+elected-leader` (as SENTINEL SIMULATE-FAILURE crash-after-election
+/// does). The others, having voted for it, wait out 2 x failover-timeout
+/// and one of them fails over in a later epoch. Then both come back and
+/// everyone agrees on the new master.
+pub fn leader_crash(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    w.crash(0);
+    let elected = w.run_until(30_000, |w| {
+        w.sentinel_ids().find_map(|i| {
+            w.sentinel(i)
+                .events
+                .iter()
+                .find(|e| e.name == "+elected-leader")
+                .map(|e| (i, e.failover_epoch))
+        })
+    })?;
+    let Some((leader, epoch)) = elected else {
+        return Err(w.report("nobody was elected after the master crashed"));
+    };
+    w.crash(leader);
+    w.run_for(60_000)?;
+    let out = w.outcome();
+    w.expect(
+        out.promotions.len() == 1 && out.promotions[0].0 != leader && out.promotions[0].1 > epoch,
+        || {
+            format!(
+                "sentinel {leader} elected in epoch {epoch} crashed; promotions: {:?}",
+                out.promotions
+            )
+        },
+    )?;
+    w.restart(leader);
+    w.restart(0);
+    w.settle(AGREE_WITHIN_MS)?;
+    Ok(w.outcome())
+}
+
+/// Five Sentinels with `quorum`; once they all know each other, three of
+/// them crash, then the master does. The two left are no majority of five:
+/// no leader is elected and nothing is failed over (with quorum 3 the
+/// master never even turns ODOWN; with quorum 2 it does, and attempts
+/// start and fail).
+pub fn five_sentinels_three_down(
+    scenario: &'static str,
+    seed: u64,
+    quorum: u32,
+) -> Result<Outcome, String> {
+    let deployment = Deployment {
+        sentinels: 5,
+        quorum,
+        ..Deployment::default()
+    };
+    let mut w = World::new(scenario, seed, deployment, clean());
+    w.run_for(SETTLE_MS)?;
+    for i in w.sentinel_ids() {
+        let known = w.sentinel(i).monitor().masters[0].sentinels.len();
+        w.expect(known == 4, || format!("sentinel {i} knows {known} others"))?;
+    }
+    let mut ids: Vec<NodeId> = w.sentinel_ids().collect();
+    for _ in 0..3 {
+        let k = w.sim.rng().gen_range(0..ids.len());
+        let id = ids.remove(k);
+        w.crash(id);
+    }
+    w.run_for(2_000)?;
+    w.crash(0);
+    w.run_for(45_000)?;
+    let out = w.outcome();
+    for name in [
+        "+elected-leader",
+        "+selected-slave",
+        "+promoted-slave",
+        "+switch-master",
+    ] {
+        w.expect(out.count(name) == 0, || {
+            format!("{name} with two Sentinels of five")
+        })?;
+    }
+    if quorum >= 3 {
+        w.expect(out.count("+odown") == 0, || {
+            "ODOWN without the quorum".into()
+        })?;
+    } else {
+        w.expect(out.count("+try-failover") > 0, || {
+            "no failover attempt with the quorum reached".into()
+        })?;
+    }
+    Ok(out)
+}
+
+/// What the random mix did, by kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MixCounts {
+    pub crashes: u64,
+    pub pauses: u64,
+    pub partitions: u64,
+}
+
+/// 60 s of random faults on every node, Redis and Sentinel alike: crashes
+/// (restarted 1 to 15 s later), pauses (0.5 to 8 s), a node cut off or two
+/// nodes cut apart (1 to 15 s), at most two at a time, on a network with
+/// latency spread. Then every fault ends and everyone must agree.
+pub fn random_mix(scenario: &'static str, seed: u64) -> Result<(Outcome, MixCounts), String> {
+    /// A fault in force: what ends it, when.
+    enum Undo {
+        Restart(NodeId),
+        Resume(NodeId),
+        Rejoin(NodeId),
+        Unpartition(NodeId, NodeId),
+    }
+    let net = Faults {
+        latency_ms: (1, 30),
+        ..Faults::none()
+    };
+    let mut w = World::new(scenario, seed, Deployment::default(), net);
+    w.run_for(SETTLE_MS)?;
+    let nodes = w.sim.nodes.len();
+    let mut active: Vec<(i64, Undo)> = Vec::new();
+    let mut counts = MixCounts::default();
+    let end = w.now_ms() + 60_000;
+    while w.now_ms() < end {
+        w.run_for(500)?;
+        let now = w.now_ms();
+        let (due, kept): (Vec<_>, Vec<_>) = active.into_iter().partition(|(t, _)| *t <= now);
+        active = kept;
+        for (_, undo) in due {
+            match undo {
+                Undo::Restart(id) => w.restart(id),
+                Undo::Resume(id) => w.resume(id),
+                Undo::Rejoin(id) => w.rejoin(id),
+                Undo::Unpartition(a, b) => w.unpartition(a, b),
+            }
+        }
+        if active.len() >= 2 {
+            continue;
+        }
+        let roll: f64 = w.sim.rng().gen();
+        let id = w.sim.rng().gen_range(0..nodes);
+        let busy = w.sim.is_down(id) || w.sim.is_paused(id);
+        if roll < 0.04 && !busy {
+            let back = now + w.sim.rng().gen_range(1_000..15_000);
+            w.crash(id);
+            active.push((back, Undo::Restart(id)));
+            counts.crashes += 1;
+        } else if roll < 0.08 && !busy {
+            let back = now + w.sim.rng().gen_range(500..8_000);
+            w.pause(id);
+            active.push((back, Undo::Resume(id)));
+            counts.pauses += 1;
+        } else if roll < 0.10 {
+            let back = now + w.sim.rng().gen_range(1_000..15_000);
+            w.isolate(id);
+            active.push((back, Undo::Rejoin(id)));
+            counts.partitions += 1;
+        } else if roll < 0.12 {
+            let other = w.sim.rng().gen_range(0..nodes);
+            if other != id {
+                let back = now + w.sim.rng().gen_range(1_000..15_000);
+                w.partition(id, other);
+                active.push((back, Undo::Unpartition(id, other)));
+                counts.partitions += 1;
+            }
+        }
+    }
+    w.heal_all();
+    w.settle(AGREE_WITHIN_MS)?;
+    Ok((w.outcome(), counts))
 }
