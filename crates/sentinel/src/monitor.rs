@@ -801,8 +801,8 @@ impl Monitor {
         }
     }
 
-    /// At most one command per instance and tick, in Redis's order: INFO
-    /// when due, else PING when due, else a hello when due.
+    /// The periodic commands of an instance, in Redis's order: INFO when
+    /// due, PING when due, a hello when due.
     fn send_periodic(&mut self, master: usize, target: Target, now: i64, out: &mut Vec<Action>) {
         let hello = self.hello_text(master);
         let timing = self.timing.clone();
@@ -822,32 +822,37 @@ impl Monitor {
             _ => timing.info_period,
         };
         let ping_period = down_after.min(timing.ping_period);
-        let command = if i.info_refresh == 0 || now - i.info_refresh > info_period {
-            vec!["INFO".into()]
-        } else if i.link.ping_due(now, ping_period) {
+        // INFO, PING and the hello are each sent when due, independently
+        // (an INFO that keeps failing, as under -BUSY, must not hold the
+        // PINGs back).
+        let mut commands: Vec<Vec<String>> = Vec::new();
+        if i.info_refresh == 0 || now - i.info_refresh > info_period {
+            commands.push(vec!["INFO".into()]);
+        }
+        if i.link.ping_due(now, ping_period) {
             i.link.ping_sent(now);
-            vec!["PING".into()]
-        } else if now - i.last_pub_time > timing.publish_period {
-            let Some(hello) = hello else {
-                return;
-            };
-            i.last_pub_time = now;
-            vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]
-        } else {
-            return;
-        };
-        i.link.pending_commands += 1;
-        out.push(Action::Send {
-            master,
-            target,
-            command,
-        });
+            commands.push(vec!["PING".into()]);
+        }
+        if now - i.last_pub_time > timing.publish_period {
+            if let Some(hello) = hello {
+                i.last_pub_time = now;
+                commands.push(vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]);
+            }
+        }
+        for command in commands {
+            i.link.pending_commands += 1;
+            out.push(Action::Send {
+                master,
+                target,
+                command,
+            });
+        }
     }
 
     /// The other Sentinels get PINGs and, every `HELLO_PERIOD`, our hello
     /// directly (as a PUBLISH they handle themselves): a Sentinel that knows
-    /// no live instance still learns a new configuration. One command per
-    /// Sentinel and tick, as for instances.
+    /// no live instance still learns a new configuration. Each when due,
+    /// as for instances.
     fn peer_periodic(&mut self, master: usize, now: i64, out: &mut Vec<Action>) {
         let hello = self.hello_text(master);
         let ping_period = self.masters[master]
@@ -859,24 +864,25 @@ impl Monitor {
             if !p.link.connected || p.link.pending_commands >= MAX_PENDING_COMMANDS {
                 continue;
             }
-            let command = if p.link.ping_due(now, ping_period) {
+            let mut commands: Vec<Vec<String>> = Vec::new();
+            if p.link.ping_due(now, ping_period) {
                 p.link.ping_sent(now);
-                vec!["PING".into()]
-            } else if now - p.last_pub_time > publish_period {
-                let Some(hello) = hello.clone() else {
-                    continue;
-                };
-                p.last_pub_time = now;
-                vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]
-            } else {
-                continue;
-            };
-            p.link.pending_commands += 1;
-            out.push(Action::Send {
-                master,
-                target: Target::Sentinel(i),
-                command,
-            });
+                commands.push(vec!["PING".into()]);
+            }
+            if now - p.last_pub_time > publish_period {
+                if let Some(hello) = hello.clone() {
+                    p.last_pub_time = now;
+                    commands.push(vec!["PUBLISH".into(), crate::hello::CHANNEL.into(), hello]);
+                }
+            }
+            for command in commands {
+                p.link.pending_commands += 1;
+                out.push(Action::Send {
+                    master,
+                    target: Target::Sentinel(i),
+                    command,
+                });
+            }
         }
     }
 
@@ -1168,10 +1174,36 @@ mod tests {
         assert!(sends(&m.tick(1500)).is_empty());
         assert_eq!(sends(&m.tick(2100)), ["PING"]);
         m.on_ping_reply(0, Target::Master, PingReply::Valid, 2101);
-        // One command per tick: INFO first, the PING on the next.
-        assert_eq!(sends(&m.tick(10_200)), ["INFO"]);
+        // Each when due, in one tick: INFO, then the PING.
+        assert_eq!(sends(&m.tick(10_200)), ["INFO", "PING"]);
         m.on_info(0, Target::Master, "role:master\r\n", 10_201);
-        assert_eq!(sends(&m.tick(10_300)), ["PING"]);
+        assert!(sends(&m.tick(10_300)).is_empty());
+    }
+
+    #[test]
+    fn an_info_that_keeps_failing_does_not_hold_pings_back() {
+        // A master stuck in a script answers -BUSY to INFO: PINGs go on, so
+        // the -BUSY to a PING of a down master brings SCRIPT KILL.
+        let mut m = monitor("sentinel down-after-milliseconds mymaster 1000");
+        m.on_link(0, Target::Master, true, 0);
+        m.on_ping_reply(0, Target::Master, PingReply::Valid, 10);
+        let mut t = 100;
+        let mut killed = false;
+        while t < 5000 && !killed {
+            let sent = sends(&m.tick(t));
+            for s in &sent {
+                match s.as_str() {
+                    "INFO" => m.on_reply(0, Target::Master),
+                    "PING" => {
+                        let actions = m.on_ping_reply(0, Target::Master, PingReply::Busy, t + 1);
+                        killed |= sends(&actions) == ["SCRIPT KILL"];
+                    }
+                    _ => {}
+                }
+            }
+            t += 100;
+        }
+        assert!(killed, "SCRIPT KILL once the master is down");
     }
 
     #[test]
