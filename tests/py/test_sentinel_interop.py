@@ -101,3 +101,40 @@ def test_a_mixed_pair_votes_for_each_other(deploy, first):
     d.check(len(epochs) == 1, "one config epoch: %s" % epochs)
     info = role_of(next(r for r in d.replicas if r.port != new).port)
     d.check(info["role"] == "slave", "the other replica is a replica: %s" % info)
+
+
+@pytest.mark.parametrize("name", ["redis-sentinel", "redust-sentinel"])
+def test_a_program_named_like_sentinel_runs_as_one(tmp_path, name):
+    """Started under a name ending in -sentinel (a link, as distributions ship
+    redis-sentinel), the server is a Sentinel without --sentinel."""
+    import socket
+    import subprocess
+    import time
+
+    if name == "redust-sentinel" and "redis-server" in os.path.basename(SERVER_BIN):
+        pytest.skip("Redis knows only the redis-sentinel name")
+    link = tmp_path / name
+    os.symlink(SERVER_BIN, link)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    conf = tmp_path / "s.conf"
+    conf.write_text("port %d\ndir %s\nsentinel monitor m 127.0.0.1 1 1\n" % (port, tmp_path))
+    proc = subprocess.Popen([str(link), str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        info = None
+        while time.monotonic() < deadline:
+            try:
+                c = Client(port, timeout=2)
+                info = c.call("INFO", "server")
+                c.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert info is not None, "no answer from %s" % name
+        assert b"redis_mode:sentinel" in info
+    finally:
+        proc.kill()
+        proc.wait()
