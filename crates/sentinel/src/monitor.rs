@@ -109,14 +109,18 @@ pub struct LinkState {
 }
 
 impl LinkState {
-    /// The link went up (a PING goes at once: its answer starts the
-    /// instance's clock, as Redis pings right after connecting) or down.
-    /// Whether it is up.
+    /// The link went up (a PING goes at once, as Redis pings right after
+    /// connecting) or down. Whether it is up. A PING still unanswered
+    /// keeps its time across reconnects: something that accepts
+    /// connections and closes them (a proxy in front of a dead master)
+    /// must not look alive.
     fn set_connected(&mut self, connected: bool, now: i64) -> bool {
         self.connected = connected;
         self.pending_commands = 0;
         if connected {
-            self.act_ping_time = now;
+            if self.act_ping_time == 0 {
+                self.act_ping_time = now;
+            }
             self.last_ping_time = now;
             self.pending_commands = 1;
         }
@@ -1204,6 +1208,32 @@ mod tests {
             t += 100;
         }
         assert!(killed, "SCRIPT KILL once the master is down");
+    }
+
+    #[test]
+    fn reconnects_that_never_answer_do_not_hide_a_dead_master() {
+        // Something at the master's address accepts and closes connections
+        // (a proxy in front of a dead master): the PING sent at the first
+        // connect stays unanswered, whatever the reconnects.
+        let mut m = monitor("sentinel down-after-milliseconds mymaster 2000");
+        m.on_link(0, Target::Master, true, 0);
+        m.on_ping_reply(0, Target::Master, PingReply::Valid, 10);
+        let mut down_at = None;
+        for t in (100..6000).step_by(100) {
+            if t % 500 == 0 {
+                m.on_link(0, Target::Master, false, t);
+                m.on_link(0, Target::Master, true, t + 1);
+            }
+            if events(&m.tick(t))
+                .iter()
+                .any(|e| e.starts_with("+sdown master"))
+            {
+                down_at = Some(t);
+                break;
+            }
+        }
+        let at = down_at.expect("SDOWN despite the reconnects");
+        assert!((2000..=2700).contains(&at), "{at}");
     }
 
     #[test]

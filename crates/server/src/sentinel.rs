@@ -1,6 +1,7 @@
 //! Sentinel mode's I/O shell: start-up (the config file's `sentinel`
 //! lines loaded, a myid made and saved, `+monitor` for each master), the
-//! timer that drives the state machine every 100 ms, and one task per
+//! timer that drives the state machine (10 to 20 times a second, at a rate
+//! drawn anew each time, as Redis does), and one task per
 //! link (connect, write what it is given, decode replies). Everything it
 //! learns goes to `redust-sentinel` (`links` and `monitor`) under the
 //! state lock; what comes back is written on links, logged and published
@@ -27,8 +28,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-/// How often the state machine runs (Redis's Sentinel timer at 10 Hz).
-const TICK: Duration = Duration::from_millis(100);
+/// How often the state machine runs: at 10 to 20 Hz, a new rate drawn
+/// for every tick, as Redis's Sentinel varies its timer so that Sentinels
+/// started together do not act in step (three that reach ODOWN in the same
+/// millisecond each vote for themselves, and nobody is elected).
+fn next_tick() -> Duration {
+    use rand::Rng;
+    Duration::from_millis(1000 / rand::thread_rng().gen_range(10..20u64))
+}
 /// How long a connect may take before the link counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -150,11 +157,13 @@ pub async fn run(server: Arc<Server>) {
             shell.flushed_block = redust_sentinel::rewrite::sentinel_block(&s.globals, &s.monitor);
         }
     }
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = Box::pin(tokio::time::sleep(next_tick()));
     loop {
         tokio::select! {
-            _ = tick.tick() => shell.on_tick(),
+            _ = &mut tick => {
+                shell.on_tick();
+                tick.as_mut().reset(tokio::time::Instant::now() + next_tick());
+            }
             Some((id, event)) = rx.recv() => shell.on_link_event(id, event),
         }
         if shell
