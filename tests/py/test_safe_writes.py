@@ -138,3 +138,14 @@ def test_failover_in_safe_mode_keeps_every_acknowledged_write():
     finally:
         stop.set()
         d.cleanup()
+
+
+def test_publish_is_not_held(server_factory):
+    """A PUBLISH reaches the replicas too, but is no write to wait for: a Sentinel's hellos
+    to a master with no replica left must not stall its link."""
+    m = server_factory(args=[*REPL_ARGS, "--safe-writes", "yes", "--safe-write-timeout", "5000"])
+    c = m.client()
+    t0 = time.monotonic()
+    assert c.call("PUBLISH", "__sentinel__:hello", "x") == 0
+    assert c.call("PING") == "PONG"
+    assert time.monotonic() - t0 < 1

@@ -556,10 +556,16 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     crate::propagate::flush(ctx.state);
     if ctx.state.repl.offset != offset_before {
         ctx.client.write_offset = ctx.state.repl.offset;
-        if let Some(deadline_ms) =
-            crate::safe_writes::hold(ctx.state, ctx.client, ctx.reply, reply_start)
-        {
-            return Flow::Blocked { deadline_ms };
+        // Safe mode holds the replies of writes (scripts may write); a
+        // PUBLISH also reaches the replicas but is no write to wait for (a
+        // Sentinel's hellos would otherwise stall its link).
+        let may_write = eff.write || matches!(name, "eval" | "evalsha" | "fcall");
+        if may_write {
+            if let Some(deadline_ms) =
+                crate::safe_writes::hold(ctx.state, ctx.client, ctx.reply, reply_start)
+            {
+                return Flow::Blocked { deadline_ms };
+            }
         }
     }
     if ctx.client.repl.handoff.is_some() {

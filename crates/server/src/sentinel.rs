@@ -296,6 +296,9 @@ impl Shell {
             }
         };
         self.apply(&mut state, routed, now);
+        // What a reply or hello taught (a newer epoch, a new Sentinel) is
+        // saved at once, as Redis saves in its hello handling.
+        self.flush_if_changed(&mut state);
     }
 
     /// Writes, events and resets the state machine asked for.

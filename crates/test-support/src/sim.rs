@@ -24,6 +24,9 @@
 //! node: a paused node gets no events (time jumps for it when it resumes);
 //! a crashed node's connections reset and it gets nothing until `restart`,
 //! which calls `SimNode::restart` to rebuild it from what it kept durable.
+//! Partitions end all at once (`heal`) or one by one (`unpartition`,
+//! `rejoin`). `step` delivers one event at a time, for callers that check
+//! their invariants after each.
 
 pub mod replication;
 pub mod sentinel;
@@ -720,6 +723,13 @@ mod tests {
         assert!(sim.nodes[0].closed >= 1, "the peer saw the reset");
         sim.restart(1);
         assert_eq!(sim.nodes[1].restarts, 1);
+        sim.partition(0, 1);
+        sim.partition(1, 0);
+        sim.unpartition(1, 0);
+        assert!(!sim.cut(0, 1), "one cut, healed either way round");
+        sim.isolate(1);
+        sim.rejoin(1);
+        assert!(!sim.cut(0, 1) && !sim.cut(1, 0));
         sim.pause(0);
         let sent = sim.nodes[0].sent;
         sim.run_until(2_000);

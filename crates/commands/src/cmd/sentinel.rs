@@ -542,7 +542,14 @@ pub fn publish_hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err("ERR Only HELLO messages are accepted by Sentinel instances.".into());
     }
     let now = ctx.state.now_ms;
-    let actions = sentinel_of(ctx)?.monitor.on_hello(&args[2], now);
+    let s = sentinel_of(ctx)?;
+    let epoch = s.monitor.current_epoch;
+    let actions = s.monitor.on_hello(&args[2], now);
+    let learned = s.monitor.current_epoch != epoch;
+    // A newer epoch is saved before anything else happens, as Redis does.
+    if learned {
+        let _ = flush_config(ctx.state);
+    }
     emit_from(ctx, actions);
     ctx.reply.int(1);
     Ok(())

@@ -440,6 +440,15 @@ impl SentinelNode {
         &self.sentinel.monitor
     }
 
+    /// The current epoch its config file holds.
+    pub fn saved_epoch(&self) -> u64 {
+        self.file
+            .iter()
+            .find(|(key, _)| key == "sentinel current-epoch")
+            .and_then(|(_, line)| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
     fn now(io: &NodeIo) -> i64 {
         io.now_ms() + CLOCK_OFFSET
     }
@@ -589,7 +598,6 @@ impl SentinelNode {
 
     /// The link's connection ended (or never came up).
     fn lost(&mut self, key: &LinkKey, now: i64, io: &mut NodeIo) {
-        if std::env::var("SIMDBG").is_ok() { eprintln!("{} s{} lost {:?} {} {:?}", now-CLOCK_OFFSET, self.id, key.peer, key.port, key.kind); }
         self.forget(key, io);
         let s = &mut self.sentinel;
         let routed = s.links.closed(&mut s.monitor, key, now);
@@ -631,6 +639,8 @@ impl SentinelNode {
             {
                 let actions = self.sentinel.monitor.on_hello(&args[2], now);
                 self.emit_from(actions, now);
+                // What a hello taught (a newer epoch) is saved at once.
+                self.flush_if_changed();
                 b":1\r\n".to_vec()
             }
             "sentinel"
@@ -686,7 +696,6 @@ impl SentinelNode {
                 if let Some(l) = self.links.get_mut(&key) {
                     l.up = true;
                 }
-                if std::env::var("SIMDBG").is_ok() { eprintln!("{} s{} up {:?} {} {:?}", now-CLOCK_OFFSET, self.id, key.peer, key.port, key.kind); }
                 if key.peer == Peer::Master && key.kind == LinkKind::Cmd {
                     // Our hellos announce the address the link left from.
                     self.sentinel.monitor.announce = Some(("127.0.0.1".into(), self.port()));
@@ -752,6 +761,8 @@ impl SentinelNode {
                     let routed = s.links.on_frame(&mut s.monitor, &key, frame, now);
                     self.apply(routed, now, io);
                 }
+                // What a reply or hello taught (a newer epoch) is saved at once.
+                self.flush_if_changed();
                 if garbage && self.links.get(&key).is_some_and(|l| l.conn == conn) {
                     self.lost(&key, now, io);
                 }
@@ -779,6 +790,20 @@ impl SentinelNode {
 // ---------------------------------------------------------------------------
 // Deployments, invariants and scenarios
 // ---------------------------------------------------------------------------
+
+/// Sentinel `id`'s own seed in the run of `seed`: well apart from every
+/// other Sentinel's (the state machine's generator is seeded with
+/// `seed | 1`, so neighbouring numbers would make twins that draw the same
+/// failover jitter forever and split every election the same way).
+fn sentinel_seed(seed: u64, id: NodeId) -> u64 {
+    // splitmix64
+    let mut z = seed
+        .wrapping_add((id as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
 /// A deployment: `redis` Redis nodes (node 0 the master, the others its
 /// replicas), then `sentinels` Sentinels monitoring it as `mymaster`.
@@ -981,7 +1006,7 @@ impl World {
             nodes.push(Node::Sentinel(Box::new(SentinelNode::new(
                 i,
                 &config,
-                seed.wrapping_mul(31).wrapping_add(i as u64),
+                sentinel_seed(seed, i),
             ))));
         }
         let mut sim = Sim::new(seed, nodes, 100);
@@ -1325,16 +1350,17 @@ fn clean() -> Faults {
 
 /// The master crashes once the group has settled; with `comeback_after_ms`
 /// it restarts (as a master, as Redis would) that long after the crash.
-/// Exactly one replica is promoted, everyone ends up following it, and
-/// every Sentinel asks for one client reconfiguration from the old master
-/// to the new one: as leader the one that promoted it, as observers the
-/// others.
+/// Everyone ends up following a new master; on a network that loses
+/// nothing, exactly one replica is promoted and every Sentinel asks for
+/// one client reconfiguration from the old master to the new one: as
+/// leader the one that promoted it, as observers the others.
 pub fn master_crash(
     scenario: &'static str,
     seed: u64,
     comeback_after_ms: Option<i64>,
     net: Faults,
 ) -> Result<Outcome, String> {
+    let lossy = net.reset > 0.0 || net.connect_fail > 0.0;
     let mut w = World::new(scenario, seed, Deployment::default(), net);
     w.run_for(SETTLE_MS)?;
     w.crash(0);
@@ -1345,9 +1371,6 @@ pub fn master_crash(
     w.run_for(30_000)?;
     let master = w.settle(AGREE_WITHIN_MS)?;
     let out = w.outcome();
-    w.expect(out.promotions.len() == 1, || {
-        format!("promotions: {:?}", out.promotions)
-    })?;
     w.expect(master != 0, || {
         "the crashed master is still the master".into()
     })?;
@@ -1356,6 +1379,18 @@ pub fn master_crash(
             "the old master was never converted".into()
         })?;
     }
+    if lossy {
+        // A reset link can make the new master look down for a moment
+        // (down-after is 1 s, a lost link is retried once a second), and
+        // the others' answers about the old master still count towards
+        // ODOWN for 5 s after +switch-master, as in Redis: a second
+        // failover, in an epoch of its own, is allowed.
+        w.expect(!out.promotions.is_empty(), || "no promotion".into())?;
+        return Ok(out);
+    }
+    w.expect(out.promotions.len() == 1, || {
+        format!("promotions: {:?}", out.promotions)
+    })?;
     let promoter = out.promotions[0].0;
     let to = REDIS_BASE_PORT + master as u16;
     for s in w.sentinel_ids() {
@@ -1369,13 +1404,24 @@ pub fn master_crash(
     Ok(out)
 }
 
-/// The master stops (SIGSTOP) for longer than down-after (1.5 to 20 s),
-/// then resumes and handles what waited for it. Whether or not a failover
-/// happened meanwhile, everyone ends up agreeing.
+/// How long a fault of the master lasts: past down-after, half the time
+/// short (up to 2.5 s: often over before an ODOWN), else up to 20 s.
+fn pick_duration(w: &mut World) -> i64 {
+    let down_after = w.deployment.down_after_ms;
+    if w.sim.rng().gen_bool(0.5) {
+        w.sim.rng().gen_range(down_after + 100..2_500)
+    } else {
+        w.sim.rng().gen_range(2_500..20_000)
+    }
+}
+
+/// The master stops (SIGSTOP) for longer than down-after, then resumes and
+/// handles what waited for it. Whether or not a failover happened
+/// meanwhile, everyone ends up agreeing.
 pub fn master_pause(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
     let mut w = World::new(scenario, seed, Deployment::default(), clean());
     w.run_for(SETTLE_MS)?;
-    let pause = w.sim.rng().gen_range(1_500..20_000);
+    let pause = pick_duration(&mut w);
     w.pause(0);
     w.run_for(pause)?;
     w.resume(0);
@@ -1383,12 +1429,12 @@ pub fn master_pause(scenario: &'static str, seed: u64) -> Result<Outcome, String
     Ok(w.outcome())
 }
 
-/// The master is cut from everyone (both ways) for 2 to 20 s, then the cut
-/// heals; everyone ends up agreeing.
+/// The master is cut from everyone (both ways) for longer than down-after,
+/// then the cut heals; everyone ends up agreeing.
 pub fn master_partition(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
     let mut w = World::new(scenario, seed, Deployment::default(), clean());
     w.run_for(SETTLE_MS)?;
-    let cut = w.sim.rng().gen_range(2_000..20_000);
+    let cut = pick_duration(&mut w);
     w.isolate(0);
     w.run_for(cut)?;
     w.rejoin(0);
@@ -1474,11 +1520,126 @@ pub fn leader_crash(scenario: &'static str, seed: u64) -> Result<Outcome, String
     Ok(w.outcome())
 }
 
+/// The master crashes; a random 0 to 3 s after the first `+try-failover`
+/// (during the election or the failover itself) a random Sentinel
+/// crashes, to restart 1 to 10 s later from its config file. Someone
+/// fails over, and everyone ends up agreeing.
+pub fn sentinel_crash_mid_failover(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    w.crash(0);
+    let tried = w.run_until(30_000, |w| {
+        w.sentinel_ids()
+            .any(|i| {
+                w.sentinel(i)
+                    .events
+                    .iter()
+                    .any(|e| e.name == "+try-failover")
+            })
+            .then_some(())
+    })?;
+    if tried.is_none() {
+        return Err(w.report("no failover attempt after the master crashed"));
+    }
+    let delay = w.sim.rng().gen_range(0..3_000);
+    w.run_for(delay)?;
+    let ids: Vec<NodeId> = w.sentinel_ids().collect();
+    let victim = ids[w.sim.rng().gen_range(0..ids.len())];
+    let down = w.sim.rng().gen_range(1_000..10_000);
+    w.crash(victim);
+    w.run_for(down)?;
+    w.restart(victim);
+    w.run_for(30_000)?;
+    let master = w.settle(AGREE_WITHIN_MS)?;
+    let out = w.outcome();
+    w.expect(master != 0 && !out.promotions.is_empty(), || {
+        format!("master {master}, promotions {:?}", out.promotions)
+    })?;
+    Ok(out)
+}
+
+/// A Sentinel is cut off while the master crashes and the others fail
+/// over; when the cut heals it learns the new epoch from a hello and
+/// crashes before it saved it (at the first step where its config file
+/// lags its current epoch), to restart a second later. Redis saves an
+/// epoch learned from a hello at once (`sentinelProcessHelloMessage`), so
+/// the restarted Sentinel must come back with it.
+pub fn crash_before_saving_an_epoch(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    let ids: Vec<NodeId> = w.sentinel_ids().collect();
+    let cut_off = ids[w.sim.rng().gen_range(0..ids.len())];
+    w.isolate(cut_off);
+    w.crash(0);
+    w.run_for(20_000)?;
+    w.rejoin(cut_off);
+    let lagging = w.run_until(30_000, |w| {
+        let s = w.sentinel(cut_off);
+        (s.saved_epoch() < s.monitor().current_epoch).then_some(())
+    })?;
+    if lagging.is_some() {
+        w.crash(cut_off);
+        w.run_for(1_000)?;
+        w.restart(cut_off);
+    }
+    w.settle(AGREE_WITHIN_MS)?;
+    Ok(w.outcome())
+}
+
+/// The leader of a failover is kept from finishing it while the others
+/// fail over again, to the old master's address, in a later epoch: the
+/// master crashes; the moment a leader reports `+promoted-slave`, the
+/// promoted replica crashes (the leader waits in reconf-slaves while its
+/// promoted replica is down), the old master restarts and the other
+/// replica is cut off. The others, once they follow the promoted replica,
+/// find it down and (after their vote's 2 x failover-timeout) promote the
+/// old master in a newer epoch, which reaches the leader in a hello naming
+/// the address its own failover started from. Then the promoted replica
+/// restarts, the leader's failover ends for timeout, every fault ends, and
+/// everyone must agree.
+pub fn stale_leader(scenario: &'static str, seed: u64) -> Result<Outcome, String> {
+    let mut w = World::new(scenario, seed, Deployment::default(), clean());
+    w.run_for(SETTLE_MS)?;
+    w.crash(0);
+    let promoted = w.run_until(30_000, |w| {
+        w.sentinel_ids().find_map(|i| {
+            let e = w
+                .sentinel(i)
+                .events
+                .iter()
+                .find(|e| e.name == "+promoted-slave")?;
+            let port: u16 = e.detail.split(' ').nth(3)?.parse().ok()?;
+            Some((i, node_of_port(port)?))
+        })
+    })?;
+    let Some((leader, replica)) = promoted else {
+        return Err(w.report("no promotion after the master crashed"));
+    };
+    let other = if replica == 1 { 2 } else { 1 };
+    w.crash(replica);
+    w.restart(0);
+    w.isolate(other);
+    let newer = w.run_until(40_000, |w| {
+        let m = &w.sentinel(leader).monitor().masters[0];
+        (m.config.config_epoch > m.failover.epoch).then_some(())
+    })?;
+    w.run_for(2_000)?;
+    w.restart(replica);
+    w.run_for(20_000)?;
+    w.heal_all();
+    w.settle(AGREE_WITHIN_MS)?;
+    let out = w.outcome();
+    w.expect(newer.is_some(), || {
+        "the leader never saw a newer configuration during its failover".into()
+    })?;
+    Ok(out)
+}
+
 /// Five Sentinels with `quorum`; once they all know each other, three of
 /// them crash, then the master does. The two left are no majority of five:
-/// no leader is elected and nothing is failed over (with quorum 3 the
-/// master never even turns ODOWN; with quorum 2 it does, and attempts
-/// start and fail).
+/// no leader is elected and nothing is failed over in 45 s (with quorum 3
+/// the master never even turns ODOWN; with quorum 2 it does, and attempts
+/// start and fail). Then everyone comes back and agrees.
 pub fn five_sentinels_three_down(
     scenario: &'static str,
     seed: u64,
@@ -1524,6 +1685,9 @@ pub fn five_sentinels_three_down(
             "no failover attempt with the quorum reached".into()
         })?;
     }
+    // Everyone comes back (the Sentinels from their files): agreement.
+    w.heal_all();
+    w.settle(AGREE_WITHIN_MS)?;
     Ok(out)
 }
 
@@ -1604,4 +1768,104 @@ pub fn random_mix(scenario: &'static str, seed: u64) -> Result<(Outcome, MixCoun
     w.heal_all();
     w.settle(AGREE_WITHIN_MS)?;
     Ok((w.outcome(), counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> World {
+        World::new("checker", 1, Deployment::default(), Faults::none())
+    }
+
+    fn node(w: &mut World, id: NodeId) -> &mut SentinelNode {
+        match &mut w.sim.nodes[id] {
+            Node::Sentinel(s) => s,
+            Node::Redis(_) => panic!("node {id} is a Redis node"),
+        }
+    }
+
+    /// Sentinel `id` reports `name` during its failover of `epoch`.
+    fn report(w: &mut World, id: NodeId, name: &'static str, detail: String, epoch: u64) {
+        node(w, id).events.push(Reported {
+            at_ms: 0,
+            name,
+            detail,
+            epoch,
+            failover_epoch: epoch,
+            known_sentinels: 2,
+            forced: false,
+        });
+    }
+
+    fn vote(w: &mut World, voter: NodeId, candidate: NodeId, epoch: u64) {
+        let detail = format!("{} {epoch}", myid_of(candidate));
+        report(w, voter, "+vote-for-leader", detail, 0);
+    }
+
+    fn elected(w: &mut World, id: NodeId, epoch: u64) {
+        report(w, id, "+elected-leader", "master mymaster".into(), epoch);
+    }
+
+    fn broken(w: &mut World, what: &str) {
+        let e = w.check().expect_err(what);
+        assert!(e.contains(what), "{e}");
+    }
+
+    #[test]
+    fn a_leader_needs_the_votes_it_was_given() {
+        let mut w = world();
+        vote(&mut w, 3, 3, 1);
+        elected(&mut w, 3, 1);
+        broken(&mut w, "elected in epoch 1 with 1 votes");
+        let mut w = world();
+        vote(&mut w, 3, 3, 1);
+        vote(&mut w, 4, 3, 1);
+        elected(&mut w, 3, 1);
+        w.check().unwrap();
+    }
+
+    #[test]
+    fn one_leader_and_one_vote_per_epoch() {
+        let mut w = world();
+        for (voter, candidate) in [(3, 3), (4, 3), (5, 5)] {
+            vote(&mut w, voter, candidate, 1);
+        }
+        elected(&mut w, 3, 1);
+        w.check().unwrap();
+        vote(&mut w, 4, 5, 1);
+        broken(&mut w, "sentinel 4 voted twice in epoch 1");
+        let mut w = world();
+        for voter in [3, 4, 5] {
+            vote(&mut w, voter, 3, 2);
+        }
+        elected(&mut w, 3, 2);
+        elected(&mut w, 4, 2);
+        broken(&mut w, "both elected leader in epoch 2");
+    }
+
+    #[test]
+    fn only_the_leader_selects_and_promotes_once() {
+        let mut w = world();
+        report(&mut w, 4, "+selected-slave", "slave".into(), 1);
+        broken(&mut w, "+selected-slave in epoch 1 without being elected");
+        let mut w = world();
+        vote(&mut w, 3, 3, 1);
+        vote(&mut w, 4, 3, 1);
+        elected(&mut w, 3, 1);
+        report(&mut w, 3, "+selected-slave", "slave".into(), 1);
+        report(&mut w, 3, "+promoted-slave", "slave".into(), 1);
+        w.check().unwrap();
+        report(&mut w, 3, "+promoted-slave", "slave".into(), 1);
+        broken(&mut w, "two promotions in epoch 1");
+    }
+
+    #[test]
+    fn an_epoch_never_goes_back() {
+        let mut w = world();
+        node(&mut w, 4).sentinel.monitor.current_epoch = 3;
+        w.check().unwrap();
+        node(&mut w, 4).sentinel.monitor.current_epoch = 2;
+        broken(&mut w, "sentinel 4's current epoch went back from 3 to 2");
+    }
 }
