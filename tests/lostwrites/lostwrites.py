@@ -251,6 +251,10 @@ class ServerAction(argparse.Action):
     def __call__(self, parser, ns, value, option_string=None):
         variants = getattr(ns, "variants", None) or []
         path, sep, label = value.partition(":")
+        # Processes run in their own directories: a relative path is made
+        # absolute here.
+        if os.sep in path:
+            path = os.path.abspath(path)
         v = Variant(path, label if sep else None)
         variants.append(v)
         ns.variants = variants

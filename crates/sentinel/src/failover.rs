@@ -409,6 +409,29 @@ impl Monitor {
         true
     }
 
+    /// Sends replica `idx` the reconfiguration to follow the master, and
+    /// says why (`+convert-to-slave`, `+fix-slave-config`).
+    fn point_at_master(
+        &self,
+        master: usize,
+        idx: usize,
+        event: &'static str,
+        out: &mut Vec<Action>,
+    ) {
+        let m = &self.masters[master];
+        let (ip, port) = (m.master.ip.clone(), m.master.port);
+        out.push(Action::SendAll {
+            master,
+            target: Target::Replica(idx),
+            commands: self.reconfiguration(master, Some((&ip, port))),
+        });
+        out.push(Action::Event {
+            name: event,
+            detail: self.describe(master, Target::Replica(idx)),
+            master: Some(master),
+        });
+    }
+
     /// Redis's "master looks sane": a master that says so, not down, with
     /// a fresh INFO.
     fn master_looks_sane(&self, master: usize, now: i64) -> bool {
@@ -471,17 +494,7 @@ impl Monitor {
                 && no_down_for(r, wait, now)
                 && now - r.role_reported_time > wait
             {
-                let (ip, port) = (m.master.ip.clone(), m.master.port);
-                out.push(Action::SendAll {
-                    master,
-                    target: Target::Replica(idx),
-                    commands: self.reconfiguration(master, Some((&ip, port))),
-                });
-                out.push(Action::Event {
-                    name: "+convert-to-slave",
-                    detail: self.describe(master, Target::Replica(idx)),
-                    master: Some(master),
-                });
+                self.point_at_master(master, idx, "+convert-to-slave", out);
             }
             return;
         }
@@ -496,17 +509,7 @@ impl Monitor {
                 && no_down_for(r, wait, now)
                 && now - r.replica_master_since > wait
             {
-                let (ip, port) = (m.master.ip.clone(), m.master.port);
-                out.push(Action::SendAll {
-                    master,
-                    target: Target::Replica(idx),
-                    commands: self.reconfiguration(master, Some((&ip, port))),
-                });
-                out.push(Action::Event {
-                    name: "+fix-slave-config",
-                    detail: self.describe(master, Target::Replica(idx)),
-                    master: Some(master),
-                });
+                self.point_at_master(master, idx, "+fix-slave-config", out);
                 // Not again until it reports an address anew.
                 self.masters[master].replicas[idx].replica_master_since = now;
                 return;
