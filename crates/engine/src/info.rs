@@ -41,27 +41,31 @@ const ALL_SECTIONS: &[&str] = &[
 const SENTINEL_SECTIONS: &[&str] = &["server", "clients", "stats", "cpu", "sentinel"];
 
 /// Renders the requested sections (`default`, `all`, `everything` or names).
+/// A Sentinel has its own five sections (all of them by default) and drops
+/// any other.
 pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
-    if state.sentinel.is_some() {
-        return render_sentinel(state, me, requested);
-    }
+    let (default_sections, all_sections) = if state.sentinel.is_some() {
+        (SENTINEL_SECTIONS, SENTINEL_SECTIONS)
+    } else {
+        (DEFAULT_SECTIONS, ALL_SECTIONS)
+    };
     let mut wanted: Vec<&str> = Vec::new();
     if requested.is_empty() {
-        wanted.extend(DEFAULT_SECTIONS);
+        wanted.extend(default_sections);
     }
     for r in requested {
         match r.as_str() {
-            "default" => wanted.extend(DEFAULT_SECTIONS),
-            "all" | "everything" => wanted.extend(ALL_SECTIONS),
+            "default" => wanted.extend(default_sections),
+            "all" | "everything" => wanted.extend(all_sections),
             other => {
-                if let Some(s) = ALL_SECTIONS.iter().find(|s| **s == other) {
+                if let Some(s) = all_sections.iter().find(|s| **s == other) {
                     wanted.push(s);
                 }
             }
         }
     }
     let mut out = String::new();
-    for section in ALL_SECTIONS {
+    for section in all_sections {
         if !wanted.contains(section) {
             continue;
         }
@@ -82,37 +86,13 @@ pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
             "latencystats" => latencystats(state, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(state, &mut out),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// A Sentinel's INFO: its own five sections; anything else is dropped.
-fn render_sentinel(state: &mut State, me: &Client, requested: &[String]) -> String {
-    let all = requested.is_empty()
-        || requested
-            .iter()
-            .any(|r| matches!(r.as_str(), "default" | "all" | "everything"));
-    let mut out = String::new();
-    for section in SENTINEL_SECTIONS {
-        if !all && !requested.iter().any(|r| r == section) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str("\r\n");
-        }
-        match *section {
-            "server" => server(state, &mut out),
-            "clients" => clients(state, me, &mut out),
-            "stats" => stats(state, &mut out),
-            "cpu" => cpu(&mut out),
-            _ => {
+            "sentinel" => {
                 if let Some(s) = &state.sentinel {
                     out.push_str("# Sentinel\r\n");
                     out.push_str(&s.info_section(state.now_ms));
                 }
             }
+            _ => {}
         }
     }
     out

@@ -85,10 +85,21 @@ pub struct Routed {
     pub failover_delays: Vec<i64>,
 }
 
-/// The expected replies of every open command link.
+/// The expected replies of every open command link, and when each link
+/// was last tried.
 #[derive(Debug, Default)]
 pub struct Links {
     expected: HashMap<LinkKey, VecDeque<Expect>>,
+    attempted: HashMap<LinkKey, i64>,
+}
+
+/// What the shell is to do with its links now.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LinkPlan {
+    /// Open links the state machine no longer wants.
+    pub close: Vec<LinkKey>,
+    /// Wanted links to open now (noted as tried).
+    pub open: Vec<LinkKey>,
 }
 
 /// The channel hellos travel on.
@@ -122,6 +133,43 @@ impl Links {
             }
         }
         out
+    }
+
+    /// Which of the shell's `open` links to close (no longer wanted) and
+    /// which wanted links to open: those not open and not tried within a
+    /// ping period, as Redis retries a lost link at most that often.
+    pub fn plan<'a>(
+        &mut self,
+        monitor: &Monitor,
+        open: impl Iterator<Item = &'a LinkKey>,
+        now: i64,
+    ) -> LinkPlan {
+        let wanted = Self::wanted(monitor);
+        let open: Vec<&LinkKey> = open.collect();
+        let close = open
+            .iter()
+            .filter(|k| !wanted.contains(k))
+            .map(|k| (*k).clone())
+            .collect();
+        let period = monitor.timing.ping_period;
+        let mut to_open = Vec::new();
+        for key in wanted {
+            if open.contains(&&key) || self.attempted.get(&key).is_some_and(|t| now - t < period) {
+                continue;
+            }
+            self.attempted.insert(key.clone(), now);
+            to_open.push(key);
+        }
+        LinkPlan {
+            close,
+            open: to_open,
+        }
+    }
+
+    /// A link the shell dropped on purpose (its instance was recreated):
+    /// it may reconnect at once.
+    pub fn reconnect_now(&mut self, key: &LinkKey) {
+        self.attempted.remove(key);
     }
 
     /// The master index and target a link serves, if it still exists.

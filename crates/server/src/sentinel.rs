@@ -19,7 +19,7 @@ use bytes::{Buf, BytesMut};
 use redust_commands::cmd::sentinel::{emit_events, flush_config, SystemEnvironment};
 use redust_engine::State;
 use redust_resp::{decode_frame, Frame, FrameLimits};
-use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Links, Peer, Routed};
+use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Peer, Routed};
 use redust_sentinel::node::{Sentinel, CRASH_AFTER_ELECTION, CRASH_AFTER_PROMOTION};
 use redust_sentinel::scripts::{Exit, SpawnFailure};
 use std::collections::HashMap;
@@ -130,8 +130,6 @@ struct Shell {
     links: HashMap<LinkKey, LinkHandle>,
     by_id: HashMap<u64, LinkKey>,
     next_id: u64,
-    /// When each link was last attempted (reconnects wait `RECONNECT_PERIOD`).
-    attempted: HashMap<LinkKey, i64>,
     /// The Sentinel block last written to the config file.
     flushed_block: Vec<(String, String)>,
     /// The user scripts running, by pid.
@@ -147,7 +145,6 @@ pub async fn run(server: Arc<Server>) {
         links: HashMap::new(),
         by_id: HashMap::new(),
         next_id: 0,
-        attempted: HashMap::new(),
         flushed_block: Vec::new(),
         children: HashMap::new(),
     };
@@ -327,8 +324,9 @@ impl Shell {
                 .collect();
             for key in keys {
                 self.close(state, &key, now);
-                // Recreated instances reconnect at once.
-                self.attempted.remove(&key);
+                if let Some(s) = state.sentinel.as_mut() {
+                    s.links.reconnect_now(&key);
+                }
             }
         }
         let flags = state.sentinel.as_ref().map_or(0, |s| s.simulate_failure);
@@ -342,33 +340,14 @@ impl Shell {
 
     /// Opens the links the state machine wants and closes the others.
     fn maintain_links(&mut self, state: &mut State, now: i64) {
-        let Some(s) = state.sentinel.as_ref() else {
+        let Some(s) = state.sentinel.as_mut() else {
             return;
         };
-        let wanted = Links::wanted(&s.monitor);
-        // A lost link is retried at most once per ping period, as in Redis.
-        let reconnect_period = s.monitor.timing.ping_period;
-        let stale: Vec<LinkKey> = self
-            .links
-            .keys()
-            .filter(|k| !wanted.contains(k))
-            .cloned()
-            .collect();
-        for key in stale {
+        let plan = s.links.plan(&s.monitor, self.links.keys(), now);
+        for key in plan.close {
             self.close(state, &key, now);
         }
-        for key in wanted {
-            if self.links.contains_key(&key) {
-                continue;
-            }
-            if self
-                .attempted
-                .get(&key)
-                .is_some_and(|t| now - t < reconnect_period)
-            {
-                continue;
-            }
-            self.attempted.insert(key.clone(), now);
+        for key in plan.open {
             self.open(key);
         }
     }

@@ -33,7 +33,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use rand::Rng;
 use redust_resp::{decode_frame, encode_command, parse_request, FrameLimits, ParseLimits};
 use redust_sentinel::config::{load, Environment, SentinelLine};
-use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Links, Peer, Routed};
+use redust_sentinel::links::{Credentials, LinkKey, LinkKind, Peer, Routed};
 use redust_sentinel::monitor::{Action, Monitor};
 use redust_sentinel::node::Sentinel;
 use redust_sentinel::rewrite::sentinel_block;
@@ -376,8 +376,6 @@ pub struct SentinelNode {
     pub sentinel: Sentinel,
     links: BTreeMap<LinkKey, SimLink>,
     by_conn: BTreeMap<ConnId, LinkKey>,
-    /// When each link was last attempted (reconnects wait a ping period).
-    attempted: BTreeMap<LinkKey, i64>,
     /// Connections other Sentinels opened to us, with their buffers.
     incoming: BTreeMap<ConnId, BytesMut>,
     /// The config file: its `sentinel` lines as last saved.
@@ -425,7 +423,6 @@ impl SentinelNode {
             sentinel,
             links: BTreeMap::new(),
             by_conn: BTreeMap::new(),
-            attempted: BTreeMap::new(),
             incoming: BTreeMap::new(),
             file: Vec::new(),
             events: Vec::new(),
@@ -516,37 +513,19 @@ impl SentinelNode {
                 .collect();
             for key in keys {
                 self.close(&key, now, io);
-                // Recreated instances reconnect at once.
-                self.attempted.remove(&key);
+                self.sentinel.links.reconnect_now(&key);
             }
         }
     }
 
     /// Opens the links the state machine wants and closes the others.
     fn maintain_links(&mut self, now: i64, io: &mut NodeIo) {
-        let wanted = Links::wanted(&self.sentinel.monitor);
-        let reconnect_period = self.sentinel.monitor.timing.ping_period;
-        let stale: Vec<LinkKey> = self
-            .links
-            .keys()
-            .filter(|k| !wanted.contains(k))
-            .cloned()
-            .collect();
-        for key in stale {
+        let s = &mut self.sentinel;
+        let plan = s.links.plan(&s.monitor, self.links.keys(), now);
+        for key in plan.close {
             self.close(&key, now, io);
         }
-        for key in wanted {
-            if self.links.contains_key(&key) {
-                continue;
-            }
-            if self
-                .attempted
-                .get(&key)
-                .is_some_and(|t| now - t < reconnect_period)
-            {
-                continue;
-            }
-            self.attempted.insert(key.clone(), now);
+        for key in plan.open {
             // An address of no node: the connect fails.
             let node = node_of_port(key.port).unwrap_or(usize::MAX);
             let conn = io.connect(node);
@@ -781,7 +760,6 @@ impl SentinelNode {
         self.sentinel = Sentinel::new(config, &myid, seed, now);
         self.links.clear();
         self.by_conn.clear();
-        self.attempted.clear();
         self.incoming.clear();
         self.flush_if_changed();
     }
