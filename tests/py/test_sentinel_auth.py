@@ -1,6 +1,9 @@
 """Sentinel with passwords, as the tutorials set it up: data nodes with `requirepass` and
 `masterauth`, Sentinels that reach them with `sentinel auth-pass`, Sentinels protected by
-their own `requirepass` and reaching each other with `sentinel sentinel-pass`.
+their own `requirepass` and reaching each other with `sentinel sentinel-pass`. And the same
+with ACL users instead of passwords of the default user: data nodes whose default user is
+off (`masteruser`), Sentinels reaching them with `sentinel auth-user` and each other with
+`sentinel sentinel-user`.
 
 The group discovers every replica and Sentinel, refuses clients without AUTH, and fails
 the master over when it is killed.
@@ -17,24 +20,42 @@ SENTINEL_PW = "sentinel-secret"
 
 
 def acall(port, password, *args):
+    """`password` is a password of the default user, or `(user, password)`."""
     c = Client(port, timeout=10)
     try:
-        c.call("AUTH", password)
+        c.call("AUTH", *(password if isinstance(password, tuple) else (password,)))
         return c.call(*args)
     finally:
         c.close()
 
 
 def test_password_protected_group_discovers_and_fails_over():
+    extra = ("sentinel auth-pass %s %s\nrequirepass %s\nsentinel sentinel-pass %s\n"
+             % (MASTER, DATA_PW, SENTINEL_PW, SENTINEL_PW))
+    group_discovers_and_fails_over(["--requirepass", DATA_PW, "--masterauth", DATA_PW], None,
+                                   extra, DATA_PW, SENTINEL_PW)
+
+
+def test_acl_protected_group_discovers_and_fails_over():
+    data_config = ("user default off\nuser mon on >%s ~* &* +@all\nmasteruser mon\nmasterauth %s\n"
+                   % (DATA_PW, DATA_PW))
+    extra = ("sentinel auth-user %s mon\nsentinel auth-pass %s %s\nuser default off\n"
+             "user sent on >%s ~* &* +@all\nsentinel sentinel-user sent\nsentinel sentinel-pass %s\n"
+             % (MASTER, MASTER, DATA_PW, SENTINEL_PW, SENTINEL_PW))
+    group_discovers_and_fails_over([], data_config, extra, ("mon", DATA_PW), ("sent", SENTINEL_PW))
+
+
+def group_discovers_and_fails_over(auth, data_config, extra, data_auth, sentinel_auth):
     procs = []
+    DATA_PW, SENTINEL_PW = data_auth, sentinel_auth
     try:
-        auth = ["--requirepass", DATA_PW, "--masterauth", DATA_PW]
-        master = Server(args=[*REPL_ARGS, *auth], binary=SERVER_BIN)
+        master = Server(args=[*REPL_ARGS, *auth], config=data_config, binary=SERVER_BIN)
         procs.append(master)
         master.start()
         replicas = []
         for _ in range(2):
-            r = Server(args=[*REPL_ARGS, *auth, "--replicaof", HOST, str(master.port)], binary=SERVER_BIN)
+            r = Server(args=[*REPL_ARGS, *auth, "--replicaof", HOST, str(master.port)], config=data_config,
+                       binary=SERVER_BIN)
             procs.append(r)
             r.start()
             replicas.append(r)
@@ -45,8 +66,6 @@ def test_password_protected_group_discovers_and_fails_over():
 
         wait_until(online, 20, msg="replicas online")
 
-        extra = ("sentinel auth-pass %s %s\nrequirepass %s\nsentinel sentinel-pass %s\n"
-                 % (MASTER, DATA_PW, SENTINEL_PW, SENTINEL_PW))
         sentinels = []
         for _ in range(3):
             s = SentinelServer(lambda port, d: sentinel_config(port, d, master.port, extra=extra),
@@ -105,12 +124,13 @@ def test_password_protected_group_discovers_and_fails_over():
         other = next(r for r in replicas if r.port != new)
 
         def roles():
+            login = DATA_PW if isinstance(DATA_PW, tuple) else (DATA_PW,)
             c = Client(promoted.port)
-            c.call("AUTH", DATA_PW)
+            c.call("AUTH", *login)
             p = repl_info(c)
             c.close()
             c = Client(other.port)
-            c.call("AUTH", DATA_PW)
+            c.call("AUTH", *login)
             o = repl_info(c)
             c.close()
             return (p["role"] == "master" and o["role"] == "slave" and o["master_port"] == str(new)

@@ -11,9 +11,9 @@ pub mod cmd;
 pub mod long_double;
 
 pub use redust_engine::{
-    aof, args, blocking, client_eviction, client_info, clock, db_ops, errors, evict, exec, expire,
-    info, lazyfree, monitor, notify, obuf, oom_score, persist, propagate, pubsub, replication,
-    scripting, spec, state, stats,
+    acl, aof, args, blocking, client_eviction, client_info, clock, db_ops, errors, evict, exec,
+    expire, info, lazyfree, monitor, notify, obuf, oom_score, persist, propagate, pubsub,
+    replication, scripting, spec, state, stats,
 };
 pub use redust_engine::{
     execute, Client, CommandTable, FastMap, Flow, Push, PushHandle, SharedState, State,

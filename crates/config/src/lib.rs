@@ -25,7 +25,7 @@ pub mod load;
 pub mod messages;
 mod ops;
 pub mod rewrite;
-mod sha256;
+pub mod sha256;
 mod table;
 pub mod values;
 

@@ -34,6 +34,10 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 /// A predicate telling whether a (lower-case) command name exists.
 pub type CommandExists<'a> = &'a dyn Fn(&[u8]) -> bool;
 
+/// Checks a `user` directive's arguments (name, then rules) as the ACL
+/// subsystem reads them; `Err` is the complete error text.
+pub type UserCheck<'a> = &'a dyn Fn(&[Vec<u8>]) -> Result<(), String>;
+
 /// Directives accepted and ignored for backward compatibility (with exactly
 /// one argument).
 const DEPRECATED: &[&str] = &[
@@ -117,6 +121,9 @@ pub struct LoadOptions<'a> {
     /// with lower-case names). Without it `rename-command` lines are
     /// recorded unchecked.
     pub command_exists: Option<CommandExists<'a>>,
+    /// Validates `user` directives (Redis's `ACLAppendUserForLoading`).
+    /// Without it they are recorded unchecked.
+    pub check_user: Option<UserCheck<'a>>,
     /// The working directory to start from (default: the process's current
     /// directory). Relative paths (config file, `include`, `dir`, `logfile`)
     /// resolve against it.
@@ -171,6 +178,7 @@ pub fn load_with(
     text.push(b'\n');
     text.extend_from_slice(&options);
     let mut loader = Loader::new(cfg, opts.command_exists);
+    loader.check_user = opts.check_user;
     loader.load_string(&text)?;
     if loader.cfg.sentinel_mode {
         // A Sentinel keeps no dataset to snapshot.
@@ -195,6 +203,7 @@ pub fn load_from_bytes_with(text: &[u8], opts: LoadOptions<'_>) -> Result<Config
         .base_dir
         .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
     let mut loader = Loader::new(Config::with_dir(base), opts.command_exists);
+    loader.check_user = opts.check_user;
     loader.load_string(&fgets_concat(text))?;
     Ok(loader.cfg)
 }
@@ -353,6 +362,7 @@ struct Loader<'a> {
     env: SetEnv,
     depth: usize,
     command_exists: Option<CommandExists<'a>>,
+    check_user: Option<UserCheck<'a>>,
     removed_commands: HashSet<Vec<u8>>,
     added_commands: HashSet<Vec<u8>>,
 }
@@ -364,6 +374,7 @@ impl<'a> Loader<'a> {
             env: SetEnv::default(),
             depth: 0,
             command_exists,
+            check_user: None,
             removed_commands: HashSet::new(),
             added_commands: HashSet::new(),
         }
@@ -460,6 +471,10 @@ impl<'a> Loader<'a> {
                 .rename_command(&argv[1], &argv[2])
                 .map_err(|m| LineError::Message(m.into())),
             b"user" if argc >= 2 => {
+                if let Some(check) = self.check_user {
+                    let words: Vec<Vec<u8>> = argv[1..].iter().map(|a| a.to_vec()).collect();
+                    check(&words).map_err(LineError::Message)?;
+                }
                 self.cfg
                     .users
                     .push(argv[1..].iter().map(|a| text(a)).collect());

@@ -1,4 +1,4 @@
-//! A small SHA-256 (FIPS 180-4), used only to describe the `default` user's
+//! A small SHA-256 (FIPS 180-4): how ACL users' passwords are stored and compared, and the `default` user's
 //! `requirepass` password as `#<hex>` in CONFIG REWRITE's fallback `user`
 //! line, the way Redis's ACL subsystem stores passwords.
 
@@ -14,7 +14,7 @@ const K: [u32; 64] = [
 ];
 
 /// SHA-256 of `data`.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut h: [u32; 8] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
         0x5be0cd19,
@@ -72,7 +72,7 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Lower-case hex SHA-256 of `data`.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
+pub fn sha256_hex(data: &[u8]) -> String {
     sha256(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -421,6 +421,7 @@ pub fn replay(state: &mut crate::state::State, data: &[u8], name: &str) -> Repla
     let mut buf = bytes::BytesMut::from(data);
     let (mut client, _rx) = state.connect(format!("aof:{name}"), String::new(), -1, state.now_ms);
     client.authenticated = true;
+    client.user = None;
     let mut consumed = 0usize;
     // The end of the last whole command, and where the open MULTI began.
     let mut valid_up_to = 0usize;

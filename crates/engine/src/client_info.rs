@@ -75,7 +75,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     let queued = queued_reply_bytes(state, c.id);
     let query = query_buffer_bytes(state, c.id);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -94,6 +94,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         queued,
         client_memory(state, c),
         c.last_command,
+        String::from_utf8_lossy(c.user.as_deref().unwrap_or(b"default")),
         if c.resp3 { 3 } else { 2 },
     )
 }

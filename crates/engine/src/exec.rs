@@ -414,6 +414,18 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
         return Flow::Continue;
     }
 
+    if let Err(denied) = crate::acl::check(ctx.state, ctx.client.user.as_deref(), command, args) {
+        let context = if ctx.client.multi.is_some() {
+            redust_acl::LogContext::Multi
+        } else {
+            redust_acl::LogContext::Toplevel
+        };
+        crate::acl::log_refusal(ctx.state, ctx.client, denied, context, command, args);
+        let err = crate::acl::refusal(denied, command);
+        reject(&mut ctx, Some(command), err.into());
+        return Flow::Continue;
+    }
+
     // EXEC is checked as what it runs: a write if a queued command writes,
     // and so on (Redis's mstate.cmd_flags).
     let eff = if name == "exec" && ctx.client.multi.is_some() {

@@ -13,6 +13,7 @@
 //! with the state lock held); file I/O only in `persist` (SAVE, loading)
 //! and `aof` (the AOF's files).
 
+pub mod acl;
 pub mod aof;
 pub mod args;
 pub mod blocking;

@@ -874,6 +874,7 @@ pub fn master_link_up(
     let (mut client, _rx) = state.connect(addr, laddr, fd, now);
     client.repl.is_master = true;
     client.authenticated = true;
+    client.user = None;
     client.db = state
         .repl
         .stream_db

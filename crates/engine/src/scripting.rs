@@ -367,6 +367,8 @@ pub fn run(
         .unwrap_or_else(|| script_client(ctx.state.now_ms));
     client.db = ctx.client.db;
     client.authenticated = true;
+    // Its commands are checked against the caller's ACL user.
+    client.user = ctx.client.user.clone();
     let oom =
         ctx.state.config.maxmemory > 0 && ctx.state.used_memory() > ctx.state.config.maxmemory;
     let (eval, name) = match target {
@@ -509,6 +511,26 @@ impl Host for ScriptHost<'_> {
                 return error_frame(text);
             }
         };
+        if let Err(denied) =
+            crate::acl::check(self.state, self.client.user.as_deref(), command, &args)
+        {
+            let client = &*self.client;
+            crate::acl::log_refusal(
+                self.state,
+                client,
+                denied,
+                redust_acl::LogContext::Lua,
+                command,
+                &args,
+            );
+            let text = crate::acl::refusal_in_script(denied);
+            self.state
+                .stats
+                .command(command.stats_slot, &command.name)
+                .rejected_calls += 1;
+            self.state.stats.count_error(text);
+            return error_frame(text);
+        }
         if let Err(e) = self.check(command) {
             self.state
                 .stats
@@ -562,16 +584,12 @@ impl Host for ScriptHost<'_> {
         self.repl_flags = flags;
     }
 
-    /// Every user may run every command until ACL lands: a known command
-    /// (and subcommand) is allowed.
+    /// `redis.acl_check_cmd`: whether the caller's user may run `args`
+    /// (`None` for an unknown command or subcommand).
     fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
-        let top = self.state.commands.lookup(args.first()?)?;
-        if top.subcommands.is_empty() || args.len() < 2 {
-            return Some(true);
-        }
-        top.subcommands
-            .contains_key(&args[1].to_ascii_lowercase())
-            .then_some(true)
+        let table = self.state.commands.clone();
+        let command = exec::resolve(&table, args).ok()?;
+        Some(crate::acl::check(self.state, self.client.user.as_deref(), command, args).is_ok())
     }
 
     /// Past `busy-reply-threshold` (0: never), the script is busy: logged

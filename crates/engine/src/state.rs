@@ -115,6 +115,9 @@ pub struct Client {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user the client runs as; `None` for the server's own clients
+    /// (the master's stream, the AOF), which may run anything.
+    pub user: Option<Vec<u8>>,
     /// Queued commands while in MULTI; `None` outside a transaction.
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A queued command was refused: EXEC must answer EXECABORT.
@@ -188,6 +191,7 @@ impl Client {
             db: 0,
             resp3: false,
             authenticated: false,
+            user: Some(b"default".to_vec()),
             multi: None,
             multi_error: false,
             exec_queue_len: None,
@@ -518,6 +522,8 @@ pub struct State {
     pub sentinel: Option<Box<redust_sentinel::node::Sentinel>>,
     /// Safe mode's lease from the Sentinels (`safe_writes`).
     pub safe_lease: crate::safe_writes::Lease,
+    /// The ACL users and log.
+    pub acl: redust_acl::Acl,
 }
 
 /// Memory as the allocator reports it.
@@ -579,7 +585,11 @@ impl State {
         let run_id: String = (0..40)
             .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
             .collect();
+        let mut acl = redust_acl::Acl::new(Arc::new(crate::acl::catalog_for(commands.specs())));
+        acl.pubsub_all = config.acl_pubsub_default == redust_config::AclPubsubDefault::AllChannels;
+        acl.set_default_password(config.requirepass.as_deref());
         State {
+            acl,
             dbs,
             config,
             clients: Clients::new(),
@@ -676,7 +686,7 @@ impl State {
         let id = self.clients.next_id();
         self.clients.handles.insert(id, (handle.clone(), false));
         let mut client = Box::new(Client::new(id, addr, laddr, fd, handle, now_ms));
-        client.authenticated = self.config.requirepass.is_none();
+        client.authenticated = !self.acl.auth_required();
         self.stats.total_connections_received += 1;
         (client, rx)
     }

@@ -91,7 +91,7 @@ pub(crate) fn admit(
         state.stats.rejected_connections += 1;
         return Some(Err(&b"-ERR max number of clients reached\r\n"[..]));
     }
-    if state.config.protected_mode && state.config.requirepass.is_none() && !is_local(&peer) {
+    if state.config.protected_mode && state.acl.default_user().nopass && !is_local(&peer) {
         state.stats.rejected_connections += 1;
         return Some(Err(PROTECTED_MODE_DENIED.as_bytes()));
     }

@@ -122,8 +122,20 @@ pub fn run_process(argv: Vec<String>) -> i32 {
     // rename-command may only name commands this server has, as in Redis.
     let known = redust_commands::cmd::command_table(mode, &[]);
     let command_exists = |name: &[u8]| known.implemented(&String::from_utf8_lossy(name));
+    let catalog = redust_engine::acl::catalog_for(known.specs());
+    let seen_users = std::cell::RefCell::new(std::collections::HashSet::new());
+    let check_user = |words: &[Vec<u8>]| {
+        if !seen_users.borrow_mut().insert(words[0].clone()) {
+            return Err(format!(
+                "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                String::from_utf8_lossy(&words[0])
+            ));
+        }
+        redust_acl::check_user_directive(&catalog, words)
+    };
     let options = redust_config::LoadOptions {
         command_exists: Some(&command_exists),
+        check_user: Some(&check_user),
         sentinel_mode: mode == Mode::Sentinel,
         ..Default::default()
     };
@@ -253,6 +265,10 @@ pub fn run_process(argv: Vec<String>) -> i32 {
         }
         let commands = redust_commands::cmd::command_table(mode, &config.rename_commands);
         let mut state = State::new(config, now_ms(), commands);
+        if let Err(e) = redust_commands::cmd::acl::load_startup_users(&mut state) {
+            warning!("Aborting Redis startup because of ACL errors: {e}");
+            return 1;
+        }
         state.node.tcp_port = port;
         state.node.config_file = config_path
             .as_ref()
@@ -349,6 +365,10 @@ pub fn start_node(args: &[&str]) -> Result<NodeHandle, String> {
                 let commands =
                     redust_commands::cmd::command_table(Mode::Standalone, &config.rename_commands);
                 let mut state = State::new(config, now_ms(), commands);
+                if let Err(e) = redust_commands::cmd::acl::load_startup_users(&mut state) {
+                    let _ = port_tx.send(Err(e));
+                    return 1;
+                }
                 state.node.tcp_port = port;
                 let _ = port_tx.send(Ok(port));
                 server::run(state, listeners, None, node_signals).await

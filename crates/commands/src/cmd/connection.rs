@@ -37,21 +37,18 @@ pub fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn check_password(state: &State, user: Option<&[u8]>, password: &[u8]) -> bool {
-    if user.is_some_and(|u| u != b"default") {
-        return false;
+/// Logs the client in as `user` when the password fits (Redis's
+/// `ACLAuthenticateUser`); a failure is logged in the ACL log. `command` is
+/// the command as typed (the log's object).
+pub fn log_in(ctx: &mut Ctx, user: &[u8], password: &[u8], command: &[u8]) -> CmdResult {
+    if ctx.state.acl.authenticate(user, password) {
+        ctx.client.user = Some(user.to_vec());
+        ctx.client.authenticated = true;
+        Ok(())
+    } else {
+        crate::acl::log_auth_failure(ctx.state, ctx.client, user, command);
+        Err(errors::WRONGPASS.into())
     }
-    match &state.config.requirepass {
-        None => true,
-        Some(p) => constant_time_eq(p, password),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -59,17 +56,14 @@ pub fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::SYNTAX.into());
     }
     let (user, pass) = if args.len() == 3 {
-        (Some(&args[1][..]), &args[2][..])
+        (&args[1][..], &args[2][..])
     } else {
-        (None, &args[1][..])
+        (&b"default"[..], &args[1][..])
     };
-    if user.is_none() && ctx.state.config.requirepass.is_none() {
+    if args.len() == 2 && ctx.state.acl.default_user().nopass {
         return Err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into());
     }
-    if !check_password(ctx.state, user, pass) {
-        return Err(errors::WRONGPASS.into());
-    }
-    ctx.client.authenticated = true;
+    log_in(ctx, user, pass, &args[0])?;
     ctx.reply.ok();
     Ok(())
 }
@@ -97,11 +91,11 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         i = 2;
     }
     let mut name = None;
-    let mut auth_ok = None;
+    let mut login = None;
     while i < args.len() {
         let more = args.len() - i - 1;
         if eq_ignore_case(&args[i], "auth") && more >= 2 {
-            auth_ok = Some(check_password(ctx.state, Some(&args[i + 1]), &args[i + 2]));
+            login = Some((args[i + 1].clone(), args[i + 2].clone()));
             i += 3;
         } else if eq_ignore_case(&args[i], "setname") && more >= 1 {
             validate_client_name(&args[i + 1])?;
@@ -111,9 +105,8 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(format!("ERR Syntax error in HELLO option '{}'", lossy(&args[i])).into());
         }
     }
-    match auth_ok {
-        Some(false) => return Err(errors::WRONGPASS.into()),
-        Some(true) => ctx.client.authenticated = true,
+    match login {
+        Some((user, pass)) => log_in(ctx, &user, &pass, &args[0])?,
         None if !ctx.client.authenticated => {
             return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
         }
@@ -176,7 +169,8 @@ pub fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.no_evict = false;
     ctx.client.name = None;
-    ctx.client.authenticated = ctx.state.config.requirepass.is_none();
+    ctx.client.user = Some(b"default".to_vec());
+    ctx.client.authenticated = !ctx.state.acl.auth_required();
     set_protocol(ctx, false);
     ctx.reply.simple("RESET");
     Ok(())
@@ -443,7 +437,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else if eq_ignore_case(opt, "type") {
             ctype = Some(parse_client_type(val)?);
         } else if eq_ignore_case(opt, "user") {
-            user = Some(lossy(val));
+            user = Some(val.to_vec());
         } else if eq_ignore_case(opt, "maxage") {
             maxage = Some(parse_i64(val)?);
         } else if eq_ignore_case(opt, "skipme") {
@@ -460,8 +454,8 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         i += 2;
     }
     if let Some(u) = &user {
-        if u != "default" {
-            return Err(format!("ERR No such user '{u}'").into());
+        if ctx.state.acl.user(u).is_none() {
+            return Err(format!("ERR No such user '{}'", lossy(u)).into());
         }
     }
     let now = ctx.state.now_ms;
@@ -472,6 +466,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
         .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
         .filter(|c| ctype.is_none_or(|t| t == client_type(c)))
+        .filter(|c| user.as_ref().is_none_or(|u| c.user.as_ref() == Some(u)))
         .filter(|c| maxage.is_none_or(|m| (now - c.created_ms) / 1000 >= m))
         .filter(|c| !(skipme && c.id == me))
         .map(|c| c.id)

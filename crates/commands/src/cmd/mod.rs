@@ -5,6 +5,7 @@
 //! only has to do its work. Each collection family keeps its own `HANDLERS`
 //! table in its module; `all_handlers` chains them.
 
+pub mod acl;
 pub mod connection;
 pub mod hashes;
 pub mod keys;
@@ -79,6 +80,7 @@ pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> 
         .chain(zsets::HANDLERS)
         .chain(sort::HANDLERS)
         .chain(persistence::HANDLERS)
+        .chain(acl::HANDLERS)
 }
 
 /// Connection, string, key, pub/sub, transaction and server commands.

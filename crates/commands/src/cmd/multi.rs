@@ -5,6 +5,7 @@
 //! to a watched key (a write, an expiry, a flush, a SWAPDB) puts the watcher in
 //! `dirty_cas`, and its next EXEC answers with a null array.
 
+use crate::acl;
 use crate::errors::{self, CmdResult};
 use crate::exec::{self, Ctx};
 use crate::notify::unwatch_all;
@@ -67,7 +68,26 @@ pub fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.reply.array(queue.len());
     for args in &queue {
         match exec::resolve(&table, args) {
-            Ok(command) => exec::call(ctx, command, args),
+            Ok(command) => {
+                // Rules may have changed since the command was queued.
+                let user = ctx.client.user.clone();
+                match acl::check(ctx.state, user.as_deref(), command, args) {
+                    Ok(()) => exec::call(ctx, command, args),
+                    Err(denied) => {
+                        acl::log_refusal(
+                            ctx.state,
+                            ctx.client,
+                            denied,
+                            redust_acl::LogContext::Multi,
+                            command,
+                            args,
+                        );
+                        let text = acl::refusal_at_exec(denied);
+                        ctx.state.stats.count_error(&text);
+                        ctx.reply.error(&text);
+                    }
+                }
+            }
             Err(e) => {
                 ctx.state.stats.count_error(&e.0);
                 ctx.reply.error(&e.0);

@@ -109,7 +109,7 @@ pub fn flush_config(state: &mut State) -> Result<(), String> {
     };
     let result = state
         .config
-        .sentinel_flush_config(&redust_config::RewriteExtras::default(), &sentinel);
+        .sentinel_flush_config(&crate::cmd::server::rewrite_extras(state), &sentinel);
     match &result {
         Ok(()) => state
             .host

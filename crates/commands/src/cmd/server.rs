@@ -52,7 +52,11 @@ pub fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"rewrite" => {
-            ctx.state.config.rewrite().map_err(CmdError::from)?;
+            let extras = rewrite_extras(ctx.state);
+            ctx.state
+                .config
+                .rewrite_with(&extras)
+                .map_err(CmdError::from)?;
             ctx.reply.ok();
         }
         b"help" => help(
@@ -118,11 +122,35 @@ fn apply_oom_score(
 /// Carries out what a CONFIG SET changed: eviction for a lower maxmemory, and
 /// whatever the server crate registered for the rest (log level, ...).
 pub fn apply_config_changes(state: &mut State, changed: &[&'static str]) {
+    if changed.contains(&"requirepass") {
+        let password = state.config.requirepass.clone();
+        state.acl.set_default_password(password.as_deref());
+    }
+    if changed.contains(&"acl-pubsub-default") {
+        state.acl.pubsub_all =
+            state.config.acl_pubsub_default == redust_config::AclPubsubDefault::AllChannels;
+    }
     if changed.contains(&"maxmemory") || changed.contains(&"maxmemory-policy") {
         crate::evict::perform_evictions(state);
     }
     let host = state.host.clone();
     host.config_changed(state, changed);
+}
+
+/// What other subsystems add to a config rewrite: the ACL users (unless
+/// they live in an `aclfile`).
+pub fn rewrite_extras(state: &State) -> redust_config::RewriteExtras {
+    redust_config::RewriteExtras {
+        user_lines: state.config.aclfile.is_empty().then(|| {
+            state
+                .acl
+                .list_lines()
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect()
+        }),
+        loadmodule_lines: None,
+    }
 }
 
 fn help(ctx: &mut Ctx, lines: &[&str]) {
