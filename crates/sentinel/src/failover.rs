@@ -27,6 +27,12 @@ pub struct Reconf {
     pub sent_time: i64,
 }
 
+/// Whether a replica's `master_host` names this instance (by IP or by the
+/// name it was given).
+fn names(master_host: Option<&str>, i: &crate::monitor::Instance) -> bool {
+    master_host.is_some_and(|h| h == i.ip || h == i.host)
+}
+
 impl Monitor {
     /// `name` as master `master`'s `rename-command` maps it.
     pub fn command_name(&self, master: usize, name: &str) -> String {
@@ -253,7 +259,7 @@ impl Monitor {
         };
         let (ip, port) = {
             let r = &self.masters[master].replicas[p];
-            (r.ip.clone(), r.port)
+            (self.shown(r).to_string(), r.port)
         };
         let parallel = self.masters[master].config.parallel_syncs;
         let mut in_progress = self.masters[master]
@@ -338,7 +344,7 @@ impl Monitor {
         if timed_out {
             let (ip, port) = {
                 let r = &self.masters[master].replicas[p];
-                (r.ip.clone(), r.port)
+                (self.shown(r).to_string(), r.port)
             };
             for i in 0..self.masters[master].replicas.len() {
                 let r = &self.masters[master].replicas[i];
@@ -371,12 +377,16 @@ impl Monitor {
         let Some(p) = m.promoted else {
             return;
         };
-        let (ip, port) = (m.replicas[p].ip.clone(), m.replicas[p].port);
+        let (ip, port) = (self.shown(&m.replicas[p]).to_string(), m.replicas[p].port);
         out.push(Action::Event {
             name: "+switch-master",
             detail: format!(
                 "{} {} {} {} {}",
-                m.config.name, m.master.ip, m.master.port, ip, port
+                m.config.name,
+                self.shown(&m.master),
+                m.master.port,
+                ip,
+                port
             ),
             master: Some(master),
         });
@@ -419,7 +429,7 @@ impl Monitor {
         out: &mut Vec<Action>,
     ) {
         let m = &self.masters[master];
-        let (ip, port) = (m.master.ip.clone(), m.master.port);
+        let (ip, port) = (self.shown(&m.master).to_string(), m.master.port);
         out.push(Action::SendAll {
             master,
             target: Target::Replica(idx),
@@ -481,8 +491,8 @@ impl Monitor {
                 out.push(Action::ClientReconfig {
                     master,
                     role: ReconfigRole::Leader,
-                    from: (m.master.ip.clone(), m.master.port),
-                    to: (r.ip.clone(), r.port),
+                    from: (self.shown(&m.master).to_string(), m.master.port),
+                    to: (self.shown(r).to_string(), r.port),
                 });
                 return;
             }
@@ -501,8 +511,7 @@ impl Monitor {
         // A replica of another address is pointed back at the master once
         // it has kept that address for a failover-timeout.
         if role == Some(Role::Replica)
-            && (master_host.as_deref() != Some(m.master.ip.as_str())
-                || master_port != Some(m.master.port))
+            && (!names(master_host.as_deref(), &m.master) || master_port != Some(m.master.port))
         {
             let wait = m.config.failover_timeout_ms;
             if self.master_looks_sane(master, now)
@@ -523,7 +532,7 @@ impl Monitor {
         let Some(p) = m.promoted else {
             return;
         };
-        let follows = master_host.as_deref() == Some(m.replicas[p].ip.as_str())
+        let follows = names(master_host.as_deref(), &m.replicas[p])
             && master_port == Some(m.replicas[p].port);
         let link_up = r.master_link_up == Some(true);
         let text = self.describe(master, Target::Replica(idx));

@@ -166,7 +166,12 @@ impl LinkState {
 /// One monitored instance (a master or a replica).
 #[derive(Clone, Debug)]
 pub struct Instance {
+    /// The address links connect to and instances are told apart by.
     pub ip: String,
+    /// The name it was given (configured, or in a replica's INFO): what is
+    /// shown with `announce-hostnames` ([`Instance::shown`]); the IP when
+    /// it was given as one.
+    pub host: String,
     pub port: u16,
     pub link: LinkState,
     pub info_refresh: i64,
@@ -205,9 +210,11 @@ pub struct Instance {
 }
 
 impl Instance {
-    fn new(ip: &str, port: u16, now: i64) -> Instance {
+    /// An instance known by a name (`host`) that resolved to `ip`.
+    fn named(host: &str, ip: &str, port: u16, now: i64) -> Instance {
         Instance {
             ip: ip.to_string(),
+            host: host.to_string(),
             port,
             link: LinkState {
                 last_avail_time: now,
@@ -271,11 +278,11 @@ impl Monitored {
     pub fn new(c: &MasterConfig, now: i64) -> Monitored {
         Monitored {
             config: c.clone(),
-            master: Instance::new(&c.addr.ip, c.addr.port, now),
+            master: Instance::named(&c.addr.host, &c.addr.ip, c.addr.port, now),
             replicas: c
                 .known_replicas
                 .iter()
-                .map(|r| Instance::new(&r.ip, r.port, now))
+                .map(|r| Instance::named(&r.host, &r.ip, r.port, now))
                 .collect(),
             sentinels: c
                 .known_sentinels
@@ -313,6 +320,13 @@ pub struct Monitor {
     pub previous_tick: Option<i64>,
     /// The periods and timeouts (`SENTINEL DEBUG`).
     pub timing: Timing,
+    /// `announce-hostnames`: instances are shown (in replies, events,
+    /// hellos, the config, SLAVEOF) by name rather than by IP.
+    pub announce_hostnames: bool,
+    /// `resolve-hostnames`: names in a replica's INFO or a hello are looked
+    /// up (with `resolver`, the shell's) rather than ignored.
+    pub resolve_hostnames: bool,
+    pub resolver: Option<fn(&str) -> Option<String>>,
 }
 
 /// Sentinel's timing knobs, Redis's defaults; SENTINEL DEBUG changes them
@@ -482,6 +496,9 @@ impl Monitor {
             tilt_since: None,
             previous_tick: None,
             timing: Timing::default(),
+            announce_hostnames: false,
+            resolve_hostnames: false,
+            resolver: None,
         }
     }
 
@@ -498,23 +515,47 @@ impl Monitor {
     /// `slave <ip>:<port> <ip> <port> @ <name> <master ip> <master port>`.
     pub fn describe(&self, master: usize, target: Target) -> String {
         let m = &self.masters[master];
+        let master_host = self.shown(&m.master);
         match target {
-            Target::Master => format!("master {} {} {}", m.config.name, m.master.ip, m.master.port),
+            Target::Master => format!("master {} {} {}", m.config.name, master_host, m.master.port),
             Target::Replica(i) => {
                 let r = &m.replicas[i];
+                let host = self.shown(r);
                 format!(
                     "slave {}:{} {} {} @ {} {} {}",
-                    r.ip, r.port, r.ip, r.port, m.config.name, m.master.ip, m.master.port
+                    host, r.port, host, r.port, m.config.name, master_host, m.master.port
                 )
             }
             Target::Sentinel(i) => {
                 let p = &m.sentinels[i];
                 format!(
                     "sentinel {} {} {} @ {} {} {}",
-                    p.runid, p.ip, p.port, m.config.name, m.master.ip, m.master.port
+                    p.runid, p.ip, p.port, m.config.name, master_host, m.master.port
                 )
             }
         }
+    }
+
+    /// How an instance is shown: its name with `announce-hostnames`, else
+    /// its IP (Redis's `announceSentinelAddr`).
+    pub fn shown<'a>(&self, i: &'a Instance) -> &'a str {
+        if self.announce_hostnames {
+            &i.host
+        } else {
+            &i.ip
+        }
+    }
+
+    /// The IP of a host given by name: an IP stays itself; a name is looked
+    /// up only with `resolve-hostnames`.
+    pub fn resolve_host(&self, host: &str) -> Option<String> {
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            return Some(host.to_string());
+        }
+        if !self.resolve_hostnames {
+            return None;
+        }
+        self.resolver.and_then(|resolve| resolve(host))
     }
 
     /// The shell's command link to an instance connected (or was lost).
@@ -650,13 +691,17 @@ impl Monitor {
         }
         if target == Target::Master && report.role == Some(Role::Master) {
             for listed in report.replicas {
+                let Some(ip) = self.resolve_host(&listed.ip) else {
+                    continue;
+                };
                 let m = &mut self.masters[master];
                 let known = m
                     .replicas
                     .iter()
-                    .any(|r| r.ip == listed.ip && r.port == listed.port);
+                    .any(|r| r.ip == ip && r.port == listed.port);
                 if !known {
-                    m.replicas.push(Instance::new(&listed.ip, listed.port, now));
+                    m.replicas
+                        .push(Instance::named(&listed.ip, &ip, listed.port, now));
                     let idx = m.replicas.len() - 1;
                     actions.push(Action::Event {
                         name: "+slave",
@@ -1034,7 +1079,8 @@ impl Monitor {
         let m = &mut self.masters[master];
         if m.config.config_epoch < h.master_config_epoch {
             m.config.config_epoch = h.master_config_epoch;
-            if h.master_port != m.master.port || h.master_ip != m.master.ip {
+            let same_host = h.master_ip == m.master.ip || h.master_ip == m.master.host;
+            if h.master_port != m.master.port || !same_host {
                 let p = &m.sentinels[peer];
                 out.push(Action::Event {
                     name: "+config-update-from",
@@ -1047,15 +1093,20 @@ impl Monitor {
                     ),
                     master: Some(master),
                 });
+                let old_host = if self.announce_hostnames {
+                    &m.master.host
+                } else {
+                    &m.master.ip
+                };
                 out.push(Action::Event {
                     name: "+switch-master",
                     detail: format!(
                         "{} {} {} {} {}",
-                        m.config.name, m.master.ip, m.master.port, h.master_ip, h.master_port
+                        m.config.name, old_host, m.master.port, h.master_ip, h.master_port
                     ),
                     master: Some(master),
                 });
-                let from = (m.master.ip.clone(), m.master.port);
+                let from = (old_host.clone(), m.master.port);
                 out.extend(self.switch_master(master, &h.master_ip, h.master_port, now));
                 // After the switch's `+slave` events, as Redis schedules it.
                 out.push(Action::ClientReconfig {
@@ -1074,22 +1125,30 @@ impl Monitor {
     /// old one and the other replicas become its replicas, announced with
     /// `+slave` (Redis's sentinelResetMasterAndChangeAddress). A new
     /// failover may start at once.
-    pub fn switch_master(&mut self, master: usize, ip: &str, port: u16, now: i64) -> Vec<Action> {
+    pub fn switch_master(&mut self, master: usize, host: &str, port: u16, now: i64) -> Vec<Action> {
+        let ip = self.resolve_host(host).unwrap_or_else(|| host.to_string());
+        let ip = ip.as_str();
         let m = &mut self.masters[master];
-        let mut replicas: Vec<(String, u16)> = m
+        // The new master keeps the name it was known by, if it was a replica.
+        let host = m
+            .replicas
+            .iter()
+            .find(|r| r.ip == ip && r.port == port)
+            .map_or(host.to_string(), |r| r.host.clone());
+        let mut replicas: Vec<(String, String, u16)> = m
             .replicas
             .iter()
             .filter(|r| !(r.ip == ip && r.port == port))
-            .map(|r| (r.ip.clone(), r.port))
+            .map(|r| (r.host.clone(), r.ip.clone(), r.port))
             .collect();
         if !(m.master.ip == ip && m.master.port == port) {
-            replicas.push((m.master.ip.clone(), m.master.port));
+            replicas.push((m.master.host.clone(), m.master.ip.clone(), m.master.port));
         }
-        m.master = Instance::new(ip, port, now);
+        m.master = Instance::named(&host, ip, port, now);
         m.master.role_reported = Some(Role::Master);
         m.replicas = replicas
             .into_iter()
-            .map(|(ip, port)| Instance::new(&ip, port, now))
+            .map(|(host, ip, port)| Instance::named(&host, &ip, port, now))
             .collect();
         m.odown = false;
         m.failover_in_progress = false;

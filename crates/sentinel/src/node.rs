@@ -91,6 +91,8 @@ impl Sentinel {
         let masters = std::mem::take(&mut config.masters);
         let mut monitor = Monitor::new(&masters, myid, config.current_epoch, now);
         monitor.rng = seed | 1;
+        monitor.announce_hostnames = config.announce_hostnames;
+        monitor.resolve_hostnames = config.resolve_hostnames;
         config.myid = Some(myid.to_string());
         Sentinel {
             monitor,
@@ -208,6 +210,7 @@ impl Sentinel {
         let m = &mut self.monitor.masters[master];
         let mut config = m.config.clone();
         config.addr.ip = m.master.ip.clone();
+        config.addr.host = m.master.host.clone();
         config.addr.port = m.master.port;
         config.known_replicas.clear();
         config.known_sentinels.clear();
@@ -264,11 +267,17 @@ impl Sentinel {
         let mut drop_sentinel_links = false;
         match name.as_str() {
             "resolve-hostnames" => match yes(value) {
-                Some(b) => g.resolve_hostnames = b,
+                Some(b) => {
+                    g.resolve_hostnames = b;
+                    self.monitor.resolve_hostnames = b;
+                }
                 None => return invalid(),
             },
             "announce-hostnames" => match yes(value) {
-                Some(b) => g.announce_hostnames = b,
+                Some(b) => {
+                    g.announce_hostnames = b;
+                    self.monitor.announce_hostnames = b;
+                }
                 None => return invalid(),
             },
             "announce-ip" => g.announce_ip = (!value.is_empty()).then(|| value.to_string()),
@@ -390,7 +399,7 @@ impl Sentinel {
                 format!(
                     "name={},status={status},address={}:{},slaves={},sentinels={}",
                     master.config.name,
-                    master.master.ip,
+                    self.monitor.shown(&master.master),
                     master.master.port,
                     master.replicas.len(),
                     master.sentinels.len() + 1

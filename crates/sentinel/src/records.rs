@@ -60,12 +60,21 @@ fn role_fields(r: &mut Record, i: &Instance, now: i64) {
     ));
 }
 
+fn shown(i: &crate::monitor::Instance, announce: bool) -> &str {
+    if announce {
+        &i.host
+    } else {
+        &i.ip
+    }
+}
+
 /// SENTINEL MASTER's record.
-pub fn master_record(m: &Monitored, now: i64) -> Record {
+/// `announce`: `announce-hostnames` (instances shown by name).
+pub fn master_record(m: &Monitored, announce: bool, now: i64) -> Record {
     let i = &m.master;
     let mut r: Record = vec![
         ("name", m.config.name.clone()),
-        ("ip", i.ip.clone()),
+        ("ip", shown(i, announce).to_string()),
         ("port", i.port.to_string()),
         ("runid", i.run_id.clone().unwrap_or_default()),
         (
@@ -110,11 +119,12 @@ pub fn master_record(m: &Monitored, now: i64) -> Record {
 }
 
 /// SENTINEL REPLICAS's record of replica `idx`.
-pub fn replica_record(m: &Monitored, idx: usize, now: i64) -> Record {
+pub fn replica_record(m: &Monitored, idx: usize, announce: bool, now: i64) -> Record {
     let i = &m.replicas[idx];
+    let host = shown(i, announce);
     let mut r: Record = vec![
-        ("name", format!("{}:{}", i.ip, i.port)),
-        ("ip", i.ip.clone()),
+        ("name", format!("{}:{}", host, i.port)),
+        ("ip", host.to_string()),
         ("port", i.port.to_string()),
         ("runid", i.run_id.clone().unwrap_or_default()),
         (
@@ -233,10 +243,10 @@ impl Monitor {
             || m.failover.state == FailoverState::UpdateConfig
         {
             if let Some(p) = m.promoted.and_then(|p| m.replicas.get(p)) {
-                return Some((p.ip.clone(), p.port));
+                return Some((self.shown(p).to_string(), p.port));
             }
         }
-        Some((m.master.ip.clone(), m.master.port))
+        Some((self.shown(&m.master).to_string(), m.master.port))
     }
 
     /// Which instance of master `master` is at `ip:port`, if any.
@@ -275,7 +285,7 @@ mod tests {
     #[test]
     fn master_record_fields_in_redis_order() {
         let m = monitor();
-        let r = master_record(&m.masters[0], T0 + 100);
+        let r = master_record(&m.masters[0], false, T0 + 100);
         let names: Vec<&str> = r.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
@@ -309,7 +319,7 @@ mod tests {
             ("90".into(), "80".into())
         );
         assert_eq!((get("num-slaves"), get("quorum")), ("1".into(), "2".into()));
-        let rr = replica_record(&m.masters[0], 0, T0 + 100);
+        let rr = replica_record(&m.masters[0], 0, false, T0 + 100);
         assert_eq!(rr[0], ("name", "127.0.0.1:6380".to_string()));
         assert_eq!(rr[4], ("flags", "slave,disconnected".to_string()));
         assert_eq!(m.master_addr("mymaster"), Some(("127.0.0.1".into(), 6379)));

@@ -17,7 +17,7 @@ use crate::config::{
     SentinelConfig, DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, DEFAULT_PARALLEL_SYNCS,
 };
 use crate::election::FailoverState;
-use crate::monitor::{Monitor, Monitored};
+use crate::monitor::{Instance, Monitor, Monitored};
 
 /// Keys that count as written at every flush, whether or not a line of
 /// theirs was: their old lines that were not reused are blanked (a
@@ -112,15 +112,17 @@ impl Block {
 fn master_lines(globals: &SentinelConfig, m: &Monitored, out: &mut Block) {
     let c = &m.config;
     let name = &c.name;
-    let (master_ip, master_port) = current_master_address(m);
-    let host = |ip: &str, port: u16| announced_host(globals, m, ip, port).to_string();
+    let current = current_master(m);
+    let host = |i: &Instance| {
+        if globals.announce_hostnames {
+            i.host.clone()
+        } else {
+            i.ip.clone()
+        }
+    };
     out.push(
         "monitor",
-        format!(
-            "{name} {} {master_port} {}",
-            host(master_ip, master_port),
-            c.quorum
-        ),
+        format!("{name} {} {} {}", host(current), current.port, c.quorum),
     );
     if c.down_after_ms != DEFAULT_DOWN_AFTER_MS {
         out.push(
@@ -160,12 +162,15 @@ fn master_lines(globals: &SentinelConfig, m: &Monitored, out: &mut Block) {
     for r in &m.replicas {
         // The promoted replica, while its promotion is not yet the
         // master's address, stands in for the old master.
-        let (ip, port) = if r.ip == master_ip && r.port == master_port {
-            (m.master.ip.as_str(), m.master.port)
+        let listed = if r.ip == current.ip && r.port == current.port {
+            &m.master
         } else {
-            (r.ip.as_str(), r.port)
+            r
         };
-        out.push("known-replica", format!("{name} {} {port}", host(ip, port)));
+        out.push(
+            "known-replica",
+            format!("{name} {} {}", host(listed), listed.port),
+        );
     }
     for p in &m.sentinels {
         // A Sentinel whose address another one took has port 0.
@@ -174,7 +179,7 @@ fn master_lines(globals: &SentinelConfig, m: &Monitored, out: &mut Block) {
         }
         out.push(
             "known-sentinel",
-            format!("{name} {} {} {}", host(&p.ip, p.port), p.port, p.runid),
+            format!("{name} {} {} {}", p.ip, p.port, p.runid),
         );
     }
     for (command, renamed) in &c.renamed_commands {
@@ -185,34 +190,15 @@ fn master_lines(globals: &SentinelConfig, m: &Monitored, out: &mut Block) {
 /// Where the master is, as the file must say: the promoted replica once a
 /// failover has reached reconf-slaves (it is the master from then on, even
 /// if the failover never completes), else the master's address.
-pub fn current_master_address(m: &Monitored) -> (&str, u16) {
+pub fn current_master(m: &Monitored) -> &Instance {
     let past_promotion = matches!(
         m.failover.state,
         FailoverState::ReconfSlaves | FailoverState::UpdateConfig
     );
     match m.promoted.and_then(|p| m.replicas.get(p)) {
-        Some(r) if m.failover_in_progress && past_promotion => (r.ip.as_str(), r.port),
-        _ => (m.master.ip.as_str(), m.master.port),
+        Some(r) if m.failover_in_progress && past_promotion => r,
+        _ => &m.master,
     }
-}
-
-/// The host written for an address: its IP, or with `announce-hostnames`
-/// the hostname it was configured with (when it was; else the IP).
-fn announced_host<'a>(
-    globals: &SentinelConfig,
-    m: &'a Monitored,
-    ip: &'a str,
-    port: u16,
-) -> &'a str {
-    if !globals.announce_hostnames {
-        return ip;
-    }
-    let c = &m.config;
-    std::iter::once(&c.addr)
-        .chain(&c.known_replicas)
-        .chain(c.known_sentinels.iter().map(|s| &s.addr))
-        .find(|a| a.ip == ip && a.port == port)
-        .map_or(ip, |a| a.host.as_str())
 }
 
 /// `"text"` with Redis's escapes (`\\`, `\"`, `\n`, `\r`, `\t`, `\a`,

@@ -76,6 +76,7 @@ pub fn install(state: &mut State, config: redust_sentinel::config::SentinelConfi
             .collect()
     });
     let mut sentinel = Sentinel::new(config, &myid, rng.gen(), now);
+    sentinel.monitor.resolver = Some(redust_commands::cmd::sentinel::resolve_host);
     sentinel.flush_needed = generated;
     state.sentinel = Some(Box::new(sentinel));
 }

@@ -32,13 +32,18 @@ impl Environment for SystemEnvironment {
     }
 
     fn resolve(&self, host: &str) -> Option<String> {
-        use std::net::ToSocketAddrs;
-        (host, 0)
-            .to_socket_addrs()
-            .ok()?
-            .next()
-            .map(|a| a.ip().to_string())
+        resolve_host(host)
     }
+}
+
+/// The first IP a host name resolves to (the system's resolver).
+pub fn resolve_host(host: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    (host, 0)
+        .to_socket_addrs()
+        .ok()?
+        .next()
+        .map(|a| a.ip().to_string())
 }
 
 /// Logs events at their level (Debug ones not at all) and returns those
@@ -179,21 +184,24 @@ pub fn sentinel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 .monitor
                 .masters
                 .iter()
-                .map(|m| records::master_record(m, now))
+                .map(|m| records::master_record(m, s.monitor.announce_hostnames, now))
                 .collect();
             write_records(ctx, records);
         }
         b"master" => {
             let i = master_of(ctx, &args[2])?;
-            let record = records::master_record(&sentinel_of(ctx)?.monitor.masters[i], now);
+            let monitor = &sentinel_of(ctx)?.monitor;
+            let record =
+                records::master_record(&monitor.masters[i], monitor.announce_hostnames, now);
             write_record(ctx, &record);
         }
         b"replicas" | b"slaves" => {
             let i = master_of(ctx, &args[2])?;
-            let m = &sentinel_of(ctx)?.monitor.masters[i];
+            let monitor = &sentinel_of(ctx)?.monitor;
+            let m = &monitor.masters[i];
             let records: Vec<Record> = (0..m.replicas.len())
                 .filter(|&r| m.replicas[r].announced)
-                .map(|r| records::replica_record(m, r, now))
+                .map(|r| records::replica_record(m, r, monitor.announce_hostnames, now))
                 .collect();
             write_records(ctx, records);
         }
