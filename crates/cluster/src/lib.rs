@@ -1,0 +1,10 @@
+//! Redis Cluster without I/O: hash slots (`slot`), the bus message codec
+//! byte-compatible with Redis 7.0 (`bus`), and the nodes of a cluster with
+//! their flags and `nodes.conf` lines (`nodes`). The server's shell moves
+//! the bytes; everything that decides lives here.
+
+pub mod bus;
+pub mod nodes;
+pub mod slot;
+
+pub use slot::{key_slot, SlotBitmap, SLOTS};

@@ -1,0 +1,136 @@
+//! Hash slots: which of the 16384 slots a key belongs to (CRC16/XMODEM of
+//! the key, or of its `{hash tag}`, modulo 16384), as Redis's
+//! `keyHashSlot`, and the slot bitmaps the bus carries.
+
+/// The number of hash slots.
+pub const SLOTS: usize = 16384;
+
+/// CRC16 with polynomial 0x1021, initial value 0, no reflection (XMODEM):
+/// the checksum Redis Cluster hashes keys with.
+pub fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// The slot of a key: only the part between the first `{` and the next
+/// `}` is hashed when that part is not empty.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let hashed = match key.iter().position(|&b| b == b'{') {
+        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        },
+        None => key,
+    };
+    crc16(hashed) & (SLOTS as u16 - 1)
+}
+
+/// A set of slots as the bus carries it: 2048 bytes, slot `s` is bit
+/// `s & 7` of byte `s >> 3` (least significant bit first).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlotBitmap(pub Box<[u8; SLOTS / 8]>);
+
+impl Default for SlotBitmap {
+    fn default() -> Self {
+        SlotBitmap(Box::new([0; SLOTS / 8]))
+    }
+}
+
+impl std::fmt::Debug for SlotBitmap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotBitmap({})", ranges_text(&self.ranges()))
+    }
+}
+
+impl SlotBitmap {
+    pub fn get(&self, slot: usize) -> bool {
+        slot < SLOTS && self.0[slot >> 3] & (1 << (slot & 7)) != 0
+    }
+
+    pub fn set(&mut self, slot: usize, on: bool) {
+        if slot >= SLOTS {
+            return;
+        }
+        if on {
+            self.0[slot >> 3] |= 1 << (slot & 7);
+        } else {
+            self.0[slot >> 3] &= !(1 << (slot & 7));
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&b| b == 0)
+    }
+
+    /// The slots as inclusive ranges, ascending.
+    pub fn ranges(&self) -> Vec<(u16, u16)> {
+        let mut out: Vec<(u16, u16)> = Vec::new();
+        for slot in (0..SLOTS).filter(|&s| self.get(s)) {
+            let slot = slot as u16;
+            match out.last_mut() {
+                Some((_, end)) if *end + 1 == slot => *end = slot,
+                _ => out.push((slot, slot)),
+            }
+        }
+        out
+    }
+}
+
+/// `0-5460 5462` (a single slot alone, a range as `a-b`).
+pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_as_redis_computes_them() {
+        // CLUSTER KEYSLOT on Redis 7.0.15.
+        assert_eq!(key_slot(b"key_01"), 1579);
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"{user}:a"), key_slot(b"user"));
+        assert_eq!(key_slot(b"{}x"), key_slot(b"{}x"));
+        assert_eq!(key_slot(b"a{b}c{d}"), key_slot(b"b"));
+        assert_eq!(key_slot(b""), 0);
+        assert_eq!(crc16(b"123456789"), 0x31c3);
+    }
+
+    #[test]
+    fn bitmap_bits_are_lsb_first() {
+        let mut b = SlotBitmap::default();
+        for s in 0..=5460 {
+            b.set(s, true);
+        }
+        assert_eq!(b.0[682], 0x1f);
+        assert_eq!(b.count(), 5461);
+        assert_eq!(b.ranges(), vec![(0, 5460)]);
+        b.set(100, false);
+        assert_eq!(ranges_text(&b.ranges()), "0-99 101-5460");
+    }
+}
