@@ -1,0 +1,212 @@
+//! Several `Cluster` machines on an in-memory bus: MEET and the handshake,
+//! gossip spreading the membership, slots and epochs agreed, the state
+//! turning ok, and a dead master marked FAIL by the majority.
+
+use redust_cluster::bus::{self, Framing};
+use redust_cluster::nodes::flag;
+use redust_cluster::state::{Action, Cluster, LinkId, Settings};
+use std::collections::{HashMap, VecDeque};
+
+struct Net {
+    nodes: Vec<Cluster>,
+    /// (node, link) -> (peer node, peer link)
+    wires: HashMap<(usize, LinkId), (usize, LinkId)>,
+    down: Vec<bool>,
+    now: i64,
+    queue: VecDeque<(usize, Action)>,
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let nodes = (0..n)
+            .map(|i| {
+                let settings = Settings {
+                    node_timeout: 1000,
+                    port: 7000 + i as u16,
+                    cport: 17000 + i as u16,
+                    ..Settings::default()
+                };
+                Cluster::new(settings, 1234 + i as u64 * 77, 0)
+            })
+            .collect();
+        Net {
+            nodes,
+            wires: HashMap::new(),
+            down: vec![false; n],
+            now: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn run(&mut self, from: usize, actions: Vec<Action>) {
+        self.queue.extend(actions.into_iter().map(|a| (from, a)));
+        while let Some((at, action)) = self.queue.pop_front() {
+            match action {
+                Action::Connect { link, cport, .. } => {
+                    let peer = (cport - 17000) as usize;
+                    if peer >= self.nodes.len() || self.down[peer] || self.down[at] {
+                        self.nodes[at].link_failed(link, self.now);
+                        continue;
+                    }
+                    let peer_link = self.nodes[peer].link_accepted();
+                    self.wires.insert((at, link), (peer, peer_link));
+                    self.wires.insert((peer, peer_link), (at, link));
+                    let more = self.nodes[at].link_connected(link, self.now);
+                    self.queue.extend(more.into_iter().map(|a| (at, a)));
+                }
+                Action::Send { link, bytes } => {
+                    let Some(&(peer, peer_link)) = self.wires.get(&(at, link)) else {
+                        continue;
+                    };
+                    if self.down[peer] || self.down[at] {
+                        continue;
+                    }
+                    assert_eq!(bus::frame(&bytes), Framing::Whole(bytes.len()));
+                    let msg = bus::decode(&bytes).unwrap().unwrap();
+                    let more = self.nodes[peer].receive(
+                        peer_link,
+                        &msg,
+                        "127.0.0.1",
+                        "127.0.0.1",
+                        self.now,
+                    );
+                    self.queue.extend(more.into_iter().map(|a| (peer, a)));
+                }
+                Action::Close { link } => {
+                    if let Some((peer, peer_link)) = self.wires.remove(&(at, link)) {
+                        self.wires.remove(&(peer, peer_link));
+                        self.nodes[peer].link_closed(peer_link);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn advance(&mut self, ms: i64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += 100;
+            for i in 0..self.nodes.len() {
+                if self.down[i] {
+                    continue;
+                }
+                let actions = self.nodes[i].tick(self.now);
+                self.run(i, actions);
+            }
+        }
+    }
+
+    fn kill(&mut self, i: usize) {
+        self.down[i] = true;
+        let links: Vec<(usize, LinkId)> = self
+            .wires
+            .keys()
+            .filter(|(n, _)| *n == i)
+            .copied()
+            .collect();
+        for (n, l) in links {
+            if let Some((peer, peer_link)) = self.wires.remove(&(n, l)) {
+                self.wires.remove(&(peer, peer_link));
+                self.nodes[peer].link_closed(peer_link);
+            }
+        }
+    }
+}
+
+fn three_masters() -> Net {
+    let mut net = Net::new(3);
+    let per = 16384 / 3;
+    for i in 0..3u16 {
+        let from = i * per as u16 + i.min(1);
+        let to = if i == 2 { 16383 } else { (i + 1) * per as u16 };
+        let slots: Vec<u16> = (from..=to).collect();
+        net.nodes[i as usize].add_slots(&slots, 0);
+        net.nodes[i as usize].set_config_epoch(u64::from(i) + 1);
+    }
+    for i in 1..3 {
+        net.nodes[0].meet("127.0.0.1", 7000 + i as u16, 17000 + i as u16, 0);
+    }
+    net.advance(5000);
+    net
+}
+
+#[test]
+fn meet_gossip_and_slots_make_one_cluster() {
+    let net = three_masters();
+    for c in &net.nodes {
+        assert_eq!(c.nodes.len(), 3, "{}", c.nodes_text());
+        assert!(
+            c.nodes.values().all(|n| !n.is(flag::HANDSHAKE)),
+            "{}",
+            c.nodes_text()
+        );
+        assert!(c.state_ok, "{}", c.nodes_text());
+        assert_eq!(c.size, 3);
+        assert!((0..16384u16).all(|s| c.owner(s).is_some()));
+    }
+    // Every node agrees on every slot's owner.
+    for s in [0u16, 5000, 5461, 10922, 10923, 16383] {
+        let owners: Vec<String> = net
+            .nodes
+            .iter()
+            .map(|c| c.owner(s).unwrap().id.clone())
+            .collect();
+        assert!(
+            owners.windows(2).all(|w| w[0] == w[1]),
+            "slot {s}: {owners:?}"
+        );
+    }
+}
+
+#[test]
+fn a_dead_master_is_marked_fail_by_the_majority() {
+    let mut net = three_masters();
+    let dead = net.nodes[2].myself.clone();
+    net.kill(2);
+    net.advance(4000);
+    for c in &net.nodes[..2] {
+        let n = &c.nodes[&dead];
+        assert!(n.is(flag::FAIL), "{}", c.nodes_text());
+        assert!(!c.state_ok);
+    }
+}
+
+#[test]
+fn equal_epochs_are_resolved() {
+    let mut net = Net::new(3);
+    for i in 0..3 {
+        let slots: Vec<u16> = (i as u16 * 10..i as u16 * 10 + 10).collect();
+        net.nodes[i].add_slots(&slots, 0);
+    }
+    for i in 1..3 {
+        net.nodes[0].meet("127.0.0.1", 7000 + i as u16, 17000 + i as u16, 0);
+    }
+    net.advance(6000);
+    let mut epochs: Vec<u64> = net.nodes.iter().map(|c| c.me().config_epoch).collect();
+    epochs.sort();
+    epochs.dedup();
+    assert_eq!(
+        epochs.len(),
+        3,
+        "{:?}",
+        net.nodes.iter().map(|c| c.nodes_text()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn nodes_conf_round_trips() {
+    let net = three_masters();
+    let c = &net.nodes[1];
+    let text = c.conf().format();
+    let conf = redust_cluster::nodes::parse_nodes_conf(&text).unwrap();
+    let again = Cluster::from_conf(&conf, c.settings.clone(), 9, 100_000).unwrap();
+    assert_eq!(again.myself, c.myself);
+    assert_eq!(again.current_epoch, c.current_epoch);
+    for s in [0u16, 8000, 16383] {
+        assert_eq!(
+            again.owner(s).map(|n| n.id.clone()),
+            c.owner(s).map(|n| n.id.clone())
+        );
+    }
+}
