@@ -1,38 +1,14 @@
-//! Hash slots: which of the 16384 slots a key belongs to (CRC16/XMODEM of
-//! the key, or of its `{hash tag}`, modulo 16384), as Redis's
-//! `keyHashSlot`, and the slot bitmaps the bus carries.
+//! Hash slots: which of the 16384 slots a key belongs to (the keyspace's
+//! `key_hash_slot`, Redis's `keyHashSlot`), and the slot bitmaps the bus
+//! carries.
 
 /// The number of hash slots.
 pub const SLOTS: usize = 16384;
 
-/// CRC16 with polynomial 0x1021, initial value 0, no reflection (XMODEM):
-/// the checksum Redis Cluster hashes keys with.
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in data {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
-/// The slot of a key: only the part between the first `{` and the next
-/// `}` is hashed when that part is not empty.
+/// The slot of a key: CRC16 of the key or of its non-empty `{hash tag}`
+/// (the keyspace's own hashing, which already shards keys by slot).
 pub fn key_slot(key: &[u8]) -> u16 {
-    let hashed = match key.iter().position(|&b| b == b'{') {
-        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
-            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
-            _ => key,
-        },
-        None => key,
-    };
-    crc16(hashed) & (SLOTS as u16 - 1)
+    redust_keyspace::key_hash_slot(key) as u16
 }
 
 /// A set of slots as the bus carries it: 2048 bytes, slot `s` is bit
@@ -118,7 +94,6 @@ mod tests {
         assert_eq!(key_slot(b"{}x"), key_slot(b"{}x"));
         assert_eq!(key_slot(b"a{b}c{d}"), key_slot(b"b"));
         assert_eq!(key_slot(b""), 0);
-        assert_eq!(crc16(b"123456789"), 0x31c3);
     }
 
     #[test]

@@ -271,7 +271,8 @@ impl Cluster {
             importing: HashMap::new(),
             settings,
             state_ok: false,
-            size: 0,
+            // Redis starts counting from one until the state is evaluated.
+            size: 1,
             stats: Stats::default(),
             my_ip: String::new(),
             links: HashMap::new(),
@@ -776,7 +777,7 @@ impl Cluster {
             }
         }
         // Every second, PING the oldest-answered of five random nodes.
-        if self.ticks % 10 == 0 && !ids.is_empty() {
+        if self.ticks.is_multiple_of(10) && !ids.is_empty() {
             let mut best: Option<(i64, String)> = None;
             for _ in 0..5 {
                 let id = &ids[(self.random() % ids.len() as u64) as usize];
@@ -830,7 +831,7 @@ impl Cluster {
                 update = true;
             }
         }
-        if update || self.ticks % 10 == 0 {
+        if update || self.ticks.is_multiple_of(10) {
             self.update_state_logged(now, &mut out);
         }
         let ids: Vec<String> = self

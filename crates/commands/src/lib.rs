@@ -11,8 +11,8 @@ pub mod cmd;
 pub mod long_double;
 
 pub use redust_engine::{
-    acl, aof, args, blocking, client_eviction, client_info, clock, db_ops, errors, evict, exec,
-    expire, info, lazyfree, monitor, notify, obuf, oom_score, persist, propagate, pubsub,
+    acl, aof, args, blocking, client_eviction, client_info, clock, cluster, db_ops, errors, evict,
+    exec, expire, info, lazyfree, monitor, notify, obuf, oom_score, persist, propagate, pubsub,
     replication, scripting, spec, state, stats,
 };
 pub use redust_engine::{

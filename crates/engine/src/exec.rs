@@ -540,6 +540,10 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     }
     let propagated_before = ctx.state.propagation.propagated.len();
     call(&mut ctx, command, args);
+    // ASKING lasts one command (a whole transaction inside MULTI).
+    if ctx.client.asking && name != "asking" && ctx.client.multi.is_none() {
+        ctx.client.asking = false;
+    }
     if freeze {
         ctx.state
             .dbs

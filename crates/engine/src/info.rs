@@ -84,7 +84,7 @@ pub fn render(state: &mut State, me: &Client, requested: &[String]) -> String {
             "commandstats" => commandstats(&state.stats, &mut out),
             "errorstats" => errorstats(&state.stats, &mut out),
             "latencystats" => latencystats(state, &mut out),
-            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "cluster" => out.push_str(&crate::cluster::info_section(state)),
             "keyspace" => keyspace(state, &mut out),
             "sentinel" => {
                 if let Some(s) = &state.sentinel {

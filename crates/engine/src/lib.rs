@@ -20,6 +20,7 @@ pub mod blocking;
 pub mod client_eviction;
 pub mod client_info;
 pub mod clock;
+pub mod cluster;
 pub mod db_ops;
 pub mod errors;
 pub mod evict;

@@ -115,6 +115,10 @@ pub struct Client {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// Cluster: READONLY (reads served by a replica of the slot's master).
+    pub readonly: bool,
+    /// Cluster: ASKING (the next command may use an importing slot).
+    pub asking: bool,
     /// The ACL user the client runs as; `None` for the server's own clients
     /// (the master's stream, the AOF), which may run anything.
     pub user: Option<Vec<u8>>,
@@ -192,6 +196,8 @@ impl Client {
             resp3: false,
             authenticated: false,
             user: Some(b"default".to_vec()),
+            readonly: false,
+            asking: false,
             multi: None,
             multi_error: false,
             exec_queue_len: None,
@@ -524,6 +530,8 @@ pub struct State {
     pub safe_lease: crate::safe_writes::Lease,
     /// The ACL users and log.
     pub acl: redust_acl::Acl,
+    /// Cluster mode: the cluster machine and the shell's outbox.
+    pub cluster: Option<Box<crate::cluster::ClusterNode>>,
 }
 
 /// Memory as the allocator reports it.
@@ -590,6 +598,7 @@ impl State {
         acl.set_default_password(config.requirepass.as_deref());
         State {
             acl,
+            cluster: None,
             dbs,
             config,
             clients: Clients::new(),

@@ -323,6 +323,15 @@ impl Db {
         }
     }
 
+    /// Calls `visit` for every key of one hash slot.
+    pub fn for_each_in_slot(&self, slot: usize, mut visit: impl FnMut(&[u8])) {
+        if let Some(table) = self.slots.get(slot) {
+            for e in table.iter() {
+                visit(e.key());
+            }
+        }
+    }
+
     /// Number of keys in one slot.
     pub fn slot_len(&self, slot: usize) -> usize {
         self.slots.get(slot).map_or(0, |t| t.len())

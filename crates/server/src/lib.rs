@@ -10,6 +10,7 @@
 
 pub mod alloc;
 mod busy;
+mod cluster;
 mod conn;
 mod crash;
 mod daemon;
@@ -146,6 +147,12 @@ pub fn run_process(argv: Vec<String>) -> i32 {
             std::process::exit(1);
         }
     };
+    // A standalone node with cluster-enabled runs in cluster mode.
+    let mode = if mode == Mode::Standalone && config.cluster_enabled {
+        Mode::Cluster
+    } else {
+        mode
+    };
     let sentinel_config = if mode == Mode::Sentinel {
         match sentinel::load_config(&config) {
             Ok(c) => Some(c),
@@ -247,6 +254,17 @@ pub fn run_process(argv: Vec<String>) -> i32 {
                 return 1;
             }
         };
+        let signals = Arc::new(NodeSignals::default());
+        if mode == Mode::Cluster {
+            let cport = cluster::bus_port(&config);
+            match server::bind_all(&bind, cport, backlog) {
+                Ok(bus) => signals.set_cluster_bus(bus),
+                Err(_) => {
+                    warning!("Failed listening on port {cport} (cluster), aborting.");
+                    return 1;
+                }
+            }
+        }
         if config.always_show_logo {
             notice!(
                 "redust {} (Redis {} compatible), standalone mode, Port: {}, PID: {}",
@@ -256,10 +274,10 @@ pub fn run_process(argv: Vec<String>) -> i32 {
                 std::process::id()
             );
         } else {
-            let name = if mode == Mode::Sentinel {
-                "sentinel"
-            } else {
-                "standalone"
+            let name = match mode {
+                Mode::Sentinel => "sentinel",
+                Mode::Cluster => "cluster",
+                Mode::Standalone => "standalone",
             };
             notice!("Running mode={name}, port={port}.");
         }
@@ -279,9 +297,15 @@ pub fn run_process(argv: Vec<String>) -> i32 {
         if let Some(c) = sentinel_config {
             sentinel::install(&mut state, c, now_ms());
         } else {
+            if mode == Mode::Cluster {
+                if let Err(e) = cluster::install(&mut state, now_ms()) {
+                    warning!("{e}");
+                    return 1;
+                }
+            }
             warning!("Server initialized");
         }
-        server::run(state, listeners, pidfile, Arc::new(NodeSignals::default())).await
+        server::run(state, listeners, pidfile, signals).await
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code

@@ -30,6 +30,8 @@ pub struct NodeSignals {
     pub master_changed: Notify,
     /// New listeners after CONFIG SET port/bind, for the cron to take over.
     rebind: Mutex<Option<Vec<TcpListener>>>,
+    /// Cluster mode: the bus listeners, bound at start-up, for the bus shell.
+    cluster_bus: Mutex<Option<Vec<TcpListener>>>,
     /// Bumped when listeners are replaced; older accept loops then stop.
     listener_generation: AtomicU64,
     /// The start-up load running in the background, if any.
@@ -42,6 +44,13 @@ pub struct NodeSignals {
     pub(crate) server: std::sync::OnceLock<std::sync::Weak<Server>>,
     /// The listeners accepting now (a busy script's servicing accepts too).
     pub(crate) listeners: Mutex<Vec<Arc<TcpListener>>>,
+}
+
+impl NodeSignals {
+    /// Hands the cluster bus listeners to the node's bus shell.
+    pub fn set_cluster_bus(&self, listeners: Vec<TcpListener>) {
+        *self.cluster_bus.lock() = Some(listeners);
+    }
 }
 
 /// The engine's host on a server node: the process's log and allocator
@@ -598,6 +607,9 @@ pub async fn run(
         tokio::spawn(crate::sentinel::run(server.clone()));
     } else {
         tokio::spawn(crate::master_link::run(server.clone()));
+    }
+    if let Some(bus) = server.signals.cluster_bus.lock().take() {
+        tokio::spawn(crate::cluster::run(server.clone(), bus));
     }
 
     let mut sigterm =

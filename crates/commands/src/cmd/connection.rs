@@ -150,6 +150,9 @@ fn set_protocol(ctx: &mut Ctx, resp3: bool) {
 
 pub fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let n = parse_i64(&args[1])?;
+    if ctx.state.config.cluster_enabled && n != 0 {
+        return Err("ERR SELECT is not allowed in cluster mode".into());
+    }
     if n < 0 || n as usize >= ctx.state.dbs.len() {
         return Err(errors::DB_OUT_OF_RANGE.into());
     }

@@ -6,6 +6,7 @@
 //! table in its module; `all_handlers` chains them.
 
 pub mod acl;
+pub mod cluster;
 pub mod connection;
 pub mod hashes;
 pub mod keys;
@@ -81,6 +82,7 @@ pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> 
         .chain(sort::HANDLERS)
         .chain(persistence::HANDLERS)
         .chain(acl::HANDLERS)
+        .chain(cluster::HANDLERS)
 }
 
 /// Connection, string, key, pub/sub, transaction and server commands.

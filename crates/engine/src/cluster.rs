@@ -1,0 +1,273 @@
+//! The engine's side of Cluster: the node's cluster machine
+//! (`redust-cluster`) kept in the `State`, where each command's keys must
+//! go (Redis's `getNodeByQuery`: MOVED, ASK, TRYAGAIN, CROSSSLOT,
+//! CLUSTERDOWN), and the machine's actions that touch this node — follow a
+//! master, deliver a peer's PUBLISH, write nodes.conf, log — while the bus
+//! I/O ones wait in an outbox for the server's shell.
+
+use crate::errors::CmdError;
+use crate::exec::{flags, Command, KeyRouter};
+use crate::state::{Client, State};
+use bytes::Bytes;
+use redust_cluster::key_slot;
+use redust_cluster::state::{Action, Cluster, LogLevel};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The cluster machine and what waits for the shell.
+pub struct ClusterNode {
+    pub machine: Cluster,
+    /// Bus actions (connect, send, close) for the shell.
+    pub outbox: Vec<Action>,
+    /// Wakes the shell when the outbox has something.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// nodes.conf.
+    pub config_path: PathBuf,
+}
+
+/// Applies the machine's actions: this node's ones here, the bus ones
+/// queued for the shell.
+pub fn apply(state: &mut State, actions: Vec<Action>) {
+    let mut woke = false;
+    for action in actions {
+        match action {
+            Action::SaveConfig { fsync } => {
+                if let Err(e) = save_config(state, fsync) {
+                    state.log_warning(&format!("Could not save cluster config: {e}"));
+                }
+            }
+            Action::Log { level, text } => match level {
+                LogLevel::Warning => state.log_warning(&text),
+                LogLevel::Notice => state.log_notice(&text),
+                LogLevel::Verbose => state.log_verbose(&text),
+            },
+            Action::ReplicaOf { master } => match master {
+                Some((host, port)) => crate::replication::set_master(state, host, port, false),
+                None => crate::replication::unset_master(state),
+            },
+            Action::Deliver {
+                shard,
+                channel,
+                message,
+            } => {
+                if !shard {
+                    crate::pubsub::publish(state, &channel, &message);
+                }
+            }
+            bus @ (Action::Connect { .. } | Action::Send { .. } | Action::Close { .. }) => {
+                if let Some(c) = state.cluster.as_mut() {
+                    c.outbox.push(bus);
+                    woke = true;
+                }
+            }
+        }
+    }
+    if woke {
+        if let Some(c) = &state.cluster {
+            c.wake.notify_one();
+        }
+    }
+}
+
+/// Writes nodes.conf: a temp file, fsync, rename (and the directory
+/// fsynced when asked), so a crash leaves the old file or the new one.
+pub fn save_config(state: &mut State, fsync: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let Some(c) = state.cluster.as_mut() else {
+        return Ok(());
+    };
+    let text = c.machine.conf().format();
+    let path = &c.config_path;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        // Redis fsyncs only some saves; ours are small and always synced,
+        // so a role or an epoch never survives a crash half-written.
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if fsync {
+            if let Some(dir) = path.parent() {
+                if let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    dir
+                }) {
+                    let _ = d.sync_all();
+                }
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Where a refused command is sent.
+enum Redirect {
+    CrossSlot,
+    Unstable,
+    Down,
+    DownReadOnly,
+    Unbound,
+    Moved(u16, String),
+    Ask(u16, String),
+}
+
+impl Redirect {
+    fn error(self) -> CmdError {
+        CmdError::from(match self {
+            Redirect::CrossSlot => "CROSSSLOT Keys in request don't hash to the same slot".into(),
+            Redirect::Unstable => "TRYAGAIN Multiple keys request during rehashing of slot".into(),
+            Redirect::Down => "CLUSTERDOWN The cluster is down".into(),
+            Redirect::DownReadOnly => {
+                "CLUSTERDOWN The cluster is down and only accepts read commands".into()
+            }
+            Redirect::Unbound => "CLUSTERDOWN Hash slot not served".into(),
+            Redirect::Moved(slot, at) => format!("MOVED {slot} {at}"),
+            Redirect::Ask(slot, at) => format!("ASK {slot} {at}"),
+        })
+    }
+}
+
+/// `ip:port` (or hostname) of a node as clients are sent to it
+/// (`cluster-preferred-endpoint-type`).
+fn endpoint(state: &State, c: &Cluster, id: &str) -> String {
+    let Some(n) = c.nodes.get(id) else {
+        return "?:0".into();
+    };
+    let host = match state.config.cluster_preferred_endpoint_type {
+        redust_config::ClusterPreferredEndpointType::Ip => {
+            if n.id == c.myself {
+                c.line(n).ip
+            } else {
+                n.ip.clone()
+            }
+        }
+        redust_config::ClusterPreferredEndpointType::Hostname => {
+            if n.hostname.is_empty() {
+                "?".into()
+            } else {
+                n.hostname.clone()
+            }
+        }
+        redust_config::ClusterPreferredEndpointType::UnknownEndpoint => "?".into(),
+    };
+    format!("{host}:{}", n.port)
+}
+
+/// Routes commands by their keys' slots.
+pub struct Router;
+
+impl KeyRouter for Router {
+    fn route(
+        &self,
+        state: &State,
+        client: &Client,
+        command: &Command,
+        args: &[Bytes],
+    ) -> Option<CmdError> {
+        let c = &state.cluster.as_ref()?.machine;
+        if state.loading {
+            return None;
+        }
+        let is_exec = command.name == "exec";
+        // A transaction is routed as a whole, with its queued commands.
+        let lines: Vec<(&Command, &[Bytes])> = if is_exec {
+            let queue = client.multi.as_ref()?;
+            let table = &state.commands;
+            queue
+                .iter()
+                .filter_map(|q| crate::exec::resolve(table, q).ok().map(|c| (c, &q[..])))
+                .collect()
+        } else {
+            vec![(command, args)]
+        };
+        let write = lines.iter().any(|(c, _)| c.is(flags::WRITE));
+        let mut first: Option<(&[u8], u16)> = None;
+        let mut multiple_keys = false;
+        let (mut migrating, mut importing) = (false, false);
+        let (mut missing, mut existing) = (0, 0);
+        let db = &state.dbs[0];
+        for (cmd, argv) in &lines {
+            for k in crate::spec::key_positions(cmd.spec, argv) {
+                let Some(key) = argv.get(k.pos) else { continue };
+                let slot = key_slot(key);
+                match first {
+                    None => {
+                        first = Some((&key[..], slot));
+                        let owner = c.owners[slot as usize].as_deref();
+                        match owner {
+                            None => return Some(Redirect::Unbound.error()),
+                            Some(o) if o == c.myself && c.migrating.contains_key(&slot) => {
+                                migrating = true
+                            }
+                            _ if c.importing.contains_key(&slot) => importing = true,
+                            _ => {}
+                        }
+                    }
+                    Some((k0, s0)) => {
+                        if k0 != &key[..] {
+                            if s0 != slot {
+                                return Some(Redirect::CrossSlot.error());
+                            }
+                            multiple_keys = true;
+                        }
+                    }
+                }
+                if migrating || importing {
+                    let present = db.peek(key).is_some() && !db.is_expired(key, state.now_ms);
+                    if present {
+                        existing += 1;
+                    } else {
+                        missing += 1;
+                    }
+                }
+            }
+        }
+        let (_, slot) = first?;
+        if !c.state_ok {
+            if !state.config.cluster_allow_reads_when_down {
+                return Some(Redirect::Down.error());
+            }
+            if write {
+                return Some(Redirect::DownReadOnly.error());
+            }
+        }
+        if (migrating || importing) && command.name == "migrate" {
+            return None;
+        }
+        if migrating && missing > 0 {
+            if existing > 0 {
+                return Some(Redirect::Unstable.error());
+            }
+            let to = c.migrating.get(&slot)?;
+            return Some(Redirect::Ask(slot, endpoint(state, c, to)).error());
+        }
+        if importing && (client.asking || command.spec.has_flag("asking")) {
+            if multiple_keys && missing > 0 {
+                return Some(Redirect::Unstable.error());
+            }
+            return None;
+        }
+        let owner = c.owners[slot as usize].clone()?;
+        let me = c.me();
+        if client.readonly && !write && me.master.as_deref() == Some(owner.as_str()) {
+            return None;
+        }
+        if owner == c.myself {
+            return None;
+        }
+        Some(Redirect::Moved(slot, endpoint(state, c, &owner)).error())
+    }
+}
+
+/// INFO's `# Cluster` section.
+pub fn info_section(state: &State) -> String {
+    format!(
+        "# Cluster\r\ncluster_enabled:{}\r\n",
+        u8::from(state.config.cluster_enabled)
+    )
+}
