@@ -17,7 +17,7 @@ if [ ! -d "$dir" ]; then
   echo "scenarios: $dir not found, skipped"
   exit 0
 fi
-for s in s1-single-replica.sh s2-two-replicas-auth.sh s3-sentinel-failover.sh; do
+for s in s1-single-replica.sh s2-two-replicas-auth.sh s3-sentinel-failover.sh s4-cluster.sh; do
   echo "== $s"
   SERVER="$server" timeout 300 bash "$dir/$s"
 done

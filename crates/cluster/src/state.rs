@@ -40,6 +40,10 @@ pub struct Settings {
     pub announce_hostname: Option<String>,
     pub require_full_coverage: bool,
     pub replica_no_failover: bool,
+    /// `repl-ping-replica-period`, in ms.
+    pub repl_ping_period_ms: i64,
+    /// `cluster-replica-validity-factor` (0: any data age may fail over).
+    pub replica_validity_factor: i64,
 }
 
 impl Default for Settings {
@@ -52,6 +56,8 @@ impl Default for Settings {
             announce_hostname: None,
             require_full_coverage: true,
             replica_no_failover: false,
+            repl_ping_period_ms: 10_000,
+            replica_validity_factor: 10,
         }
     }
 }
@@ -140,6 +146,10 @@ pub enum Action {
     Close {
         link: LinkId,
     },
+    /// Pause writes until this time (a manual failover; 0: resume).
+    PauseWrites {
+        until_ms: i64,
+    },
     /// Write nodes.conf now (with an fsync when asked).
     SaveConfig {
         fsync: bool,
@@ -212,6 +222,10 @@ pub struct Cluster {
     among_minority_since: Option<i64>,
     /// The first evaluation of the cluster state.
     first_state_call: Option<i64>,
+    /// Elections and manual failovers (`failover`).
+    pub election: crate::failover::Election,
+    /// Per master: when we last voted for one of its replicas.
+    pub(crate) voted_time: HashMap<String, i64>,
 }
 
 /// A fresh random 40-character node id.
@@ -283,6 +297,8 @@ impl Cluster {
             save_pending: None,
             among_minority_since: None,
             first_state_call: None,
+            election: Default::default(),
+            voted_time: HashMap::new(),
         }
     }
 
@@ -424,7 +440,7 @@ impl Cluster {
         &self.nodes[&self.myself]
     }
 
-    fn me_mut(&mut self) -> &mut Node {
+    pub(crate) fn me_mut(&mut self) -> &mut Node {
         self.nodes
             .get_mut(&self.myself)
             .expect("myself is always known")
@@ -434,16 +450,20 @@ impl Cluster {
         next_random(&mut self.rng)
     }
 
+    pub(crate) fn random_u64(&mut self) -> u64 {
+        self.random()
+    }
+
     /// Whether nodes.conf must be written; `Some(true)`: with an fsync.
     pub fn take_save(&mut self) -> Option<bool> {
         self.save_pending.take()
     }
 
-    fn save(&mut self, fsync: bool) {
+    pub(crate) fn save(&mut self, fsync: bool) {
         self.save_pending = Some(self.save_pending.unwrap_or(false) || fsync);
     }
 
-    fn log(out: &mut Vec<Action>, level: LogLevel, text: String) {
+    pub(crate) fn log(out: &mut Vec<Action>, level: LogLevel, text: String) {
         out.push(Action::Log { level, text });
     }
 
@@ -457,7 +477,7 @@ impl Cluster {
 
     // ----- messages we send -----
 
-    fn header(&self, kind: u16) -> Header {
+    pub(crate) fn header(&self, kind: u16) -> Header {
         let me = self.me();
         let master = self.master_of(me);
         Header {
@@ -479,7 +499,12 @@ impl Cluster {
             cport: self.settings.cport,
             flags: me.flags,
             state: if self.state_ok { 0 } else { 1 },
-            mflags: 0,
+            // A master in a manual failover says its writes are paused.
+            mflags: if me.is_master() && self.election.mf_end != 0 {
+                bus::MFLAG_PAUSED
+            } else {
+                0
+            },
         }
     }
 
@@ -555,7 +580,12 @@ impl Cluster {
         bus::encode(&message)
     }
 
-    fn count_sent(&mut self, kind: u16) {
+    /// A PING, PONG or MEET as `ping_message` builds it.
+    pub(crate) fn ping_bytes(&mut self, kind: u16) -> Vec<u8> {
+        self.ping_message(kind)
+    }
+
+    pub(crate) fn count_sent(&mut self, kind: u16) {
         if let Some(c) = self.stats.sent.get_mut(kind as usize) {
             *c += 1;
         }
@@ -598,12 +628,45 @@ impl Cluster {
         }
     }
 
-    fn broadcast_pong(&mut self, out: &mut Vec<Action>) {
+    /// Broadcasts `bytes` (one message of `kind`), counting each copy.
+    pub(crate) fn broadcast_counted(&mut self, kind: u16, bytes: Vec<u8>, out: &mut Vec<Action>) {
+        let peers = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.id != self.myself && !n.is(flag::HANDSHAKE) && n.link_up && n.link.is_some()
+            })
+            .count() as u64;
+        if let Some(c) = self.stats.sent.get_mut(kind as usize) {
+            *c += peers;
+        }
+        self.broadcast(bytes, out);
+    }
+
+    /// A PONG to the other replicas of our master (our offset, for their
+    /// election ranks).
+    pub(crate) fn broadcast_pong_to_my_shard(&mut self, out: &mut Vec<Action>) {
+        let master = self.me().master.clone();
+        self.broadcast_pong_where(out, |me, n| {
+            master.is_some() && n.master == master && n.id != me
+        });
+    }
+
+    pub(crate) fn broadcast_pong_all(&mut self, out: &mut Vec<Action>) {
+        self.broadcast_pong_where(out, |_, _| true);
+    }
+
+    fn broadcast_pong_where(
+        &mut self,
+        out: &mut Vec<Action>,
+        wanted: impl Fn(&str, &Node) -> bool,
+    ) {
         let targets: Vec<LinkId> = {
             let mut v: Vec<&Node> = self.nodes.values().collect();
             v.sort_by(|a, b| a.id.cmp(&b.id));
             v.into_iter()
                 .filter(|n| n.id != self.myself && !n.is(flag::HANDSHAKE) && n.link_up)
+                .filter(|n| wanted(&self.myself, n))
                 .filter_map(|n| n.link)
                 .collect()
         };
@@ -843,8 +906,19 @@ impl Cluster {
         for id in ids {
             self.mark_failing_if_needed(&id, now, &mut out);
         }
+        self.manual_failover_tick(now, &mut out);
+        if !self.me().is_master() {
+            self.handle_failover(now, &mut out);
+        }
         self.flush_save(&mut out);
         out
+    }
+
+    /// What the replication side knows: our offset (the one headers carry)
+    /// and how long a replica has been without its master (ms).
+    pub fn set_replication(&mut self, offset: u64, data_age_ms: i64) {
+        self.me_mut().repl_offset = offset;
+        self.election.data_age = data_age_ms;
     }
 
     fn flush_save(&mut self, out: &mut Vec<Action>) {
@@ -914,6 +988,7 @@ impl Cluster {
             }
             let n = self.nodes.get_mut(&id).expect("known");
             n.repl_offset = h.offset;
+            self.note_paused_master(&id, h, &mut out);
         }
         match h.kind {
             kind::PING | kind::PONG | kind::MEET => self.receive_ping(
@@ -993,10 +1068,22 @@ impl Cluster {
                     }
                 }
             }
-            kind::FAILOVER_AUTH_REQUEST
-            | kind::FAILOVER_AUTH_ACK
-            | kind::MFSTART
-            | kind::MODULE => {}
+            kind::FAILOVER_AUTH_REQUEST => {
+                if let (true, Some(id)) = (known, sender.clone()) {
+                    self.receive_auth_request(&id, h, now, &mut out);
+                }
+            }
+            kind::FAILOVER_AUTH_ACK => {
+                if let (true, Some(id)) = (known, sender.clone()) {
+                    self.receive_auth_ack(&id, h, now, &mut out);
+                }
+            }
+            kind::MFSTART => {
+                if let (true, Some(id)) = (known, sender.clone()) {
+                    self.receive_mfstart(&id, link, now, &mut out);
+                }
+            }
+            kind::MODULE => {}
             other => Self::log(
                 &mut out,
                 LogLevel::Notice,
@@ -1668,32 +1755,13 @@ impl Cluster {
         self.save(true);
     }
 
-    /// CLUSTER BUMPEPOCH: `BUMPED <epoch>` or `STILL <epoch>`.
-    pub fn bump_epoch(&mut self) -> (bool, u64) {
-        let my_epoch = self.me().config_epoch;
-        let max = self
-            .nodes
-            .values()
-            .map(|n| n.config_epoch)
-            .max()
-            .unwrap_or(0);
-        if my_epoch == 0
-            || my_epoch != max
-            || self
-                .nodes
-                .values()
-                .filter(|n| n.config_epoch == max)
-                .count()
-                > 1
-        {
-            self.current_epoch += 1;
-            let e = self.current_epoch;
-            self.me_mut().config_epoch = e;
-            self.save(true);
-            (true, e)
-        } else {
-            (false, my_epoch)
-        }
+    /// CLUSTER BUMPEPOCH: whether our configEpoch was bumped, and what it
+    /// is (`BUMPED <epoch>` or `STILL <epoch>`).
+    pub fn bump_epoch(&mut self) -> (Vec<Action>, bool, u64) {
+        let mut out = Vec::new();
+        let bumped = self.bump_epoch_without_consensus(&mut out);
+        let epoch = self.me().config_epoch;
+        (out, bumped, epoch)
     }
 
     /// CLUSTER REPLICATE (checked by the caller).
@@ -1787,16 +1855,14 @@ impl Cluster {
             n.slots.set(s, true);
         }
         if owner == self.myself && self.importing.remove(&slot).is_some() {
-            let (bumped, epoch) = self.bump_epoch();
-            if bumped {
+            if self.bump_epoch_without_consensus(&mut out) {
                 Self::log(
                     &mut out,
-                    LogLevel::Notice,
+                    LogLevel::Warning,
                     format!("configEpoch updated after importing slot {slot}"),
                 );
-                let _ = epoch;
             }
-            self.broadcast_pong(&mut out);
+            self.broadcast_pong_all(&mut out);
         }
         self.save(true);
         self.update_state(now);
@@ -1832,11 +1898,6 @@ impl Cluster {
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
-    }
-
-    /// Our replication offset, for the headers we send.
-    pub fn set_repl_offset(&mut self, offset: u64) {
-        self.me_mut().repl_offset = offset;
     }
 }
 

@@ -210,3 +210,102 @@ fn nodes_conf_round_trips() {
         );
     }
 }
+
+fn three_by_two() -> Net {
+    let mut net = Net::new(6);
+    let per = 16384 / 3;
+    for i in 0..3u16 {
+        let from = i * per as u16 + i.min(1);
+        let to = if i == 2 { 16383 } else { (i + 1) * per as u16 };
+        let slots: Vec<u16> = (from..=to).collect();
+        net.nodes[i as usize].add_slots(&slots, 0);
+        net.nodes[i as usize].set_config_epoch(u64::from(i) + 1);
+    }
+    for i in 1..6 {
+        net.nodes[0].meet("127.0.0.1", 7000 + i as u16, 17000 + i as u16, 0);
+    }
+    net.advance(4000);
+    for i in 0..3 {
+        let master = net.nodes[i].myself.clone();
+        let actions = net.nodes[3 + i].replicate(&master);
+        net.run(3 + i, actions);
+    }
+    net.advance(3000);
+    net
+}
+
+#[test]
+fn replicas_are_known_everywhere() {
+    let net = three_by_two();
+    for c in &net.nodes {
+        for i in 0..3 {
+            let master = &net.nodes[i].myself;
+            let replicas = c.replicas_of(master);
+            assert_eq!(replicas.len(), 1, "{}", c.nodes_text());
+            assert_eq!(replicas[0].id, net.nodes[3 + i].myself);
+        }
+        assert!(c.state_ok);
+    }
+}
+
+#[test]
+fn a_replica_takes_over_a_dead_master() {
+    let mut net = three_by_two();
+    let old = net.nodes[0].myself.clone();
+    let new = net.nodes[3].myself.clone();
+    net.kill(0);
+    net.advance(8000);
+    for (i, c) in net.nodes.iter().enumerate().skip(1) {
+        assert_eq!(
+            c.owner(0).map(|n| n.id.clone()),
+            Some(new.clone()),
+            "node {i}: {}",
+            c.nodes_text()
+        );
+        assert!(c.nodes[&old].is(flag::FAIL));
+        assert!(c.state_ok, "node {i}: {}", c.nodes_text());
+    }
+    let promoted = &net.nodes[3];
+    assert!(promoted.me().is_master());
+    // The new epoch is the greatest.
+    let max = net
+        .nodes
+        .iter()
+        .skip(1)
+        .map(|c| c.me().config_epoch)
+        .max()
+        .unwrap();
+    assert_eq!(promoted.me().config_epoch, max);
+}
+
+#[test]
+fn manual_failover_swaps_roles() {
+    let mut net = three_by_two();
+    let old = net.nodes[1].myself.clone();
+    let new = net.nodes[4].myself.clone();
+    let actions = net.nodes[4]
+        .manual_failover(redust_cluster::failover::Manual::Default, net.now)
+        .unwrap();
+    net.run(4, actions);
+    net.advance(3000);
+    for c in &net.nodes {
+        assert_eq!(
+            c.owner(6000).map(|n| n.id.clone()),
+            Some(new.clone()),
+            "{}",
+            c.nodes_text()
+        );
+        assert_eq!(
+            c.nodes[&old].master.as_deref(),
+            Some(new.as_str()),
+            "{}",
+            c.nodes_text()
+        );
+    }
+    assert_eq!(
+        net.nodes[0]
+            .manual_failover(redust_cluster::failover::Manual::Default, net.now)
+            .unwrap_err(),
+        "ERR You should send CLUSTER FAILOVER to a replica"
+    );
+}

@@ -54,6 +54,7 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
                     crate::pubsub::publish(state, &channel, &message);
                 }
             }
+            Action::PauseWrites { until_ms } => pause_writes(state, until_ms),
             bus @ (Action::Connect { .. } | Action::Send { .. } | Action::Close { .. }) => {
                 if let Some(c) = state.cluster.as_mut() {
                     c.outbox.push(bus);
@@ -66,6 +67,30 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
         if let Some(c) = &state.cluster {
             c.wake.notify_one();
         }
+    }
+}
+
+/// A manual failover pauses (or resumes, with 0) this master's writes.
+fn pause_writes(state: &mut State, until_ms: i64) {
+    if until_ms == 0 {
+        if state.pause.is_some_and(|p| p.writes_only) {
+            state.set_pause(None);
+        }
+    } else {
+        state.set_pause(Some(crate::state::Pause {
+            until_ms,
+            writes_only: true,
+        }));
+    }
+}
+
+/// How long a replica has been without its master (ms): since the last
+/// thing it heard, or since its link went down.
+pub fn replica_data_age(state: &State, now: i64) -> i64 {
+    match &state.repl.master {
+        Some(m) if m.state == redust_replication::LinkState::Connected => now - m.last_io_ms,
+        Some(m) => now - m.down_since_ms,
+        None => 0,
     }
 }
 

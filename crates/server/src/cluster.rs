@@ -41,6 +41,8 @@ fn settings(config: &redust_config::Config) -> Settings {
             .filter(|s| !s.is_empty()),
         require_full_coverage: config.cluster_require_full_coverage,
         replica_no_failover: config.cluster_replica_no_failover,
+        repl_ping_period_ms: config.repl_ping_replica_period as i64 * 1000,
+        replica_validity_factor: i64::from(config.cluster_replica_validity_factor),
     }
 }
 
@@ -165,10 +167,11 @@ impl Shell {
         let mut state = self.server.state.lock();
         state.now_ms = now;
         let offset = state.repl.offset;
+        let data_age = redust_engine::cluster::replica_data_age(&state, now);
         let Some(c) = state.cluster.as_mut() else {
             return;
         };
-        c.machine.set_repl_offset(offset);
+        c.machine.set_replication(offset, data_age);
         let actions = c.machine.tick(now);
         redust_engine::cluster::apply(&mut state, actions);
     }

@@ -21,6 +21,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("cluster|countkeysinslot", cluster),
     ("cluster|delslots", cluster),
     ("cluster|delslotsrange", cluster),
+    ("cluster|failover", cluster),
     ("cluster|flushslots", cluster),
     ("cluster|forget", cluster),
     ("cluster|getkeysinslot", cluster),
@@ -302,8 +303,8 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"bumpepoch" => {
-            let (bumped, epoch) = machine(ctx)?.bump_epoch();
-            finish(ctx, Vec::new());
+            let (actions, bumped, epoch) = machine(ctx)?.bump_epoch();
+            finish(ctx, actions);
             ctx.reply.simple(&format!(
                 "{} {epoch}",
                 if bumped { "BUMPED" } else { "STILL" }
@@ -387,6 +388,22 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.reply.ok();
         }
         b"setslot" => setslot(ctx, args)?,
+        b"failover" => {
+            use redust_cluster::failover::Manual;
+            let mode = match args.get(2) {
+                None if args.len() == 2 => Manual::Default,
+                Some(a) if args.len() == 3 && a.eq_ignore_ascii_case(b"force") => Manual::Force,
+                Some(a) if args.len() == 3 && a.eq_ignore_ascii_case(b"takeover") => {
+                    Manual::Takeover
+                }
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            let actions = machine(ctx)?
+                .manual_failover(mode, now)
+                .map_err(CmdError::from)?;
+            finish(ctx, actions);
+            ctx.reply.ok();
+        }
         b"slots" => slots_reply(ctx),
         b"shards" => shards_reply(ctx),
         b"links" => {

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -83,6 +84,7 @@ pub fn all_handlers() -> impl Iterator<Item = &'static (&'static str, Handler)> 
         .chain(persistence::HANDLERS)
         .chain(acl::HANDLERS)
         .chain(cluster::HANDLERS)
+        .chain(migrate::HANDLERS)
 }
 
 /// Connection, string, key, pub/sub, transaction and server commands.

@@ -17,6 +17,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("lastsave", lastsave),
     ("dump", dump),
     ("restore", restore),
+    ("restore-asking", restore),
 ];
 
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
@@ -78,22 +79,28 @@ pub fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 }
 
 pub fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some((value, compact)) = ctx.lookup_read(&args[1]).map(|e| {
+    match dump_payload(ctx, &args[1])? {
+        Some(payload) => ctx.reply.bulk(&payload),
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+/// A key's DUMP payload (`None`: no such key): the object as it is, as
+/// Redis's DUMP writes it, its encoding and compression as the config says.
+pub fn dump_payload(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+    let Some((value, compact)) = ctx.lookup_read(key).map(|e| {
         (
             persist::value_to_rdb(e.value()),
             persist::compact_encoding(e.value()),
         )
     }) else {
-        ctx.reply.null();
-        return Ok(());
+        return Ok(None);
     };
-    // The object as it is, as Redis's DUMP writes it: its encoding, and
-    // compression as the config says.
     let opts = persist::writer_options(ctx.state);
-    let payload = redust_persistence::dump_payload_encoded(&value, &opts, compact)
-        .map_err(|e| CmdError::from(format!("ERR {e}")))?;
-    ctx.reply.bulk(&payload);
-    Ok(())
+    redust_persistence::dump_payload_encoded(&value, &opts, compact)
+        .map(Some)
+        .map_err(|e| CmdError::from(format!("ERR {e}")))
 }
 
 pub fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
