@@ -22,6 +22,8 @@ pub struct Election {
     /// When the election may start (or started).
     pub auth_time: i64,
     pub auth_count: usize,
+    /// The masters that voted for the election in progress.
+    pub auth_voters: std::collections::BTreeSet<String>,
     pub auth_sent: bool,
     pub auth_rank: usize,
     pub auth_epoch: u64,
@@ -193,6 +195,10 @@ impl Cluster {
             });
             self.broadcast_counted(kind::FAILOVER_AUTH_REQUEST, bytes, out);
             self.election.auth_sent = true;
+            // Only votes for this request count (a late one for an older
+            // request must not).
+            self.election.auth_count = 0;
+            self.election.auth_voters.clear();
             self.save(true);
             self.update_state(now);
             return;
@@ -370,8 +376,13 @@ impl Cluster {
             .nodes
             .get(voter)
             .is_some_and(|n| n.is_master() && !n.slots.is_empty());
-        if counts && h.current_epoch >= self.election.auth_epoch {
-            self.election.auth_count += 1;
+        let e = &mut self.election;
+        if counts
+            && e.auth_sent
+            && h.current_epoch >= e.auth_epoch
+            && e.auth_voters.insert(voter.to_string())
+        {
+            e.auth_count += 1;
             self.handle_failover(now, out);
         }
     }
@@ -513,7 +524,9 @@ impl Cluster {
             return;
         }
         if let Some(offset) = self.election.mf_master_offset {
-            if offset == self.me().repl_offset {
+            // The paused master takes no writes; what its offset grows by
+            // since (its pings) carries no data.
+            if self.me().repl_offset >= offset {
                 self.election.mf_can_start = true;
                 Self::log(
                     out,

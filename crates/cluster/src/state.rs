@@ -12,7 +12,7 @@
 use crate::bus::{self, kind, Body, Gossip, Header, Message, NodeId};
 use crate::nodes::{flag, valid_node_id, NodeLine, NodesConf};
 use crate::slot::{SlotBitmap, SLOTS};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The shell's handle on one bus connection.
 pub type LinkId = u64;
@@ -91,6 +91,8 @@ pub struct Node {
     pub link: Option<LinkId>,
     /// Whether that link has connected (we have sent on it).
     pub link_up: bool,
+    /// When that link was created.
+    pub link_time: i64,
     pub inbound_link: Option<LinkId>,
 }
 
@@ -116,6 +118,7 @@ impl Node {
             fail_reports: Vec::new(),
             link: None,
             link_up: false,
+            link_time: 0,
             inbound_link: None,
         }
     }
@@ -183,6 +186,16 @@ pub enum LogLevel {
 struct Link {
     node: Option<String>,
     inbound: bool,
+    created: i64,
+}
+
+/// A link as CLUSTER LINKS shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub node: String,
+    /// From the peer (else ours to it).
+    pub inbound: bool,
+    pub created: i64,
 }
 
 /// Counters CLUSTER INFO shows.
@@ -196,7 +209,8 @@ pub struct Stats {
 #[derive(Clone, Debug)]
 pub struct Cluster {
     pub myself: String,
-    pub nodes: HashMap<String, Node>,
+    /// By id (ordered: every walk over the nodes is deterministic).
+    pub nodes: BTreeMap<String, Node>,
     pub current_epoch: u64,
     pub last_vote_epoch: u64,
     /// The owner of each slot.
@@ -269,6 +283,7 @@ impl Cluster {
         let mut me = Node::new(&myself, flag::MYSELF | flag::MASTER, now);
         me.port = c.settings.port;
         me.cport = c.settings.cport;
+        me.hostname = c.settings.announce_hostname.clone().unwrap_or_default();
         c.nodes.insert(myself, me);
         c.save_pending = Some(true);
         c
@@ -277,7 +292,7 @@ impl Cluster {
     fn empty(myself: String, settings: Settings, rng: u64) -> Cluster {
         Cluster {
             myself,
-            nodes: HashMap::new(),
+            nodes: BTreeMap::new(),
             current_epoch: 0,
             last_vote_epoch: 0,
             owners: vec![None; SLOTS],
@@ -318,7 +333,7 @@ impl Cluster {
         c.current_epoch = conf.current_epoch;
         c.last_vote_epoch = conf.last_vote_epoch;
         for line in &conf.nodes {
-            let mut n = Node::new(&line.id, line.flags & !(flag::PFAIL | flag::MEET), now);
+            let mut n = Node::new(&line.id, line.flags & !flag::MEET, now);
             n.ip = line.ip.clone();
             n.port = line.port;
             n.cport = line.cport;
@@ -350,9 +365,13 @@ impl Cluster {
                 c.my_ip = line.ip.clone();
                 n.port = c.settings.port;
                 n.cport = c.settings.cport;
+                n.hostname = c.settings.announce_hostname.clone().unwrap_or_default();
             }
             c.nodes.insert(line.id.clone(), n);
         }
+        // Never behind an epoch the file names (a hand-edited file).
+        let max_epoch = c.nodes.values().map(|n| n.config_epoch).max().unwrap_or(0);
+        c.current_epoch = c.current_epoch.max(max_epoch);
         c.update_state(now);
         Ok(c)
     }
@@ -727,16 +746,47 @@ impl Cluster {
 
     // ----- links -----
 
-    fn new_link(&mut self, node: Option<String>, inbound: bool) -> LinkId {
+    fn new_link(&mut self, node: Option<String>, inbound: bool, now: i64) -> LinkId {
         let id = self.next_link;
         self.next_link += 1;
-        self.links.insert(id, Link { node, inbound });
+        self.links.insert(
+            id,
+            Link {
+                node,
+                inbound,
+                created: now,
+            },
+        );
         id
     }
 
     /// An inbound bus connection was accepted.
-    pub fn link_accepted(&mut self) -> LinkId {
-        self.new_link(None, true)
+    pub fn link_accepted(&mut self, now: i64) -> LinkId {
+        self.new_link(None, true, now)
+    }
+
+    /// The links with a known node: ours that connected, and theirs.
+    pub fn links_info(&self) -> Vec<LinkInfo> {
+        let mut out: Vec<LinkInfo> = self
+            .links
+            .iter()
+            .filter_map(|(id, l)| {
+                let node = l.node.as_ref()?;
+                let n = self.nodes.get(node)?;
+                let live = if l.inbound {
+                    n.inbound_link == Some(*id)
+                } else {
+                    n.link == Some(*id) && n.link_up
+                };
+                live.then(|| LinkInfo {
+                    node: node.clone(),
+                    inbound: l.inbound,
+                    created: l.created,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.node, a.inbound).cmp(&(&b.node, b.inbound)));
+        out
     }
 
     /// An outbound link we asked for connected: the first message goes
@@ -831,10 +881,11 @@ impl Cluster {
             }
             if n.link.is_none() {
                 let (ip, cport) = (n.ip.clone(), n.cport);
-                let link = self.new_link(Some(id.clone()), false);
+                let link = self.new_link(Some(id.clone()), false, now);
                 if let Some(n) = self.nodes.get_mut(id) {
                     n.link = Some(link);
                     n.link_up = false;
+                    n.link_time = now;
                 }
                 out.push(Action::Connect { link, ip, cport });
             }
@@ -868,7 +919,13 @@ impl Cluster {
             if let Some(link) = n.link {
                 let waited = now - n.ping_sent;
                 let silent = now - n.data_received;
-                if n.link_up && n.ping_sent != 0 && waited > timeout / 2 && silent > timeout / 2 {
+                let old_enough = now - n.link_time > timeout;
+                if n.link_up
+                    && old_enough
+                    && n.ping_sent != 0
+                    && waited > timeout / 2
+                    && silent > timeout / 2
+                {
                     self.close_link(link, &mut out);
                 }
             }
@@ -894,17 +951,8 @@ impl Cluster {
                 update = true;
             }
         }
-        if update || self.ticks.is_multiple_of(10) {
+        if update || !self.state_ok {
             self.update_state_logged(now, &mut out);
-        }
-        let ids: Vec<String> = self
-            .nodes
-            .values()
-            .filter(|n| n.is(flag::PFAIL))
-            .map(|n| n.id.clone())
-            .collect();
-        for id in ids {
-            self.mark_failing_if_needed(&id, now, &mut out);
         }
         self.manual_failover_tick(now, &mut out);
         if !self.me().is_master() {
@@ -980,9 +1028,8 @@ impl Cluster {
                 self.current_epoch = h.current_epoch;
                 self.save(false);
             }
-            let is_master = h.replica_of.is_none();
             let n = self.nodes.get_mut(&id).expect("known");
-            if is_master && h.config_epoch > n.config_epoch {
+            if h.config_epoch > n.config_epoch {
                 n.config_epoch = h.config_epoch;
                 self.save(true);
             }
@@ -1063,7 +1110,7 @@ impl Cluster {
                                 n.config_epoch = *config_epoch;
                             }
                             self.save(true);
-                            self.update_slots_from(&owner, slots, now, &mut out);
+                            self.update_slots_from(&owner, *config_epoch, slots, now, &mut out);
                         }
                     }
                 }
@@ -1141,10 +1188,6 @@ impl Cluster {
             n.pport = h.pport;
             self.nodes.insert(id, n);
             self.save(false);
-            // Its gossip teaches us the rest of the cluster.
-            for g in gossip {
-                self.gossip_unknown_only(g, now);
-            }
         }
         if h.kind == kind::PING || h.kind == kind::MEET {
             let bytes = self.ping_message(kind::PONG);
@@ -1256,8 +1299,10 @@ impl Cluster {
                         let text = format!(
                             "Clear FAIL state for node {}: {}",
                             n.id,
-                            if slotless {
+                            if !n.is_master() {
                                 "replica is reachable again."
+                            } else if slotless {
+                                "master without slots is reachable again."
                             } else {
                                 "is reachable again and nobody is serving its slots after some time."
                             }
@@ -1315,7 +1360,7 @@ impl Cluster {
         if h.replica_of.is_none() {
             let differs = self.nodes.get(&id).is_some_and(|n| n.slots != h.slots);
             if differs {
-                self.update_slots_from(&id, &h.slots, now, out);
+                self.update_slots_from(&id, h.config_epoch, &h.slots, now, out);
             }
         }
         // A sender claiming a slot whose owner has a newer epoch learns of it.
@@ -1407,13 +1452,19 @@ impl Cluster {
     /// A master's claim on slots (Redis's clusterUpdateSlotsConfigWith): it
     /// takes every slot that is free or owned by a node with an older
     /// configEpoch; if it takes our last slot, or our master's, we follow it.
-    fn update_slots_from(&mut self, id: &str, slots: &SlotBitmap, now: i64, out: &mut Vec<Action>) {
-        if id == self.myself {
+    fn update_slots_from(
+        &mut self,
+        id: &str,
+        epoch: u64,
+        slots: &SlotBitmap,
+        now: i64,
+        out: &mut Vec<Action>,
+    ) {
+        // `epoch` is the one the message carried, not the one stored: a
+        // stale message must not take back slots given away since.
+        if id == self.myself || !self.nodes.contains_key(id) {
             return;
         }
-        let Some(epoch) = self.nodes.get(id).map(|n| n.config_epoch) else {
-            return;
-        };
         let me_master = self.master_of(self.me()).id.clone();
         let my_slots_before = self.nodes[&me_master].slots.count();
         let mut lost_to_sender = 0;
@@ -1483,6 +1534,7 @@ impl Cluster {
         n.master = Some(master.to_string());
         self.migrating.clear();
         self.importing.clear();
+        self.reset_manual_failover(out);
         self.save(true);
         out.push(Action::ReplicaOf {
             master: Some((ip, port)),

@@ -48,7 +48,7 @@ impl Net {
                         self.nodes[at].link_failed(link, self.now);
                         continue;
                     }
-                    let peer_link = self.nodes[peer].link_accepted();
+                    let peer_link = self.nodes[peer].link_accepted(self.now);
                     self.wires.insert((at, link), (peer, peer_link));
                     self.wires.insert((peer, peer_link), (at, link));
                     let more = self.nodes[at].link_connected(link, self.now);

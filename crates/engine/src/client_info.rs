@@ -51,7 +51,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     if c.monitor {
         flags.push('O');
     }
-    if c.subscription_count() > 0 {
+    if c.subscription_count() > 0 || !c.shard_channels.is_empty() {
         flags.push('P');
     }
     if c.multi.is_some() || c.exec_queue_len.is_some() {
@@ -75,7 +75,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
     let queued = queued_reply_bytes(state, c.id);
     let query = query_buffer_bytes(state, c.id);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -87,6 +87,7 @@ pub fn client_info_line(state: &State, c: &Client) -> String {
         c.db,
         c.channels.len(),
         c.patterns.len(),
+        c.shard_channels.len(),
         c.multi.as_ref().map(|q| q.len()).or(c.exec_queue_len).map_or(-1, |n| n as i64),
         query,
         16384usize.saturating_sub(query),

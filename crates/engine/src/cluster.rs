@@ -50,7 +50,9 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
                 channel,
                 message,
             } => {
-                if !shard {
+                if shard {
+                    crate::pubsub::publish_shard(state, &channel, &message);
+                } else {
                     crate::pubsub::publish(state, &channel, &message);
                 }
             }
@@ -157,30 +159,44 @@ impl Redirect {
     }
 }
 
-/// `ip:port` (or hostname) of a node as clients are sent to it
-/// (`cluster-preferred-endpoint-type`).
+/// A node's preferred endpoint (`cluster-preferred-endpoint-type`): its
+/// IP, its hostname (`?` when it has none), or nothing (unknown-endpoint).
+pub fn preferred_endpoint(
+    state: &State,
+    c: &Cluster,
+    n: &redust_cluster::state::Node,
+) -> Option<String> {
+    match state.config.cluster_preferred_endpoint_type {
+        redust_config::ClusterPreferredEndpointType::Ip => Some(c.line(n).ip),
+        redust_config::ClusterPreferredEndpointType::Hostname => Some(if n.hostname.is_empty() {
+            "?".into()
+        } else {
+            n.hostname.clone()
+        }),
+        redust_config::ClusterPreferredEndpointType::UnknownEndpoint => None,
+    }
+}
+
+/// `endpoint:port` of a node as clients are sent to it.
 fn endpoint(state: &State, c: &Cluster, id: &str) -> String {
     let Some(n) = c.nodes.get(id) else {
-        return "?:0".into();
+        return ":0".into();
     };
-    let host = match state.config.cluster_preferred_endpoint_type {
-        redust_config::ClusterPreferredEndpointType::Ip => {
-            if n.id == c.myself {
-                c.line(n).ip
-            } else {
-                n.ip.clone()
-            }
-        }
-        redust_config::ClusterPreferredEndpointType::Hostname => {
-            if n.hostname.is_empty() {
-                "?".into()
-            } else {
-                n.hostname.clone()
-            }
-        }
-        redust_config::ClusterPreferredEndpointType::UnknownEndpoint => "?".into(),
-    };
+    let host = preferred_endpoint(state, c, n).unwrap_or_default();
     format!("{host}:{}", n.port)
+}
+
+/// The arguments a command is routed by: its keys, or the channels of
+/// sharded pub/sub.
+fn routed_positions(cmd: &Command, argv: &[Bytes]) -> Vec<usize> {
+    match cmd.name.as_str() {
+        "spublish" => vec![1],
+        "ssubscribe" | "sunsubscribe" => (1..argv.len()).collect(),
+        _ => crate::spec::key_positions(cmd.spec, argv)
+            .into_iter()
+            .map(|k| k.pos)
+            .collect(),
+    }
 }
 
 /// Routes commands by their keys' slots.
@@ -210,15 +226,21 @@ impl KeyRouter for Router {
         } else {
             vec![(command, args)]
         };
-        let write = lines.iter().any(|(c, _)| c.is(flags::WRITE));
+        let write = lines
+            .iter()
+            .any(|(c, a)| c.is(flags::WRITE) || crate::scripting::script_writes(state, &c.name, a));
         let mut first: Option<(&[u8], u16)> = None;
         let mut multiple_keys = false;
         let (mut migrating, mut importing) = (false, false);
         let (mut missing, mut existing) = (0, 0);
         let db = &state.dbs[0];
         for (cmd, argv) in &lines {
-            for k in crate::spec::key_positions(cmd.spec, argv) {
-                let Some(key) = argv.get(k.pos) else { continue };
+            let channel = matches!(
+                cmd.name.as_str(),
+                "spublish" | "ssubscribe" | "sunsubscribe"
+            );
+            for pos in routed_positions(cmd, argv) {
+                let Some(key) = argv.get(pos) else { continue };
                 let slot = key_slot(key);
                 match first {
                     None => {
@@ -242,7 +264,8 @@ impl KeyRouter for Router {
                         }
                     }
                 }
-                if migrating || importing {
+                // A channel moves with its slot only at SETSLOT NODE.
+                if (migrating || importing) && !channel {
                     let present = db.peek(key).is_some() && !db.is_expired(key, state.now_ms);
                     if present {
                         existing += 1;
@@ -253,8 +276,16 @@ impl KeyRouter for Router {
             }
         }
         let (_, slot) = first?;
+        let shard_pubsub = matches!(
+            command.name.as_str(),
+            "spublish" | "ssubscribe" | "sunsubscribe"
+        );
         if !c.state_ok {
-            if !state.config.cluster_allow_reads_when_down {
+            if shard_pubsub {
+                if !state.config.cluster_allow_pubsubshard_when_down {
+                    return Some(Redirect::Down.error());
+                }
+            } else if !state.config.cluster_allow_reads_when_down {
                 return Some(Redirect::Down.error());
             }
             if write {
@@ -279,7 +310,10 @@ impl KeyRouter for Router {
         }
         let owner = c.owners[slot as usize].clone()?;
         let me = c.me();
-        if client.readonly && !write && me.master.as_deref() == Some(owner.as_str()) {
+        if (client.readonly || shard_pubsub)
+            && !write
+            && me.master.as_deref() == Some(owner.as_str())
+        {
             return None;
         }
         if owner == c.myself {

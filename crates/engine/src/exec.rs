@@ -437,7 +437,21 @@ pub fn execute(state: &mut State, client: &mut Client, args: &[Bytes], reply: &m
     if let Some(router) = ctx.state.router.clone() {
         if !ctx.client.repl.is_master {
             if let Some(err) = router.route(ctx.state, ctx.client, command, args) {
-                reject(&mut ctx, Some(command), err);
+                if name == "exec" && ctx.client.multi.is_some() {
+                    // Redis discards the transaction and answers with the
+                    // redirection itself, not EXECABORT.
+                    ctx.client.multi = None;
+                    ctx.client.multi_error = false;
+                    crate::notify::unwatch_all(ctx.state, ctx.client);
+                    ctx.state
+                        .stats
+                        .command(command.stats_slot, &command.name)
+                        .rejected_calls += 1;
+                    ctx.state.stats.count_error(&err.0);
+                    ctx.reply.error(&err.0);
+                } else {
+                    reject(&mut ctx, Some(command), err);
+                }
                 return Flow::Continue;
             }
         }

@@ -130,6 +130,8 @@ fn server(state: &State, out: &mut String) {
     line(out, "redis_build_id", "0");
     let mode = if state.sentinel.is_some() {
         "sentinel"
+    } else if state.cluster.is_some() {
+        "cluster"
     } else {
         "standalone"
     };

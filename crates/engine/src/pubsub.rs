@@ -31,6 +31,42 @@ pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     for p in client.patterns.drain() {
         remove_subscriber(&mut state.pubsub.patterns, &p, client.id);
     }
+    for ch in client.shard_channels.drain() {
+        remove_subscriber(&mut state.pubsub.shard_channels, &ch, client.id);
+    }
+}
+
+/// Delivers an SPUBLISH to the subscribers of a shard channel (`smessage`).
+/// Returns the number of receivers.
+pub fn publish_shard(state: &mut State, channel: &[u8], message: &[u8]) -> usize {
+    let mut cached: [Option<Bytes>; 2] = [None, None];
+    let me = state.pubsub.self_push.as_ref().map(|(id, _)| *id);
+    let mut mine: Vec<Bytes> = Vec::new();
+    let mut receivers = 0;
+    if let Some(ids) = state.pubsub.shard_channels.get(channel) {
+        for id in ids {
+            if let Some((h, resp3)) = state.clients.handles.get(id) {
+                let frame = cached[*resp3 as usize].get_or_insert_with(|| {
+                    let mut r = Reply::new(*resp3);
+                    r.push(3);
+                    r.bulk(b"smessage");
+                    r.bulk(channel);
+                    r.bulk(message);
+                    Bytes::from(r.buf)
+                });
+                if Some(*id) == me {
+                    mine.push(frame.clone());
+                } else {
+                    h.send_data(frame.clone());
+                }
+                receivers += 1;
+            }
+        }
+    }
+    if let Some((_, buf)) = state.pubsub.self_push.as_mut() {
+        buf.extend(mine);
+    }
+    receivers
 }
 
 fn encode_message(resp3: bool, pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Bytes {

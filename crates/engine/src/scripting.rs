@@ -162,6 +162,31 @@ pub fn refuse_run(state: &State, client: &Client, flags: Option<ScriptFlags>) ->
     crate::replication::refuse_command(state, write, flags.allow_stale).map(str::to_string)
 }
 
+/// Whether EVAL/EVALSHA/FCALL of `args` counts as a write for cluster
+/// routing (Redis's getCommandFlags): a script with a shebang writes unless
+/// `no-writes`; one without (compatibility mode) is routed as a read. FCALL
+/// is taken as a write (functions without `no-writes` write).
+pub fn script_writes(state: &State, command: &str, args: &[Bytes]) -> bool {
+    let flags = match command {
+        "eval" => args
+            .get(1)
+            .and_then(|body| redust_scripting::shebang::parse(body).ok())
+            .and_then(|(flags, _)| flags),
+        "evalsha" => {
+            let sha = args
+                .get(1)
+                .map(|a| String::from_utf8_lossy(a).to_lowercase());
+            match (&state.scripting.vm, sha) {
+                (Some(vm), Some(sha)) => vm.flags(&sha).flatten(),
+                _ => None,
+            }
+        }
+        "fcall" => return true,
+        _ => return false,
+    };
+    flags.is_some_and(|f| !f.no_writes)
+}
+
 /// A `refuse_run` refusal as Redis counts it: with flags (a shebang, a
 /// function) EVAL and FCALL get the flags in processCommand, which rejects
 /// the command before it runs (a rejected call); `no-cluster` and a
@@ -367,8 +392,11 @@ pub fn run(
         .unwrap_or_else(|| script_client(ctx.state.now_ms));
     client.db = ctx.client.db;
     client.authenticated = true;
-    // Its commands are checked against the caller's ACL user.
+    // Its commands are checked against the caller's ACL user, and routed
+    // with the caller's READONLY and ASKING.
     client.user = ctx.client.user.clone();
+    client.readonly = ctx.client.readonly;
+    client.asking = ctx.client.asking;
     let oom =
         ctx.state.config.maxmemory > 0 && ctx.state.used_memory() > ctx.state.config.maxmemory;
     let (eval, name) = match target {
@@ -462,6 +490,34 @@ struct ScriptHost<'a> {
 
 impl ScriptHost<'_> {
     /// Whether the command may run from this script; the refusal otherwise.
+    /// In a cluster, a script's command must touch only keys this node
+    /// serves (Redis's scriptVerifyClusterState); the master's stream and
+    /// the AOF are obeyed.
+    fn cluster_refusal(&self, command: &exec::Command, args: &[Bytes]) -> Option<&'static str> {
+        if self.state.cluster.is_none() || self.client.repl.is_master || self.state.loading {
+            return None;
+        }
+        let err = crate::exec::KeyRouter::route(
+            &crate::cluster::Router,
+            self.state,
+            self.client,
+            command,
+            args,
+        )?;
+        Some(
+            if err
+                .0
+                .starts_with("CLUSTERDOWN The cluster is down and only")
+            {
+                "ERR Script attempted to execute a write command while the cluster is down and readonly"
+            } else if err.0.starts_with("CLUSTERDOWN The cluster is down") {
+                "ERR Script attempted to execute a command while the cluster is down"
+            } else {
+                "ERR Script attempted to access a non local key in a cluster node"
+            },
+        )
+    }
+
     fn check(&self, command: &exec::Command) -> Result<(), String> {
         if command.is(flags::NOSCRIPT) {
             return Err(NOT_ALLOWED.into());
@@ -538,6 +594,14 @@ impl Host for ScriptHost<'_> {
                 .rejected_calls += 1;
             self.state.stats.count_error(&e);
             return error_frame(&e);
+        }
+        if let Some(e) = self.cluster_refusal(command, &args) {
+            self.state
+                .stats
+                .command(command.stats_slot, &command.name)
+                .rejected_calls += 1;
+            self.state.stats.count_error(e);
+            return error_frame(e);
         }
         if command.is(flags::WRITE) {
             if let Some(r) = self.state.scripting.running.as_mut() {

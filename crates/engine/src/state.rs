@@ -138,6 +138,8 @@ pub struct Client {
     pub watched: Vec<(usize, Vec<u8>)>,
     pub channels: HashSet<Vec<u8>>,
     pub patterns: HashSet<Vec<u8>>,
+    /// Sharded pub/sub channels (SSUBSCRIBE).
+    pub shard_channels: HashSet<Vec<u8>>,
     pub reply_mode: ReplyMode,
     pub monitor: bool,
     pub no_evict: bool,
@@ -207,6 +209,7 @@ impl Client {
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
+            shard_channels: HashSet::new(),
             reply_mode: ReplyMode::On,
             monitor: false,
             no_evict: false,
@@ -227,9 +230,10 @@ impl Client {
         self.channels.len() + self.patterns.len()
     }
 
-    /// RESP2 clients with subscriptions may only run pub/sub commands.
+    /// RESP2 clients with subscriptions (sharded ones too) may only run
+    /// pub/sub commands.
     pub fn in_pubsub_context(&self) -> bool {
-        !self.resp3 && self.subscription_count() > 0
+        !self.resp3 && (self.subscription_count() > 0 || !self.shard_channels.is_empty())
     }
 }
 
@@ -349,6 +353,8 @@ pub struct PubSubState {
     pub channels: HashMap<Vec<u8>, Vec<u64>>,
     /// pattern -> subscriber ids, in subscription order.
     pub patterns: HashMap<Vec<u8>, Vec<u64>>,
+    /// shard channel -> subscriber ids (SSUBSCRIBE).
+    pub shard_channels: HashMap<Vec<u8>, Vec<u64>>,
     /// While a command of client `.0` publishes (PUBLISH, keyspace events):
     /// the messages for that client itself, which go into its reply where
     /// the publishing happens, before the command's own reply, as in Redis.
@@ -619,6 +625,7 @@ impl State {
             pubsub: PubSubState {
                 channels: HashMap::new(),
                 patterns: HashMap::new(),
+                shard_channels: HashMap::new(),
                 self_push: None,
                 deferred_self_push: None,
             },

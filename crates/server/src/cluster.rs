@@ -183,7 +183,7 @@ impl Shell {
             let Some(c) = state.cluster.as_mut() else {
                 return;
             };
-            c.machine.link_accepted()
+            c.machine.link_accepted(crate::now_ms())
         };
         self.start_link(link, stream);
     }
@@ -315,7 +315,11 @@ async fn link_task(
                                 state.now_ms = now;
                                 match decoded {
                                     Ok(Some(msg)) => {
+                                        // Headers we answer with carry our offset as of now.
+                                        let offset = state.repl.offset;
+                                        let data_age = redust_engine::cluster::replica_data_age(&state, now);
                                         let Some(c) = state.cluster.as_mut() else { return };
+                                        c.machine.set_replication(offset, data_age);
                                         let actions = c.machine.receive(link, &msg, &peer_ip, &local_ip, now);
                                         redust_engine::cluster::apply(&mut state, actions);
                                     }

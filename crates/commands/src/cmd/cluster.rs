@@ -47,6 +47,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 ];
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
+const NOT_A_MASTER: &str = "ERR Target node is not a master";
 
 fn machine<'a>(ctx: &'a mut Ctx) -> Result<&'a mut Cluster, CmdError> {
     ctx.state
@@ -171,13 +172,26 @@ const HELP: &[&str] = &[
 ];
 
 pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    machine(ctx)?;
     let sub = args[1].to_ascii_lowercase();
+    let argc = args.len();
+    let argc_ok = match &sub[..] {
+        b"failover" | b"reset" => argc <= 3,
+        b"meet" => argc == 4 || argc == 5,
+        _ => true,
+    };
+    if !argc_ok {
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
+            lossy(&args[1])
+        )
+        .into());
+    }
     if sub == b"help" {
         ctx.reply.array(HELP.len());
         HELP.iter().for_each(|l| ctx.reply.simple(l));
         return Ok(());
     }
-    machine(ctx)?;
     let now = ctx.state.now_ms;
     match &sub[..] {
         b"info" => {
@@ -194,19 +208,17 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"keyslot" => ctx.reply.int(i64::from(key_slot(&args[2]))),
         b"countkeysinslot" => {
-            let slot = parse_i64(&args[2])
-                .ok()
+            let slot = Some(parse_i64(&args[2])?)
                 .filter(|s| (0..SLOTS as i64).contains(s))
                 .ok_or_else(|| CmdError::from("ERR Invalid slot"))?;
             let n = ctx.state.dbs[0].slot_len(slot as usize);
             ctx.reply.int(n as i64);
         }
         b"getkeysinslot" => {
-            let slot = parse_i64(&args[2]).ok();
-            let count = parse_i64(&args[3]).ok();
+            let (slot, count) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
             let (Some(slot), Some(count)) = (
-                slot.filter(|s| (0..SLOTS as i64).contains(s)),
-                count.filter(|c| *c >= 0),
+                Some(slot).filter(|s| (0..SLOTS as i64).contains(s)),
+                Some(count).filter(|c| *c >= 0),
             ) else {
                 return Err("ERR Invalid slot or number of keys".into());
             };
@@ -221,9 +233,6 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             keys.iter().for_each(|k| ctx.reply.bulk(k));
         }
         b"meet" => {
-            if args.len() != 4 && args.len() != 5 {
-                return Err(errors::wrong_args("cluster|meet"));
-            }
             let ip = lossy(&args[2]);
             let port = parse_i64(&args[3]).map_err(|_| {
                 CmdError::from(format!(
@@ -407,8 +416,23 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"slots" => slots_reply(ctx),
         b"shards" => shards_reply(ctx),
         b"links" => {
-            // Link details are the shell's; none are listed yet.
-            ctx.reply.array(0);
+            let links = machine(ctx)?.links_info();
+            ctx.reply.array(links.len());
+            for l in links {
+                ctx.reply.map(6);
+                ctx.reply.bulk(b"direction");
+                ctx.reply.bulk(if l.inbound { b"from" } else { b"to" });
+                ctx.reply.bulk(b"node");
+                ctx.reply.bulk(l.node.as_bytes());
+                ctx.reply.bulk(b"create-time");
+                ctx.reply.int(l.created);
+                ctx.reply.bulk(b"events");
+                ctx.reply.bulk(if l.inbound { b"r" } else { b"rw" });
+                ctx.reply.bulk(b"send-buffer-allocated");
+                ctx.reply.int(0);
+                ctx.reply.bulk(b"send-buffer-used");
+                ctx.reply.int(0);
+            }
         }
         _ => return Err(errors::unknown_subcommand(&args[1], "cluster")),
     }
@@ -463,7 +487,7 @@ fn setslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let id = lossy(&args[4]);
             match c.nodes.get(&*id) {
                 Some(n) if n.is_master() => {}
-                Some(_) => return Err(format!("ERR Target node {id} is not a master").into()),
+                Some(_) => return Err(NOT_A_MASTER.into()),
                 None => return Err(format!("ERR I don't know about node {id}").into()),
             }
             c.set_slot_migrating(slot, Some(id.to_string()));
@@ -475,7 +499,7 @@ fn setslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let id = lossy(&args[4]);
             match c.nodes.get(&*id) {
                 Some(n) if n.is_master() => {}
-                Some(_) => return Err(format!("ERR Target node {id} is not a master").into()),
+                Some(_) => return Err(NOT_A_MASTER.into()),
                 None => return Err(format!("ERR I don't know about node {id}").into()),
             }
             c.set_slot_importing(slot, Some(id.to_string()));
@@ -490,7 +514,7 @@ fn setslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Err(format!("ERR Unknown node {id}").into());
             };
             if !target.is_master() {
-                return Err("ERR Target node is not a master".into());
+                return Err(NOT_A_MASTER.into());
             }
             if owner.as_deref() == Some(me.as_str())
                 && id != me
@@ -563,20 +587,32 @@ fn info_text(c: &Cluster) -> String {
     text
 }
 
-/// One node in CLUSTER SLOTS: endpoint, port, id, and the other endpoints.
+/// One node in CLUSTER SLOTS: the preferred endpoint, port, id, and the
+/// node's other endpoints.
 fn slots_node(ctx: &mut Ctx, c: &Cluster, id: &str) {
     let n = &c.nodes[id];
     let ip = c.line(n).ip;
+    let preferred = crate::cluster::preferred_endpoint(ctx.state, c, n);
+    let mut others: Vec<(&[u8], String)> = Vec::new();
+    use redust_config::ClusterPreferredEndpointType as E;
+    let kind = ctx.state.config.cluster_preferred_endpoint_type;
+    if kind != E::Ip {
+        others.push((b"ip", ip.clone()));
+    }
+    if kind != E::Hostname && !n.hostname.is_empty() {
+        others.push((b"hostname", n.hostname.clone()));
+    }
     ctx.reply.array(4);
-    ctx.reply.bulk(ip.as_bytes());
+    match preferred {
+        Some(p) => ctx.reply.bulk(p.as_bytes()),
+        None => ctx.reply.null(),
+    }
     ctx.reply.int(i64::from(n.port));
     ctx.reply.bulk(n.id.as_bytes());
-    if n.hostname.is_empty() {
-        ctx.reply.map(0);
-    } else {
-        ctx.reply.map(1);
-        ctx.reply.bulk(b"hostname");
-        ctx.reply.bulk(n.hostname.as_bytes());
+    ctx.reply.map(others.len());
+    for (k, v) in others {
+        ctx.reply.bulk(k);
+        ctx.reply.bulk(v.as_bytes());
     }
 }
 
@@ -597,10 +633,11 @@ fn slots_reply(ctx: &mut Ctx) {
     }
     ctx.reply.array(ranges.len());
     for (start, end, owner) in ranges {
+        // Replicas that failed, or have nothing yet (offset 0), are left out.
         let replicas: Vec<String> = c
             .replicas_of(&owner)
             .into_iter()
-            .filter(|r| !r.is(flag::FAIL))
+            .filter(|r| !r.is(flag::FAIL) && r.repl_offset != 0)
             .map(|r| r.id.clone())
             .collect();
         ctx.reply.array(3 + replicas.len());
@@ -645,7 +682,10 @@ fn shards_reply(ctx: &mut Ctx) {
             ctx.reply.bulk(b"ip");
             ctx.reply.bulk(line.ip.as_bytes());
             ctx.reply.bulk(b"endpoint");
-            ctx.reply.bulk(line.ip.as_bytes());
+            match crate::cluster::preferred_endpoint(ctx.state, &c, n) {
+                Some(e) => ctx.reply.bulk(e.as_bytes()),
+                None => ctx.reply.null(),
+            }
             if hostname {
                 ctx.reply.bulk(b"hostname");
                 ctx.reply.bulk(n.hostname.as_bytes());

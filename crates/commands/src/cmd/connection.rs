@@ -131,9 +131,19 @@ pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if sentinel {
         ctx.reply.bulk(b"sentinel");
     } else {
-        ctx.reply.bulk(b"standalone");
+        let mode: &[u8] = if ctx.state.cluster.is_some() {
+            b"cluster"
+        } else {
+            b"standalone"
+        };
+        ctx.reply.bulk(mode);
         ctx.reply.bulk(b"role");
-        ctx.reply.bulk(b"master");
+        let role: &[u8] = if ctx.state.repl.master.is_some() {
+            b"replica"
+        } else {
+            b"master"
+        };
+        ctx.reply.bulk(role);
     }
     ctx.reply.bulk(b"modules");
     ctx.reply.array(0);

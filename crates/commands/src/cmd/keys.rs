@@ -412,6 +412,11 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else if eq_ignore_case(&args[i], "db") && i + 1 < args.len() {
             i += 1;
             target_db = parse_db_index(ctx, &args[i])?;
+            if ctx.state.config.cluster_enabled && target_db != 0 {
+                return Err(
+                    "ERR Copying to another database is not allowed in cluster mode".into(),
+                );
+            }
         } else {
             return Err(errors::SYNTAX.into());
         }
@@ -455,6 +460,9 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.state.config.cluster_enabled {
+        return Err("ERR MOVE is not allowed in cluster mode".into());
+    }
     let key = &args[1];
     let target_db = parse_db_index(ctx, &args[2])?;
     let src_db = ctx.client.db;
@@ -494,6 +502,9 @@ pub fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 pub fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.state.config.cluster_enabled {
+        return Err("ERR SWAPDB is not allowed in cluster mode".into());
+    }
     let a = parse_i64_or(&args[1], "ERR invalid first DB index")?;
     let b = parse_i64_or(&args[2], "ERR invalid second DB index")?;
     let n = ctx.state.dbs.len() as i64;

@@ -116,11 +116,74 @@ pub fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+pub fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for ch in &args[1..] {
+        if ctx.client.shard_channels.insert(ch.to_vec()) {
+            ctx.state
+                .pubsub
+                .shard_channels
+                .entry(ch.to_vec())
+                .or_default()
+                .push(ctx.client.id);
+        }
+        let count = ctx.client.shard_channels.len();
+        subscription_reply(ctx.reply, "ssubscribe", Some(ch), count);
+    }
+    Ok(())
+}
+
+pub fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let names: Vec<Vec<u8>> = if args.len() > 1 {
+        args[1..].iter().map(|a| a.to_vec()).collect()
+    } else {
+        let mut all: Vec<Vec<u8>> = ctx.client.shard_channels.iter().cloned().collect();
+        all.sort();
+        all
+    };
+    if names.is_empty() {
+        subscription_reply(ctx.reply, "sunsubscribe", None, 0);
+        return Ok(());
+    }
+    for name in names {
+        if ctx.client.shard_channels.remove(&name) {
+            remove_subscriber(&mut ctx.state.pubsub.shard_channels, &name, ctx.client.id);
+        }
+        let count = ctx.client.shard_channels.len();
+        subscription_reply(ctx.reply, "sunsubscribe", Some(&name), count);
+    }
+    Ok(())
+}
+
+/// SPUBLISH: to this node's subscribers, and in a cluster to the rest of
+/// the shard over the bus (standalone: down the replication stream).
+pub fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match ctx.state.cluster.as_mut() {
+        Some(c) => {
+            let actions = c.machine.publish(true, &args[1], &args[2]);
+            crate::cluster::apply(ctx.state, actions);
+            ctx.propagate_nothing();
+        }
+        None => ctx.propagate_to_replicas(args.to_vec()),
+    }
+    let n = ctx.publishing(|state| crate::pubsub::publish_shard(state, &args[1], &args[2]));
+    ctx.reply.int(n as i64);
+    Ok(())
+}
+
 pub fn publish_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.state.sentinel.is_some() {
         return super::sentinel::publish_hello(ctx, args);
     }
-    ctx.propagate_to_replicas(args.to_vec());
+    // In a cluster the message goes to every node over the bus (replicas
+    // included), not down the replication stream.
+    match ctx.state.cluster.as_mut() {
+        Some(c) => {
+            let actions = c.machine.publish(false, &args[1], &args[2]);
+            crate::cluster::apply(ctx.state, actions);
+            ctx.propagate_nothing();
+        }
+        None => ctx.propagate_to_replicas(args.to_vec()),
+    }
     let n = ctx.publishing(|state| publish(state, &args[1], &args[2]));
     ctx.reply.int(n as i64);
     Ok(())
@@ -166,12 +229,34 @@ pub fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let n = ctx.state.pubsub.patterns.len();
             ctx.reply.int(n as i64);
         }
-        b"shardchannels" => ctx.reply.array(0),
+        b"shardchannels" => {
+            if args.len() > 3 {
+                return Err("ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. Try PUBSUB HELP.".into());
+            }
+            let pattern = args.get(2);
+            let mut names: Vec<Vec<u8>> = ctx
+                .state
+                .pubsub
+                .shard_channels
+                .keys()
+                .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
+                .cloned()
+                .collect();
+            names.sort();
+            ctx.reply.array(names.len());
+            names.iter().for_each(|n| ctx.reply.bulk(n));
+        }
         b"shardnumsub" => {
             ctx.reply.array(2 * (args.len() - 2));
             for ch in &args[2..] {
+                let n = ctx
+                    .state
+                    .pubsub
+                    .shard_channels
+                    .get(&ch[..])
+                    .map_or(0, |v| v.len());
                 ctx.reply.bulk(ch);
-                ctx.reply.int(0);
+                ctx.reply.int(n as i64);
             }
         }
         b"help" => {
