@@ -1356,12 +1356,23 @@ impl Cluster {
                 }
             }
         }
-        // Slots: a master's claims, when they differ from what we know.
-        if h.replica_of.is_none() {
-            let differs = self.nodes.get(&id).is_some_and(|n| n.slots != h.slots);
-            if differs {
-                self.update_slots_from(&id, h.config_epoch, &h.slots, now, out);
+        // Slots: only when the claims differ from what we know of the
+        // sender's master (the sender itself, or its master) is there
+        // anything to do, as in Redis (a scan of every slot otherwise).
+        let sender_master = self.nodes.get(&id).and_then(|n| {
+            if n.is_master() {
+                Some(n)
+            } else {
+                n.master.as_ref().and_then(|m| self.nodes.get(m))
             }
+        });
+        let dirty = sender_master.is_some_and(|m| m.slots != h.slots);
+        if !dirty {
+            self.after_slots(&id, gossip, hostname, now, out);
+            return;
+        }
+        if h.replica_of.is_none() {
+            self.update_slots_from(&id, h.config_epoch, &h.slots, now, out);
         }
         // A sender claiming a slot whose owner has a newer epoch learns of it.
         let sender_epoch = h.config_epoch;
@@ -1380,6 +1391,20 @@ impl Cluster {
             let owner = self.owners[s].clone().unwrap_or_default();
             self.send_update(&id, &owner, out);
         }
+        self.after_slots(&id, gossip, hostname, now, out);
+    }
+
+    /// The rest of a PING/PONG/MEET from a known sender: epoch collisions,
+    /// gossip, the hostname extension.
+    fn after_slots(
+        &mut self,
+        id: &str,
+        gossip: &[Gossip],
+        hostname: &Option<Vec<u8>>,
+        now: i64,
+        out: &mut Vec<Action>,
+    ) {
+        let id = id.to_string();
         // Equal epochs among masters: the smaller id moves on.
         self.handle_epoch_collision(&id, out);
         for g in gossip {
