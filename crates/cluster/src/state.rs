@@ -1941,7 +1941,8 @@ impl Cluster {
             }
             self.broadcast_pong_all(&mut out);
         }
-        self.save(true);
+        // Synced only when the epoch moved (bump_epoch_without_consensus).
+        self.save(false);
         self.update_state(now);
         self.flush_save(&mut out);
         out

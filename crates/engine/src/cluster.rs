@@ -109,9 +109,12 @@ pub fn save_config(state: &mut State, fsync: bool) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
-        // Redis fsyncs only some saves; ours are small and always synced,
-        // so a role or an epoch never survives a crash half-written.
-        f.sync_all()?;
+        // Epochs and votes (the saves the machine asks to sync) must be on
+        // disk before anything acts on them; other saves are synced lazily,
+        // as Redis does (a resharding saves once per slot).
+        if fsync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
         if fsync {
             if let Some(dir) = path.parent() {
