@@ -758,3 +758,27 @@ def wait_busy(port, text, what="the script"):
             cl.close()
 
     wait_until(busy, timeout=10, msg="%s never became busy" % what)
+
+
+def read_json_line(proc, timeout):
+    """The next JSON line a child process prints on stdout, within ``timeout`` seconds
+    (the process is killed, and its stderr shown, if none comes)."""
+    import json
+    import threading
+
+    result = {}
+
+    def read():
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                result["value"] = json.loads(line)
+                return
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(timeout)
+    if "value" not in result:
+        proc.kill()
+        raise AssertionError("no JSON line from the process within %ss: %s" % (timeout, proc.stderr.read()))
+    return result["value"]

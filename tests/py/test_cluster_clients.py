@@ -4,16 +4,14 @@ scaleReads "slave" (npm, from tests/js). Both write and read back every key, the
 land on the replicas (INFO commandstats of each replica counts GETs), and both keep working
 across a failover (a master killed): what was written before is still there after."""
 
-import json
 import os
 import shutil
 import subprocess
-import threading
 
 import pytest
 
 from cluster_helpers import Cluster
-from helpers import SERVER_BIN, parse_info, wait_until
+from helpers import SERVER_BIN, parse_info, read_json_line, wait_until
 
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "js")
 
@@ -93,22 +91,3 @@ def test_ioredis_cluster_reads_from_replicas_across_a_failover(cluster):
     finally:
         proc.kill()
         proc.wait()
-
-
-def read_json_line(proc, timeout):
-    result = {}
-
-    def read():
-        for line in proc.stdout:
-            line = line.strip()
-            if line.startswith("{"):
-                result["value"] = json.loads(line)
-                return
-
-    t = threading.Thread(target=read, daemon=True)
-    t.start()
-    t.join(timeout)
-    if "value" not in result:
-        proc.kill()
-        raise AssertionError("no JSON line from node within %ss: %s" % (timeout, proc.stderr.read()))
-    return result["value"]

@@ -2,15 +2,14 @@
 three Sentinels, across a failover (the master killed): it writes to the old master, then
 to the new one, and reads back what it wrote before."""
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import threading
 
 import pytest
 
+from helpers import read_json_line
 from sentinel_helpers import Deployment
 
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "js")
@@ -19,26 +18,6 @@ pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not os.path.isdir(os.path.join(JS, "node_modules", "ioredis")),
     reason="node and tests/js/node_modules (scripts/setup-test-deps.sh) are needed",
 )
-
-
-def read_json_line(proc, timeout):
-    """The next JSON line the process prints, within ``timeout`` seconds."""
-    result = {}
-
-    def read():
-        for line in proc.stdout:
-            line = line.strip()
-            if line.startswith("{"):
-                result["value"] = json.loads(line)
-                return
-
-    t = threading.Thread(target=read, daemon=True)
-    t.start()
-    t.join(timeout)
-    if "value" not in result:
-        proc.kill()
-        raise AssertionError("no JSON line from node within %ss: %s" % (timeout, proc.stderr.read()))
-    return result["value"]
 
 
 def test_ioredis_follows_a_failover():

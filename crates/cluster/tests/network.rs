@@ -114,8 +114,10 @@ impl Net {
     }
 }
 
-fn three_masters() -> Net {
-    let mut net = Net::new(3);
+/// `n` nodes: the first three masters with a third of the slots each
+/// (configEpochs 1, 2, 3), all met through node 0.
+fn masters_and_meet(n: usize) -> Net {
+    let mut net = Net::new(n);
     let per = 16384 / 3;
     for i in 0..3u16 {
         let from = i * per as u16 + i.min(1);
@@ -124,9 +126,14 @@ fn three_masters() -> Net {
         net.nodes[i as usize].add_slots(&slots, 0);
         net.nodes[i as usize].set_config_epoch(u64::from(i) + 1);
     }
-    for i in 1..3 {
+    for i in 1..n {
         net.nodes[0].meet("127.0.0.1", 7000 + i as u16, 17000 + i as u16, 0);
     }
+    net
+}
+
+fn three_masters() -> Net {
+    let mut net = masters_and_meet(3);
     net.advance(5000);
     net
 }
@@ -212,18 +219,7 @@ fn nodes_conf_round_trips() {
 }
 
 fn three_by_two() -> Net {
-    let mut net = Net::new(6);
-    let per = 16384 / 3;
-    for i in 0..3u16 {
-        let from = i * per as u16 + i.min(1);
-        let to = if i == 2 { 16383 } else { (i + 1) * per as u16 };
-        let slots: Vec<u16> = (from..=to).collect();
-        net.nodes[i as usize].add_slots(&slots, 0);
-        net.nodes[i as usize].set_config_epoch(u64::from(i) + 1);
-    }
-    for i in 1..6 {
-        net.nodes[0].meet("127.0.0.1", 7000 + i as u16, 17000 + i as u16, 0);
-    }
+    let mut net = masters_and_meet(6);
     net.advance(4000);
     for i in 0..3 {
         let master = net.nodes[i].myself.clone();
