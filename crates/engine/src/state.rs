@@ -538,6 +538,17 @@ pub struct State {
     pub acl: redust_acl::Acl,
     /// Cluster mode: the cluster machine and the shell's outbox.
     pub cluster: Option<Box<crate::cluster::ClusterNode>>,
+    /// MIGRATE's connections to its targets, by `host:port`, kept a while
+    /// for the next call (a resharding migrates slot after slot).
+    pub migrate_conns: HashMap<String, MigrateConn>,
+}
+
+/// A cached MIGRATE connection.
+pub struct MigrateConn {
+    pub stream: std::net::TcpStream,
+    /// The database last SELECTed on it.
+    pub db: i64,
+    pub last_use_ms: i64,
 }
 
 /// Memory as the allocator reports it.
@@ -605,6 +616,7 @@ impl State {
         State {
             acl,
             cluster: None,
+            migrate_conns: HashMap::new(),
             dbs,
             config,
             clients: Clients::new(),

@@ -77,32 +77,59 @@ pub fn migrate(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else {
         b"RESTORE"
     };
-    let mut out = Vec::new();
-    if let Some(a) = &auth {
-        let mut cmd: Vec<&[u8]> = vec![b"AUTH"];
-        cmd.extend(a.iter().map(|x| &x[..]));
-        encode_command(&mut out, &cmd);
-    }
-    let db_text = db.to_string();
-    encode_command(&mut out, &[b"SELECT", db_text.as_bytes()]);
-    for (key, payload, ttl) in &found {
-        let ttl = ttl.to_string();
-        let mut cmd: Vec<&[u8]> = vec![restore, key, ttl.as_bytes(), payload];
-        if replace {
-            cmd.push(b"REPLACE");
-        }
-        encode_command(&mut out, &cmd);
-    }
     let timeout = Duration::from_millis(timeout as u64);
     let host = lossy(&args[1]);
     let port = parse_i64(&args[2])?;
-    let replies = exchange(
-        &host,
-        port,
-        &out,
-        1 + auth.is_some() as usize + found.len(),
-        timeout,
-    )?;
+    let target = format!("{host}:{port}");
+    // Connections idle for 10 s are closed, as Redis's cache does.
+    let now = ctx.now_ms();
+    ctx.state
+        .migrate_conns
+        .retain(|_, c| now - c.last_use_ms <= MIGRATE_CONN_TTL_MS);
+    let mut attempt = 0;
+    let replies = loop {
+        let cached = ctx.state.migrate_conns.remove(&target);
+        let reused = cached.is_some();
+        let mut conn = match cached {
+            Some(c) => c,
+            None => connect(&host, port, timeout)?,
+        };
+        let mut out = Vec::new();
+        if let Some(a) = &auth {
+            let mut cmd: Vec<&[u8]> = vec![b"AUTH"];
+            cmd.extend(a.iter().map(|x| &x[..]));
+            encode_command(&mut out, &cmd);
+        }
+        let select = conn.db != db;
+        if select {
+            let db_text = db.to_string();
+            encode_command(&mut out, &[b"SELECT", db_text.as_bytes()]);
+        }
+        for (key, payload, ttl) in &found {
+            let ttl = ttl.to_string();
+            let mut cmd: Vec<&[u8]> = vec![restore, key, ttl.as_bytes(), payload];
+            if replace {
+                cmd.push(b"REPLACE");
+            }
+            encode_command(&mut out, &cmd);
+        }
+        let count = usize::from(auth.is_some()) + usize::from(select) + found.len();
+        match exchange(&mut conn.stream, &out, count) {
+            Ok(replies) => {
+                conn.db = db;
+                conn.last_use_ms = now;
+                if ctx.state.migrate_conns.len() < MIGRATE_CONN_MAX {
+                    ctx.state.migrate_conns.insert(target.clone(), conn);
+                }
+                break (replies, select);
+            }
+            // A cached connection may have been closed by the target: one
+            // more try on a new one.
+            Err(_) if reused && attempt == 0 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let (replies, selected) = replies;
     let mut replies = replies.into_iter();
     let target_error = |f: &Frame| match f {
         Frame::Error(e) => Some(CmdError::from(format!(
@@ -116,8 +143,10 @@ pub fn migrate(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(e);
         }
     }
-    if let Some(e) = replies.next().as_ref().and_then(target_error) {
-        return Err(e);
+    if selected {
+        if let Some(e) = replies.next().as_ref().and_then(target_error) {
+            return Err(e);
+        }
     }
     let mut first_error = None;
     let mut moved = Vec::new();
@@ -153,23 +182,33 @@ pub fn migrate(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/// Sends `out` and reads `count` replies, within `timeout` for each step.
-fn exchange(
+/// How long an idle MIGRATE connection is kept, and how many at most.
+const MIGRATE_CONN_TTL_MS: i64 = 10_000;
+const MIGRATE_CONN_MAX: usize = 64;
+
+fn connect(
     host: &str,
     port: i64,
-    out: &[u8],
-    count: usize,
     timeout: Duration,
-) -> Result<Vec<Frame>, CmdError> {
+) -> Result<crate::state::MigrateConn, CmdError> {
     let addr = u16::try_from(port)
         .ok()
         .and_then(|p| (host, p).to_socket_addrs().ok()?.next())
         .ok_or_else(|| CmdError::from(CONNECT_ERROR))?;
-    let mut stream =
+    let stream =
         TcpStream::connect_timeout(&addr, timeout).map_err(|_| CmdError::from(CONNECT_ERROR))?;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(timeout));
     let _ = stream.set_read_timeout(Some(timeout));
+    Ok(crate::state::MigrateConn {
+        stream,
+        db: -1,
+        last_use_ms: 0,
+    })
+}
+
+/// Sends `out` and reads `count` replies (the stream has its timeouts).
+fn exchange(stream: &mut TcpStream, out: &[u8], count: usize) -> Result<Vec<Frame>, CmdError> {
     stream
         .write_all(out)
         .map_err(|_| CmdError::from("IOERR error or timeout writing to target instance"))?;
