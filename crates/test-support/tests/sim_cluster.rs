@@ -762,3 +762,44 @@ fn a_random_mix_of_faults() {
         w.settle(40_000)
     })
 }
+
+#[test]
+fn with_two_replicas_one_is_promoted_and_the_other_follows_it() {
+    run("master_crash_3x2", |seed| {
+        let mut w = World::new(seed, 2);
+        w.settle(20_000)?;
+        let shard = (w.rng.next() % 3) as usize;
+        let m = w.master_index(shard);
+        let old = w.id(m);
+        let promoted_before = w.promotions.len();
+        w.crash(m);
+        // Two replicas with equal offsets can split the two live masters'
+        // votes (as in Redis); the random delays break the tie in a later
+        // round.
+        let deadline = w.now + 30_000;
+        while w.promotions.len() == promoted_before && w.now < deadline {
+            w.try_run_for(1000)?;
+        }
+        w.try_run_for(3000)?;
+        let won: Vec<&(String, u64)> = w.promotions[promoted_before..].iter().collect();
+        if won.len() != 1 {
+            return Err(w.report(&format!("{} promotions for one dead master", won.len())));
+        }
+        let new = won[0].0.clone();
+        w.restart(m);
+        w.settle(30_000)?;
+        // The old master and the other replica both follow the new one.
+        for i in 0..w.nodes.len() {
+            let me = w.nodes[i].machine.me();
+            let was_in_shard = w.id(i) == old || me.master.as_deref() == Some(new.as_str());
+            if w.id(i) != new && was_in_shard && me.master.as_deref() != Some(new.as_str()) {
+                return Err(w.report(&format!("n{i} does not follow the new master")));
+            }
+        }
+        let old_follows = w.nodes[m].machine.me().master.as_deref() == Some(new.as_str());
+        if !old_follows {
+            return Err(w.report("the old master does not follow the new one"));
+        }
+        Ok(())
+    })
+}
