@@ -467,14 +467,7 @@ impl Selector {
                 let Some(name) = args.get(channel.pos) else {
                     continue;
                 };
-                let granted = self.channels.iter().any(|p| {
-                    if channel.pattern {
-                        p.as_slice() == *name
-                    } else {
-                        glob_match(p, name, false)
-                    }
-                });
-                if !granted {
+                if !self.allows_channel(name, channel.pattern) {
                     return Err(Denied::Channel(channel.pos));
                 }
             }

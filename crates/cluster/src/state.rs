@@ -1569,8 +1569,7 @@ impl Cluster {
     fn process_gossip(&mut self, sender: &str, g: &Gossip, now: i64, out: &mut Vec<Action>) {
         let Some(id) = id_text(&g.node) else { return };
         let sender_is_master = self.nodes.get(sender).is_some_and(|n| n.is_master());
-        if let Some(n) = self.nodes.get(&id) {
-            let _ = n;
+        if self.nodes.contains_key(&id) {
             if sender_is_master && id != self.myself {
                 if g.flags & (flag::FAIL | flag::PFAIL) != 0 {
                     let added = self.add_failure_report(&id, sender, now);
