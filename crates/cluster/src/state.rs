@@ -44,6 +44,11 @@ pub struct Settings {
     pub repl_ping_period_ms: i64,
     /// `cluster-replica-validity-factor` (0: any data age may fail over).
     pub replica_validity_factor: i64,
+    /// `cluster-migration-barrier`: the replicas a master keeps before one
+    /// may migrate to an orphaned master.
+    pub migration_barrier: i64,
+    /// `cluster-allow-replica-migration`.
+    pub allow_replica_migration: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +63,8 @@ impl Default for Settings {
             replica_no_failover: false,
             repl_ping_period_ms: 10_000,
             replica_validity_factor: 10,
+            migration_barrier: 1,
+            allow_replica_migration: true,
         }
     }
 }
@@ -94,6 +101,9 @@ pub struct Node {
     /// When that link was created.
     pub link_time: i64,
     pub inbound_link: Option<LinkId>,
+    /// Since when it has been an orphaned master (0: it is not), as seen
+    /// by replica migration.
+    pub orphaned_since: i64,
 }
 
 impl Node {
@@ -120,6 +130,7 @@ impl Node {
             link_up: false,
             link_time: 0,
             inbound_link: None,
+            orphaned_since: 0,
         }
     }
 
@@ -166,6 +177,11 @@ pub enum Action {
     ReplicaOf {
         master: Option<(String, u16)>,
     },
+    /// Delete the keys in these slots: they were ours and another master
+    /// took them while we kept serving others.
+    DropSlotKeys {
+        slots: Vec<u16>,
+    },
     /// A PUBLISH (or, when `shard`, SPUBLISH) from a peer, for local subscribers.
     Deliver {
         shard: bool,
@@ -192,6 +208,7 @@ struct Link {
 /// A link as CLUSTER LINKS shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkInfo {
+    pub link: LinkId,
     pub node: String,
     /// From the peer (else ours to it).
     pub inbound: bool,
@@ -203,6 +220,8 @@ pub struct LinkInfo {
 pub struct Stats {
     pub sent: [u64; 11],
     pub received: [u64; 11],
+    /// Links freed for `cluster-link-sendbuf-limit`.
+    pub links_buffer_limit_exceeded: u64,
 }
 
 /// One node's view of the cluster.
@@ -240,6 +259,9 @@ pub struct Cluster {
     pub election: crate::failover::Election,
     /// Per master: when we last voted for one of its replicas.
     pub(crate) voted_time: HashMap<String, i64>,
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: messages of this type are read
+    /// and counted, then ignored (-1: none).
+    pub drop_packet_filter: i64,
 }
 
 /// A fresh random 40-character node id.
@@ -314,6 +336,7 @@ impl Cluster {
             first_state_call: None,
             election: Default::default(),
             voted_time: HashMap::new(),
+            drop_packet_filter: -1,
         }
     }
 
@@ -368,6 +391,14 @@ impl Cluster {
                 n.hostname = c.settings.announce_hostname.clone().unwrap_or_default();
             }
             c.nodes.insert(line.id.clone(), n);
+        }
+        // Masters listed with a replica may be orphaned later.
+        let with_replicas: Vec<String> =
+            c.nodes.values().filter_map(|n| n.master.clone()).collect();
+        for m in with_replicas {
+            if let Some(m) = c.nodes.get_mut(&m) {
+                m.flags |= flag::MIGRATE_TO;
+            }
         }
         // Never behind an epoch the file names (a hand-edited file).
         let max_epoch = c.nodes.values().map(|n| n.config_epoch).max().unwrap_or(0);
@@ -779,6 +810,7 @@ impl Cluster {
                     n.link == Some(*id) && n.link_up
                 };
                 live.then(|| LinkInfo {
+                    link: *id,
                     node: node.clone(),
                     inbound: l.inbound,
                     created: l.created,
@@ -853,6 +885,61 @@ impl Cluster {
     fn close_link(&mut self, link: LinkId, out: &mut Vec<Action>) {
         self.link_closed(link);
         out.push(Action::Close { link });
+    }
+
+    /// DEBUG CLUSTERLINK KILL: closes our link to `id` (`to`), its link to
+    /// us (`from`), or both (`all`); the outbound one is rebuilt by the
+    /// next tick.
+    pub fn kill_links(&mut self, id: &str, to: bool, from: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(n) = self.nodes.get(id) else {
+            return out;
+        };
+        let (outbound, inbound) = (n.link, n.inbound_link);
+        if let Some(l) = outbound.filter(|_| to) {
+            self.close_link(l, &mut out);
+        }
+        if let Some(l) = inbound.filter(|_| from) {
+            self.close_link(l, &mut out);
+        }
+        out
+    }
+
+    /// Closes every link whose send buffer is over `limit` bytes
+    /// (`cluster-link-sendbuf-limit`, checked by the shell); `queued` says
+    /// what a link has waiting.
+    pub fn free_links_over_limit(
+        &mut self,
+        limit: u64,
+        queued: impl Fn(LinkId) -> u64,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        let mut over: Vec<(LinkId, bool, String, u64)> = Vec::new();
+        for n in self.nodes.values() {
+            for (link, inbound) in [(n.link, false), (n.inbound_link, true)] {
+                let Some(link) = link else { continue };
+                let used = queued(link);
+                if used > limit {
+                    over.push((link, inbound, n.id.clone(), used));
+                }
+            }
+        }
+        for (link, inbound, id, used) in over {
+            Self::log(
+                &mut out,
+                LogLevel::Warning,
+                format!(
+                    "Freeing cluster link({} node {id}, used memory: {used}) due to exceeding send buffer memory limit.",
+                    if inbound { "from" } else { "to" }
+                ),
+            );
+            self.stats.links_buffer_limit_exceeded += 1;
+            self.close_link(link, &mut out);
+        }
+        out
     }
 
     // ----- the timer -----
@@ -957,6 +1044,7 @@ impl Cluster {
         self.manual_failover_tick(now, &mut out);
         if !self.me().is_master() {
             self.handle_failover(now, &mut out);
+            self.handle_replica_migration(now, &mut out);
         }
         self.flush_save(&mut out);
         out
@@ -991,6 +1079,14 @@ impl Cluster {
         let h = &msg.header;
         if let Some(c) = self.stats.received.get_mut(h.kind as usize) {
             *c += 1;
+        }
+        if i64::from(h.kind) == self.drop_packet_filter {
+            Self::log(
+                &mut out,
+                LogLevel::Warning,
+                "Dropping packet that matches debug drop filter".into(),
+            );
+            return out;
         }
         let Some(l) = self.links.get(&link).cloned() else {
             return out;
@@ -1104,7 +1200,8 @@ impl Cluster {
                         if newer {
                             if let Some(n) = self.nodes.get_mut(&owner) {
                                 if !n.is_master() {
-                                    n.flags = (n.flags & !flag::SLAVE) | flag::MASTER;
+                                    n.flags =
+                                        (n.flags & !flag::SLAVE) | flag::MASTER | flag::MIGRATE_TO;
                                     n.master = None;
                                 }
                                 n.config_epoch = *config_epoch;
@@ -1322,7 +1419,8 @@ impl Cluster {
                 let was_replica = self.nodes.get(&id).is_some_and(|n| n.is(flag::SLAVE));
                 if was_replica {
                     if let Some(n) = self.nodes.get_mut(&id) {
-                        n.flags = (n.flags & !flag::SLAVE) | flag::MASTER;
+                        // A promoted replica is a master worth migrating to.
+                        n.flags = (n.flags & !flag::SLAVE) | flag::MASTER | flag::MIGRATE_TO;
                         n.master = None;
                     }
                     self.save(false);
@@ -1350,6 +1448,10 @@ impl Cluster {
                         n.flags = (n.flags & !flag::MASTER) | flag::SLAVE;
                         n.master = Some(master.clone());
                         n.slots = SlotBitmap::default();
+                    }
+                    // A master that has had a replica may be orphaned later.
+                    if let Some(m) = self.nodes.get_mut(&master) {
+                        m.flags |= flag::MIGRATE_TO;
                     }
                     self.save(false);
                     self.update_state_logged(now, out);
@@ -1493,11 +1595,15 @@ impl Cluster {
         let me_master = self.master_of(self.me()).id.clone();
         let my_slots_before = self.nodes[&me_master].slots.count();
         let mut lost_to_sender = 0;
+        let mut sender_claims = 0;
+        // Slots we served ourselves (as a master) and lose.
+        let mut lost_mine: Vec<u16> = Vec::new();
         let mut changed = false;
         for s in 0..SLOTS {
             if !slots.get(s) {
                 continue;
             }
+            sender_claims += 1;
             let owner = self.owners[s].clone();
             if owner.as_deref() == Some(id) {
                 continue;
@@ -1515,6 +1621,9 @@ impl Cluster {
             if owner.as_deref() == Some(me_master.as_str()) {
                 lost_to_sender += 1;
             }
+            if owner.as_deref() == Some(self.myself.as_str()) {
+                lost_mine.push(s as u16);
+            }
             if let Some(o) = owner.and_then(|o| self.nodes.get_mut(&o)) {
                 o.slots.set(s, false);
             }
@@ -1529,7 +1638,10 @@ impl Cluster {
             self.update_state_logged(now, out);
         }
         let left = self.nodes[&me_master].slots.count();
-        if lost_to_sender > 0 && left == 0 && my_slots_before > 0 {
+        // Without replica migration a master follows only a node that took
+        // exactly its slots (a failover), not one that collected them.
+        let may_follow = self.settings.allow_replica_migration || sender_claims == lost_to_sender;
+        if lost_to_sender > 0 && left == 0 && my_slots_before > 0 && may_follow {
             // Our (or our master's) last slot went to the sender: follow it.
             Self::log(
                 out,
@@ -1537,7 +1649,29 @@ impl Cluster {
                 format!("Configuration change detected. Reconfiguring myself as a replica of {id}"),
             );
             self.set_my_master(id, out);
+        } else if let Some(grand) = self.grandmaster() {
+            // Our master became someone's replica: we follow its master.
+            Self::log(
+                out,
+                LogLevel::Warning,
+                format!(
+                    "I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {grand}"
+                ),
+            );
+            self.set_my_master(&grand, out);
+        } else if !lost_mine.is_empty() {
+            // Keys left in slots that are no longer ours go (Redis's dirty
+            // slots); a replica's go with its master's deletions.
+            out.push(Action::DropSlotKeys { slots: lost_mine });
         }
+    }
+
+    /// Our master's master, when our master has become a replica (and not
+    /// of us).
+    fn grandmaster(&self) -> Option<String> {
+        let master = self.me().master.as_ref()?;
+        let grand = self.nodes.get(master)?.master.clone()?;
+        (grand != self.myself).then_some(grand)
     }
 
     /// Makes us a replica of `master`.
@@ -1560,6 +1694,9 @@ impl Cluster {
         self.migrating.clear();
         self.importing.clear();
         self.reset_manual_failover(out);
+        if let Some(m) = self.nodes.get_mut(master) {
+            m.flags |= flag::MIGRATE_TO;
+        }
         self.save(true);
         out.push(Action::ReplicaOf {
             master: Some((ip, port)),
@@ -1921,6 +2058,7 @@ impl Cluster {
         if owner != self.myself {
             self.migrating.remove(&slot);
         }
+        let was_mine = self.owners[s].as_deref() == Some(self.myself.as_str());
         if let Some(o) = self.owners[s].take() {
             if let Some(n) = self.nodes.get_mut(&o) {
                 n.slots.set(s, false);
@@ -1929,6 +2067,22 @@ impl Cluster {
         self.owners[s] = Some(owner.to_string());
         if let Some(n) = self.nodes.get_mut(owner) {
             n.slots.set(s, true);
+        }
+        // A master that gave its last slot away follows the node that took
+        // it (when replica migration is allowed), as in Redis 7.0.
+        if was_mine
+            && owner != self.myself
+            && self.me().slots.is_empty()
+            && self.settings.allow_replica_migration
+        {
+            Self::log(
+                &mut out,
+                LogLevel::Warning,
+                format!(
+                    "Configuration change detected. Reconfiguring myself as a replica of {owner}"
+                ),
+            );
+            self.set_my_master(owner, &mut out);
         }
         if owner == self.myself && self.importing.remove(&slot).is_some() {
             if self.bump_epoch_without_consensus(&mut out) {

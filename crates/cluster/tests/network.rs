@@ -14,6 +14,8 @@ struct Net {
     down: Vec<bool>,
     now: i64,
     queue: VecDeque<(usize, Action)>,
+    /// DropSlotKeys asked of each node.
+    dropped: Vec<(usize, Vec<u16>)>,
 }
 
 impl Net {
@@ -35,6 +37,7 @@ impl Net {
             down: vec![false; n],
             now: 0,
             queue: VecDeque::new(),
+            dropped: Vec::new(),
         }
     }
 
@@ -78,6 +81,7 @@ impl Net {
                         self.nodes[peer].link_closed(peer_link);
                     }
                 }
+                Action::DropSlotKeys { slots } => self.dropped.push((at, slots)),
                 _ => {}
             }
         }
@@ -304,4 +308,117 @@ fn manual_failover_swaps_roles() {
             .unwrap_err(),
         "ERR You should send CLUSTER FAILOVER to a replica"
     );
+}
+
+#[test]
+fn a_master_giving_its_last_slot_away_follows_the_taker() {
+    for allowed in [true, false] {
+        let mut net = masters_and_meet(3);
+        for c in &mut net.nodes {
+            c.settings.allow_replica_migration = allowed;
+        }
+        net.advance(5000);
+        let taker = net.nodes[1].myself.clone();
+        let giver = net.nodes[2].myself.clone();
+        let slots: Vec<u16> = net.nodes[2]
+            .me()
+            .slots
+            .ranges()
+            .iter()
+            .flat_map(|&(a, b)| a..=b)
+            .collect();
+        for &s in &slots {
+            net.nodes[1].set_slot_importing(s, Some(giver.clone()));
+            let a = net.nodes[1].set_slot_node(s, &taker, net.now);
+            net.run(1, a);
+            let a = net.nodes[2].set_slot_node(s, &taker, net.now);
+            net.run(2, a);
+        }
+        net.advance(3000);
+        let me = net.nodes[2].me();
+        if allowed {
+            assert_eq!(
+                me.master.as_deref(),
+                Some(taker.as_str()),
+                "{}",
+                net.nodes[2].nodes_text()
+            );
+        } else {
+            assert!(
+                me.is_master() && me.slots.is_empty(),
+                "{}",
+                net.nodes[2].nodes_text()
+            );
+        }
+        for c in &net.nodes {
+            assert_eq!(c.owner(16383).map(|n| n.id.clone()), Some(taker.clone()));
+        }
+    }
+}
+
+#[test]
+fn slots_taken_by_a_newer_epoch_drop_the_old_owners_keys() {
+    let mut net = three_masters();
+    // Node 1 claims slot 0 (node 0's) with a newer epoch, as a forced
+    // SETSLOT NODE would: node 0 keeps its other slots and drops the keys.
+    let me1 = net.nodes[1].myself.clone();
+    let a = net.nodes[1].set_slot_node(0, &me1, net.now);
+    net.run(1, a);
+    let (a, _, _) = net.nodes[1].bump_epoch();
+    net.run(1, a);
+    net.advance(3000);
+    assert_eq!(net.nodes[0].owner(0).map(|n| n.id.clone()), Some(me1));
+    assert!(net.nodes[0].me().is_master());
+    assert!(
+        net.dropped
+            .iter()
+            .any(|(at, slots)| *at == 0 && slots == &vec![0]),
+        "{:?}",
+        net.dropped
+    );
+}
+
+#[test]
+fn a_node_dropping_pongs_never_sees_its_pings_answered() {
+    let mut net = three_masters();
+    net.nodes[0].drop_packet_filter = i64::from(redust_cluster::bus::kind::PONG);
+    let received = net.nodes[0].stats.received[redust_cluster::bus::kind::PONG as usize];
+    net.advance(3000);
+    let others: Vec<String> = (1..3).map(|i| net.nodes[i].myself.clone()).collect();
+    // Its pings stay unanswered; the peers' own pings keep it from
+    // suspecting them, as in Redis (the data delay counts too).
+    for id in &others {
+        assert_ne!(
+            net.nodes[0].nodes[id].ping_sent,
+            0,
+            "{}",
+            net.nodes[0].nodes_text()
+        );
+    }
+    // Dropped messages still count as received.
+    assert!(net.nodes[0].stats.received[redust_cluster::bus::kind::PONG as usize] > received);
+    net.nodes[0].drop_packet_filter = -1;
+    net.advance(2000);
+    let answered = others
+        .iter()
+        .any(|id| net.nodes[0].nodes[id].pong_received > net.now - 1500);
+    assert!(answered, "{}", net.nodes[0].nodes_text());
+}
+
+#[test]
+fn killed_links_are_closed_and_rebuilt() {
+    let mut net = three_masters();
+    let peer = net.nodes[1].myself.clone();
+    let before = net.nodes[0].nodes[&peer].link;
+    let actions = net.nodes[0].kill_links(&peer, true, true);
+    let closes = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Close { .. }))
+        .count();
+    assert_eq!(closes, 2);
+    net.run(0, actions);
+    net.advance(500);
+    let after = net.nodes[0].nodes[&peer].link;
+    assert!(after.is_some() && after != before);
+    assert!(net.nodes[0].state_ok);
 }

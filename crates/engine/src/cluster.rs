@@ -9,9 +9,11 @@ use crate::errors::CmdError;
 use crate::exec::{flags, Command, KeyRouter};
 use crate::state::{Client, State};
 use bytes::Bytes;
-use redust_cluster::key_slot;
-use redust_cluster::state::{Action, Cluster, LogLevel};
+use redust_cluster::state::{Action, Cluster, LinkId, LogLevel};
+use redust_cluster::{key_slot, SlotBitmap};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The cluster machine and what waits for the shell.
@@ -23,6 +25,51 @@ pub struct ClusterNode {
     pub wake: Arc<tokio::sync::Notify>,
     /// nodes.conf.
     pub config_path: PathBuf,
+    /// The slots this node's shard served when last looked at: a slot that
+    /// leaves it ends the shard-channel subscriptions hashing to it.
+    pub shard_slots: SlotBitmap,
+    /// Bytes waiting to be written on each bus link (the shell keeps them):
+    /// CLUSTER LINKS's send buffers and `cluster-link-sendbuf-limit`.
+    pub link_queues: HashMap<LinkId, Arc<AtomicU64>>,
+}
+
+impl ClusterNode {
+    pub fn new(machine: Cluster, config_path: PathBuf) -> ClusterNode {
+        let shard_slots = shard_slots(&machine);
+        ClusterNode {
+            machine,
+            outbox: Vec::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            config_path,
+            shard_slots,
+            link_queues: HashMap::new(),
+        }
+    }
+}
+
+impl ClusterNode {
+    /// Memory the bus links hold: each link's read buffers (the shell's
+    /// 16 KiB chunk and 4 KiB frame buffer) and what waits to be written.
+    pub fn links_memory(&self) -> u64 {
+        self.link_queues
+            .values()
+            .map(|q| 20 * 1024 + q.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// What link `link` has waiting to be written, in bytes.
+    pub fn link_queued(&self, link: LinkId) -> u64 {
+        self.link_queues
+            .get(&link)
+            .map_or(0, |q| q.load(Ordering::Relaxed))
+    }
+}
+
+/// The slots of this node's shard: its own, or its master's.
+fn shard_slots(machine: &Cluster) -> SlotBitmap {
+    let me = machine.me();
+    let master = me.master.as_ref().and_then(|m| machine.nodes.get(m));
+    master.unwrap_or(me).slots.clone()
 }
 
 /// Applies the machine's actions: this node's ones here, the bus ones
@@ -57,6 +104,7 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
                 }
             }
             Action::PauseWrites { until_ms } => pause_writes(state, until_ms),
+            Action::DropSlotKeys { slots } => drop_slot_keys(state, &slots),
             bus @ (Action::Connect { .. } | Action::Send { .. } | Action::Close { .. }) => {
                 if let Some(c) = state.cluster.as_mut() {
                     c.outbox.push(bus);
@@ -70,6 +118,41 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
             c.wake.notify_one();
         }
     }
+    let gone = state.cluster.as_mut().and_then(|c| {
+        let now = shard_slots(&c.machine);
+        if now == c.shard_slots {
+            return None;
+        }
+        let before = std::mem::replace(&mut c.shard_slots, now.clone());
+        let gone: Vec<bool> = (0..redust_cluster::SLOTS)
+            .map(|s| before.get(s) && !now.get(s))
+            .collect();
+        gone.contains(&true).then_some(gone)
+    });
+    if let Some(gone) = gone {
+        crate::pubsub::unsubscribe_shard_slots(state, |slot| gone[slot as usize]);
+    }
+}
+
+/// Deletes the keys in `slots` (Redis's delKeysInSlot): each deletion is
+/// replicated and signalled like any server-side one.
+fn drop_slot_keys(state: &mut State, slots: &[u16]) {
+    let lazy = state.config.lazyfree_lazy_server_del;
+    for &slot in slots {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        state.dbs[0].for_each_in_slot(slot as usize, |k| keys.push(k.to_vec()));
+        for key in keys {
+            if let Some(old) = state.dbs[0].remove(&key) {
+                crate::lazyfree::value_freed(state, old.value(), lazy);
+                crate::propagate::propagate_deletion(state, 0, &key, lazy);
+                crate::notify::signal_modified(state, 0, &key);
+                crate::notify::notify(state, crate::notify::GENERIC, "del", &key, 0);
+            }
+        }
+    }
+    // Only the bus asks for this, outside any command: hand the deletions
+    // to the AOF and the replicas now.
+    crate::propagate::flush(state);
 }
 
 /// A manual failover pauses (or resumes, with 0) this master's writes.
@@ -200,6 +283,12 @@ fn routed_positions(cmd: &Command, argv: &[Bytes]) -> Vec<usize> {
             .map(|k| k.pos)
             .collect(),
     }
+}
+
+/// The slot of a command's first key (or shard channel), if it has one.
+pub fn command_slot(cmd: &Command, argv: &[Bytes]) -> Option<u16> {
+    let pos = *routed_positions(cmd, argv).first()?;
+    argv.get(pos).map(|k| key_slot(k))
 }
 
 /// Routes commands by their keys' slots.

@@ -319,7 +319,8 @@ fn memory(state: &mut State, out: &mut String) {
     line(out, "mem_total_replication_buffers", repl_buffers);
     line(out, "mem_clients_slaves", replicas_share);
     line(out, "mem_clients_normal", normal_clients_memory(state));
-    line(out, "mem_cluster_links", 0);
+    let cluster_links = state.cluster.as_ref().map_or(0, |c| c.links_memory());
+    line(out, "mem_cluster_links", cluster_links);
     line(out, "mem_aof_buffer", aof_buffer);
     line(out, "mem_allocator", "jemalloc-5.3.0");
     line(out, "active_defrag_running", 0);

@@ -36,6 +36,46 @@ pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     }
 }
 
+/// Drops every shard-channel subscription whose channel hashes to a slot
+/// `gone` names (the slot left this node's shard), telling each subscriber
+/// with a `sunsubscribe` push, as Redis does so clients subscribe again
+/// where the slot went. A client in the middle of a command is not in the
+/// registry and keeps its subscription.
+pub fn unsubscribe_shard_slots(state: &mut State, gone: impl Fn(u16) -> bool) {
+    let channels: Vec<Vec<u8>> = state
+        .pubsub
+        .shard_channels
+        .keys()
+        .filter(|ch| gone(redust_cluster::key_slot(ch)))
+        .cloned()
+        .collect();
+    for ch in channels {
+        let Some(ids) = state.pubsub.shard_channels.remove(&ch) else {
+            continue;
+        };
+        let mut kept = Vec::new();
+        for id in ids {
+            let Some(client) = state.clients.get_mut(&id) else {
+                kept.push(id);
+                continue;
+            };
+            client.shard_channels.remove(&ch);
+            let count = client.shard_channels.len();
+            if let Some((h, resp3)) = state.clients.handles.get(&id) {
+                let mut r = Reply::new(*resp3);
+                r.push(3);
+                r.bulk(b"sunsubscribe");
+                r.bulk(&ch);
+                r.int(count as i64);
+                h.send_data(Bytes::from(r.buf));
+            }
+        }
+        if !kept.is_empty() {
+            state.pubsub.shard_channels.insert(ch, kept);
+        }
+    }
+}
+
 /// Delivers an SPUBLISH to the subscribers of a shard channel (`smessage`).
 /// Returns the number of receivers.
 pub fn publish_shard(state: &mut State, channel: &[u8], message: &[u8]) -> usize {

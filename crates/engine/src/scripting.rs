@@ -334,6 +334,9 @@ pub struct RunMode {
     pub read_only: bool,
     /// `#!lua flags=allow-oom`.
     pub allow_oom: bool,
+    /// In a cluster, its commands may touch keys of different slots: an
+    /// EVAL without a shebang, or `allow-cross-slot-keys`.
+    pub allow_cross_slot: bool,
 }
 
 impl RunMode {
@@ -342,6 +345,7 @@ impl RunMode {
         RunMode {
             read_only: read_only_command || f.no_writes,
             allow_oom: f.allow_oom,
+            allow_cross_slot: flags.is_none() || f.allow_cross_slot_keys,
         }
     }
 }
@@ -421,6 +425,7 @@ pub fn run(
         mode,
         oom_at_start: oom,
         repl_flags: REPL_ALL,
+        slot: keys.first().map(|k| redust_cluster::key_slot(k)),
     };
     let result = match (target, vm.as_deref_mut(), functions.as_deref_mut()) {
         (Target::Script { sha }, Some(vm), _) => vm.run(sha, keys, argv, &mut host, ctx.reply),
@@ -486,6 +491,9 @@ struct ScriptHost<'a> {
     /// `redis.set_repl`: where the effects of the next commands go (bit 1
     /// the AOF, bit 2 the replicas).
     repl_flags: u8,
+    /// In a cluster: the slot its keys so far hash to (the declared keys',
+    /// then the first key a command touched).
+    slot: Option<u16>,
 }
 
 impl ScriptHost<'_> {
@@ -493,17 +501,33 @@ impl ScriptHost<'_> {
     /// In a cluster, a script's command must touch only keys this node
     /// serves (Redis's scriptVerifyClusterState); the master's stream and
     /// the AOF are obeyed.
-    fn cluster_refusal(&self, command: &exec::Command, args: &[Bytes]) -> Option<&'static str> {
+    fn cluster_refusal(&mut self, command: &exec::Command, args: &[Bytes]) -> Option<&'static str> {
         if self.state.cluster.is_none() || self.client.repl.is_master || self.state.loading {
             return None;
         }
-        let err = crate::exec::KeyRouter::route(
+        let Some(err) = crate::exec::KeyRouter::route(
             &crate::cluster::Router,
             self.state,
             self.client,
             command,
             args,
-        )?;
+        ) else {
+            // Local keys: still all of one slot, unless the script may
+            // cross slots.
+            let slot = crate::cluster::command_slot(command, args)?;
+            if self.mode.allow_cross_slot {
+                return None;
+            }
+            return match self.slot {
+                Some(s) if s != slot => {
+                    Some("ERR Script attempted to access keys that do not hash to the same slot")
+                }
+                _ => {
+                    self.slot = Some(slot);
+                    None
+                }
+            };
+        };
         Some(
             if err
                 .0

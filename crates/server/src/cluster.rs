@@ -12,6 +12,7 @@ use redust_cluster::bus::{self, Framing};
 use redust_cluster::state::{Action, Cluster, LinkId, Settings, TICK_MS};
 use redust_engine::State;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,6 +44,8 @@ fn settings(config: &redust_config::Config) -> Settings {
         replica_no_failover: config.cluster_replica_no_failover,
         repl_ping_period_ms: config.repl_ping_replica_period as i64 * 1000,
         replica_validity_factor: i64::from(config.cluster_replica_validity_factor),
+        migration_barrier: i64::from(config.cluster_migration_barrier),
+        allow_replica_migration: config.cluster_allow_replica_migration,
     }
 }
 
@@ -83,12 +86,9 @@ pub fn install(state: &mut State, now: i64) -> Result<(), String> {
         .as_ref()
         .and_then(|m| machine.nodes.get(m))
         .map(|m| (m.ip.clone(), m.port));
-    state.cluster = Some(Box::new(redust_engine::cluster::ClusterNode {
-        machine,
-        outbox: Vec::new(),
-        wake: Arc::new(tokio::sync::Notify::new()),
-        config_path: path,
-    }));
+    state.cluster = Some(Box::new(redust_engine::cluster::ClusterNode::new(
+        machine, path,
+    )));
     state.router = Some(Arc::new(redust_engine::cluster::Router));
     redust_engine::cluster::save_config(state, true)
         .map_err(|e| format!("Can't write the cluster config file: {e}"))?;
@@ -98,8 +98,14 @@ pub fn install(state: &mut State, now: i64) -> Result<(), String> {
     Ok(())
 }
 
+/// An open link's writer, and what it has waiting.
+struct Writer {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicU64>,
+}
+
 /// The writers of the open links, by id.
-type Writers = HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>>;
+type Writers = HashMap<LinkId, Writer>;
 
 struct Shell {
     server: Arc<Server>,
@@ -145,6 +151,7 @@ pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) {
                 shell.writers.remove(&link);
                 let mut state = shell.server.state.lock();
                 if let Some(c) = state.cluster.as_mut() {
+                    c.link_queues.remove(&link);
                     c.machine.link_closed(link);
                 }
             }
@@ -168,11 +175,24 @@ impl Shell {
         state.now_ms = now;
         let offset = state.repl.offset;
         let data_age = redust_engine::cluster::replica_data_age(&state, now);
+        // CONFIG SET may have changed any cluster-* option since.
+        let settings = settings(&state.config);
         let Some(c) = state.cluster.as_mut() else {
             return;
         };
+        c.machine.settings = settings;
         c.machine.set_replication(offset, data_age);
-        let actions = c.machine.tick(now);
+        let mut actions = c.machine.tick(now);
+        let limit = state.config.cluster_link_sendbuf_limit;
+        let Some(c) = state.cluster.as_mut() else {
+            return;
+        };
+        let writers = &self.writers;
+        actions.extend(c.machine.free_links_over_limit(limit, |link| {
+            writers
+                .get(&link)
+                .map_or(0, |w| w.queued.load(Ordering::Relaxed))
+        }));
         redust_engine::cluster::apply(&mut state, actions);
     }
 
@@ -202,22 +222,44 @@ impl Shell {
                 Action::Connect { link, ip, cport } => self.connect(link, ip, cport),
                 Action::Send { link, bytes } => {
                     if let Some(w) = self.writers.get(&link) {
-                        let _ = w.send(bytes);
+                        w.queued.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        let _ = w.tx.send(bytes);
                     }
                 }
                 Action::Close { link } => {
                     // Dropping the writer ends the link's task.
                     self.writers.remove(&link);
+                    let mut state = self.server.state.lock();
+                    if let Some(c) = state.cluster.as_mut() {
+                        c.link_queues.remove(&link);
+                    }
                 }
                 _ => {}
             }
         }
     }
 
+    /// A writer for `link`, its queue shared with CLUSTER LINKS.
+    fn new_writer(&mut self, link: LinkId) -> (mpsc::UnboundedReceiver<Vec<u8>>, Arc<AtomicU64>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicU64::new(0));
+        self.writers.insert(
+            link,
+            Writer {
+                tx,
+                queued: queued.clone(),
+            },
+        );
+        let mut state = self.server.state.lock();
+        if let Some(c) = state.cluster.as_mut() {
+            c.link_queues.insert(link, queued.clone());
+        }
+        (rx, queued)
+    }
+
     fn connect(&mut self, link: LinkId, ip: String, cport: u16) {
         let server = self.server.clone();
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.writers.insert(link, tx);
+        let (rx, queued) = self.new_writer(link);
         let ended = self.ended.clone();
         tokio::spawn(async move {
             let timeout = {
@@ -250,18 +292,17 @@ impl Shell {
                 let actions = c.machine.link_connected(link, now);
                 redust_engine::cluster::apply(&mut state, actions);
             }
-            link_task(server, link, stream, rx).await;
+            link_task(server, link, stream, rx, queued).await;
             let _ = ended.send(link);
         });
     }
 
     fn start_link(&mut self, link: LinkId, stream: TcpStream) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.writers.insert(link, tx);
+        let (rx, queued) = self.new_writer(link);
         let server = self.server.clone();
         let ended = self.ended.clone();
         tokio::spawn(async move {
-            link_task(server, link, stream, rx).await;
+            link_task(server, link, stream, rx, queued).await;
             let _ = ended.send(link);
         });
     }
@@ -274,6 +315,7 @@ async fn link_task(
     link: LinkId,
     stream: TcpStream,
     mut writes: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicU64>,
 ) {
     let peer_ip = stream
         .peer_addr()
@@ -293,6 +335,7 @@ async fn link_task(
                     if writer.write_all(&bytes).await.is_err() {
                         return;
                     }
+                    queued.fetch_sub(bytes.len() as u64, Ordering::Relaxed);
                 }
                 None => return,
             },

@@ -257,7 +257,8 @@ impl World {
                     self.log.push(format!("{} n{i} {text}", self.now - CLOCK));
                 }
                 Action::PauseWrites { until_ms } => self.nodes[i].writes_paused_until = until_ms,
-                Action::ReplicaOf { .. } | Action::Deliver { .. } => {}
+                Action::ReplicaOf { .. } | Action::Deliver { .. } | Action::DropSlotKeys { .. } => {
+                }
             }
         }
         self.save(i);
@@ -799,6 +800,61 @@ fn with_two_replicas_one_is_promoted_and_the_other_follows_it() {
         let old_follows = w.nodes[m].machine.me().master.as_deref() == Some(new.as_str());
         if !old_follows {
             return Err(w.report("the old master does not follow the new one"));
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn an_orphaned_master_gets_a_replica_from_a_shard_with_two() {
+    run("replica_migration", |seed| {
+        let mut w = World::new(seed, 2);
+        w.settle(20_000)?;
+        let shard = (w.rng.next() % 3) as usize;
+        let m = w.master_index(shard);
+        let master_id = w.id(m);
+        let replicas: Vec<usize> = (0..w.nodes.len())
+            .filter(|&i| w.nodes[i].machine.me().master.as_deref() == Some(master_id.as_str()))
+            .collect();
+        if replicas.len() != 2 {
+            return Err(w.report("the shard does not have two replicas"));
+        }
+        for &r in &replicas {
+            w.crash(r);
+        }
+        // FAIL for both (a few node timeouts), then the migration delay.
+        let deadline = w.now + 30_000;
+        let migrated = |w: &World| {
+            (0..w.nodes.len()).any(|i| {
+                w.nodes[i].up && w.nodes[i].machine.me().master.as_deref() == Some(&master_id)
+            })
+        };
+        while !migrated(&w) && w.now < deadline {
+            w.try_run_for(500)?;
+        }
+        if !migrated(&w) {
+            return Err(w.report("no replica migrated to the orphaned master"));
+        }
+        w.settle(20_000)?;
+        let moves = w
+            .log
+            .iter()
+            .filter(|l| l.contains("Migrating to orphaned master"))
+            .count();
+        if moves != 1 {
+            return Err(w.report(&format!("{moves} replicas migrated, not one")));
+        }
+        // Every master keeps a live replica (the barrier is one).
+        for s in 0..3 {
+            let id = w.id(w.master_index(s));
+            let live = (0..w.nodes.len())
+                .filter(|&i| {
+                    w.nodes[i].up && w.nodes[i].machine.me().master.as_deref() == Some(&id)
+                })
+                .count();
+            if live == 0 {
+                return Err(w.report(&format!("shard {s} has no live replica")));
+            }
         }
         Ok(())
     })

@@ -419,6 +419,11 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let links = machine(ctx)?.links_info();
             ctx.reply.array(links.len());
             for l in links {
+                let queued = ctx
+                    .state
+                    .cluster
+                    .as_ref()
+                    .map_or(0, |c| c.link_queued(l.link));
                 ctx.reply.map(6);
                 ctx.reply.bulk(b"direction");
                 ctx.reply.bulk(if l.inbound { b"from" } else { b"to" });
@@ -427,11 +432,12 @@ pub fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ctx.reply.bulk(b"create-time");
                 ctx.reply.int(l.created);
                 ctx.reply.bulk(b"events");
-                ctx.reply.bulk(if l.inbound { b"r" } else { b"rw" });
+                // A write handler is installed while something waits.
+                ctx.reply.bulk(if queued > 0 { b"rw" } else { b"r" });
                 ctx.reply.bulk(b"send-buffer-allocated");
-                ctx.reply.int(0);
+                ctx.reply.int(queued as i64);
                 ctx.reply.bulk(b"send-buffer-used");
-                ctx.reply.int(0);
+                ctx.reply.int(queued as i64);
             }
         }
         _ => return Err(errors::unknown_subcommand(&args[1], "cluster")),
@@ -583,7 +589,10 @@ fn info_text(c: &Cluster) -> String {
         }
     }
     text.push_str(&format!("cluster_stats_messages_received:{total}\r\n"));
-    text.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
+    text.push_str(&format!(
+        "total_cluster_links_buffer_limit_exceeded:{}\r\n",
+        c.stats.links_buffer_limit_exceeded
+    ));
     text
 }
 

@@ -586,7 +586,10 @@ pub fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "clients.normal",
                     (ctx.state.connected_clients() * 20_000) as i64,
                 ),
-                ("cluster.links", 0),
+                (
+                    "cluster.links",
+                    ctx.state.cluster.as_ref().map_or(0, |c| c.links_memory()) as i64,
+                ),
                 ("aof.buffer", 0),
                 ("lua.caches", 0),
                 ("functions.caches", 0),
@@ -970,6 +973,32 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             println!("{{listpack {} encoded as listpack}}", lossy(&args[2]));
             ctx.reply.simple("Listpack structure printed on stdout");
         }
+        b"drop-cluster-packet-filter" if args.len() == 3 => {
+            let kind = parse_i64(&args[2])?;
+            if let Some(c) = ctx.state.cluster.as_mut() {
+                c.machine.drop_packet_filter = kind;
+            }
+            ctx.reply.ok();
+        }
+        b"clusterlink" if args.len() == 5 && eq_ignore_case(&args[2], "kill") => {
+            let Some(c) = ctx.state.cluster.as_mut() else {
+                return Err("ERR Debug option only available for cluster mode enabled setup!".into());
+            };
+            let id = lossy(&args[4]);
+            if !c.machine.nodes.contains_key(&id) {
+                return Err(format!("ERR Unknown node {id}").into());
+            }
+            let dir = args[3].to_ascii_lowercase();
+            let (to, from) = match dir.as_slice() {
+                b"to" => (true, false),
+                b"from" => (false, true),
+                b"all" => (true, true),
+                _ => return Err(format!("ERR Unknown direction {}", lossy(&args[3])).into()),
+            };
+            let actions = c.machine.kill_links(&id, to, from);
+            crate::cluster::apply(ctx.state, actions);
+            ctx.reply.ok();
+        }
         b"pause-cron" if args.len() == 3 => {
             ctx.state.debug.pause_cron = parse_i64(&args[2])? != 0;
             ctx.reply.ok();
@@ -1082,6 +1111,10 @@ pub fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+                "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+                "CLUSTERLINK KILL <to|from|all> <node-id>",
+                "    Kills the link based on the direction to/from (both) with the provided node.",
                 "LISTPACK <key>",
                 "    Show low level info about the listpack encoding of <key>.",
                 "QUICKLIST <key> [<0|1>]",
