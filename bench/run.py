@@ -66,12 +66,12 @@ LOADS = {
 
 
 class Server:
-    def __init__(self, name, binary, workdir):
+    def __init__(self, name, binary, workdir, extra=()):
         self.name = name
         self.port = free_port()
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", workdir, "--protected-mode", "no"],
+             "--dir", workdir, "--protected-mode", "no", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while time.time() < deadline:

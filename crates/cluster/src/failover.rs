@@ -250,7 +250,7 @@ impl Cluster {
                 if let Some(n) = self.nodes.get_mut(&me) {
                     n.slots.set(s, true);
                 }
-                self.owners[s] = Some(me.clone());
+                self.owners.set(s, Some(me.clone()));
             }
         }
         self.update_state(now);

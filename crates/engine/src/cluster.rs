@@ -6,7 +6,7 @@
 //! I/O ones wait in an outbox for the server's shell.
 
 use crate::errors::CmdError;
-use crate::exec::{flags, Command, KeyRouter};
+use crate::exec::{flags, Command, KeyRouter, KeyShape};
 use crate::state::{Client, State};
 use bytes::Bytes;
 use redust_cluster::state::{Action, Cluster, LinkId, LogLevel};
@@ -294,6 +294,97 @@ pub fn command_slot(cmd: &Command, argv: &[Bytes]) -> Option<u16> {
 /// Routes commands by their keys' slots.
 pub struct Router;
 
+/// What the keys of a command (or a transaction) say about routing it.
+#[derive(Default)]
+struct KeysSeen {
+    /// The slot of the first key.
+    slot: u16,
+    /// Several different keys (all of that slot).
+    multiple_keys: bool,
+    migrating: bool,
+    importing: bool,
+    /// Keys present / absent here, counted only in a slot in migration.
+    existing: usize,
+    missing: usize,
+}
+
+impl KeysSeen {
+    /// The first key: its slot, and whether that slot is moving.
+    fn first(c: &Cluster, slot: u16) -> Result<KeysSeen, Redirect> {
+        let mut seen = KeysSeen {
+            slot,
+            ..KeysSeen::default()
+        };
+        let mine = c.owners.is_mine(slot as usize);
+        if !mine && c.owners[slot as usize].is_none() {
+            return Err(Redirect::Unbound);
+        }
+        // Most of the time no slot is moving: skip the lookups.
+        if c.migrating.is_empty() && c.importing.is_empty() {
+            return Ok(seen);
+        }
+        if mine && c.migrating.contains_key(&slot) {
+            seen.migrating = true;
+        } else if c.importing.contains_key(&slot) {
+            seen.importing = true;
+        }
+        Ok(seen)
+    }
+
+    /// Counts `key` as present or not, when its slot is moving (a
+    /// channel moves with its slot only at SETSLOT NODE).
+    fn count_presence(&mut self, state: &State, key: &[u8], channel: bool) {
+        if (self.migrating || self.importing) && !channel {
+            let db = &state.dbs[0];
+            if db.peek(key).is_some() && !db.is_expired(key, state.now_ms) {
+                self.existing += 1;
+            } else {
+                self.missing += 1;
+            }
+        }
+    }
+}
+
+fn is_shard_pubsub(name: &str) -> bool {
+    matches!(name, "spublish" | "ssubscribe" | "sunsubscribe")
+}
+
+/// The keys of every command in `lines`: all of one slot, or CROSSSLOT;
+/// `None` when there are none.
+fn gather_keys(
+    state: &State,
+    c: &Cluster,
+    lines: &[(&Command, &[Bytes])],
+) -> Result<Option<KeysSeen>, Redirect> {
+    let mut seen: Option<KeysSeen> = None;
+    let mut first_key: &[u8] = &[];
+    for (cmd, argv) in lines {
+        let channel = is_shard_pubsub(&cmd.name);
+        for pos in routed_positions(cmd, argv) {
+            let Some(key) = argv.get(pos) else { continue };
+            let slot = key_slot(key);
+            match seen.as_mut() {
+                None => {
+                    first_key = key;
+                    seen = Some(KeysSeen::first(c, slot)?);
+                }
+                Some(s) => {
+                    if first_key != &key[..] {
+                        if s.slot != slot {
+                            return Err(Redirect::CrossSlot);
+                        }
+                        s.multiple_keys = true;
+                    }
+                }
+            }
+            if let Some(s) = seen.as_mut() {
+                s.count_presence(state, key, channel);
+            }
+        }
+    }
+    Ok(seen)
+}
+
 impl KeyRouter for Router {
     fn route(
         &self,
@@ -307,112 +398,107 @@ impl KeyRouter for Router {
             return None;
         }
         let is_exec = command.name == "exec";
-        // A transaction is routed as a whole, with its queued commands.
-        let lines: Vec<(&Command, &[Bytes])> = if is_exec {
-            let queue = client.multi.as_ref()?;
-            let table = &state.commands;
-            queue
-                .iter()
-                .filter_map(|q| crate::exec::resolve(table, q).ok().map(|c| (c, &q[..])))
-                .collect()
-        } else {
-            vec![(command, args)]
+        let seen = match command.key_shape {
+            // Most commands: one key, no allocation.
+            KeyShape::Single(pos) if !is_exec => {
+                let key = args.get(pos)?;
+                KeysSeen::first(c, key_slot(key)).map(|mut s| {
+                    s.count_presence(state, key, false);
+                    Some(s)
+                })
+            }
+            KeyShape::None if !is_exec && !is_shard_pubsub(&command.name) => return None,
+            _ if is_exec => {
+                // A transaction is routed as a whole, with its queued commands.
+                let queue = client.multi.as_ref()?;
+                let table = &state.commands;
+                let lines: Vec<(&Command, &[Bytes])> = queue
+                    .iter()
+                    .filter_map(|q| crate::exec::resolve(table, q).ok().map(|c| (c, &q[..])))
+                    .collect();
+                gather_keys(state, c, &lines)
+            }
+            _ => gather_keys(state, c, &[(command, args)]),
         };
-        let write = lines
-            .iter()
-            .any(|(c, a)| c.is(flags::WRITE) || crate::scripting::script_writes(state, &c.name, a));
-        let mut first: Option<(&[u8], u16)> = None;
-        let mut multiple_keys = false;
-        let (mut migrating, mut importing) = (false, false);
-        let (mut missing, mut existing) = (0, 0);
-        let db = &state.dbs[0];
-        for (cmd, argv) in &lines {
-            let channel = matches!(
-                cmd.name.as_str(),
-                "spublish" | "ssubscribe" | "sunsubscribe"
-            );
-            for pos in routed_positions(cmd, argv) {
-                let Some(key) = argv.get(pos) else { continue };
-                let slot = key_slot(key);
-                match first {
-                    None => {
-                        first = Some((&key[..], slot));
-                        let owner = c.owners[slot as usize].as_deref();
-                        match owner {
-                            None => return Some(Redirect::Unbound.error()),
-                            Some(o) if o == c.myself && c.migrating.contains_key(&slot) => {
-                                migrating = true
-                            }
-                            _ if c.importing.contains_key(&slot) => importing = true,
-                            _ => {}
-                        }
-                    }
-                    Some((k0, s0)) => {
-                        if k0 != &key[..] {
-                            if s0 != slot {
-                                return Some(Redirect::CrossSlot.error());
-                            }
-                            multiple_keys = true;
-                        }
-                    }
-                }
-                // A channel moves with its slot only at SETSLOT NODE.
-                if (migrating || importing) && !channel {
-                    let present = db.peek(key).is_some() && !db.is_expired(key, state.now_ms);
-                    if present {
-                        existing += 1;
-                    } else {
-                        missing += 1;
-                    }
-                }
-            }
-        }
-        let (_, slot) = first?;
-        let shard_pubsub = matches!(
-            command.name.as_str(),
-            "spublish" | "ssubscribe" | "sunsubscribe"
-        );
-        if !c.state_ok {
-            if shard_pubsub {
-                if !state.config.cluster_allow_pubsubshard_when_down {
-                    return Some(Redirect::Down.error());
-                }
-            } else if !state.config.cluster_allow_reads_when_down {
-                return Some(Redirect::Down.error());
-            }
-            if write {
-                return Some(Redirect::DownReadOnly.error());
-            }
-        }
-        if (migrating || importing) && command.name == "migrate" {
-            return None;
-        }
-        if migrating && missing > 0 {
-            if existing > 0 {
-                return Some(Redirect::Unstable.error());
-            }
-            let to = c.migrating.get(&slot)?;
-            return Some(Redirect::Ask(slot, endpoint(state, c, to)).error());
-        }
-        if importing && (client.asking || command.spec.has_flag("asking")) {
-            if multiple_keys && missing > 0 {
-                return Some(Redirect::Unstable.error());
-            }
-            return None;
-        }
-        let owner = c.owners[slot as usize].clone()?;
-        let me = c.me();
-        if (client.readonly || shard_pubsub)
-            && !write
-            && me.master.as_deref() == Some(owner.as_str())
-        {
-            return None;
-        }
-        if owner == c.myself {
-            return None;
-        }
-        Some(Redirect::Moved(slot, endpoint(state, c, &owner)).error())
+        let seen = match seen {
+            Ok(Some(seen)) => seen,
+            Ok(None) => return None,
+            Err(redirect) => return Some(redirect.error()),
+        };
+        decide(state, c, client, command, args, seen).map(Redirect::error)
     }
+}
+
+/// Whether the command (or the transaction EXEC runs) writes.
+fn writes(state: &State, client: &Client, command: &Command, args: &[Bytes]) -> bool {
+    let one = |c: &Command, a: &[Bytes]| {
+        c.is(flags::WRITE) || crate::scripting::script_writes(state, &c.name, a)
+    };
+    if command.name != "exec" {
+        return one(command, args);
+    }
+    let Some(queue) = client.multi.as_ref() else {
+        return false;
+    };
+    queue.iter().any(|q| {
+        crate::exec::resolve(&state.commands, q)
+            .ok()
+            .is_some_and(|c| one(c, q))
+    })
+}
+
+/// Redis's getNodeByQuery once the keys are known: served here, or where
+/// the client must go.
+fn decide(
+    state: &State,
+    c: &Cluster,
+    client: &Client,
+    command: &Command,
+    args: &[Bytes],
+    seen: KeysSeen,
+) -> Option<Redirect> {
+    let slot = seen.slot;
+    let shard_pubsub = is_shard_pubsub(&command.name);
+    if !c.state_ok {
+        if shard_pubsub {
+            if !state.config.cluster_allow_pubsubshard_when_down {
+                return Some(Redirect::Down);
+            }
+        } else if !state.config.cluster_allow_reads_when_down {
+            return Some(Redirect::Down);
+        }
+        if writes(state, client, command, args) {
+            return Some(Redirect::DownReadOnly);
+        }
+    }
+    let moving = seen.migrating || seen.importing;
+    if moving && command.name == "migrate" {
+        return None;
+    }
+    if seen.migrating && seen.missing > 0 {
+        if seen.existing > 0 {
+            return Some(Redirect::Unstable);
+        }
+        let to = c.migrating.get(&slot)?;
+        return Some(Redirect::Ask(slot, endpoint(state, c, to)));
+    }
+    if seen.importing && (client.asking || command.spec.has_flag("asking")) {
+        if seen.multiple_keys && seen.missing > 0 {
+            return Some(Redirect::Unstable);
+        }
+        return None;
+    }
+    if c.owners.is_mine(slot as usize) {
+        return None;
+    }
+    let owner = c.owners[slot as usize].as_deref()?;
+    if (client.readonly || shard_pubsub)
+        && c.me().master.as_deref() == Some(owner)
+        && !writes(state, client, command, args)
+    {
+        return None;
+    }
+    Some(Redirect::Moved(slot, endpoint(state, c, owner)))
 }
 
 /// INFO's `# Cluster` section.

@@ -118,6 +118,44 @@ pub struct Command {
     /// Redis answers it before firing its keyspace events
     /// ([`REPLY_BEFORE_EVENTS`]).
     pub replies_before_events: bool,
+    /// Where its keys are, worked out once from its key specs, for the
+    /// per-command cluster routing.
+    pub key_shape: KeyShape,
+}
+
+/// Where a command's keys are, as far as a fast path needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyShape {
+    /// No keys at all.
+    None,
+    /// Exactly one key, at this argument (GET, SET, INCR...).
+    Single(usize),
+    /// Anything else: ask the key specs.
+    General,
+}
+
+impl KeyShape {
+    fn of(spec: &CommandSpec) -> KeyShape {
+        use crate::spec::{BeginSearch, FindKeys};
+        if spec.key_specs.is_empty() && crate::spec::getkeys_proc(spec.name).is_none() {
+            return KeyShape::None;
+        }
+        match spec.key_specs {
+            [ks] if ks
+                .flags
+                .iter()
+                .all(|f| !matches!(*f, "not_key" | "incomplete" | "variable_flags")) =>
+            {
+                match (&ks.begin_search, &ks.find_keys) {
+                    (BeginSearch::Index(pos), FindKeys::Range { lastkey: 0, .. }) if *pos > 0 => {
+                        KeyShape::Single(*pos as usize)
+                    }
+                    _ => KeyShape::General,
+                }
+            }
+            _ => KeyShape::General,
+        }
+    }
 }
 
 impl Command {
@@ -159,6 +197,7 @@ fn build_command(
         subcommands,
         stats_slot,
         replies_before_events: REPLY_BEFORE_EVENTS.contains(&spec.name),
+        key_shape: KeyShape::of(spec),
     }
 }
 

@@ -914,7 +914,7 @@ fn bitfield_keys(args: &[Bytes]) -> Vec<KeyRef> {
 type GetKeysProc = fn(&[Bytes]) -> Vec<KeyRef>;
 
 /// The getkeys procedure Redis 7.0 attaches to a command, if any.
-fn getkeys_proc(name: &str) -> Option<GetKeysProc> {
+pub(crate) fn getkeys_proc(name: &str) -> Option<GetKeysProc> {
     let proc: GetKeysProc = match name {
         "zunionstore" | "zinterstore" | "zdiffstore" => |a| generic_keys(1, 2, 3, a),
         "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {

@@ -502,6 +502,16 @@ impl World {
         if !live.iter().all(|&i| self.nodes[i].machine.state_ok) {
             return false;
         }
+        // The served-slots bitmap routing reads matches the owners.
+        for &i in &live {
+            let m = &self.nodes[i].machine;
+            let consistent = m
+                .owners
+                .iter()
+                .enumerate()
+                .all(|(s, o)| m.owners.is_mine(s) == (o.as_deref() == Some(m.myself.as_str())));
+            assert!(consistent, "n{i}: is_mine disagrees with the owners");
+        }
         let first = &self.nodes[live[0]].machine.owners;
         live.iter().all(|&i| {
             let o = &self.nodes[i].machine.owners;
