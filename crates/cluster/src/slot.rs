@@ -55,11 +55,20 @@ impl SlotBitmap {
     /// The slots as inclusive ranges, ascending.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
         let mut out: Vec<(u16, u16)> = Vec::new();
-        for slot in (0..SLOTS).filter(|&s| self.get(s)) {
-            let slot = slot as u16;
-            match out.last_mut() {
-                Some((_, end)) if *end + 1 == slot => *end = slot,
-                _ => out.push((slot, slot)),
+        // A byte at a time: empty bytes are skipped whole.
+        for (i, &byte) in self.0.iter().enumerate() {
+            if byte == 0 {
+                continue;
+            }
+            for bit in 0..8 {
+                if byte & (1 << bit) == 0 {
+                    continue;
+                }
+                let slot = (i * 8 + bit) as u16;
+                match out.last_mut() {
+                    Some((_, end)) if *end + 1 == slot => *end = slot,
+                    _ => out.push((slot, slot)),
+                }
             }
         }
         out

@@ -69,12 +69,16 @@ impl Default for Settings {
     }
 }
 
-/// The owner of each slot, with a bitmap of the slots this node serves
-/// kept beside it: the per-command routing check reads 2 KiB instead of
-/// chasing one of 16384 strings.
+/// The owner of each slot: an index per slot into a short table of node
+/// ids, and a bitmap of the slots this node serves beside it, so that the
+/// per-command routing check reads 2 KiB and a scan of every slot
+/// compares small numbers, not 16384 strings.
 #[derive(Clone, Debug)]
 pub struct SlotOwners {
-    ids: Vec<Option<String>>,
+    /// Per slot: its owner's place in `names` (0: no owner).
+    ids: Vec<u16>,
+    /// The owners' ids; `names[0]` is `None`.
+    names: Vec<Option<String>>,
     mine: SlotBitmap,
     myself: String,
 }
@@ -82,7 +86,8 @@ pub struct SlotOwners {
 impl SlotOwners {
     fn new(myself: &str) -> SlotOwners {
         SlotOwners {
-            ids: vec![None; SLOTS],
+            ids: vec![0; SLOTS],
+            names: vec![None],
             mine: SlotBitmap::default(),
             myself: myself.to_string(),
         }
@@ -91,17 +96,71 @@ impl SlotOwners {
     pub(crate) fn set(&mut self, slot: usize, owner: Option<String>) {
         self.mine
             .set(slot, owner.as_deref() == Some(self.myself.as_str()));
-        self.ids[slot] = owner;
+        let index = match owner {
+            None => 0,
+            Some(id) => match self.names.iter().position(|n| n.as_ref() == Some(&id)) {
+                Some(i) => i,
+                None => {
+                    self.compact_if_full();
+                    self.names.push(Some(id));
+                    self.names.len() - 1
+                }
+            },
+        };
+        self.ids[slot] = index as u16;
+    }
+
+    /// Forgets ids no slot points to any more, before the table of names
+    /// would outgrow its 16-bit indexes.
+    pub(crate) fn compact_if_full(&mut self) {
+        if self.names.len() < usize::from(u16::MAX) - 1 {
+            return;
+        }
+        let mut used = vec![false; self.names.len()];
+        for &i in &self.ids {
+            used[i as usize] = true;
+        }
+        let mut remap = vec![0u16; self.names.len()];
+        let mut names = vec![None];
+        for (i, name) in self.names.drain(..).enumerate().skip(1) {
+            if used[i] {
+                remap[i] = names.len() as u16;
+                names.push(name);
+            }
+        }
+        self.names = names;
+        for i in &mut self.ids {
+            *i = remap[*i as usize];
+        }
     }
 
     pub(crate) fn take(&mut self, slot: usize) -> Option<String> {
-        self.mine.set(slot, false);
-        self.ids[slot].take()
+        let owner = self[slot].clone();
+        self.set(slot, None);
+        owner
     }
 
     pub(crate) fn clear(&mut self) {
-        self.ids = vec![None; SLOTS];
+        self.ids = vec![0; SLOTS];
+        self.names = vec![None];
         self.mine = SlotBitmap::default();
+    }
+
+    /// The owners' ids, by the index [`SlotOwners::owner_index`] gives.
+    pub(crate) fn names(&self) -> &[Option<String>] {
+        &self.names
+    }
+
+    pub(crate) fn owner_index(&self, slot: usize) -> u16 {
+        self.ids[slot]
+    }
+
+    /// `id`'s index, if it owns or owned a slot.
+    pub(crate) fn index_of(&self, id: &str) -> Option<u16> {
+        self.names
+            .iter()
+            .position(|n| n.as_deref() == Some(id))
+            .map(|i| i as u16)
     }
 
     /// This node serves `slot` (as its master).
@@ -109,8 +168,19 @@ impl SlotOwners {
         self.mine.get(slot)
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, Option<String>> {
-        self.ids.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &Option<String>> + '_ {
+        self.ids.iter().map(|&i| &self.names[i as usize])
+    }
+
+    /// Whether every slot has an owner for which `good` holds (asked once
+    /// per owner, not per slot).
+    pub fn all_owned_by(&self, good: impl Fn(&str) -> bool) -> bool {
+        let verdicts: Vec<bool> = self
+            .names
+            .iter()
+            .map(|n| n.as_deref().is_some_and(&good))
+            .collect();
+        self.ids.iter().all(|&i| verdicts[i as usize])
     }
 }
 
@@ -118,14 +188,14 @@ impl std::ops::Index<usize> for SlotOwners {
     type Output = Option<String>;
 
     fn index(&self, slot: usize) -> &Option<String> {
-        &self.ids[slot]
+        &self.names[self.ids[slot] as usize]
     }
 }
 
 /// Two views agree when every slot has the same owner.
 impl PartialEq for SlotOwners {
     fn eq(&self, other: &SlotOwners) -> bool {
-        self.ids == other.ids
+        self.iter().eq(other.iter())
     }
 }
 
@@ -1659,32 +1729,43 @@ impl Cluster {
         // Slots we served ourselves (as a master) and lose.
         let mut lost_mine: Vec<u16> = Vec::new();
         let mut changed = false;
+        // Each owner's epoch, looked up once (not once per slot); the
+        // indexes stay put through the loop (it adds one name at most).
+        self.owners.compact_if_full();
+        let epochs: Vec<Option<u64>> = self
+            .owners
+            .names()
+            .iter()
+            .map(|n| {
+                n.as_ref()
+                    .and_then(|id| self.nodes.get(id))
+                    .map(|n| n.config_epoch)
+            })
+            .collect();
+        let sender = self.owners.index_of(id);
+        let my_master = self.owners.index_of(&me_master);
+        let mine = self.owners.index_of(&self.myself.clone());
         for s in 0..SLOTS {
             if !slots.get(s) {
                 continue;
             }
             sender_claims += 1;
-            let owner = self.owners[s].clone();
-            if owner.as_deref() == Some(id) {
+            let owner = self.owners.owner_index(s);
+            if Some(owner) == sender || self.importing.contains_key(&(s as u16)) {
                 continue;
             }
-            if self.importing.contains_key(&(s as u16)) {
-                continue;
-            }
-            let take = match owner.as_ref().and_then(|o| self.nodes.get(o)) {
-                None => true,
-                Some(o) => o.config_epoch < epoch,
-            };
+            let take = epochs[owner as usize].is_none_or(|e| e < epoch);
             if !take {
                 continue;
             }
-            if owner.as_deref() == Some(me_master.as_str()) {
+            if Some(owner) == my_master {
                 lost_to_sender += 1;
             }
-            if owner.as_deref() == Some(self.myself.as_str()) {
+            if Some(owner) == mine {
                 lost_mine.push(s as u16);
             }
-            if let Some(o) = owner.and_then(|o| self.nodes.get_mut(&o)) {
+            let owner_id = self.owners[s].clone();
+            if let Some(o) = owner_id.and_then(|o| self.nodes.get_mut(&o)) {
                 o.slots.set(s, false);
             }
             if let Some(n) = self.nodes.get_mut(id) {
@@ -1694,7 +1775,10 @@ impl Cluster {
             changed = true;
         }
         if changed {
-            self.save(true);
+            // Unlike epochs and votes, slots learnt from a peer need no
+            // fsync: a node restarted with an older view is corrected by
+            // UPDATE messages (the newer owner's epoch wins).
+            self.save(false);
             self.update_state_logged(now, out);
         }
         let left = self.nodes[&me_master].slots.count();
@@ -1940,12 +2024,9 @@ impl Cluster {
         }
         let mut ok = true;
         if self.settings.require_full_coverage {
-            ok = (0..SLOTS).all(|s| {
-                self.owners[s]
-                    .as_ref()
-                    .and_then(|o| self.nodes.get(o))
-                    .is_some_and(|n| !n.is(flag::FAIL))
-            });
+            ok = self
+                .owners
+                .all_owned_by(|o| self.nodes.get(o).is_some_and(|n| !n.is(flag::FAIL)));
         }
         let (mut size, mut reachable) = (0, 0);
         for n in self.nodes.values() {
@@ -2198,4 +2279,46 @@ fn sorted(map: &HashMap<u16, String>) -> Vec<(u16, String)> {
     let mut v: Vec<(u16, String)> = map.iter().map(|(s, id)| (*s, id.clone())).collect();
     v.sort();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_owners_index_ids_and_track_our_slots() {
+        let mut o = SlotOwners::new("me");
+        o.set(1, Some("me".into()));
+        o.set(2, Some("other".into()));
+        o.set(3, Some("other".into()));
+        assert!(o.is_mine(1) && !o.is_mine(2) && !o.is_mine(0));
+        assert_eq!(o[2].as_deref(), Some("other"));
+        assert_eq!(o.names().len(), 3);
+        assert_eq!(o.take(1).as_deref(), Some("me"));
+        assert!(!o.is_mine(1) && o[1].is_none());
+        assert!(!o.all_owned_by(|_| true));
+        for s in 0..SLOTS {
+            o.set(s, Some(if s % 2 == 0 { "me" } else { "other" }.into()));
+        }
+        assert!(o.all_owned_by(|_| true));
+        assert!(!o.all_owned_by(|id| id == "me"));
+        assert_eq!((0..SLOTS).filter(|&s| o.is_mine(s)).count(), SLOTS / 2);
+    }
+
+    #[test]
+    fn slot_owners_compact_unused_names() {
+        let mut o = SlotOwners::new("me");
+        o.set(7, Some("keep".into()));
+        // Enough short-lived owners to fill the table of names.
+        for i in 0..u16::MAX as usize {
+            o.set(0, Some(format!("n{i}")));
+        }
+        o.compact_if_full();
+        assert!(o.names().len() < 10, "{}", o.names().len());
+        assert_eq!(o[7].as_deref(), Some("keep"));
+        assert_eq!(
+            o[0].as_deref(),
+            Some(format!("n{}", u16::MAX as usize - 1).as_str())
+        );
+    }
 }

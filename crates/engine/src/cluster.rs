@@ -31,6 +31,8 @@ pub struct ClusterNode {
     /// Bytes waiting to be written on each bus link (the shell keeps them):
     /// CLUSTER LINKS's send buffers and `cluster-link-sendbuf-limit`.
     pub link_queues: HashMap<LinkId, Arc<AtomicU64>>,
+    /// What nodes.conf holds, as last written.
+    pub last_saved: String,
 }
 
 impl ClusterNode {
@@ -43,6 +45,7 @@ impl ClusterNode {
             config_path,
             shard_slots,
             link_queues: HashMap::new(),
+            last_saved: String::new(),
         }
     }
 }
@@ -179,22 +182,42 @@ pub fn replica_data_age(state: &State, now: i64) -> i64 {
     }
 }
 
-/// Writes nodes.conf: a temp file, fsync, rename (and the directory
-/// fsynced when asked), so a crash leaves the old file or the new one.
+/// Writes nodes.conf. A save the machine asks to sync (epochs, votes:
+/// what must survive a power cut before anything acts on it) goes to a
+/// temp file, fsync, rename, directory fsync, so a crash leaves the old
+/// file or the new one. Other saves (a resharding makes several per slot)
+/// are written over the file in place, as Redis 7.0 writes all of them:
+/// padded with newlines to the old length so that a process dying
+/// mid-save leaves a readable file, then truncated. A save that would
+/// write what is already there is skipped.
 pub fn save_config(state: &mut State, fsync: bool) -> std::io::Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::FileExt;
     let Some(c) = state.cluster.as_mut() else {
         return Ok(());
     };
     let text = c.machine.conf().format();
+    if !fsync && c.last_saved == text {
+        return Ok(());
+    }
     let path = &c.config_path;
+    if !fsync {
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) {
+            let old_len = f.metadata()?.len() as usize;
+            let mut bytes = text.clone().into_bytes();
+            if bytes.len() < old_len {
+                bytes.resize(old_len, b'\n');
+            }
+            f.write_all_at(&bytes, 0)?;
+            f.set_len(text.len() as u64)?;
+            c.last_saved = text;
+            return Ok(());
+        }
+    }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
-        // Epochs and votes (the saves the machine asks to sync) must be on
-        // disk before anything acts on them; other saves are synced lazily,
-        // as Redis does (a resharding saves once per slot).
         if fsync {
             f.sync_all()?;
         }
@@ -212,8 +235,11 @@ pub fn save_config(state: &mut State, fsync: bool) -> std::io::Result<()> {
         }
         Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match &result {
+        Ok(()) => c.last_saved = text,
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
     result
 }
