@@ -869,3 +869,119 @@ fn an_orphaned_master_gets_a_replica_from_a_shard_with_two() {
         Ok(())
     })
 }
+
+/// The replica of shard `shard`'s master (with one replica per master).
+fn replica_of(w: &World, master: usize) -> Option<usize> {
+    let id = w.id(master);
+    (0..w.nodes.len()).find(|&i| w.nodes[i].machine.me().master.as_deref() == Some(id.as_str()))
+}
+
+#[test]
+fn a_master_cut_from_its_replica_only_keeps_its_slots() {
+    run("master_replica_cut", |seed| {
+        let mut w = World::new(seed, 1);
+        w.settle(20_000)?;
+        let shard = (w.rng.next() % 3) as usize;
+        let m = w.master_index(shard);
+        let r = replica_of(&w, m).ok_or("no replica")?;
+        let promoted_before = w.promotions.len();
+        w.faults.push(format!("{} cut n{m} n{r}", w.now - CLOCK));
+        w.cuts.insert((m.min(r), m.max(r)));
+        let ms = w.rng.range(2000, 10_000);
+        w.try_run_for(ms)?;
+        w.heal();
+        w.settle(30_000)?;
+        // The other masters still saw the master: no FAIL, no election.
+        if w.promotions.len() != promoted_before || !w.nodes[m].machine.me().is_master() {
+            return Err(w.report("a master cut from its replica only was replaced"));
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_replica_with_stale_data_does_not_fail_over() {
+    run("stale_replica", |seed| {
+        let mut w = World::new(seed, 1);
+        w.settle(20_000)?;
+        let shard = (w.rng.next() % 3) as usize;
+        let m = w.master_index(shard);
+        let r = replica_of(&w, m).ok_or("no replica")?;
+        // Cut off from its master for longer than the validity allows:
+        // repl-ping period + node-timeout x validity factor = 20 s here.
+        w.faults.push(format!("{} cut n{m} n{r}", w.now - CLOCK));
+        w.cuts.insert((m.min(r), m.max(r)));
+        let ms = w.rng.range(23_000, 30_000);
+        w.try_run_for(ms)?;
+        let promoted_before = w.promotions.len();
+        w.crash(m);
+        w.try_run_for(10_000)?;
+        if w.promotions.len() != promoted_before || w.nodes[r].machine.me().is_master() {
+            return Err(w.report("a replica with data older than allowed was promoted"));
+        }
+        let refused = w.log.iter().any(|l| {
+            l.contains(&format!(
+                "n{r} Currently unable to failover: Disconnected from master"
+            ))
+        });
+        if !refused {
+            return Err(w.report("the stale replica did not say why it does not fail over"));
+        }
+        // The master comes back: it keeps its slots and everyone agrees.
+        w.heal();
+        w.restart(m);
+        w.settle(30_000)?;
+        if !w.nodes[m].machine.me().is_master() {
+            return Err(w.report("the returning master lost its slots"));
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_candidate_cut_off_mid_election_leaves_it_to_the_other_replica() {
+    run("candidate_cut", |seed| {
+        let mut w = World::new(seed, 2);
+        w.settle(20_000)?;
+        let shard = (w.rng.next() % 3) as usize;
+        let m = w.master_index(shard);
+        let old = w.id(m);
+        w.crash(m);
+        // Run until one of its replicas starts an election, then cut it off.
+        let logged = w.log.len();
+        let deadline = w.now + 20_000;
+        let mut candidate = None;
+        while candidate.is_none() && w.now < deadline {
+            w.step().map_err(|e| w.report(&e))?;
+            candidate = w.log[logged..]
+                .iter()
+                .find(|l| l.contains("Starting a failover election"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.trim_start_matches('n').parse::<usize>().ok());
+        }
+        let c = candidate.ok_or_else(|| w.report("no election started"))?;
+        w.isolate(c);
+        // The other replica of the shard takes over (unless the cut one
+        // had its votes already: then it is the master, alone).
+        w.try_run_for(20_000)?;
+        w.heal();
+        w.settle(30_000)?;
+        let masters_of_shard: Vec<usize> = (0..w.nodes.len())
+            .filter(|&i| w.nodes[i].up && w.nodes[i].machine.me().is_master())
+            .filter(|&i| w.master_index(shard) == i)
+            .collect();
+        if masters_of_shard.len() != 1 {
+            return Err(w.report("the shard does not have one master"));
+        }
+        // Both replicas follow whoever won.
+        let winner = w.id(masters_of_shard[0]);
+        for i in 0..w.nodes.len() {
+            let me = w.nodes[i].machine.me();
+            let was_replica = me.master.as_deref() == Some(old.as_str());
+            if was_replica && i != masters_of_shard[0] {
+                return Err(w.report(&format!("n{i} still follows the dead master, not {winner}")));
+            }
+        }
+        Ok(())
+    })
+}
