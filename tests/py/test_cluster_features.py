@@ -601,3 +601,23 @@ def test_cluster_links_fields_and_sendbuf_limit(make_cluster):
         os.kill(b.proc.pid, signal.SIGCONT)
     assert a.call("CONFIG", "SET", "cluster-link-sendbuf-limit", "0") == "OK"
     cl.wait_ok(timeout=30)
+
+
+def test_two_nodes_cannot_share_one_nodes_conf(make_cluster):
+    """Redis 7.0 locks nodes.conf: a second node configured with the same file exits with
+    its "already used by a different Redis Cluster node" message, and the first node's
+    file is left as it was."""
+    from helpers import ServerStartError
+
+    cl = make_cluster()
+    first = cl.add_node()
+    before = first.read_nodes_conf()
+    second = cl.add_node(extra="cluster-config-file %s\n" % first.nodes_conf, start=False)
+    second.start_timeout = 5.0
+    with pytest.raises(ServerStartError):
+        second.start(retries=1)
+    wait_until(lambda: "is already used by a different Redis Cluster node" in second.log(), 10, 0.05,
+               msg="the refusal in the second node's log")
+    assert first.read_nodes_conf() == before
+    assert first.call("PING") == "PONG"
+    assert first.call("CLUSTER", "MYID").decode() in before

@@ -33,6 +33,8 @@ pub struct ClusterNode {
     pub link_queues: HashMap<LinkId, Arc<AtomicU64>>,
     /// What nodes.conf holds, as last written.
     pub last_saved: String,
+    /// The open nodes.conf holding our exclusive lock (see [`lock_config`]).
+    pub lock: Option<std::fs::File>,
 }
 
 impl ClusterNode {
@@ -46,6 +48,7 @@ impl ClusterNode {
             shard_slots,
             link_queues: HashMap::new(),
             last_saved: String::new(),
+            lock: None,
         }
     }
 }
@@ -236,12 +239,45 @@ pub fn save_config(state: &mut State, fsync: bool) -> std::io::Result<()> {
         Ok(())
     })();
     match &result {
-        Ok(()) => c.last_saved = text,
+        Ok(()) => {
+            c.last_saved = text;
+            // The rename put a new file in place: the lock moves to it.
+            match lock_config(path) {
+                Ok(f) => c.lock = Some(f),
+                Err(e) => state.log_warning(&e),
+            }
+        }
         Err(_) => {
             let _ = std::fs::remove_file(&tmp);
         }
     }
     result
+}
+
+/// Takes the exclusive lock Redis 7.0 takes on nodes.conf (creating the
+/// file if need be), so that two nodes never share one: the second is
+/// refused with Redis's message. The file stays open to keep the lock.
+pub fn lock_config(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("Can't open {} in order to acquire a lock: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == -1 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(format!(
+                "Sorry, the cluster configuration file {} is already used by a different Redis Cluster node. Please make sure that different nodes use different cluster configuration files.",
+                path.display()
+            ));
+        }
+        return Err(format!("Impossible to lock {}: {e}", path.display()));
+    }
+    Ok(f)
 }
 
 /// Where a refused command is sent.

@@ -62,6 +62,12 @@ pub fn bus_port(config: &redust_config::Config) -> u16 {
 /// cluster machine and its router in the state. `Err` stops the server.
 pub fn install(state: &mut State, now: i64) -> Result<(), String> {
     let path = state.config.dir.join(&state.config.cluster_config_file);
+    // Locked before it is read or written: a second node given the same
+    // file must not touch it.
+    let lock = redust_engine::cluster::lock_config(&path).map_err(|e| {
+        warning!("{e}");
+        e
+    })?;
     let settings = settings(&state.config);
     let seed: u64 = rand::random();
     let machine = match std::fs::read_to_string(&path) {
@@ -89,6 +95,9 @@ pub fn install(state: &mut State, now: i64) -> Result<(), String> {
     state.cluster = Some(Box::new(redust_engine::cluster::ClusterNode::new(
         machine, path,
     )));
+    if let Some(c) = state.cluster.as_mut() {
+        c.lock = Some(lock);
+    }
     state.router = Some(Arc::new(redust_engine::cluster::Router));
     redust_engine::cluster::save_config(state, true)
         .map_err(|e| format!("Can't write the cluster config file: {e}"))?;
