@@ -1275,6 +1275,16 @@ impl Cluster {
                 now,
                 &mut out,
             ),
+            kind::FAIL if !known => {
+                if let (Some(s), Body::Fail { node }) = (id_text(&h.sender), &msg.body) {
+                    let failing = id_text(node).unwrap_or_default();
+                    Self::log(
+                        &mut out,
+                        LogLevel::Notice,
+                        format!("Ignoring FAIL message from unknown node {s} about {failing}"),
+                    );
+                }
+            }
             kind::FAIL => {
                 if let (true, Body::Fail { node }) = (known, &msg.body) {
                     if let Some(failing) = id_text(node) {
@@ -1506,6 +1516,17 @@ impl Cluster {
                 if let Some(link) = link {
                     self.close_link(link, out);
                 }
+                Self::log(
+                    out,
+                    LogLevel::Warning,
+                    format!("Address updated for node {id}, now {header_ip}:{}", h.port),
+                );
+                // Our master moved: replicate from where it is now.
+                if self.me().master.as_deref() == Some(id.as_str()) {
+                    out.push(Action::ReplicaOf {
+                        master: Some((header_ip.clone(), h.port)),
+                    });
+                }
                 self.save(false);
             }
         }
@@ -1719,7 +1740,15 @@ impl Cluster {
     ) {
         // `epoch` is the one the message carried, not the one stored: a
         // stale message must not take back slots given away since.
-        if id == self.myself || !self.nodes.contains_key(id) {
+        if id == self.myself {
+            Self::log(
+                out,
+                LogLevel::Warning,
+                "Discarding UPDATE message about myself.".into(),
+            );
+            return;
+        }
+        if !self.nodes.contains_key(id) {
             return;
         }
         let me_master = self.master_of(self.me()).id.clone();
@@ -2163,6 +2192,11 @@ impl Cluster {
             self.current_epoch = 0;
             self.last_vote_epoch = 0;
             self.me_mut().config_epoch = 0;
+            Self::log(
+                &mut out,
+                LogLevel::Warning,
+                "configEpoch set to 0 via CLUSTER RESET HARD".into(),
+            );
             let new_id = random_id(&mut self.rng);
             let old = self.myself.clone();
             self.rename_node(&old, &new_id);

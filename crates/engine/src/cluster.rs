@@ -264,7 +264,12 @@ pub fn lock_config(path: &std::path::Path) -> Result<std::fs::File, String> {
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|e| format!("Can't open {} in order to acquire a lock: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "Can't open {} in order to acquire a lock: {e}",
+                path.display()
+            )
+        })?;
     // SAFETY: flock on a descriptor this function owns; no memory is shared.
     let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc == -1 {
