@@ -14,6 +14,28 @@ use crate::state::{Action, Cluster, LogLevel};
 pub const MIGRATION_DELAY_MS: i64 = 5000;
 
 impl Cluster {
+    /// A master that gets its first slot while some master has a replica
+    /// becomes a migration target even without a replica of its own
+    /// (Redis's clusterNodeSetSlotBit), so a replica can move to a new
+    /// master added with slots.
+    pub(crate) fn flag_first_slot(&mut self, id: &str, had_slots: bool) {
+        if had_slots {
+            return;
+        }
+        let masters_have_replicas = self.nodes.values().any(|n| {
+            n.is(flag::SLAVE)
+                && n.master
+                    .as_ref()
+                    .and_then(|m| self.nodes.get(m))
+                    .is_some_and(|m| m.is_master())
+        });
+        if let Some(n) = self.nodes.get_mut(id) {
+            if masters_have_replicas && !n.slots.is_empty() {
+                n.flags |= flag::MIGRATE_TO;
+            }
+        }
+    }
+
     /// Replicas of `master` not flagged FAIL (Redis's
     /// clusterCountNonFailingSlaves).
     fn non_failing_replicas(&self, master: &str) -> usize {

@@ -1772,6 +1772,7 @@ impl Cluster {
             })
             .collect();
         let sender = self.owners.index_of(id);
+        let sender_had_slots = !self.nodes[id].slots.is_empty();
         let my_master = self.owners.index_of(&me_master);
         let mine = self.owners.index_of(&self.myself.clone());
         for s in 0..SLOTS {
@@ -1804,6 +1805,7 @@ impl Cluster {
             changed = true;
         }
         if changed {
+            self.flag_first_slot(id, sender_had_slots);
             // Unlike epochs and votes, slots learnt from a peer need no
             // fsync: a node restarted with an older view is corrected by
             // UPDATE messages (the newer owner's epoch wins).
@@ -2107,11 +2109,13 @@ impl Cluster {
     /// CLUSTER ADDSLOTS (checked by the caller): the slots become ours.
     pub fn add_slots(&mut self, slots: &[u16], now: i64) {
         let me = self.myself.clone();
+        let had_slots = !self.me().slots.is_empty();
         for &s in slots {
             self.importing.remove(&s);
             self.owners.set(s as usize, Some(me.clone()));
             self.me_mut().slots.set(s as usize, true);
         }
+        self.flag_first_slot(&me, had_slots);
         self.save(false);
         self.update_state(now);
     }
@@ -2241,10 +2245,12 @@ impl Cluster {
                 n.slots.set(s, false);
             }
         }
+        let had_slots = self.nodes.get(owner).is_some_and(|n| !n.slots.is_empty());
         self.owners.set(s, Some(owner.to_string()));
         if let Some(n) = self.nodes.get_mut(owner) {
             n.slots.set(s, true);
         }
+        self.flag_first_slot(owner, had_slots);
         // A master that gave its last slot away follows the node that took
         // it (when replica migration is allowed), as in Redis 7.0.
         if was_mine

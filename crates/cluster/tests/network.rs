@@ -422,3 +422,36 @@ fn killed_links_are_closed_and_rebuilt() {
     assert!(after.is_some() && after != before);
     assert!(net.nodes[0].state_ok);
 }
+
+#[test]
+fn a_new_master_given_slots_gets_a_replica_from_a_master_with_two() {
+    // Nodes 0-2 masters; 3 and 4 replicas of node 0; node 5 an empty master.
+    let mut net = masters_and_meet(6);
+    net.advance(4000);
+    let m0 = net.nodes[0].myself.clone();
+    for r in [3, 4] {
+        let a = net.nodes[r].replicate(&m0);
+        net.run(r, a);
+    }
+    net.advance(3000);
+    // Slot 0 moves from node 0 to node 5: its first slot.
+    let new = net.nodes[5].myself.clone();
+    net.nodes[5].set_slot_importing(0, Some(m0.clone()));
+    let a = net.nodes[5].set_slot_node(0, &new, net.now);
+    net.run(5, a);
+    let a = net.nodes[0].set_slot_node(0, &new, net.now);
+    net.run(0, a);
+    net.advance(9000);
+    let moved: Vec<usize> = [3, 4]
+        .into_iter()
+        .filter(|&r| net.nodes[r].me().master.as_deref() == Some(new.as_str()))
+        .collect();
+    assert_eq!(moved.len(), 1, "{}", net.nodes[0].nodes_text());
+    // The one with the smaller id moved.
+    let smaller = if net.nodes[3].myself < net.nodes[4].myself {
+        3
+    } else {
+        4
+    };
+    assert_eq!(moved, vec![smaller]);
+}
