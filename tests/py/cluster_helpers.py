@@ -299,6 +299,27 @@ def strip_ansi(text):
     return ANSI.sub("", text)
 
 
+# What ``redis-cli --cluster check`` prints for a healthy cluster.
+CHECK_OK = [
+    "[OK] All nodes agree about slots configuration.",
+    ">>> Check for open slots...",
+    ">>> Check slots coverage...",
+    "[OK] All 16384 slots covered.",
+]
+
+
+def in_order(lines, wanted):
+    """True if every line of ``wanted`` appears in ``lines`` in this order."""
+    it = iter(lines)
+    return all(any(line == w for line in it) for w in wanted)
+
+
+def cli_ok(res):
+    """``res`` (a ``cli_cluster`` result), asserting it exited 0."""
+    assert res.returncode == 0, "rc=%s\n%s\n%s" % (res.returncode, res.out, res.stderr)
+    return res
+
+
 def cli_cluster(*args, timeout=60, input=""):
     """``redis-cli --cluster <args>``; returns CompletedProcess (text) with ``.out``: stdout
     without colour codes. stdin is ``input`` (empty: every prompt reads EOF = "no")."""
@@ -515,7 +536,7 @@ class Cluster:
 
 
 __all__ = [
-    "NODE_TIMEOUT", "SLOTS", "Cluster", "ClusterNode", "cli_cluster", "crc16", "free_cluster_port",
+    "CHECK_OK", "NODE_TIMEOUT", "cli_ok", "in_order", "SLOTS", "Cluster", "ClusterNode", "cli_cluster", "crc16", "free_cluster_port",
     "key_for_slot", "keyslot", "strip_ansi", "node_config", "parse_nodes", "parse_ranges", "split_slots",
     "RespError",
 ]

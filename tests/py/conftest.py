@@ -91,3 +91,23 @@ def r(server):
     cl = server.redis_py()
     yield cl
     cl.close()
+
+
+@pytest.fixture
+def make_cluster():
+    """``make_cluster(**kw)`` -> a new empty ``Cluster`` (cluster_helpers); all its nodes
+    are removed at the end."""
+    from cluster_helpers import Cluster
+
+    if not os.path.exists(SERVER_BIN):
+        pytest.fail("server binary %s does not exist (set REDUST_SERVER)" % SERVER_BIN)
+    made = []
+
+    def make(**kw):
+        cl = Cluster(**kw)
+        made.append(cl)
+        return cl
+
+    yield make
+    for cl in made:
+        cl.cleanup()

@@ -48,8 +48,11 @@ import shutil
 import pytest
 
 from cluster_helpers import (
+    CHECK_OK,
     Cluster,
     cli_cluster,
+    cli_ok,
+    in_order,
     key_for_slot,
     keyslot,
     parse_ranges,
@@ -59,28 +62,8 @@ from helpers import HOST, REDIS_CLI, SERVER_BIN, Client, Server, parse_info, wai
 pytestmark = pytest.mark.skipif(not (os.path.exists(REDIS_CLI) or shutil.which(REDIS_CLI)),
                                 reason="redis-cli not installed")
 
-CHECK_OK = [
-    "[OK] All nodes agree about slots configuration.",
-    ">>> Check for open slots...",
-    ">>> Check slots coverage...",
-    "[OK] All 16384 slots covered.",
-]
 
 
-@pytest.fixture
-def make_cluster():
-    if not os.path.exists(SERVER_BIN):
-        pytest.fail("server binary %s does not exist (set REDUST_SERVER)" % SERVER_BIN)
-    made = []
-
-    def make(**kw):
-        cl = Cluster(**kw)
-        made.append(cl)
-        return cl
-
-    yield make
-    for cl in made:
-        cl.cleanup()
 
 
 @pytest.fixture
@@ -100,17 +83,6 @@ def standalone():
 
 def lines_of(res):
     return res.out.split("\n")
-
-
-def in_order(lines, wanted):
-    """True if every line of ``wanted`` appears in ``lines`` in this order."""
-    it = iter(lines)
-    return all(any(line == w for line in it) for w in wanted)
-
-
-def ok(res):
-    assert res.returncode == 0, "rc=%s\n%s\n%s" % (res.returncode, res.out, res.stderr)
-    return res
 
 
 def failed(res):
@@ -140,7 +112,7 @@ def three_masters(make_cluster):
 def test_create_three_masters(make_cluster):
     cl = make_cluster()
     nodes = cl.start_nodes(3)
-    res = ok(cli_cluster("create", *[n.addr() for n in nodes], "--cluster-yes"))
+    res = cli_ok(cli_cluster("create", *[n.addr() for n in nodes], "--cluster-yes"))
     lines = lines_of(res)
     head = [
         ">>> Performing hash slots allocation on 3 nodes...",
@@ -169,14 +141,14 @@ def test_create_three_masters(make_cluster):
         assert (info["cluster_my_epoch"], info["cluster_current_epoch"]) == (str(i + 1), "3")
         assert (info["cluster_state"], info["cluster_known_nodes"], info["cluster_size"]) == ("ok", "3", "3")
     # check (and info) agree
-    res = ok(cli_cluster("check", nodes[1].addr()))
+    res = cli_ok(cli_cluster("check", nodes[1].addr()))
     assert in_order(lines_of(res), [">>> Performing Cluster Check (using node %s)" % nodes[1].addr()] + CHECK_OK)
 
 
 def test_create_with_replicas(make_cluster):
     cl = make_cluster()
     nodes = cl.start_nodes(6)
-    res = ok(cli_cluster("create", *[n.addr() for n in nodes], "--cluster-replicas", "1", "--cluster-yes"))
+    res = cli_ok(cli_cluster("create", *[n.addr() for n in nodes], "--cluster-replicas", "1", "--cluster-yes"))
     lines = lines_of(res)
     assert lines[:4] == [
         ">>> Performing hash slots allocation on 6 nodes...",
@@ -257,7 +229,7 @@ def test_add_node_as_master_copies_functions(make_cluster):
     for m in (m0, m1, m2):
         assert m.call("FUNCTION", "LOAD", lib) == b"mylib"
     new = cl.add_node()
-    res = ok(cli_cluster("add-node", new.addr(), m0.addr()))
+    res = cli_ok(cli_cluster("add-node", new.addr(), m0.addr()))
     lines = lines_of(res)
     assert lines[0] == ">>> Adding node %s to cluster %s" % (new.addr(), m0.addr())
     assert in_order(lines, [">>> Performing Cluster Check (using node %s)" % m0.addr()] + CHECK_OK + [
@@ -291,7 +263,7 @@ def test_add_node_as_replica(make_cluster):
     cl, (m0, m1, m2) = three_masters(make_cluster)
     # without --cluster-master-id: the master with the fewest replicas is picked
     r = cl.add_node()
-    res = ok(cli_cluster("add-node", r.addr(), m0.addr(), "--cluster-slave"))
+    res = cli_ok(cli_cluster("add-node", r.addr(), m0.addr(), "--cluster-slave"))
     lines = lines_of(res)
     picked = [line for line in lines if line.startswith("Automatically selected master ")]
     assert len(picked) == 1
@@ -309,7 +281,7 @@ def test_add_node_as_replica(make_cluster):
     # with --cluster-master-id
     target = [m for m in (m0, m1, m2) if m is not chosen][0]
     r2 = cl.add_node()
-    res = ok(cli_cluster("add-node", r2.addr(), m0.addr(), "--cluster-slave", "--cluster-master-id", target.myid()))
+    res = cli_ok(cli_cluster("add-node", r2.addr(), m0.addr(), "--cluster-slave", "--cluster-master-id", target.myid()))
     lines = lines_of(res)
     assert not any(line.startswith("Automatically selected master") for line in lines)
     assert in_order(lines, [">>> Configure node as replica of %s." % target.addr(), "[OK] New node added correctly."])
@@ -321,7 +293,7 @@ def test_add_node_as_replica(make_cluster):
     res = failed(cli_cluster("add-node", r3.addr(), m0.addr(), "--cluster-slave", "--cluster-master-id", "0" * 40))
     assert "[ERR] No such master ID %s" % ("0" * 40) in lines_of(res)
     # the cluster check shows the replica under its master
-    res = ok(cli_cluster("check", m0.addr()))
+    res = cli_ok(cli_cluster("check", m0.addr()))
     assert "S: %s %s" % (r2.myid(), r2.addr()) in lines_of(res)
     assert "   replicates %s" % target.myid() in lines_of(res)
 
@@ -329,10 +301,10 @@ def test_add_node_as_replica(make_cluster):
 def test_del_node(make_cluster):
     cl, (m0, m1, m2) = three_masters(make_cluster)
     r = cl.add_node()
-    ok(cli_cluster("add-node", r.addr(), m0.addr(), "--cluster-slave", "--cluster-master-id", m1.myid()))
+    cli_ok(cli_cluster("add-node", r.addr(), m0.addr(), "--cluster-slave", "--cluster-master-id", m1.myid()))
     cl.wait_ok()
     rid = r.myid()
-    res = ok(cli_cluster("del-node", m0.addr(), rid))
+    res = cli_ok(cli_cluster("del-node", m0.addr(), rid))
     assert lines_of(res)[:3] == [
         ">>> Removing node %s from cluster %s" % (rid, m0.addr()),
         ">>> Sending CLUSTER FORGET messages to the cluster...",
@@ -369,7 +341,7 @@ def test_check_info_and_fix(make_cluster):
         owner = cl.owner(keyslot(key))
         assert owner.call("SET", key, "v") == "OK"
         counts[owner.port] = counts.get(owner.port, 0) + 1
-    res = ok(cli_cluster("info", m0.addr()))
+    res = cli_ok(cli_cluster("info", m0.addr()))
     lines = lines_of(res)
     # one line per master (the entry node first), then the totals
     per_master = []
@@ -380,7 +352,7 @@ def test_check_info_and_fix(make_cluster):
     assert lines[0] == per_master[0]
     assert sorted(lines[:3]) == sorted(per_master)
     assert lines[3:5] == ["[OK] 60 keys in 3 masters.", "0.00 keys per slot on average."]
-    res = ok(cli_cluster("check", m0.addr()))
+    res = cli_ok(cli_cluster("check", m0.addr()))
     lines = lines_of(res)
     assert sorted(lines[:3]) == sorted(per_master) and lines[3:5] == ["[OK] 60 keys in 3 masters.",
                                                                      "0.00 keys per slot on average."]
@@ -397,10 +369,10 @@ def test_check_info_and_fix(make_cluster):
         "[WARNING] The following slots are open: 5461.",
         ">>> Check slots coverage...",
         "[OK] All 16384 slots covered."])
-    res = ok(cli_cluster("fix", m0.addr(), "--cluster-yes"))
+    res = cli_ok(cli_cluster("fix", m0.addr(), "--cluster-yes"))
     assert ">>> Fixing open slot 5461" in lines_of(res)
     wait_until(lambda: m1.me()["open"] == [], 10, 0.05)
-    ok(cli_cluster("check", m0.addr()))
+    cli_ok(cli_cluster("check", m0.addr()))
 
     # an uncovered slot (removed on every node): check fails, fix gives it to a master
     for n in cl.nodes:
@@ -409,7 +381,7 @@ def test_check_info_and_fix(make_cluster):
     assert in_order(lines_of(res), ["[OK] All nodes agree about slots configuration.",
                                     ">>> Check slots coverage...",
                                     "[ERR] Not all 16384 slots are covered by nodes."])
-    res = ok(cli_cluster("fix", m0.addr(), "--cluster-yes", input="yes\n"))
+    res = cli_ok(cli_cluster("fix", m0.addr(), "--cluster-yes", input="yes\n"))
     lines = lines_of(res)
     assert in_order(lines, [">>> Fixing slots coverage...",
                             "The following uncovered slots have no keys across the cluster:", "[7000]"])
@@ -417,7 +389,7 @@ def test_check_info_and_fix(make_cluster):
                         r">>> Covering slot 7000 with 127\.0\.0\.1:\d+$", line) for line in lines), lines
     cl.wait_ok()
     assert cl.owner(7000) in masters
-    res = ok(cli_cluster("check", m0.addr()))
+    res = cli_ok(cli_cluster("check", m0.addr()))
     assert in_order(lines_of(res), CHECK_OK)
 
 
@@ -434,7 +406,7 @@ def test_reshard_moves_slots_and_keys(make_cluster):
         assert m0.call("SET", k, "v") == "OK"
     one = key_for_slot(1, "rs")
     assert m0.call("SET", one, "w") == "OK"
-    res = ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m0.myid(), "--cluster-to", m1.myid(),
+    res = cli_ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m0.myid(), "--cluster-to", m1.myid(),
                          "--cluster-slots", "3", "--cluster-yes"))
     lines = lines_of(res)
     assert in_order(lines, CHECK_OK + [
@@ -470,7 +442,7 @@ def test_reshard_moves_slots_and_keys(make_cluster):
                              "--cluster-slots", "10", "--cluster-yes"))
     assert "*** It is not possible to use the target node as source node." in lines_of(res)
     # --cluster-from all: from every other master
-    ok(cli_cluster("reshard", m0.addr(), "--cluster-from", "all", "--cluster-to", m2.myid(),
+    cli_ok(cli_cluster("reshard", m0.addr(), "--cluster-from", "all", "--cluster-to", m2.myid(),
                    "--cluster-slots", "10", "--cluster-yes"))
     view = cl.wait_ok()
     assert len(parse_ranges(view[m2.myid()][3])) == 5461 + 10
@@ -479,15 +451,15 @@ def test_reshard_moves_slots_and_keys(make_cluster):
 def test_rebalance_empty_master_and_weights(make_cluster):
     cl, masters = three_masters(make_cluster)
     m0 = masters[0]
-    res = ok(cli_cluster("rebalance", m0.addr()))
+    res = cli_ok(cli_cluster("rebalance", m0.addr()))
     assert lines_of(res)[-2] == "*** No rebalancing needed! All nodes are within the 2.00% threshold."
     new = cl.add_node()
-    ok(cli_cluster("add-node", new.addr(), m0.addr()))
+    cli_ok(cli_cluster("add-node", new.addr(), m0.addr()))
     cl.wait_ok()
     # an empty master gets nothing without --cluster-use-empty-masters
-    res = ok(cli_cluster("rebalance", m0.addr()))
+    res = cli_ok(cli_cluster("rebalance", m0.addr()))
     assert "*** No rebalancing needed! All nodes are within the 2.00% threshold." in lines_of(res)
-    res = ok(cli_cluster("rebalance", m0.addr(), "--cluster-use-empty-masters"))
+    res = cli_ok(cli_cluster("rebalance", m0.addr(), "--cluster-use-empty-masters"))
     lines = lines_of(res)
     assert ">>> Rebalancing across 4 nodes. Total weight = 4.00" in lines
     moves = [line for line in lines if line.startswith("Moving ")]
@@ -497,7 +469,7 @@ def test_rebalance_empty_master_and_weights(make_cluster):
     sizes = {nid: len(parse_ranges(v[3])) for nid, v in view.items()}
     assert sorted(sizes.values()) == [4096] * 4
     # weights: m0 counts double -> 2/5 of the slots
-    res = ok(cli_cluster("rebalance", m0.addr(), "--cluster-weight", "%s=2" % m0.myid()))
+    res = cli_ok(cli_cluster("rebalance", m0.addr(), "--cluster-weight", "%s=2" % m0.myid()))
     assert ">>> Rebalancing across 4 nodes. Total weight = 5.00" in lines_of(res)
     view = cl.wait_ok()
     sizes = {nid: len(parse_ranges(v[3])) for nid, v in view.items()}
@@ -516,7 +488,7 @@ def test_rebalance_empty_master_and_weights(make_cluster):
 def test_set_timeout_and_call(make_cluster):
     cl, masters = three_masters(make_cluster)
     m0 = masters[0]
-    res = ok(cli_cluster("set-timeout", m0.addr(), "3000"))
+    res = cli_ok(cli_cluster("set-timeout", m0.addr(), "3000"))
     lines = lines_of(res)
     assert lines[0] == ">>> Reconfiguring node timeout in every cluster node..."
     assert sorted(lines[1:4]) == sorted("*** New timeout set for %s" % m.addr() for m in masters)
@@ -533,7 +505,7 @@ def test_set_timeout_and_call(make_cluster):
     key = "callkey"
     owner = cl.owner(keyslot(key))
     assert owner.call("SET", key, "v") == "OK"
-    res = ok(cli_cluster("call", m0.addr(), "GET", key))
+    res = cli_ok(cli_cluster("call", m0.addr(), "GET", key))
     lines = lines_of(res)
     assert lines[0] == ">>> Calling GET %s" % key
     for m in masters:
@@ -543,9 +515,9 @@ def test_set_timeout_and_call(make_cluster):
             # an error reply is printed with its text and an extra newline
             i = lines.index("%s: MOVED %d %s" % (m.addr(), keyslot(key), owner.addr()))
             assert lines[i + 1] == ""
-    res = ok(cli_cluster("call", m0.addr(), "DBSIZE"))
+    res = cli_ok(cli_cluster("call", m0.addr(), "DBSIZE"))
     assert sorted(lines_of(res)[1:4]) == sorted("%s: %d" % (m.addr(), 1 if m is owner else 0) for m in masters)
-    res = ok(cli_cluster("call", m0.addr(), "CONFIG", "GET", "cluster-enabled"))
+    res = cli_ok(cli_cluster("call", m0.addr(), "CONFIG", "GET", "cluster-enabled"))
     for m in masters:
         assert in_order(lines_of(res), ["%s: cluster-enabled" % m.addr(), "yes"])
 
@@ -560,7 +532,7 @@ def test_import_from_standalone(make_cluster, standalone):
         assert sc.call("SET", k, "v-" + k) == "OK"
     src_addr = "%s:%d" % (HOST, src.port)
     # --cluster-copy: keys copied to their owners, the source keeps them
-    res = ok(cli_cluster("import", m0.addr(), "--cluster-from", src_addr, "--cluster-copy"))
+    res = cli_ok(cli_cluster("import", m0.addr(), "--cluster-from", src_addr, "--cluster-copy"))
     lines = lines_of(res)
     assert lines[0] == ">>> Importing data from %s to cluster %s" % (src_addr, m0.addr())
     assert in_order(lines, CHECK_OK + ["*** Importing 8 keys from DB 0"])
@@ -577,7 +549,7 @@ def test_import_from_standalone(make_cluster, standalone):
     # --cluster-replace without --cluster-copy: moved, the source is emptied
     for k in keys:
         assert sc.call("SET", k, "new-" + k) == "OK"
-    ok(cli_cluster("import", m0.addr(), "--cluster-from", src_addr, "--cluster-replace"))
+    cli_ok(cli_cluster("import", m0.addr(), "--cluster-from", src_addr, "--cluster-replace"))
     assert sc.call("DBSIZE") == 0
     for k in keys:
         assert cl.owner(keyslot(k)).call("GET", k) == ("new-" + k).encode()

@@ -84,21 +84,6 @@ LINK_FIELDS = [b"direction", b"node", b"create-time", b"events", b"send-buffer-a
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def make_cluster():
-    """``make_cluster(**kw)`` -> a new empty ``Cluster``; all its nodes are removed at the end."""
-    if not os.path.exists(SERVER_BIN):
-        pytest.fail("server binary %s does not exist (set REDUST_SERVER)" % SERVER_BIN)
-    made = []
-
-    def make(**kw):
-        cl = Cluster(**kw)
-        made.append(cl)
-        return cl
-
-    yield make
-    for cl in made:
-        cl.cleanup()
 
 
 def build(cl, ranges, replica_of=()):

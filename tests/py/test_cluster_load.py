@@ -46,7 +46,7 @@ import time
 
 import pytest
 
-from cluster_helpers import SLOTS, Cluster, cli_cluster, keyslot, parse_ranges
+from cluster_helpers import CHECK_OK, SLOTS, Cluster, cli_cluster, cli_ok, in_order, keyslot, parse_ranges
 from helpers import HOST, REDIS_CLI, SERVER_BIN, Client, parse_info, wait_until
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(REDIS_CLI) or shutil.which(REDIS_CLI)),
@@ -54,40 +54,8 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(REDIS_CLI) or shutil.which(R
 
 NODE_TIMEOUT = 1500
 
-CHECK_OK = [
-    "[OK] All nodes agree about slots configuration.",
-    ">>> Check for open slots...",
-    ">>> Check slots coverage...",
-    "[OK] All 16384 slots covered.",
-]
 
 
-@pytest.fixture
-def make_cluster():
-    if not os.path.exists(SERVER_BIN):
-        pytest.fail("server binary %s does not exist (set REDUST_SERVER)" % SERVER_BIN)
-    made = []
-
-    def make(**kw):
-        kw.setdefault("node_timeout", NODE_TIMEOUT)
-        cl = Cluster(**kw)
-        made.append(cl)
-        return cl
-
-    yield make
-    for cl in made:
-        cl.cleanup()
-
-
-def in_order(lines, wanted):
-    """True if every line of ``wanted`` appears in ``lines`` in this order."""
-    it = iter(lines)
-    return all(any(line == w for line in it) for w in wanted)
-
-
-def ok(res):
-    assert res.returncode == 0, "rc=%s\n%s\n%s" % (res.returncode, res.out, res.stderr)
-    return res
 
 
 def sizes_of(view):
@@ -273,7 +241,7 @@ def test_resharding_and_rebalancing_under_load_lose_no_acknowledged_write(make_c
         # 1000 slots (0-999) from the first master to the second, keys and all.
         before = len(writer.acked)
         t0 = time.monotonic()
-        res = ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m0.myid(), "--cluster-to", m1.myid(),
+        res = cli_ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m0.myid(), "--cluster-to", m1.myid(),
                              "--cluster-slots", "1000", "--cluster-yes", timeout=120))
         reshard_time = time.monotonic() - t0
         assert "Ready to move 1000 slots." in res.out.split("\n")
@@ -285,16 +253,16 @@ def test_resharding_and_rebalancing_under_load_lose_no_acknowledged_write(make_c
         # An empty master joins and gets one slot (10923, the third master's first), the
         # writer's client learns about it, then the rebalance brings it to 4096 slots.
         new = cl.add_node()
-        ok(cli_cluster("add-node", new.addr(), m0.addr()))
+        cli_ok(cli_cluster("add-node", new.addr(), m0.addr()))
         cl.wait_ok()
-        ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m2.myid(), "--cluster-to", new.myid(),
+        cli_ok(cli_cluster("reshard", m0.addr(), "--cluster-from", m2.myid(), "--cluster-to", new.myid(),
                        "--cluster-slots", "1", "--cluster-yes"))
         view = cl.wait_ok()
         assert view[new.myid()][3] == ((10923, 10923),)
         writer.refresh()
         before = len(writer.acked)
         t0 = time.monotonic()
-        res = ok(cli_cluster("rebalance", m0.addr(), timeout=150))
+        res = cli_ok(cli_cluster("rebalance", m0.addr(), timeout=150))
         rebalance_time = time.monotonic() - t0
         assert ">>> Rebalancing across 4 nodes. Total weight = 4.00" in res.out.split("\n")
         during_rebalance = len(writer.acked) - before
@@ -371,7 +339,7 @@ def test_resharding_and_rebalancing_under_load_lose_no_acknowledged_write(make_c
             wait_until(lambda: dbsize(r) == n, 10, 0.05, msg="replica %s has the %d keys of %s" % (r, n, m))
 
     # redis-cli's check: all nodes agree, no open slot, every slot covered.
-    res = ok(cli_cluster("check", m0.addr()))
+    res = cli_ok(cli_cluster("check", m0.addr()))
     lines = res.out.split("\n")
     assert in_order(lines, CHECK_OK), res.out
     assert not [line for line in lines if line.startswith(("[WARNING]", "[ERR]"))], res.out

@@ -11,9 +11,11 @@ Every node announces proxy ports instead of its real ones: ``cluster-announce-bu
 (ADDSLOTSRANGE, SET-CONFIG-EPOCH, ``CLUSTER MEET 127.0.0.1 <data proxy> <bus proxy>``,
 REPLICATE), so every bus link a node opens goes to a peer's bus proxy, every replica
 replicates through its master's data proxy (the master's address in CLUSTER NODES is the
-announced one), and MOVED replies point at data proxies. The test's own clients talk to
-the real ports. ``PartitionProxy`` is one selector thread forwarding every proxied
-connection to the real port (bus: port + 10000). It knows where a connection comes from:
+announced one), and MOVED replies point at data proxies. (``redis-cli --cluster create``
+works with announced ports too, on Redis 7.0.15 and on redust; building by hand just
+fixes which replica follows which master.) The test's own clients talk to the real ports.
+``PartitionProxy`` is one selector thread forwarding every proxied connection to the
+real port (bus: port + 10000). It knows where a connection comes from:
 
 * bus: the first 80 bytes of the first message (signature ``RCmb`` at 0, sender node id
   at 40..79, docs/design/cluster-bus.md section 2) are held until the sender id is read;
