@@ -336,6 +336,26 @@ def test_sharded_subscribers_unsubscribed_when_slot_moves(make_cluster):
     assert no_more_data(s2)
 
 
+def test_setslot_node_to_the_same_owner_still_unsubscribes(make_cluster):
+    """Redis's SETSLOT NODE deletes the slot and adds it again: even naming the node that
+    already owns it ends the slot's shard subscriptions on that shard."""
+    cl = make_cluster()
+    (m0, m1), (r0,) = build(cl, [[(0, 8191)], [(8192, 16383)]], replica_of=[0])
+    slot = 300
+    ch = key_for_slot(slot, "same")
+    s = m0.client()
+    assert s.call("SSUBSCRIBE", ch) == [b"ssubscribe", ch.encode(), 1]
+    assert m0.call("CLUSTER", "SETSLOT", slot, "NODE", m0.myid()) == "OK"
+    assert read_push(s) == [b"sunsubscribe", ch.encode(), 0]
+    assert no_more_data(s)
+    # On a node of another shard nothing is dropped.
+    o = m1.client()
+    ch1 = key_for_slot(9000, "same")
+    assert o.call("SSUBSCRIBE", ch1) == [b"ssubscribe", ch1.encode(), 1]
+    assert m1.call("CLUSTER", "SETSLOT", slot, "NODE", m0.myid()) == "OK"
+    assert no_more_data(o)
+
+
 # ---------------------------------------------------------------------------
 # 4. scripts and functions in cluster mode
 # ---------------------------------------------------------------------------

@@ -312,6 +312,11 @@ pub enum Action {
     DropSlotKeys {
         slots: Vec<u16>,
     },
+    /// End the shard-channel subscriptions of this slot (SETSLOT NODE on
+    /// our shard's slot, even to the same owner, as Redis does).
+    ForgetShardChannels {
+        slot: u16,
+    },
     /// A PUBLISH (or, when `shard`, SPUBLISH) from a peer, for local subscribers.
     Deliver {
         shard: bool,
@@ -2240,6 +2245,12 @@ impl Cluster {
             self.migrating.remove(&slot);
         }
         let was_mine = self.owners[s].as_deref() == Some(self.myself.as_str());
+        // Redis deletes the slot and adds it again: its shard channels are
+        // dropped on the old owner's shard even when the owner stays.
+        let my_shard = self.master_of(self.me()).id.clone();
+        if self.owners[s].as_deref() == Some(my_shard.as_str()) {
+            out.push(Action::ForgetShardChannels { slot });
+        }
         if let Some(o) = self.owners.take(s) {
             if let Some(n) = self.nodes.get_mut(&o) {
                 n.slots.set(s, false);

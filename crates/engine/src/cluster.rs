@@ -111,6 +111,9 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
             }
             Action::PauseWrites { until_ms } => pause_writes(state, until_ms),
             Action::DropSlotKeys { slots } => drop_slot_keys(state, &slots),
+            Action::ForgetShardChannels { slot } => {
+                crate::pubsub::unsubscribe_shard_slots(state, |s| s == slot)
+            }
             bus @ (Action::Connect { .. } | Action::Send { .. } | Action::Close { .. }) => {
                 if let Some(c) = state.cluster.as_mut() {
                     c.outbox.push(bus);

@@ -257,8 +257,10 @@ impl World {
                     self.log.push(format!("{} n{i} {text}", self.now - CLOCK));
                 }
                 Action::PauseWrites { until_ms } => self.nodes[i].writes_paused_until = until_ms,
-                Action::ReplicaOf { .. } | Action::Deliver { .. } | Action::DropSlotKeys { .. } => {
-                }
+                Action::ReplicaOf { .. }
+                | Action::Deliver { .. }
+                | Action::DropSlotKeys { .. }
+                | Action::ForgetShardChannels { .. } => {}
             }
         }
         self.save(i);
