@@ -626,3 +626,21 @@ def test_two_nodes_cannot_share_one_nodes_conf(make_cluster):
     assert first.read_nodes_conf() == before
     assert first.call("PING") == "PONG"
     assert first.call("CLUSTER", "MYID").decode() in before
+
+
+def test_config_set_announced_port_and_hostname(make_cluster):
+    """CONFIG SET cluster-announce-port / -bus-port / -hostname take effect at once on the
+    node's own line, and the other nodes learn the new address from its messages."""
+    cl = make_cluster()
+    (m0, m1), _ = build(cl, [[(0, 8191)], [(8192, 16383)]])
+    me = m0.myid()
+    assert m0.call("CONFIG", "SET", "cluster-announce-hostname", "node-zero.example") == "OK"
+    assert m0.call("CONFIG", "SET", "cluster-announce-port", "16999") == "OK"
+
+    def mine(node):
+        return [x for x in node.nodes() if x["id"] == me][0]
+
+    wait_until(lambda: mine(m0)["port"] == 16999 and mine(m0).get("hostname") == "node-zero.example",
+               10, 0.05, msg="the node's own line")
+    wait_until(lambda: mine(m1)["port"] == 16999 and mine(m1).get("hostname") == "node-zero.example",
+               20, 0.05, msg="the peer learns the new port and hostname")

@@ -1185,6 +1185,20 @@ impl Cluster {
         out
     }
 
+    /// New settings (CONFIG SET of a `cluster-*` option): our own node
+    /// takes the announced ports and hostname at once, as Redis updates
+    /// myself (nodes.conf shows them from its next save, as in Redis).
+    pub fn set_settings(&mut self, settings: Settings) {
+        if settings == self.settings {
+            return;
+        }
+        let me = self.me_mut();
+        me.port = settings.port;
+        me.cport = settings.cport;
+        me.hostname = settings.announce_hostname.clone().unwrap_or_default();
+        self.settings = settings;
+    }
+
     /// What the replication side knows: our offset (the one headers carry)
     /// and how long a replica has been without its master (ms).
     pub fn set_replication(&mut self, offset: u64, data_age_ms: i64) {

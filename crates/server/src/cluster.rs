@@ -189,7 +189,7 @@ impl Shell {
         let Some(c) = state.cluster.as_mut() else {
             return;
         };
-        c.machine.settings = settings;
+        c.machine.set_settings(settings);
         c.machine.set_replication(offset, data_age);
         let mut actions = c.machine.tick(now);
         let limit = state.config.cluster_link_sendbuf_limit;
