@@ -644,3 +644,19 @@ def test_config_set_announced_port_and_hostname(make_cluster):
                10, 0.05, msg="the node's own line")
     wait_until(lambda: mine(m1)["port"] == 16999 and mine(m1).get("hostname") == "node-zero.example",
                20, 0.05, msg="the peer learns the new port and hostname")
+
+
+def test_a_subscriber_moving_the_slot_itself_gets_the_push_first(make_cluster):
+    """A RESP3 client subscribed to a shard channel that runs CLUSTER DELSLOTS on the
+    channel's slot itself gets the sunsubscribe push, then the command's +OK."""
+    cl = make_cluster()
+    (m0, m1), _ = build(cl, [[(0, 8191)], [(8192, 16383)]])
+    slot = 400
+    ch = key_for_slot(slot, "self")
+    c = m0.client()
+    c.call("HELLO", "3")
+    assert c.call("SSUBSCRIBE", ch) == [b"ssubscribe", ch.encode(), 1]
+    got = c.call("CLUSTER", "DELSLOTS", slot)
+    assert type(got).__name__ == "Push" and got == [b"sunsubscribe", ch.encode(), 0]
+    assert c.read_reply() == "OK"
+    assert c.call("PUBSUB", "SHARDNUMSUB", ch) == [ch.encode(), 0]

@@ -67,7 +67,50 @@ fn finish(ctx: &mut Ctx, mut actions: Vec<Action>) {
     {
         actions.push(Action::SaveConfig { fsync });
     }
+    let forgotten: Vec<u16> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ForgetShardChannels { slot } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    let before = ctx.state.cluster.as_ref().map(|c| c.shard_slots.clone());
     crate::cluster::apply(ctx.state, actions);
+    if let Some(before) = before {
+        unsubscribe_caller(ctx, &before, &forgotten);
+    }
+}
+
+/// The client running the command is out of the registry while it runs,
+/// so the sunsubscribe pushes for slots that just left the shard reach it
+/// here, ahead of its reply (as Redis writes them).
+fn unsubscribe_caller(ctx: &mut Ctx, before: &redust_cluster::SlotBitmap, forgotten: &[u16]) {
+    if ctx.client.shard_channels.is_empty() {
+        return;
+    }
+    let Some(c) = ctx.state.cluster.as_ref() else {
+        return;
+    };
+    let mut gone: Vec<Vec<u8>> = ctx
+        .client
+        .shard_channels
+        .iter()
+        .filter(|ch| {
+            let slot = key_slot(ch);
+            let left = before.get(slot as usize) && !c.shard_slots.get(slot as usize);
+            left || forgotten.contains(&slot)
+        })
+        .cloned()
+        .collect();
+    gone.sort();
+    for ch in gone {
+        ctx.client.shard_channels.remove(&ch);
+        crate::pubsub::remove_subscriber(&mut ctx.state.pubsub.shard_channels, &ch, ctx.client.id);
+        ctx.reply.push(3);
+        ctx.reply.bulk(b"sunsubscribe");
+        ctx.reply.bulk(&ch);
+        ctx.reply.int(ctx.client.shard_channels.len() as i64);
+    }
 }
 
 pub fn readonly(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
