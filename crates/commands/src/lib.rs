@@ -13,7 +13,7 @@ pub mod long_double;
 pub use redust_engine::{
     acl, aof, args, blocking, client_eviction, client_info, clock, cluster, db_ops, errors, evict,
     exec, expire, info, lazyfree, monitor, notify, obuf, oom_score, persist, propagate, pubsub,
-    replication, scripting, spec, state, stats,
+    replication, safe_writes, scripting, spec, state, stats,
 };
 pub use redust_engine::{
     execute, Client, CommandTable, FastMap, Flow, Push, PushHandle, SharedState, State,

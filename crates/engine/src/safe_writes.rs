@@ -22,6 +22,33 @@ use std::time::{Duration, Instant};
 /// or the master lost its lease (Redis's text for too few good replicas).
 pub const NOT_ACKNOWLEDGED: &str = "NOREPLICAS Not enough good replicas to write.";
 
+/// A `REPLCONF LEASE` argument: `<sentinel id>:<ms>:<needed>:<token>`,
+/// token 0 for none. Anything else is refused (`None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseRequest {
+    pub sentinel: String,
+    pub ms: u64,
+    pub needed: usize,
+    pub token: Option<u64>,
+}
+
+impl LeaseRequest {
+    pub fn parse(arg: &[u8]) -> Option<LeaseRequest> {
+        let text = std::str::from_utf8(arg).ok()?;
+        let parts: Vec<&str> = text.split(':').collect();
+        let [sentinel, ms, needed, token] = parts.as_slice() else {
+            return None;
+        };
+        let token = token.parse::<u64>().ok()?;
+        Some(LeaseRequest {
+            sentinel: sentinel.to_string(),
+            ms: ms.parse().ok()?,
+            needed: needed.parse().ok()?,
+            token: (token != 0).then_some(token),
+        })
+    }
+}
+
 /// The Sentinels' grants and the tokens handed out.
 #[derive(Debug, Default)]
 pub struct Lease {
@@ -47,7 +74,10 @@ impl Lease {
     ) -> u64 {
         if let (Some(t), Some(&(last, sent))) = (token, self.tokens.get(sentinel)) {
             if t == last {
-                let until = sent + Duration::from_millis(ms);
+                // A grant too long for the clock holds as long as it can.
+                let until = sent
+                    .checked_add(Duration::from_millis(ms))
+                    .unwrap_or(sent + Duration::from_secs(u32::MAX.into()));
                 self.grants
                     .insert(sentinel.to_string(), (until, needed.max(1)));
             }
@@ -144,5 +174,43 @@ mod tests {
         let _second = lease.request("a", 1000, 1, None, t0);
         lease.request("a", 1000, 1, Some(first), t0);
         assert!(!lease.holds(t0));
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+
+    #[test]
+    fn lease_arguments_parse_or_are_refused() {
+        assert_eq!(
+            LeaseRequest::parse(b"abc:5000:2:7"),
+            Some(LeaseRequest {
+                sentinel: "abc".into(),
+                ms: 5000,
+                needed: 2,
+                token: Some(7),
+            })
+        );
+        assert_eq!(LeaseRequest::parse(b"abc:5000:2:0").unwrap().token, None);
+        for bad in [
+            &b"abc:5000:2"[..],
+            b"abc:x:2:0",
+            b"a:1:2:3:4",
+            b"a:-1:2:0",
+            b"\xff:1:1:0",
+            b"",
+        ] {
+            assert_eq!(LeaseRequest::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_grant_of_any_length_holds_without_overflow() {
+        let mut lease = Lease::default();
+        let now = Instant::now();
+        let token = lease.request("s1", 0, 1, None, now);
+        lease.request("s1", u64::MAX, 1, Some(token), now);
+        assert!(lease.holds(now + Duration::from_secs(1)));
     }
 }

@@ -102,26 +102,14 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             // `<sentinel id>:<ms>:<needed>:<token, 0 for none>`; the answer
             // is the next token (docs/design/safe-mode.md).
             b"lease" => {
-                let text = lossy(val);
-                let parts: Vec<&str> = text.split(':').collect();
-                let [id, ms, needed, token] = parts.as_slice() else {
-                    return Err(crate::errors::SYNTAX.into());
-                };
-                let (Ok(ms), Ok(needed), Ok(token)) = (
-                    ms.parse::<u64>(),
-                    needed.parse::<usize>(),
-                    token.parse::<u64>(),
-                ) else {
+                let Some(req) = crate::safe_writes::LeaseRequest::parse(val) else {
                     return Err(crate::errors::SYNTAX.into());
                 };
                 let now = std::time::Instant::now();
-                let next = ctx.state.safe_lease.request(
-                    id,
-                    ms,
-                    needed,
-                    (token != 0).then_some(token),
-                    now,
-                );
+                let next =
+                    ctx.state
+                        .safe_lease
+                        .request(&req.sentinel, req.ms, req.needed, req.token, now);
                 // Held writes may be acknowledged now.
                 crate::replication::serve_waiting_clients(ctx.state);
                 ctx.reply.int(next as i64);
