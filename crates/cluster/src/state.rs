@@ -1793,7 +1793,7 @@ impl Cluster {
         let sender = self.owners.index_of(id);
         let sender_had_slots = !self.nodes[id].slots.is_empty();
         let my_master = self.owners.index_of(&me_master);
-        let mine = self.owners.index_of(&self.myself.clone());
+        let mine = self.owners.index_of(&self.myself);
         for s in 0..SLOTS {
             if !slots.get(s) {
                 continue;

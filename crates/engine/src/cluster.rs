@@ -39,7 +39,7 @@ pub struct ClusterNode {
 
 impl ClusterNode {
     pub fn new(machine: Cluster, config_path: PathBuf) -> ClusterNode {
-        let shard_slots = shard_slots(&machine);
+        let shard_slots = shard_slots(&machine).clone();
         ClusterNode {
             machine,
             outbox: Vec::new(),
@@ -51,9 +51,7 @@ impl ClusterNode {
             lock: None,
         }
     }
-}
 
-impl ClusterNode {
     /// Memory the bus links hold: each link's read buffers (the shell's
     /// 16 KiB chunk and 4 KiB frame buffer) and what waits to be written.
     pub fn links_memory(&self) -> u64 {
@@ -72,10 +70,10 @@ impl ClusterNode {
 }
 
 /// The slots of this node's shard: its own, or its master's.
-fn shard_slots(machine: &Cluster) -> SlotBitmap {
+fn shard_slots(machine: &Cluster) -> &SlotBitmap {
     let me = machine.me();
     let master = me.master.as_ref().and_then(|m| machine.nodes.get(m));
-    master.unwrap_or(me).slots.clone()
+    &master.unwrap_or(me).slots
 }
 
 /// Applies the machine's actions: this node's ones here, the bus ones
@@ -129,10 +127,11 @@ pub fn apply(state: &mut State, actions: Vec<Action>) {
     }
     let gone = state.cluster.as_mut().and_then(|c| {
         let now = shard_slots(&c.machine);
-        if now == c.shard_slots {
+        if *now == c.shard_slots {
             return None;
         }
         let before = std::mem::replace(&mut c.shard_slots, now.clone());
+        let now = &c.shard_slots;
         let gone: Vec<bool> = (0..redust_cluster::SLOTS)
             .map(|s| before.get(s) && !now.get(s))
             .collect();

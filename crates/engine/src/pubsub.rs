@@ -36,6 +36,18 @@ pub fn unsubscribe_all(state: &mut State, client: &mut Client) {
     }
 }
 
+/// A (un)subscription confirmation, or the push that ends a subscription:
+/// `[kind, name, count]` (a null name when there was nothing to leave).
+pub fn subscription_reply(reply: &mut Reply, kind: &str, name: Option<&[u8]>, count: usize) {
+    reply.push(3);
+    reply.bulk(kind.as_bytes());
+    match name {
+        Some(n) => reply.bulk(n),
+        None => reply.null(),
+    }
+    reply.int(count as i64);
+}
+
 /// Drops every shard-channel subscription whose channel hashes to a slot
 /// `gone` names (the slot left this node's shard), telling each subscriber
 /// with a `sunsubscribe` push, as Redis does so clients subscribe again
@@ -63,10 +75,7 @@ pub fn unsubscribe_shard_slots(state: &mut State, gone: impl Fn(u16) -> bool) {
             let count = client.shard_channels.len();
             if let Some((h, resp3)) = state.clients.handles.get(&id) {
                 let mut r = Reply::new(*resp3);
-                r.push(3);
-                r.bulk(b"sunsubscribe");
-                r.bulk(&ch);
-                r.int(count as i64);
+                subscription_reply(&mut r, "sunsubscribe", Some(&ch), count);
                 h.send_data(Bytes::from(r.buf));
             }
         }

@@ -186,16 +186,13 @@ impl Shell {
         let data_age = redust_engine::cluster::replica_data_age(&state, now);
         // CONFIG SET may have changed any cluster-* option since.
         let settings = settings(&state.config);
+        let limit = state.config.cluster_link_sendbuf_limit;
         let Some(c) = state.cluster.as_mut() else {
             return;
         };
         c.machine.set_settings(settings);
         c.machine.set_replication(offset, data_age);
         let mut actions = c.machine.tick(now);
-        let limit = state.config.cluster_link_sendbuf_limit;
-        let Some(c) = state.cluster.as_mut() else {
-            return;
-        };
         let writers = &self.writers;
         actions.extend(c.machine.free_links_over_limit(limit, |link| {
             writers

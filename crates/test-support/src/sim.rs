@@ -28,6 +28,20 @@
 //! `rejoin`). `step` delivers one event at a time, for callers that check
 //! their invariants after each.
 
+/// The seeds a simulation test runs: `REDUST_SIM_SEED=<seed>` replays
+/// one, `REDUST_SIM_SEEDS=<n>` runs seeds 1 to n, otherwise 1 to
+/// `default` (the CI budget).
+pub fn seeds(default: u64) -> Vec<u64> {
+    if let Ok(s) = std::env::var("REDUST_SIM_SEED") {
+        return vec![s.parse().expect("REDUST_SIM_SEED: a seed")];
+    }
+    let n = std::env::var("REDUST_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    (1..=n).collect()
+}
+
 pub mod replication;
 pub mod sentinel;
 

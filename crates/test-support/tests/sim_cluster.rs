@@ -32,14 +32,7 @@ const NODE_TIMEOUT: i64 = 1000;
 const TICK: i64 = 100;
 
 fn seeds() -> Vec<u64> {
-    if let Ok(s) = std::env::var("REDUST_SIM_SEED") {
-        return vec![s.parse().expect("a seed")];
-    }
-    let n = std::env::var("REDUST_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SEEDS);
-    (1..=n).collect()
+    redust_test_support::sim::seeds(DEFAULT_SEEDS)
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -524,21 +517,13 @@ impl World {
     }
 
     fn report(&self, error: &str) -> String {
-        let tail: Vec<&String> = self
-            .log
-            .iter()
-            .rev()
-            .take(80)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = &self.log[self.log.len().saturating_sub(80)..];
         format!(
             "seed {}: {error}\nreplay: REDUST_SIM_SEED={} cargo test --release -p redust-test-support --test sim_cluster\nfaults: {:?}\nlast events:\n{}",
             self.seed,
             self.seed,
             self.faults,
-            tail.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+            tail.join("\n")
         )
     }
 

@@ -11,18 +11,11 @@
 
 use redust_test_support::sim::replication::{run_scenario, Outcome, Scenario};
 
+/// Seeds in CI.
+const DEFAULT_SEEDS: u64 = 500;
+
 fn seeds() -> Vec<u64> {
-    if let Some(seed) = std::env::var("REDUST_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        return vec![seed];
-    }
-    let count = std::env::var("REDUST_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(500u64);
-    (1..=count).collect()
+    redust_test_support::sim::seeds(DEFAULT_SEEDS)
 }
 
 fn run_all(scenario: &Scenario) -> Outcome {

@@ -38,14 +38,7 @@ use redust_test_support::sim::Faults;
 const DEFAULT_SEEDS: u64 = 200;
 
 fn seeds() -> Vec<u64> {
-    if let Ok(s) = std::env::var("REDUST_SIM_SEED") {
-        return vec![s.parse().expect("a seed")];
-    }
-    let n = std::env::var("REDUST_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SEEDS);
-    (1..=n).collect()
+    redust_test_support::sim::seeds(DEFAULT_SEEDS)
 }
 
 /// Runs `scenario` over the seeds; fails with the first failing seed's

@@ -106,10 +106,8 @@ fn unsubscribe_caller(ctx: &mut Ctx, before: &redust_cluster::SlotBitmap, forgot
     for ch in gone {
         ctx.client.shard_channels.remove(&ch);
         crate::pubsub::remove_subscriber(&mut ctx.state.pubsub.shard_channels, &ch, ctx.client.id);
-        ctx.reply.push(3);
-        ctx.reply.bulk(b"sunsubscribe");
-        ctx.reply.bulk(&ch);
-        ctx.reply.int(ctx.client.shard_channels.len() as i64);
+        let count = ctx.client.shard_channels.len();
+        crate::pubsub::subscription_reply(ctx.reply, "sunsubscribe", Some(&ch), count);
     }
 }
 

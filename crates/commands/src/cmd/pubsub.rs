@@ -7,20 +7,9 @@
 
 use crate::errors::{self, CmdResult};
 use crate::exec::Ctx;
-use crate::pubsub::{publish, remove_subscriber};
+use crate::pubsub::{publish, remove_subscriber, subscription_reply};
 use bytes::Bytes;
 use redust_config::glob_match;
-use redust_resp::Reply;
-
-fn subscription_reply(reply: &mut Reply, kind: &str, name: Option<&[u8]>, count: usize) {
-    reply.push(3);
-    reply.bulk(kind.as_bytes());
-    match name {
-        Some(n) => reply.bulk(n),
-        None => reply.null(),
-    }
-    reply.int(count as i64);
-}
 
 pub fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for ch in &args[1..] {
